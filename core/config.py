@@ -1,0 +1,194 @@
+"""The one Settings object. Nothing else in LeadScout reads ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "password", "dev", "test", "xxx"}
+
+# USD per million tokens (input, output). Override with LLM_PRICES as JSON.
+DEFAULT_LLM_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-nano": (0.10, 0.40),
+}
+
+
+class Settings(BaseSettings):
+    """Every setting LeadScout reads, with its default. See `.env.example`."""
+
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = PROJECT_ROOT / "data"
+    database_url: str = "sqlite:///data/leadscout.db"
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    log_level: str = "INFO"
+
+    # Sign-in
+    session_ttl_hours: int = Field(default=24 * 14, ge=1)
+    signin_max_failures: int = Field(default=5, ge=1)
+    signin_lockout_minutes: int = Field(default=15, ge=1)
+    open_signup: bool = True
+
+    # Jobs
+    job_timeout_seconds: int = Field(default=1800, ge=10)
+    job_retries: int = Field(default=2, ge=0)
+    job_retry_delays: list[int] = [10, 60, 300]
+    embedded_workers: int = Field(default=4, ge=1)
+
+    # LLM
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = 60.0
+    llm_max_retries: int = 4
+    llm_max_concurrency: int = 4
+    llm_prices: dict[str, tuple[float, float]] = DEFAULT_LLM_PRICES
+
+    # Search
+    brave_api_key: SecretStr | None = None
+    brave_base_url: str = "https://api.search.brave.com/res/v1"
+    search_rate_per_second: float = 1.0
+
+    # Email and SMS
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_base_url: str = "https://api.sendgrid.com"
+    mailgun_api_key: SecretStr | None = None
+    mailgun_domain: str | None = None
+    mailgun_base_url: str = "https://api.mailgun.net"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+
+    # Supabase
+    supabase_url: str | None = None
+    supabase_anon_key: SecretStr | None = None
+
+    # Public address of the app (links in emails, OAuth redirects, webhook signatures)
+    public_base_url: str = "http://127.0.0.1:8501"
+
+    # Crawling
+    crawl_allow_private: str = ""
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment == "production":
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if key.strip().lower() in PLACEHOLDER_SECRETS or len(key) < 32:
+                raise ValueError(
+                    "SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL with a relative SQLite path anchored at the project root."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and not self.database_url.startswith(prefix + "/"):
+            relative = self.database_url[len(prefix) :]
+            if relative and relative != ":memory:":
+                return prefix + str(PROJECT_ROOT / relative)
+        return self.database_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when storage is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def redis_enabled(self) -> bool:
+        """True when jobs go to RQ on Redis rather than the in-process executor."""
+        return bool(self.redis_url)
+
+    @property
+    def openai_enabled(self) -> bool:
+        """True when an OpenAI (or compatible) key is configured."""
+        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+    @property
+    def brave_enabled(self) -> bool:
+        """True when Brave Search is configured."""
+        return self.brave_api_key is not None and bool(self.brave_api_key.get_secret_value())
+
+    @property
+    def sendgrid_enabled(self) -> bool:
+        """True when SendGrid is configured."""
+        return self.sendgrid_api_key is not None
+
+    @property
+    def mailgun_enabled(self) -> bool:
+        """True when Mailgun is configured."""
+        return self.mailgun_api_key is not None and bool(self.mailgun_domain)
+
+    @property
+    def smtp_enabled(self) -> bool:
+        """True when an SMTP mailbox is configured."""
+        return bool(self.smtp_host)
+
+    @property
+    def twilio_enabled(self) -> bool:
+        """True when Twilio SMS is configured."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
+
+    @property
+    def supabase_enabled(self) -> bool:
+        """True when sign-in goes through Supabase Auth."""
+        return bool(self.supabase_url and self.supabase_anon_key)
+
+    def signing_key(self) -> str:
+        """The secret used to sign session tokens; generated under data/ when unset."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: when two processes start at once, exactly one writes the key.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        for _ in range(50):
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.01)
+        raise RuntimeError(f"{path} is empty; delete it or set SECRET_KEY")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

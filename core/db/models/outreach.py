@@ -1,0 +1,111 @@
+"""Templates, the outbox (messages and their history) and the suppression list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db.models.base import Base, CreatedAt, utcnow
+
+MESSAGE_STATUSES = (
+    "draft",
+    "approved",
+    "queued",
+    "sending",
+    "sent",
+    "failed",
+    "unknown",
+    "delivered",
+    "bounced",
+    "opened",
+    "replied",
+)
+SUPPRESSION_REASONS = ("unsubscribed", "bounced", "complaint", "stop", "manual", "deleted")
+
+
+class Template(CreatedAt, Base):
+    """A reusable message: subject and body for email, body for SMS."""
+
+    __tablename__ = "template"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Message(CreatedAt, Base):
+    """The outbox: one row per (lead, contact, channel, step); the only way a message leaves."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "lead_id", "contact_id", "channel", "step"),
+        Index("ix_message_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(8))
+    step: Mapped[int] = mapped_column(default=1)
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("template.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    provider: Mapped[str] = mapped_column(String(16), default="")
+    provider_message_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    evidence_ids: Mapped[list[int]] = mapped_column(default=list)
+    flags: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    attempts: Mapped[int] = mapped_column(default=0)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    approved_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MessageEvent(CreatedAt, Base):
+    """A status change of a message, from us or from a provider's event."""
+
+    __tablename__ = "message_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    provider_event_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+
+
+class Suppression(CreatedAt, Base):
+    """An address that must never be contacted again on a channel."""
+
+    __tablename__ = "suppression"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(64), default="")
+
+
+class WebhookReplay(CreatedAt, Base):
+    """A webhook signature already accepted; a second delivery of it is a replay."""
+
+    __tablename__ = "webhook_replay"
+    __table_args__ = (UniqueConstraint("provider", "token"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(String(255))

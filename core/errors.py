@@ -1,0 +1,58 @@
+"""The LeadScout error tree.
+
+    LeadScoutError                  base of every error a page may show to a user
+    ├── NotFound                    the thing asked for does not exist in this workspace
+    ├── InvalidInput                the user (or a file, or a caller) gave something we cannot use
+    ├── PermissionDenied            signed out, wrong role, or not a member of the workspace
+    ├── QuotaExceeded               a budget, rate limit or throttle says no for now
+    └── ExternalServiceError        a third-party service failed or said no
+        ├── LLMError                OpenAI or a compatible server
+        ├── SearchError             Brave Search
+        ├── CrawlError              fetching a website
+        └── SendError               SendGrid, Mailgun, SMTP or Twilio
+
+Pages catch ``LeadScoutError`` and show ``str(error)``; anything else is a bug and is logged.
+Messages say what went wrong and what to do about it, and never contain secrets.
+"""
+
+from __future__ import annotations
+
+
+class LeadScoutError(Exception):
+    """Base class: an expected failure with a message fit to show a user."""
+
+
+class NotFound(LeadScoutError):
+    """Raised when a record does not exist or belongs to another workspace."""
+
+
+class InvalidInput(LeadScoutError):
+    """Raised when input fails validation; the message names the field and the fix."""
+
+
+class PermissionDenied(LeadScoutError):
+    """Raised when the current user may not do this (not signed in, wrong role, revoked)."""
+
+
+class QuotaExceeded(LeadScoutError):
+    """Raised when a budget, rate limit or sign-in throttle refuses the action for now."""
+
+
+class ExternalServiceError(LeadScoutError):
+    """Raised when a third-party service fails; subclasses name which one."""
+
+
+class LLMError(ExternalServiceError):
+    """Raised when the LLM provider fails after retries or returns an unusable answer."""
+
+
+class SearchError(ExternalServiceError):
+    """Raised when the search provider fails after retries."""
+
+
+class CrawlError(ExternalServiceError):
+    """Raised when a website cannot be fetched safely."""
+
+
+class SendError(ExternalServiceError):
+    """Raised when an email or SMS provider refuses or fails a send."""

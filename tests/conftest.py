@@ -1,0 +1,78 @@
+"""Test set-up shared by every suite.
+
+Storage: with ``DATABASE_URL`` set (CI's PostgreSQL run) tests use that database; otherwise a
+fresh SQLite file in a temporary folder. The schema is built by the real Alembic migrations once
+per session. Tests share the database and isolate themselves with fresh workspaces and random
+identifiers, so services commit for real (as they do in production, and as RQ workers need).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="leadscout-tests-"))
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP / 'test.db'}")
+os.environ["DATA_DIR"] = str(_TMP / "data")
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+# A test never reaches a real provider: clear any key a developer's shell or .env might carry.
+for _name in (
+    "OPENAI_API_KEY",
+    "BRAVE_API_KEY",
+    "SENDGRID_API_KEY",
+    "MAILGUN_API_KEY",
+    "TWILIO_AUTH_TOKEN",
+    "SUPABASE_URL",
+    "SUPABASE_ANON_KEY",
+    "SMTP_HOST",
+):
+    os.environ[_name] = ""
+
+from core.config import get_settings  # noqa: E402
+from core.db import UnitOfWork, get_engine  # noqa: E402
+from core.db import migrate  # noqa: E402
+
+TEST_TMP = _TMP
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database() -> Iterator[str]:
+    """The migrated test database's URL (downgraded to nothing first, so every run starts clean)."""
+    get_settings.cache_clear()
+    url = get_settings().resolved_database_url
+    migrate.downgrade(url)
+    migrate.upgrade(url)
+    yield url
+
+
+@pytest.fixture
+def uow() -> UnitOfWork:
+    """A unit of work on the test database."""
+    return UnitOfWork(get_engine())
+
+
+def unique(prefix: str = "t") -> str:
+    """A random identifier, so tests sharing a database never collide."""
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def make_owner():
+    """Sign up a new user who owns a fresh workspace; return them as an ``Actor``."""
+    from core.auth import service as auth
+
+    email = f"{unique('owner')}@example.test"
+    auth.sign_up(email=email, password="correct horse battery", workspace_name=unique("ws"))
+    signed = auth.sign_in(email=email, password="correct horse battery")
+    workspace_id = signed.workspaces[0][0]
+    return auth.actor_for(user_id=signed.user_id, workspace_id=workspace_id)
+
+
+@pytest.fixture
+def owner():
+    """A fresh workspace with its owner, as an ``Actor``."""
+    return make_owner()

@@ -1,0 +1,1 @@
+"""Thin process entrypoints: RQ job functions and the HTTP receiver."""
