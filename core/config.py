@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     """Every setting LeadScout reads, with its default. See `.env.example`."""
 
     model_config = SettingsConfigDict(
-        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
     )
 
     environment: Literal["development", "production"] = "development"
@@ -60,11 +60,19 @@ class Settings(BaseSettings):
     llm_max_retries: int = 4
     llm_max_concurrency: int = 4
     llm_prices: dict[str, tuple[float, float]] = DEFAULT_LLM_PRICES
+    llm_backoff_base_seconds: float = Field(default=0.5, ge=0)
+    llm_backoff_max_seconds: float = Field(default=30.0, ge=0)
+    llm_output_token_estimate: int = Field(default=2000, ge=1)
+    llm_tokens_per_site: int = Field(default=3000, ge=0)
 
     # Search
     brave_api_key: SecretStr | None = None
     brave_base_url: str = "https://api.search.brave.com/res/v1"
     search_rate_per_second: float = 1.0
+    search_results_per_query: int = Field(default=20, ge=1)
+    crawl_pages_per_site: int = Field(default=5, ge=1)
+    crawl_pages_per_second: float = Field(default=2.0, gt=0)
+    search_blocklist: str = ""  # extra comma-separated domains (or bare names: "yelp") to skip
 
     # Email and SMS
     sendgrid_api_key: SecretStr | None = None
@@ -91,6 +99,21 @@ class Settings(BaseSettings):
 
     # Crawling
     crawl_allow_private: str = ""
+    crawl_allowed_ports: str = "80,443"
+    crawl_user_agent: str = "LeadScout/1.0"
+    crawl_contact_url: str = "https://github.com/leadscout/leadscout"
+    crawl_max_pages: int = Field(default=6, ge=0)
+    crawl_max_bytes: int = Field(default=2_000_000, ge=1024)
+    crawl_connect_timeout: float = 10.0
+    crawl_total_timeout: float = 30.0
+    crawl_per_host_concurrency: int = Field(default=2, ge=1)
+    crawl_per_host_delay: float = Field(default=0.5, ge=0)
+    crawl_global_concurrency: int = Field(default=32, ge=1)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _anchor_data_dir(cls, value: Path) -> Path:
+        return value if value.is_absolute() else PROJECT_ROOT / value
 
     @field_validator("database_url")
     @classmethod

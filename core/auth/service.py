@@ -233,10 +233,12 @@ def list_members(*, actor: Actor, uow: UnitOfWork | None = None) -> list[MemberV
             .join(Membership, Membership.user_id == User.id)
             .where(Membership.workspace_id == actor.workspace_id)
         ).all()
-    members = [
-        MemberView(user_id=u.id, email=u.email, display_name=u.display_name, role=role, has_password=u.password_hash is not None)
-        for u, role in rows
-    ]
+        members = [
+            MemberView(
+                user_id=u.id, email=u.email, display_name=u.display_name, role=role, has_password=u.password_hash is not None
+            )
+            for u, role in rows
+        ]
     return sorted(members, key=lambda m: (-ROLE_RANK[m.role], m.email))
 
 

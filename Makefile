@@ -1,0 +1,45 @@
+# LeadScout — `make run` starts the app on embedded defaults; `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
+PY := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+HOST ?= 127.0.0.1
+PORT ?= 8501
+
+.PHONY: run test worker receiver lint migrate bench clean-venv
+
+$(PY):
+	$(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUNTIME_STAMP)
+
+migrate: $(RUNTIME_STAMP)
+	$(PY) -m core migrate
+
+run: migrate
+	$(VENV)/bin/streamlit run server.py --server.address $(HOST) --server.port $(PORT)
+
+test: $(DEV_STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+worker: $(RUNTIME_STAMP)
+	@url="$$($(PY) -c 'from core.config import get_settings; print(get_settings().redis_url or "")')"; \
+	if [ -z "$$url" ]; then echo "REDIS_URL is not set: without it jobs run inside the app (no worker needed)." >&2; exit 1; fi; \
+	exec $(VENV)/bin/rq worker crawl llm send default --with-scheduler --url "$$url"
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check core workers pages app.py server.py tests
+	$(VENV)/bin/ruff format --check core workers pages app.py server.py
+	$(VENV)/bin/mypy core
+
+clean-venv:
+	rm -rf $(VENV)

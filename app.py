@@ -1,0 +1,84 @@
+"""LeadScout's router: page config, sign-in gate, workspace picker, navigation."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from core.auth import service as auth
+from core.auth.cookies import SESSION_COOKIE
+from core.errors import LeadScoutError
+from core.logs import configure_logging
+
+configure_logging("ui")
+st.set_page_config(page_title="LeadScout", page_icon=":material/travel_explore:", layout="wide")
+
+
+def _navigate_browser(path: str) -> None:
+    """Send the browser to one of server.py's session routes (no user data in the script)."""
+    st.html(f"<script>window.location.replace({json.dumps(path)});</script>", unsafe_allow_javascript=True)
+
+
+def _signed_in() -> auth.SignedIn | None:
+    # The cookie is read from this connection's handshake; a revoked one is simply refused.
+    token = st.session_state.get("auth_token") or st.context.cookies.get(SESSION_COOKIE, "")
+    signed = auth.restore_session(token=token) if token else None
+    if signed is None:
+        st.session_state.pop("auth_token", None)
+    else:
+        st.session_state["auth_token"] = signed.token
+    return signed
+
+
+def _sign_out() -> None:
+    """Revoke the session, forget everything about it, and have the browser drop its cookie."""
+    auth.sign_out(token=st.session_state.get("auth_token", ""))
+    for key in list(st.session_state):
+        del st.session_state[key]
+    st.session_state["app_signed_out"] = True
+
+
+if st.session_state.pop("app_signed_out", False):
+    _navigate_browser("/session/end")
+
+signed = _signed_in()
+if signed is None:
+    st.navigation([st.Page("pages/signin.py", title="Sign in", icon=":material/login:")]).run()
+    st.stop()
+
+if st.session_state.pop("app_handoff", False):
+    # Just signed in: let the browser trade a one-time code for the HttpOnly session cookie.
+    try:
+        _navigate_browser(f"/session/start?code={auth.create_handoff(token=signed.token)}")
+    except LeadScoutError:
+        pass
+
+workspaces = {ws_id: (name, role) for ws_id, name, role in signed.workspaces}
+st.session_state.setdefault("app_workspace_id", signed.workspaces[0][0])
+if st.session_state["app_workspace_id"] not in workspaces:
+    st.session_state["app_workspace_id"] = signed.workspaces[0][0]
+
+with st.sidebar:
+    st.markdown("### :material/travel_explore: LeadScout")
+    st.selectbox(
+        "Workspace",
+        options=list(workspaces),
+        format_func=lambda ws_id: f"{workspaces[ws_id][0]} ({workspaces[ws_id][1]})",
+        key="app_workspace_id",
+        disabled=len(workspaces) == 1,
+    )
+    st.caption(f"Signed in as {signed.email}")
+    st.button("Sign out", icon=":material/logout:", key="app_sign_out_button", on_click=_sign_out)
+
+try:
+    st.session_state["actor"] = auth.actor_for(user_id=signed.user_id, workspace_id=st.session_state["app_workspace_id"])
+except LeadScoutError as error:
+    st.error(str(error))
+    st.stop()
+
+pages = [
+    st.Page("pages/system.py", title="System", icon=":material/monitor_heart:"),
+    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,1 @@
+"""Subcommands of ``python -m core``; each module has ``register(subparsers)``."""

@@ -1,0 +1,204 @@
+"""Operator views: is the database up, is Redis up, how deep are the queues, who is working."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+
+from core.auth.models import Actor
+from core.config import Settings, get_settings
+from core.db import UnitOfWork, get_engine
+from core.db.models import Job
+from core.jobs import QUEUES
+
+
+@dataclass(frozen=True)
+class Check:
+    """One health check: what, whether it is fine, and the detail an operator needs."""
+
+    name: str
+    ok: bool
+    detail: str
+    latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """An RQ worker as Redis last heard of it."""
+
+    name: str
+    state: str
+    queues: tuple[str, ...]
+    last_heartbeat: datetime | None
+    current_job: str | None
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    """An RQ queue: waiting, running and failed counts."""
+
+    name: str
+    queued: int
+    started: int
+    failed: int
+    scheduled: int
+
+
+@dataclass(frozen=True)
+class Health:
+    """Everything the System page shows at the top."""
+
+    checks: tuple[Check, ...]
+    mode: str
+    queues: tuple[QueueInfo, ...] = ()
+    workers: tuple[WorkerInfo, ...] = ()
+    job_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when every check passed."""
+        return all(check.ok for check in self.checks)
+
+
+def mask_url(url: str) -> str:
+    """A connection URL with its password replaced by ***."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a SQLAlchemy URL (e.g. redis://)
+        if "@" in url and "://" in url:
+            scheme, rest = url.split("://", 1)
+            return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+        return url
+
+
+def check_database() -> Check:
+    """Can we run a query on the configured database?"""
+    settings = get_settings()
+    started = time.perf_counter()
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return Check("Database", False, f"{mask_url(settings.resolved_database_url)}: {type(exc).__name__}: {exc}"[:500])
+    backend = "SQLite" if settings.is_sqlite else "PostgreSQL"
+    return Check(
+        "Database",
+        True,
+        f"{backend} at {mask_url(settings.resolved_database_url)}, schema revision {revision}",
+        (time.perf_counter() - started) * 1000,
+    )
+
+
+def check_redis(settings: Settings | None = None) -> Check:
+    """Can we reach Redis (when configured)?"""
+    settings = settings or get_settings()
+    if not settings.redis_url:
+        return Check("Job queue", True, "Embedded: jobs run inside the app process (set REDIS_URL to use RQ workers)")
+    from redis import Redis
+
+    started = time.perf_counter()
+    try:
+        Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        return Check("Job queue", False, f"Redis at {mask_url(settings.redis_url)} is unreachable: {exc}")
+    return Check("Job queue", True, f"RQ on Redis at {mask_url(settings.redis_url)}", (time.perf_counter() - started) * 1000)
+
+
+def rq_overview(settings: Settings | None = None) -> tuple[tuple[QueueInfo, ...], tuple[WorkerInfo, ...]]:
+    """Queue depths and workers as RQ sees them (empty without Redis)."""
+    settings = settings or get_settings()
+    if not settings.redis_url:
+        return (), ()
+    from redis import Redis
+    from rq import Queue, Worker
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+    connection = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    queues = []
+    for name in QUEUES:
+        queue = Queue(name, connection=connection)
+        queues.append(
+            QueueInfo(
+                name=name,
+                queued=queue.count,
+                started=StartedJobRegistry(queue=queue).count,
+                failed=FailedJobRegistry(queue=queue).count,
+                scheduled=ScheduledJobRegistry(queue=queue).count,
+            )
+        )
+    workers = [
+        WorkerInfo(
+            name=worker.name,
+            state=str(worker.get_state()),
+            queues=tuple(worker.queue_names()),
+            last_heartbeat=worker.last_heartbeat,
+            current_job=worker.get_current_job_id(),
+        )
+        for worker in Worker.all(connection=connection)
+    ]
+    return tuple(queues), tuple(workers)
+
+
+def health(*, actor: Actor | None = None) -> Health:
+    """Database and queue checks, RQ queues and workers, and the workspace's job counts."""
+    settings = get_settings()
+    checks = [check_database(), check_redis(settings)]
+    queues: tuple[QueueInfo, ...] = ()
+    workers: tuple[WorkerInfo, ...] = ()
+    if settings.redis_url and checks[1].ok:
+        queues, workers = rq_overview(settings)
+        if not workers:
+            checks.append(Check("Workers", False, "No rq worker is running: start one with `make worker`."))
+        else:
+            checks.append(Check("Workers", True, f"{len(workers)} worker(s) alive"))
+    counts: dict[str, int] = {}
+    if actor is not None and checks[0].ok:
+        with UnitOfWork() as uow:
+            rows = uow.session.execute(
+                select(Job.status, func.count()).where(Job.workspace_id == actor.workspace_id).group_by(Job.status)
+            ).all()
+            counts = {status: int(count) for status, count in rows}
+    return Health(
+        checks=tuple(checks),
+        mode="rq" if settings.redis_url else "embedded",
+        queues=queues,
+        workers=workers,
+        job_counts=counts,
+    )
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    """A third-party integration as the Settings page shows it."""
+
+    name: str
+    purpose: str
+    configured: bool
+    detail: str
+
+
+def _mask(secret: object) -> str:
+    value = secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret or "")
+    if not value:
+        return "not set"
+    return f"••••{value[-4:]}" if len(value) > 8 else "••••"
+
+
+def providers(settings: Settings | None = None) -> list[ProviderStatus]:
+    """Which providers are configured, with keys masked."""
+    s = settings or get_settings()
+    return [
+        ProviderStatus("OpenAI", "strategy, summaries, drafts", s.openai_enabled, f"key {_mask(s.openai_api_key)} · {s.openai_model} · {s.openai_base_url}"),
+        ProviderStatus("Brave Search", "finding companies", s.brave_enabled, f"key {_mask(s.brave_api_key)} · {s.search_rate_per_second}/s"),
+        ProviderStatus("SMTP mailbox", "one-to-one email (default)", s.smtp_enabled, f"{s.smtp_user or '-'} @ {s.smtp_host or 'not set'}:{s.smtp_port} · password {_mask(s.smtp_password)}"),
+        ProviderStatus("SendGrid", "email (with consent)", s.sendgrid_enabled, f"key {_mask(s.sendgrid_api_key)}"),
+        ProviderStatus("Mailgun", "email (with consent)", s.mailgun_enabled, f"key {_mask(s.mailgun_api_key)} · domain {s.mailgun_domain or 'not set'}"),
+        ProviderStatus("Twilio", "SMS", s.twilio_enabled, f"SID {s.twilio_account_sid or 'not set'} · token {_mask(s.twilio_auth_token)} · from {s.twilio_from or 'not set'}"),
+        ProviderStatus("Supabase Auth", "sign-in with Google/Facebook", s.supabase_enabled, f"{s.supabase_url or 'not set'} · anon key {_mask(s.supabase_anon_key)}"),
+    ]

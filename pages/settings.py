@@ -1,0 +1,83 @@
+"""Settings: which providers are configured (keys masked) and the team's members and roles."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import system
+from core.auth import service as auth
+from core.auth.models import ROLE_RANK
+from core.errors import LeadScoutError
+from pages.common import current_actor
+
+actor = current_actor()
+st.title("Settings")
+if notice := st.session_state.pop("settings_notice", None):
+    st.success(notice)
+
+st.subheader("Providers")
+st.caption("Set these in the environment or `.env` (see `.env.example`) and restart. Keys are never shown in full.")
+st.dataframe(
+    pd.DataFrame(
+        [
+            {"provider": p.name, "used for": p.purpose, "configured": p.configured, "detail": p.detail}
+            for p in system.providers()
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
+
+st.subheader(f"Team — {actor.workspace_name}")
+members = auth.list_members(actor=actor)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {"email": m.email, "name": m.display_name, "role": m.role, "account": "active" if m.has_password else "invited"}
+            for m in members
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
+
+if not actor.can_manage_team:
+    st.info("Only owners and admins can add members or change roles.")
+    st.stop()
+
+roles = [r for r in ROLE_RANK if actor.role == "owner" or r != "owner"]
+with st.form("settings_add_member", clear_on_submit=True):
+    st.markdown("**Add a member**")
+    email = st.text_input("Email", key="settings_new_email")
+    role = st.selectbox("Role", roles, index=roles.index("member"), key="settings_new_role")
+    if st.form_submit_button("Add"):
+        try:
+            auth.add_member(actor=actor, email=email, role=role)
+            st.session_state["settings_notice"] = f"Added {email}. They join by creating an account with this email."
+            st.rerun()
+        except LeadScoutError as error:
+            st.error(str(error))
+
+st.markdown("**Change a role or remove someone**")
+others = {m.user_id: m for m in members if m.user_id != actor.user_id}
+if not others:
+    st.caption("You are the only member.")
+    st.stop()
+target = st.selectbox("Member", list(others), format_func=lambda uid: f"{others[uid].email} ({others[uid].role})", key="settings_member")
+new_role = st.selectbox("New role", list(ROLE_RANK), key="settings_member_role")
+change, remove = st.columns(2)
+if change.button("Change role", key="settings_change_role"):
+    try:
+        auth.set_role(actor=actor, user_id=target, role=new_role)
+        st.session_state["settings_notice"] = f"{others[target].email} is now {new_role}."
+        st.rerun()
+    except LeadScoutError as error:
+        st.error(str(error))
+if remove.button("Remove from workspace", key="settings_remove"):
+    try:
+        auth.remove_member(actor=actor, user_id=target)
+        st.session_state["settings_notice"] = f"Removed {others[target].email}."
+        st.rerun()
+    except LeadScoutError as error:
+        st.error(str(error))

@@ -1,0 +1,87 @@
+"""System: is everything up, what are the jobs doing, and retry what failed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import jobs, system
+from core.errors import LeadScoutError
+from pages.common import current_actor
+
+actor = current_actor()
+st.title("System")
+
+health = system.health(actor=actor)
+columns = st.columns(len(health.checks))
+for column, check in zip(columns, health.checks, strict=True):
+    with column:
+        icon = ":material/check_circle:" if check.ok else ":material/error:"
+        st.markdown(f"**{icon} {check.name}**")
+        st.caption(check.detail + (f" · {check.latency_ms:.0f} ms" if check.latency_ms is not None else ""))
+
+if health.queues:
+    st.subheader("Queues")
+    st.dataframe(pd.DataFrame([q.__dict__ for q in health.queues]), hide_index=True, width="stretch")
+if health.workers:
+    st.subheader("Workers")
+    st.dataframe(pd.DataFrame([w.__dict__ for w in health.workers]), hide_index=True, width="stretch")
+
+st.subheader("Jobs")
+if st.button("Test the job queue", help="Runs a short self-test job and shows its progress below."):
+    try:
+        job_id = jobs.submit(kind="system.selftest", args={"steps": 10, "pause": 0.3}, actor=actor)
+        st.toast(f"Self-test job {job_id} submitted")
+    except LeadScoutError as error:
+        st.error(str(error))
+
+status_filter = st.segmented_control(
+    "Show", ["all", "active", "failed"], default="all", key="system_job_filter", label_visibility="collapsed"
+)
+
+
+@st.fragment(run_every=2)
+def job_table() -> None:
+    """The job list, refreshed every two seconds while the page is open."""
+    views = jobs.list_jobs(actor=actor, status="failed" if status_filter == "failed" else None)
+    if status_filter == "active":
+        views = [v for v in views if v.is_active]
+    if not views:
+        st.info("No jobs yet." if status_filter == "all" else f"No {status_filter} jobs.")
+        return
+    frame = pd.DataFrame(
+        {
+            "id": [v.id for v in views],
+            "kind": [v.kind for v in views],
+            "status": [v.status for v in views],
+            "progress": [v.fraction if v.fraction is not None else 0.0 for v in views],
+            "message": [v.message for v in views],
+            "attempts": [v.attempts for v in views],
+            "created": [v.created_at for v in views],
+            "error": [v.error for v in views],
+        }
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0)},
+    )
+    for view in [v for v in views if v.is_active][:5]:
+        if st.button(f"Cancel job {view.id} ({view.kind})", key=f"system_cancel_{view.id}"):
+            try:
+                jobs.cancel(actor=actor, job_id=view.id)
+            except LeadScoutError as error:
+                st.error(str(error))
+    for view in [v for v in views if v.status == "failed"][:10]:
+        with st.expander(f"Job {view.id} failed: {view.kind}"):
+            st.code(view.error or "(no error recorded)", language=None)
+            if st.button("Retry", key=f"system_retry_{view.id}"):
+                try:
+                    new_id = jobs.retry(actor=actor, job_id=view.id)
+                    st.success(f"Submitted again as job {new_id}.")
+                except LeadScoutError as error:
+                    st.error(str(error))
+
+
+job_table()

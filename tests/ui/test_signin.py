@@ -1,0 +1,107 @@
+"""Sign-up, sign-in, sign-out, wrong password, throttling and roles through the real app (AppTest)."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from core.auth import service as auth
+from core.config import PROJECT_ROOT
+from tests.conftest import unique
+
+PASSWORD = "a long enough password"
+
+
+def fresh_app() -> AppTest:
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=30)
+    at.run()
+    return at
+
+
+def sign_up(at: AppTest, email: str) -> None:
+    at.text_input(key="signup_email").set_value(email)
+    at.text_input(key="signup_name").set_value("Pat Doe")
+    at.text_input(key="signup_workspace").set_value(unique("Acme"))
+    at.text_input(key="signup_password").set_value(PASSWORD)
+    at.button[1].click()  # the sign-up form's submit button
+    at.run()
+
+
+def sign_in(at: AppTest, email: str, password: str) -> None:
+    at.text_input(key="signin_email").set_value(email)
+    at.text_input(key="signin_password").set_value(password)
+    at.button[0].click()
+    at.run()
+
+
+def test_sign_up_then_sign_out_then_sign_in():
+    email = f"{unique('pat')}@example.test"
+    at = fresh_app()
+    assert at.text_input(key="signin_email") is not None
+    sign_up(at, email)
+    assert not at.exception
+    assert any(f"Signed in as {email}" in c.value for c in at.caption)
+    assert at.title[0].value == "System"
+
+    at.button(key="app_sign_out_button").click()
+    at.run()
+    assert not at.exception
+    assert "auth_token" not in at.session_state
+    assert "actor" not in at.session_state
+    assert at.text_input(key="signin_email") is not None
+
+    sign_in(at, email, PASSWORD)
+    assert not at.exception
+    assert any(f"Signed in as {email}" in c.value for c in at.caption)
+
+
+def test_wrong_password_is_refused_with_a_clear_message():
+    email = f"{unique('sam')}@example.test"
+    auth.sign_up(email=email, password=PASSWORD)
+    at = fresh_app()
+    sign_in(at, email, "not the password")
+    assert [e.value for e in at.error] == ["Wrong email or password."]
+    assert "auth_token" not in at.session_state
+
+
+def test_throttling_kicks_in_after_repeated_failures():
+    email = f"{unique('lee')}@example.test"
+    auth.sign_up(email=email, password=PASSWORD)
+    at = fresh_app()
+    for _ in range(5):
+        sign_in(at, email, "guess")
+    sign_in(at, email, PASSWORD)  # even the right password waits now
+    assert "Too many failed sign-ins" in at.error[0].value
+    assert "auth_token" not in at.session_state
+
+
+def test_a_member_cannot_change_roles_on_the_settings_page(owner):
+    member_email = f"{unique('mem')}@example.test"
+    auth.add_member(actor=owner, email=member_email, role="member")
+    auth.sign_up(email=member_email, password=PASSWORD)  # claims the invitation
+    at = fresh_app()
+    sign_in(at, member_email, PASSWORD)
+    at.switch_page("pages/settings.py").run()
+    assert not at.exception
+    assert any("Only owners and admins" in i.value for i in at.info)
+    assert not [b for b in at.button if b.label == "Change role"]
+
+
+def test_an_owner_adds_a_member_and_changes_a_role(owner):
+    signed_email = owner.email
+    at = fresh_app()
+    sign_in(at, signed_email, "correct horse battery")
+    at.switch_page("pages/settings.py").run()
+    new_email = f"{unique('new')}@example.test"
+    at.text_input(key="settings_new_email").set_value(new_email)
+    at.selectbox(key="settings_new_role").set_value("member")
+    [b for b in at.button if b.label == "Add"][0].click()
+    at.run()
+    assert not at.exception
+    assert any(new_email in s.value for s in at.success)
+    member_id = next(m.user_id for m in auth.list_members(actor=owner) if m.email == new_email)
+    at.selectbox(key="settings_member").set_value(member_id)
+    at.selectbox(key="settings_member_role").set_value("admin")
+    at.button(key="settings_change_role").click()
+    at.run()
+    roles = {m.email: m.role for m in auth.list_members(actor=owner)}
+    assert roles[new_email] == "admin"
