@@ -11,7 +11,7 @@ from core.cli.output import fail
 from core.errors import LeadScoutError
 
 # Each module adds its subcommands; a module another issue has not built yet is simply absent.
-COMMAND_MODULES = ("core.cli.admin", "core.cli.plan")
+COMMAND_MODULES = ("core.cli.admin", "core.cli.plan", "core.cli.extract", "core.cli.crawl", "core.cli.outreach")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,183 @@
+"""Name, description, language, contact form, postal address, opening hours and time zone."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from core.extract.models import Fact
+from core.extract.page import Page, ld_types, squash
+
+ORG_TYPES = {
+    "Organization", "Corporation", "LocalBusiness", "Store", "Restaurant", "CafeOrCoffeeShop", "ProfessionalService",
+    "OnlineStore", "OnlineBusiness", "NGO", "EducationalOrganization", "MedicalBusiness", "LegalService",
+    "FoodEstablishment", "HealthAndBeautyBusiness", "HomeAndConstructionBusiness", "AutomotiveBusiness",
+    "SportsActivityLocation", "LodgingBusiness", "FinancialService", "Bakery", "BarOrPub", "Dentist",
+}
+GENERIC_TITLES = {
+    "home", "homepage", "startseite", "start", "accueil", "inicio", "welcome", "willkommen", "bienvenue",
+    "bienvenido", "index", "main", "kontakt", "contact", "about", "about us", "blog", "news",
+}
+COUNTRY_NAMES = {
+    "germany": "DE", "deutschland": "DE", "france": "FR", "spain": "ES", "españa": "ES", "united kingdom": "GB",
+    "uk": "GB", "england": "GB", "usa": "US", "united states": "US", "austria": "AT", "österreich": "AT",
+    "switzerland": "CH", "schweiz": "CH", "suisse": "CH", "italy": "IT", "italia": "IT", "netherlands": "NL",
+    "nederland": "NL", "belgium": "BE", "belgique": "BE", "ireland": "IE", "canada": "CA", "australia": "AU",
+    "portugal": "PT", "mexico": "MX", "méxico": "MX",
+}
+COUNTRY_TIMEZONES = {
+    "DE": "Europe/Berlin", "FR": "Europe/Paris", "ES": "Europe/Madrid", "GB": "Europe/London", "AT": "Europe/Vienna",
+    "CH": "Europe/Zurich", "IT": "Europe/Rome", "NL": "Europe/Amsterdam", "BE": "Europe/Brussels", "IE": "Europe/Dublin",
+    "PT": "Europe/Lisbon", "PL": "Europe/Warsaw", "SE": "Europe/Stockholm", "DK": "Europe/Copenhagen",
+    "NO": "Europe/Oslo", "FI": "Europe/Helsinki", "NZ": "Pacific/Auckland", "JP": "Asia/Tokyo", "SG": "Asia/Singapore",
+}
+US_STATE_TIMEZONES = {
+    "OR": "America/Los_Angeles", "WA": "America/Los_Angeles", "CA": "America/Los_Angeles", "NV": "America/Los_Angeles",
+    "AZ": "America/Phoenix", "CO": "America/Denver", "UT": "America/Denver", "NM": "America/Denver",
+    "TX": "America/Chicago", "IL": "America/Chicago", "MN": "America/Chicago", "MO": "America/Chicago",
+    "NY": "America/New_York", "MA": "America/New_York", "FL": "America/New_York", "GA": "America/New_York",
+    "PA": "America/New_York", "NJ": "America/New_York", "NC": "America/New_York", "VA": "America/New_York",
+}
+# Street-and-postcode lines for the countries LeadScout is used in most.
+ADDRESS_PATTERNS = (
+    ("DE", re.compile(r"\b(?-i:[A-ZÄÖÜ])[\wäöüß\-]{0,30}(?:\s[\wäöüß\-]{1,30}){0,3}?(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer)\s*\d+[a-z]?,?\s+\d{5}\s+(?-i:[A-ZÄÖÜ])[\wäöüß\-]{2,30}(?:\s(?-i:[A-ZÄÖÜ(])[\wäöüß\-()]{1,30})?", re.I)),
+    ("FR", re.compile(r"\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|quai|impasse)\s[\w'’éèêàâçôûî\- ]{2,50},?\s+\d{5}\s+[A-ZÉ][\w'’éèêàâçôûî\- ]{2,30}", re.I)),
+    ("ES", re.compile(r"(?:calle|c/|avenida|avda\.|plaza|paseo|camino|carrer)\s[\wáéíóúñ.\- ]{2,50},?\s*\d+[\wº°ª]*,?\s+\d{5}\s+[A-ZÁÉÍÓÚ][\wáéíóúñ\- ]{2,30}", re.I)),
+    ("GB", re.compile(r"\d{1,4}[A-Z]?\s+[A-Z][\w' ]{2,40}\s(?:Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Way|Square|Place|Row|Terrace)\b,?\s+[A-Z][\w ]{2,30},?\s+[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")),
+    ("US", re.compile(r"\d{1,6}\s+[A-Z0-9][\w. ]{2,40}\s(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl)\.?(?:,?\s+(?:Suite|Ste|#)\s*[\w-]+)?,?\s+[A-Z][\w. ]{2,30},\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")),
+)
+_HOURS = re.compile(
+    r"(?:(?:Mo|Mon|Monday|Montag|Lun|Lundi|Lunes)\w*\.?\s*(?:-|–|bis|to|à|a)\s*(?:Fr|Fri|Friday|Freitag|Ven|Vendredi|Vie|Viernes|Sa|Sat|So|Sun)\w*\.?:?\s*\d{1,2}(?:[:.]\d{2})?\s*(?:h|Uhr|am|pm)?\s*(?:-|–|bis|to|à|a)\s*\d{1,2}(?:[:.]\d{2})?\s*(?:h|Uhr|am|pm)?)",
+    re.I,
+)
+_SUFFIX_TITLE = re.compile(r"\s+[|·•–—:-]\s+|\s+-\s+")
+
+
+def _org_objects(page: Page) -> list[dict[str, Any]]:
+    return [obj for obj in page.json_ld if ld_types(obj) & ORG_TYPES or "WebSite" in ld_types(obj)]
+
+
+def extract_name(page: Page) -> Fact | None:
+    """The company name: JSON-LD organisation → og:site_name → the brand part of the title."""
+    for obj in _org_objects(page):
+        name = obj.get("name")
+        if isinstance(name, str) and name.strip() and "WebSite" not in ld_types(obj):
+            return Fact("name", squash(name), page.url, page.source_snippet(name) or name)
+    site_name = page.meta("og:site_name", "application-name")
+    if site_name:
+        return Fact("name", site_name, page.url, page.source_snippet(site_name) or site_name)
+    parts = [p.strip() for p in _SUFFIX_TITLE.split(page.title) if p.strip()]
+    candidates = [p for p in parts if p.lower() not in GENERIC_TITLES]
+    if candidates:
+        # The brand is usually the last segment ("Services | Acme") unless it is a slogan.
+        name = min(candidates[-1:] + candidates[:1], key=len) if len(candidates) > 1 else candidates[0]
+        return Fact("name", name[:120], page.url, page.source_snippet(name) or page.title)
+    return None
+
+
+def extract_description(page: Page) -> Fact | None:
+    """Meta or Open Graph description, else the first real paragraph."""
+    description = page.meta("description", "og:description", "twitter:description")
+    if description:
+        return Fact("description", description[:500], page.url, page.source_snippet(description[:80]) or description[:240])
+    for node in page.nodes("p"):
+        text = squash(node.text(deep=True) or "")
+        if len(text) >= 80 and "cookie" not in text.lower():
+            return Fact("description", text[:500], page.url, text[:240])
+    return None
+
+
+def extract_contact_form(page: Page) -> Fact | None:
+    """A form that takes a message (textarea, or a message/nachricht field) and an email."""
+    for form in page.nodes("form"):
+        markup = (form.html or "").lower()
+        has_message = "<textarea" in markup or re.search(r"name=\"?(message|nachricht|mensaje|comment)", markup)
+        has_email = 'type="email"' in markup or "email" in markup or "e-mail" in markup
+        if has_message and has_email and "search" not in (form.attributes.get("role") or ""):
+            snippet = squash(form.text(separator=" ") or "")[:120] or (form.html or "")[:240]
+            return Fact("contact_form", page.url, page.url, snippet)
+    return None
+
+
+def _address_from_ld(obj: dict[str, Any]) -> tuple[str, str] | None:
+    address = obj.get("address")
+    if isinstance(address, list):
+        address = address[0] if address else None
+    if isinstance(address, str) and address.strip():
+        return squash(address), ""
+    if isinstance(address, dict):
+        country = address.get("addressCountry")
+        if isinstance(country, dict):
+            country = country.get("name", "")
+        parts = [address.get(k) for k in ("streetAddress", "postalCode", "addressLocality", "addressRegion")]
+        line = ", ".join(str(p).strip() for p in parts if p and str(p).strip())
+        line = re.sub(r"(\d{4,5}), ", r"\1 ", line)
+        country_text = str(country or "").strip()
+        code = country_text.upper() if len(country_text) == 2 else COUNTRY_NAMES.get(country_text.lower(), "")
+        if line:
+            return line + (f", {country_text}" if country_text and len(country_text) > 2 else ""), code
+    return None
+
+
+def extract_address(page: Page) -> tuple[Fact, str] | None:
+    """The postal address and its country code: JSON-LD → microdata → ``<address>`` → text patterns."""
+    for obj in page.json_ld:
+        found = _address_from_ld(obj)
+        if found:
+            first_part = found[0].split(",")[0]
+            return Fact("address", found[0], page.url, page.source_snippet(first_part) or found[0]), found[1]
+    street = page.tree.css_first('[itemprop="streetAddress"]')
+    if street is not None:
+        scope = street.parent
+        while scope is not None and "itemtype" not in scope.attributes:
+            scope = scope.parent
+        text = squash((scope or street).text(separator=" ") or "")
+        if text:
+            return Fact("address", text[:300], page.url, page.snippet(text[:60]) or text[:240]), ""
+    text = page.text
+    for country, pattern in ADDRESS_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            value = squash(match.group(0)).strip(" ,")
+            return Fact("address", value, page.url, page.snippet(value)), country
+    for node in page.nodes("address"):
+        value = squash(node.text(separator=", ") or "").strip(" ,")
+        value = re.sub(r"(,\s*)+", ", ", value)
+        if re.search(r"\d", value) and 10 <= len(value) <= 300:
+            return Fact("address", value, page.url, page.snippet(squash(node.text(separator=" ") or "")[:60]) or value), ""
+    return None
+
+
+def extract_opening_hours(page: Page) -> Fact | None:
+    """Opening hours from JSON-LD (text or specification) or a weekday range in the page text."""
+    for obj in page.json_ld:
+        hours = obj.get("openingHours")
+        if hours:
+            value = "; ".join(hours) if isinstance(hours, list) else str(hours)
+            first = hours[0] if isinstance(hours, list) else str(hours)
+            return Fact("opening_hours", value, page.url, page.source_snippet(first) or value)
+        specs = obj.get("openingHoursSpecification")
+        if isinstance(specs, dict):
+            specs = [specs]
+        if isinstance(specs, list) and specs:
+            lines = []
+            for spec in specs:
+                if not isinstance(spec, dict):
+                    continue
+                days = spec.get("dayOfWeek", "")
+                days = ", ".join(str(d).rsplit("/", 1)[-1] for d in (days if isinstance(days, list) else [days]))
+                lines.append(f"{days} {spec.get('opens', '')}–{spec.get('closes', '')}")
+            if lines:
+                return Fact("opening_hours", "; ".join(lines), page.url, page.source_snippet("openingHoursSpecification"))
+    match = _HOURS.search(page.text)
+    if match:
+        return Fact("opening_hours", squash(match.group(0)), page.url, page.snippet(match.group(0)))
+    return None
+
+
+def timezone_for(country: str, address: str = "") -> str:
+    """An IANA time zone for a country (and, in the US, the state in the address)."""
+    if country == "US":
+        state = re.search(r",\s*([A-Z]{2})\s+\d{5}", address)
+        return US_STATE_TIMEZONES.get(state.group(1), "") if state else ""
+    return COUNTRY_TIMEZONES.get(country, "")

@@ -1,0 +1,167 @@
+"""One parsed page: text, links, meta tags and JSON-LD, computed once and shared by the extractors."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+_SPACE = re.compile(r"\s+")
+_DROP_TAGS = ("script", "style", "noscript", "template", "svg")
+
+
+@dataclass(frozen=True)
+class Link:
+    """An ``<a href>`` resolved against the page URL, with its visible text and rel/class hints."""
+
+    href: str
+    text: str
+    hint: str  # rel, class, aria-label and title, lower-cased
+
+
+def squash(text: str) -> str:
+    """Collapse runs of whitespace to single spaces."""
+    return _SPACE.sub(" ", text).strip()
+
+
+class Page:
+    """A page parsed with selectolax (lexbor); every property is computed lazily and cached."""
+
+    def __init__(self, url: str, markup: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
+        self.url = url
+        self.markup = markup
+        self.headers = {k.lower(): v for k, v in headers}
+        self.tree = LexborHTMLParser(markup)
+
+    @cached_property
+    def raw_scripts(self) -> list[str]:
+        """Inline script bodies and JSON-LD blocks, before they are stripped from the text."""
+        return [node.text(deep=True) or "" for node in self.tree.css("script")]
+
+    @cached_property
+    def json_ld(self) -> list[dict[str, Any]]:
+        """Every JSON-LD object on the page, with ``@graph`` and arrays flattened."""
+        objects: list[dict[str, Any]] = []
+        for node in self.tree.css('script[type="application/ld+json"]'):
+            raw = (node.text(deep=True) or "").strip()
+            if not raw:
+                continue
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                try:
+                    data = json.loads(html.unescape(raw).replace("\n", " "))
+                except ValueError:
+                    continue
+            objects.extend(_flatten_ld(data))
+        return objects
+
+    @cached_property
+    def text(self) -> str:
+        """Visible text of the body, whitespace squashed (scripts and styles removed)."""
+        self.raw_scripts  # noqa: B018 - read before the scripts are removed from the tree
+        self.json_ld  # noqa: B018
+        self.links  # noqa: B018
+        body = self.tree.body or self.tree.root
+        if body is None:
+            return ""
+        for tag in _DROP_TAGS:
+            for node in body.css(tag):
+                node.decompose()
+        return squash(body.text(separator=" "))
+
+    @cached_property
+    def links(self) -> list[Link]:
+        """Every link on the page, resolved to an absolute URL."""
+        found = []
+        for node in self.tree.css("a[href]"):
+            href = (node.attributes.get("href") or "").strip()
+            if not href or href.startswith("#") or href.lower().startswith("javascript:"):
+                continue
+            hint = " ".join(node.attributes.get(a) or "" for a in ("rel", "class", "aria-label", "title")).lower()
+            try:
+                absolute = urljoin(self.url, href)
+            except ValueError:
+                continue
+            found.append(Link(href=absolute, text=squash(node.text(deep=True) or ""), hint=hint))
+        return found
+
+    def meta(self, *names: str) -> str:
+        """The content of the first ``<meta name|property=...>`` among ``names``."""
+        for name in names:
+            node = self.tree.css_first(f'meta[name="{name}"]') or self.tree.css_first(f'meta[property="{name}"]')
+            if node is not None:
+                content = squash(node.attributes.get("content") or "")
+                if content:
+                    return content
+        return ""
+
+    @cached_property
+    def title(self) -> str:
+        """The ``<title>`` text."""
+        node = self.tree.css_first("title")
+        return squash(node.text() or "") if node is not None else ""
+
+    @cached_property
+    def lang(self) -> str:
+        """The declared language (``<html lang>`` or content-language), two letters."""
+        node = self.tree.css_first("html")
+        value = (node.attributes.get("lang") or "") if node is not None else ""
+        value = value or self.headers.get("content-language", "") or self.meta("og:locale", "language")
+        return value.split("-")[0].split("_")[0].lower()[:2]
+
+    @cached_property
+    def host(self) -> str:
+        """The page's host name, lower-cased, without ``www.``."""
+        host = (urlsplit(self.url).hostname or "").lower()
+        return host[4:] if host.startswith("www.") else host
+
+    def snippet(self, needle: str, width: int = 60) -> str:
+        """A piece of the page text around ``needle`` (empty when it is not in the text)."""
+        index = self.text.find(needle)
+        if index < 0:
+            lowered = self.text.lower().find(needle.lower())
+            if lowered < 0:
+                return ""
+            index = lowered
+        start, end = max(0, index - width), min(len(self.text), index + len(needle) + width)
+        return self.text[start:end]
+
+    def source_snippet(self, needle: str, width: int = 60) -> str:
+        """Around ``needle``: from the visible text when it is there, else from the raw HTML."""
+        if not needle:
+            return ""
+        found = self.snippet(needle, width)
+        if found:
+            return found
+        index = self.markup.find(needle)
+        if index < 0:
+            return ""
+        return self.markup[max(0, index - width) : index + len(needle) + width]
+
+    def nodes(self, selector: str) -> Iterator[LexborNode]:
+        """Nodes matching a CSS selector."""
+        yield from self.tree.css(selector)
+
+
+def _flatten_ld(data: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(data, list):
+        for item in data:
+            yield from _flatten_ld(item)
+    elif isinstance(data, dict):
+        if "@graph" in data:
+            yield from _flatten_ld(data["@graph"])
+        yield data
+
+
+def ld_types(obj: dict[str, Any]) -> set[str]:
+    """The ``@type`` values of a JSON-LD object, as a set of strings."""
+    kind = obj.get("@type", [])
+    return {str(t) for t in (kind if isinstance(kind, list) else [kind])}

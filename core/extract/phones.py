@@ -1,0 +1,78 @@
+"""Phone numbers in E.164: tel: links, JSON-LD, and page text through libphonenumber."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+import phonenumbers
+from phonenumbers import Leniency, PhoneNumberMatcher
+
+from core.extract.models import Fact
+from core.extract.page import Page
+
+# Country code top-level domains whose region differs from the upper-cased TLD.
+TLD_REGIONS = {"uk": "GB", "com": "US", "org": "US", "net": "US", "io": "", "co": "", "ai": "", "app": "", "dev": ""}
+_DATE = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s*$")
+_FAX = re.compile(r"(fax|telefax|télécopie)\s*[:.]?\s*$", re.IGNORECASE)
+_KEYWORD = re.compile(r"\b(tel|phone|fon|call|anruf|téléphone|teléfono|tfno|móvil|mobile|handy|whatsapp|hotline|☎|📞)", re.IGNORECASE)
+_PRICE = re.compile(r"[$€£¥]|\b(eur|usd|gbp)\b", re.IGNORECASE)
+
+
+def region_for_host(host: str) -> str:
+    """A libphonenumber region guessed from the site's top-level domain ('' when unknown)."""
+    tld = host.rsplit(".", 1)[-1].lower() if "." in host else ""
+    if tld in TLD_REGIONS:
+        return TLD_REGIONS[tld]
+    return tld.upper() if len(tld) == 2 else ""
+
+
+def to_e164(raw: str, region: str) -> str | None:
+    """Parse ``raw`` as a phone number (``region`` for national formats); E.164 or None."""
+    try:
+        number = phonenumbers.parse(raw, region or None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _looks_like_a_phone(raw: str, before: str) -> bool:
+    if _DATE.match(raw) or _PRICE.search(before[-3:] + raw):
+        return False
+    digits = sum(ch.isdigit() for ch in raw)
+    if digits < 7:
+        return False
+    formatted = raw.lstrip().startswith(("+", "(", "00")) or bool(re.search(r"\d[\s./-]\d", raw))
+    return formatted or bool(_KEYWORD.search(before[-30:]))
+
+
+def extract_phones(page: Page, *, region: str = "") -> list[Fact]:
+    """Every phone number on the page in E.164, with the snippet it was read from."""
+    region = region or region_for_host(page.host)
+    facts: dict[str, Fact] = {}
+
+    def add(e164: str | None, snippet: str) -> None:
+        if e164 and e164 not in facts:
+            facts[e164] = Fact("phone", e164, page.url, snippet[:240])
+
+    for link in page.links:
+        if link.href.lower().startswith(("tel:", "callto:")):
+            raw = unquote(link.href.split(":", 1)[1]).split(";")[0]
+            add(to_e164(raw, region), page.snippet(link.text) if link.text else page.source_snippet(link.href.split(":", 1)[1][:40]))
+    for obj in page.json_ld:
+        for key in ("telephone", "contactPoint"):
+            value = obj.get(key)
+            for item in value if isinstance(value, list) else [value]:
+                phone = item.get("telephone") if isinstance(item, dict) else item
+                if isinstance(phone, str) and phone.strip():
+                    add(to_e164(phone, region), page.source_snippet(phone))
+    text = page.text
+    for match in PhoneNumberMatcher(text, region or "US", leniency=Leniency.VALID, max_tries=200):
+        before = text[max(0, match.start - 40) : match.start]
+        if _FAX.search(before) or not _looks_like_a_phone(match.raw_string, before):
+            continue
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        add(e164, page.snippet(match.raw_string))
+    return list(facts.values())

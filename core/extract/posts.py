@@ -1,0 +1,81 @@
+"""The latest posts of a blog or news section: listings parsed directly, articles via newspaper4k."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from core.extract.models import Fact, Post
+from core.extract.page import Page, squash
+
+BLOG_PATH = re.compile(r"/(blog|news|neuigkeiten|aktuelles|actualites|actualités|noticias|journal|presse|press|magazin|articles?)(/|$)", re.I)
+_DATE_IN_PATH = re.compile(r"/(20\d{2})/(\d{1,2})/")
+
+
+def is_blog_page(page: Page) -> bool:
+    """True for a blog or news index page, or an article page."""
+    return bool(BLOG_PATH.search(urlsplit(page.url).path)) or page.meta("og:type") == "article"
+
+
+def _article_with_newspaper(page: Page) -> Post | None:
+    from newspaper import Article
+
+    article = Article(page.url, fetch_images=False, language=page.lang or None)
+    try:
+        article.download(input_html=page.markup)
+        article.parse()
+    except Exception:  # noqa: BLE001 - newspaper raises its own types for odd markup; no post then
+        return None
+    if not article.title or not article.publish_date:
+        return None
+    return Post(title=squash(article.title)[:200], url=page.url, published=article.publish_date.date().isoformat())
+
+
+def _listing(page: Page) -> list[Post]:
+    posts: list[Post] = []
+    seen: set[str] = set()
+    for block in page.nodes("article, .post, .blog-post, .news-item, li.post"):
+        heading = block.css_first("h1 a, h2 a, h3 a, h4 a, a[rel=bookmark]") or block.css_first("a[href]")
+        if heading is None:
+            continue
+        href = next((link.href for link in page.links if link.text == squash(heading.text(deep=True) or "")), "")
+        title = squash(heading.text(deep=True) or "")
+        if not title or not href or href in seen or urlsplit(href).hostname != urlsplit(page.url).hostname:
+            continue
+        time_node = block.css_first("time")
+        published = None
+        if time_node is not None:
+            raw = time_node.attributes.get("datetime") or squash(time_node.text() or "")
+            published = _iso_date(raw)
+        if published is None and (match := _DATE_IN_PATH.search(href)):
+            published = f"{match.group(1)}-{int(match.group(2)):02d}-01"
+        seen.add(href)
+        posts.append(Post(title=title[:200], url=href, published=published))
+    return posts
+
+
+def _iso_date(raw: str) -> str | None:
+    for candidate in (raw[:10], raw):
+        try:
+            return datetime.fromisoformat(candidate).date().isoformat()
+        except ValueError:
+            continue
+    match = re.search(r"(\d{1,2})[./](\d{1,2})[./](20\d{2})", raw)
+    if match:
+        return f"{match.group(3)}-{int(match.group(2)):02d}-{int(match.group(1)):02d}"
+    return None
+
+
+def extract_posts(page: Page, *, limit: int = 3) -> tuple[list[Post], list[Fact]]:
+    """Up to ``limit`` newest posts on a blog page (newest first), with a fact for each."""
+    if not is_blog_page(page):
+        return [], []
+    posts = _listing(page)
+    if not posts:
+        single = _article_with_newspaper(page)
+        posts = [single] if single else []
+    posts.sort(key=lambda p: p.published or "", reverse=True)
+    posts = posts[:limit]
+    facts = [Fact("post", f"{p.title} ({p.published or 'undated'})", page.url, page.snippet(p.title) or p.title) for p in posts]
+    return posts, facts

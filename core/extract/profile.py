@@ -1,0 +1,92 @@
+"""Extraction of one site: run every extractor on every page and merge into a SiteProfile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from core.extract.company import (
+    extract_address,
+    extract_contact_form,
+    extract_description,
+    extract_name,
+    extract_opening_hours,
+    timezone_for,
+)
+from core.extract.emails import extract_emails, is_role_address
+from core.extract.models import Fact, PageInput, SiteProfile
+from core.extract.page import Page
+from core.extract.phones import extract_phones, region_for_host
+from core.extract.posts import extract_posts
+from core.extract.socials import extract_socials
+from core.extract.tech import extract_tech
+
+SOCIAL_ORDER = ("linkedin", "facebook", "instagram", "x", "youtube", "tiktok")
+
+
+def extract_page(page_input: PageInput, *, region: str = "") -> SiteProfile:
+    """Extraction on a single page (what ``python -m core extract`` prints per file)."""
+    return extract_site([page_input], region=region)
+
+
+def extract_site(pages: Iterable[PageInput], *, region: str = "") -> SiteProfile:
+    """Merge the facts of all pages of one site; the home page (first) wins for name and description."""
+    parsed = [Page(p.url, p.html, p.headers) for p in pages]
+    if not parsed:
+        raise ValueError("extract_site needs at least one page")
+    home = parsed[0]
+    profile = SiteProfile(url=home.url)
+    facts: list[Fact] = []
+
+    def keep(fact: Fact | None) -> Fact | None:
+        if fact is not None:
+            facts.append(fact)
+        return fact
+
+    for page in parsed:
+        if not profile.name and (fact := keep(extract_name(page))):
+            profile.name = fact.value
+        if not profile.description and (fact := keep(extract_description(page))):
+            profile.description = fact.value
+        if not profile.address and (found := extract_address(page)):
+            profile.address = keep(found[0]).value  # type: ignore[union-attr]
+            profile.country = profile.country or found[1]
+        if not profile.opening_hours and (fact := keep(extract_opening_hours(page))):
+            profile.opening_hours = fact.value
+        if not profile.contact_form and (fact := keep(extract_contact_form(page))):
+            profile.contact_form, profile.contact_form_url = True, fact.value
+    profile.language = next((p.lang for p in parsed if p.lang), "")
+    region = region or profile.country or region_for_host(home.host)
+    profile.country = profile.country or (region if len(region) == 2 else "")
+
+    emails: dict[str, Fact] = {}
+    phones: dict[str, Fact] = {}
+    socials: dict[str, Fact] = {}
+    tech: dict[str, Fact] = {}
+    for page in parsed:
+        for fact in extract_emails(page):
+            emails.setdefault(fact.value, fact)
+        for fact in extract_phones(page, region=region):
+            phones.setdefault(fact.value, fact)
+        for fact in extract_socials(page):
+            socials.setdefault(fact.field.split(":", 1)[1], fact)
+        for fact in extract_tech(page):
+            tech.setdefault(fact.value, fact)
+        if len(profile.posts) < 3:
+            posts, post_facts = extract_posts(page, limit=3 - len(profile.posts))
+            profile.posts.extend(posts)
+            facts.extend(post_facts)
+
+    # A site's own addresses first, then person addresses before role addresses.
+    site_host = home.host
+    profile.emails = sorted(emails, key=lambda e: (not e.endswith(site_host), is_role_address(e), e))
+    profile.role_emails = [e for e in profile.emails if is_role_address(e)]
+    profile.phones = list(phones)
+    profile.socials = {n: socials[n].value for n in SOCIAL_ORDER if n in socials}
+    profile.tech = sorted(tech)
+    profile.timezone = timezone_for(profile.country, profile.address)
+    facts.extend(emails.values())
+    facts.extend(phones.values())
+    facts.extend(socials[n] for n in SOCIAL_ORDER if n in socials)
+    facts.extend(tech[name] for name in profile.tech)
+    profile.evidence = facts
+    return profile
