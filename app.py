@@ -78,6 +78,8 @@ except LeadScoutError as error:
     st.stop()
 
 pages = [
+    st.Page("pages/goal.py", title="Goal", icon=":material/flag:", default=True),
+    st.Page("pages/strategy.py", title="Strategy", icon=":material/checklist:"),
     st.Page("pages/system.py", title="System", icon=":material/monitor_heart:"),
     st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 ]

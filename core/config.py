@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     data_dir: Path = PROJECT_ROOT / "data"
     database_url: str = "sqlite:///data/leadscout.db"
+    # "transaction" for a transaction-mode pooler (PgBouncer, Supabase's pooler on port 6543):
+    # no server-side prepared statements. "auto" assumes one on port 6543.
+    database_pooler: Literal["auto", "transaction", "session", "none"] = "auto"
     redis_url: str | None = None
     secret_key: SecretStr | None = None
     log_level: str = "INFO"
@@ -90,9 +93,23 @@ class Settings(BaseSettings):
     twilio_from: str | None = None
     twilio_base_url: str = "https://api.twilio.com"
 
+    # Outreach (issue 7)
+    outreach_email_provider: Literal["auto", "smtp", "sendgrid", "mailgun", "outbox"] = "auto"
+    outreach_from_email: str | None = None
+    outreach_from_name: str = ""
+    outreach_rate_per_second: float = Field(default=1.0, gt=0)  # per channel, per sending process
+    outreach_send_retries: int = Field(default=3, ge=0)  # 429/5xx/4xx-SMTP retries with backoff
+    outreach_backoff_base_seconds: float = Field(default=2.0, ge=0)
+    outreach_send_timeout_seconds: float = Field(default=30.0, gt=0)
+    outreach_stale_sending_seconds: int = Field(default=900, ge=0)  # 'sending' older than this -> unknown
+    sendgrid_webhook_public_key: str | None = None  # base64 DER (Event Webhook > Signed Event Webhook)
+    mailgun_webhook_signing_key: SecretStr | None = None
+    webhook_max_age_seconds: int = Field(default=600, ge=1)
+
     # Supabase
     supabase_url: str | None = None
     supabase_anon_key: SecretStr | None = None
+    supabase_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # Public address of the app (links in emails, OAuth redirects, webhook signatures)
     public_base_url: str = "http://127.0.0.1:8501"

@@ -40,7 +40,7 @@ def test_sign_up_then_sign_out_then_sign_in():
     sign_up(at, email)
     assert not at.exception
     assert any(f"Signed in as {email}" in c.value for c in at.caption)
-    assert at.title[0].value == "System"
+    assert at.title[0].value == "What are you looking for?"
 
     at.button(key="app_sign_out_button").click()
     at.run()

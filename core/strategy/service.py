@@ -1,0 +1,255 @@
+"""Campaigns and their strategy versions: create from a goal, list, edit as new versions, approve."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from core.auth.models import Actor
+from core.config import Settings
+from core.db import UnitOfWork
+from core.db.models import AuditEvent, Campaign, StrategyVersion, User
+from core.errors import InvalidInput, LeadScoutError, NotFound
+from core.llm import LLM
+from core.strategy.changes import describe_changes
+from core.strategy.generate import clean_goal, generate, with_cost
+from core.strategy.models import CampaignView, Strategy, StrategyVersionView, parse_strategy
+
+APPROVABLE_STATUSES = ("draft", "approved")
+# Runs arrive with the discovery issue; until then approval only records the version.
+RUNS_AVAILABLE = False
+
+
+def campaign_name(goal: str) -> str:
+    """A short name for a campaign: the goal's first words."""
+    text = clean_goal(goal)
+    return text if len(text) <= 80 else text[:77].rsplit(" ", 1)[0] + "..."
+
+
+def _campaign(uow: UnitOfWork, actor: Actor, campaign_id: int) -> Campaign:
+    campaign = uow.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.workspace_id != actor.workspace_id:
+        raise NotFound(f"Campaign {campaign_id} was not found in {actor.workspace_name}.")
+    return campaign
+
+
+def _version_view(version: StrategyVersion, author: str) -> StrategyVersionView:
+    return StrategyVersionView(
+        id=version.id,
+        campaign_id=version.campaign_id,
+        version=version.version,
+        mode=version.mode,
+        strategy=parse_strategy(version.data),
+        change_note=version.change_note,
+        created_at=version.created_at,
+        created_by=author,
+    )
+
+
+def _campaign_views(uow: UnitOfWork, actor: Actor, campaign_id: int | None = None) -> list[CampaignView]:
+    latest = (
+        select(StrategyVersion.campaign_id, func.max(StrategyVersion.version).label("latest"))
+        .where(StrategyVersion.workspace_id == actor.workspace_id)
+        .group_by(StrategyVersion.campaign_id)
+        .subquery()
+    )
+    query = (
+        select(Campaign, latest.c.latest, StrategyVersion.mode)
+        .join(latest, latest.c.campaign_id == Campaign.id)
+        .join(
+            StrategyVersion, (StrategyVersion.campaign_id == Campaign.id) & (StrategyVersion.version == latest.c.latest)
+        )
+        .where(Campaign.workspace_id == actor.workspace_id)
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    )
+    if campaign_id is not None:
+        query = query.where(Campaign.id == campaign_id)
+    return [
+        CampaignView(c.id, c.name, c.goal, c.status, c.approved_version_id, number, mode, c.created_at)
+        for c, number, mode in uow.session.execute(query)
+    ]
+
+
+def create_campaign_from_goal(
+    *,
+    actor: Actor,
+    goal: str,
+    llm: LLM | None,
+    uow: UnitOfWork | None = None,
+    budget_usd: float | None = None,
+    budget_tokens: int | None = None,
+    settings: Settings | None = None,
+) -> StrategyVersionView:
+    """A new draft campaign for ``goal`` with strategy version 1 (LLM, or heuristic without one)."""
+    text = clean_goal(goal)
+    uow = uow or UnitOfWork()
+    with uow:
+        campaign = Campaign(
+            workspace_id=actor.workspace_id,
+            name=campaign_name(text),
+            goal=text,
+            budget_usd=budget_usd,
+            budget_tokens=budget_tokens,
+            created_by=actor.user_id,
+        )
+        uow.session.add(campaign)
+        uow.commit()  # committed first: LLM calls are recorded against it in their own transactions
+        campaign_id = campaign.id
+    try:
+        strategy = generate(text, llm=llm, workspace_id=actor.workspace_id, campaign_id=campaign_id, settings=settings)
+    except LeadScoutError:
+        with uow:
+            uow.session.delete(_campaign(uow, actor, campaign_id))
+            uow.commit()
+        raise
+    note = "First version, " + (
+        "planned by the AI from the goal."
+        if strategy.mode == "llm"
+        else "planned by the heuristic planner (no OpenAI key)."
+    )
+    with uow:
+        version = StrategyVersion(
+            workspace_id=actor.workspace_id,
+            campaign_id=campaign_id,
+            version=1,
+            mode=strategy.mode,
+            data=strategy.model_dump(mode="json"),
+            change_note=note,
+            created_by=actor.user_id,
+        )
+        uow.session.add(version)
+        uow.session.add(
+            AuditEvent(
+                workspace_id=actor.workspace_id,
+                user_id=actor.user_id,
+                action="campaign.created",
+                target_type="campaign",
+                target_id=campaign_id,
+                detail={"mode": strategy.mode},
+            )
+        )
+        uow.commit()
+        return _version_view(version, actor.email)
+
+
+def list_campaigns(*, actor: Actor, uow: UnitOfWork | None = None) -> list[CampaignView]:
+    """The workspace's campaigns, newest first."""
+    with uow or UnitOfWork() as active:
+        return _campaign_views(active, actor)
+
+
+def get_campaign(*, actor: Actor, campaign_id: int, uow: UnitOfWork | None = None) -> CampaignView | None:
+    """The campaign in the actor's workspace, or None."""
+    with uow or UnitOfWork() as active:
+        views = _campaign_views(active, actor, campaign_id)
+        return views[0] if views else None
+
+
+def get_campaign_or_raise(*, actor: Actor, campaign_id: int, uow: UnitOfWork | None = None) -> CampaignView:
+    """The campaign in the actor's workspace; ``NotFound`` otherwise (also for other workspaces)."""
+    view = get_campaign(actor=actor, campaign_id=campaign_id, uow=uow)
+    if view is None:
+        raise NotFound(f"Campaign {campaign_id} was not found in {actor.workspace_name}.")
+    return view
+
+
+def list_versions(*, actor: Actor, campaign_id: int, uow: UnitOfWork | None = None) -> list[StrategyVersionView]:
+    """Every saved version of the campaign's strategy, newest first."""
+    with uow or UnitOfWork() as active:
+        _campaign(active, actor, campaign_id)
+        rows = active.session.execute(
+            select(StrategyVersion, func.coalesce(User.email, ""))
+            .outerjoin(User, User.id == StrategyVersion.created_by)
+            .where(StrategyVersion.campaign_id == campaign_id, StrategyVersion.workspace_id == actor.workspace_id)
+            .order_by(StrategyVersion.version.desc())
+        )
+        return [_version_view(version, author) for version, author in rows]
+
+
+def latest_version(*, actor: Actor, campaign_id: int, uow: UnitOfWork | None = None) -> StrategyVersionView:
+    """The newest version of the campaign's strategy."""
+    versions = list_versions(actor=actor, campaign_id=campaign_id, uow=uow)
+    if not versions:
+        raise NotFound(f"Campaign {campaign_id} has no strategy yet.")
+    return versions[0]
+
+
+def save_version(
+    *,
+    actor: Actor,
+    campaign_id: int,
+    strategy: Strategy | dict,
+    change_note: str = "",
+    uow: UnitOfWork | None = None,
+    settings: Settings | None = None,
+) -> StrategyVersionView:
+    """Store an edited strategy as the next version, with a note of what changed."""
+    edited = with_cost(parse_strategy(strategy), settings=settings)
+    uow = uow or UnitOfWork()
+    with uow:
+        _campaign(uow, actor, campaign_id)
+        previous = uow.session.scalar(
+            select(StrategyVersion)
+            .where(StrategyVersion.campaign_id == campaign_id)
+            .order_by(StrategyVersion.version.desc())
+            .limit(1)
+        )
+        number = previous.version + 1 if previous else 1
+        changes = describe_changes(parse_strategy(previous.data), edited) if previous else ""
+        if previous and not changes:
+            raise InvalidInput(f"Nothing changed since version {previous.version}; there is nothing to save.")
+        note = "\n".join(part for part in (change_note.strip(), changes) if part)
+        version = StrategyVersion(
+            workspace_id=actor.workspace_id,
+            campaign_id=campaign_id,
+            version=number,
+            mode=edited.mode,
+            data=edited.model_dump(mode="json"),
+            change_note=note,
+            created_by=actor.user_id,
+        )
+        uow.session.add(version)
+        uow.session.add(
+            AuditEvent(
+                workspace_id=actor.workspace_id,
+                user_id=actor.user_id,
+                action="strategy.saved",
+                target_type="campaign",
+                target_id=campaign_id,
+                detail={"version": number},
+            )
+        )
+        try:
+            uow.commit()
+        except IntegrityError as exc:
+            raise InvalidInput(
+                f"Someone saved version {number} of this strategy at the same moment. "
+                "Reload the page and apply your edits again."
+            ) from exc
+        return _version_view(version, actor.email)
+
+
+def approve(*, actor: Actor, campaign_id: int, version_id: int, uow: UnitOfWork | None = None) -> CampaignView:
+    """Record ``version_id`` as the campaign's approved strategy."""
+    uow = uow or UnitOfWork()
+    with uow:
+        campaign = _campaign(uow, actor, campaign_id)
+        version = uow.session.get(StrategyVersion, version_id)
+        if version is None or version.campaign_id != campaign.id or version.workspace_id != actor.workspace_id:
+            raise NotFound(f"Strategy version {version_id} was not found in this campaign.")
+        if campaign.status not in APPROVABLE_STATUSES:
+            raise InvalidInput(f"This campaign is {campaign.status}; a strategy can be approved only before it runs.")
+        campaign.approved_version_id = version.id
+        campaign.status = "approved"
+        uow.session.add(
+            AuditEvent(
+                workspace_id=actor.workspace_id,
+                user_id=actor.user_id,
+                action="strategy.approved",
+                target_type="campaign",
+                target_id=campaign.id,
+                detail={"version": version.version, "version_id": version.id},
+            )
+        )
+        uow.commit()
+    return get_campaign_or_raise(actor=actor, campaign_id=campaign_id, uow=uow)

@@ -1,0 +1,79 @@
+"""Goal -> Generate -> strategy shown -> edit a query -> save (version 2) -> approve, through AppTest."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from core.config import PROJECT_ROOT
+from core.strategy import service
+
+GOAL = "Independent bakeries in Leeds and York that cater weddings, not chains"
+
+
+def page(name: str, actor, **state) -> AppTest:
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / name), default_timeout=30)
+    at.session_state["actor"] = actor
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def test_goal_to_approved_strategy(owner):
+    goal = page("goal.py", owner)
+    assert not goal.exception
+    goal.text_area(key="goal_text").set_value(GOAL)
+    goal.button(key="goal_generate").click().run()
+    assert not goal.exception and not goal.error
+    campaign_id = goal.session_state["strategy_campaign_id"]
+    assert "Strategy drafted" in goal.success[0].value
+    assert campaign_id in goal.dataframe[0].value["id"].tolist()
+
+    at = page("strategy.py", owner, strategy_campaign_id=campaign_id)
+    assert not at.exception and not at.error
+    assert any("Heuristic plan" in w.value for w in at.warning)
+    editor = at.data_editor(key=f"strategy_queries_{campaign_id}_1")
+    first_query = editor.value["text"].iloc[0]
+    assert "Leeds" in first_query
+
+    at.session_state[f"strategy_queries_{campaign_id}_1"] = {
+        "edited_rows": {0: {"text": "wedding cake bakers Leeds"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    at.button(key="strategy_save").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Saved version 2" in at.success[0].value
+    assert "wedding cake bakers Leeds" in at.success[0].value
+    assert at.data_editor(key=f"strategy_queries_{campaign_id}_2").value["text"].iloc[0] == "wedding cake bakers Leeds"
+
+    versions = service.list_versions(actor=owner, campaign_id=campaign_id)
+    assert [v.version for v in versions] == [2, 1]
+    assert f"removed '{first_query}'" in versions[0].change_note
+
+    at.selectbox(key=f"strategy_approve_pick_{campaign_id}").set_value(versions[0].id)
+    at.button(key="strategy_approve").click().run()
+    assert not at.exception and not at.error
+    assert "Approved version 2" in at.success[0].value and "discovery" in at.success[0].value
+    campaign = service.get_campaign_or_raise(actor=owner, campaign_id=campaign_id)
+    assert (campaign.status, campaign.approved_version_id) == ("approved", versions[0].id)
+
+
+def test_rubric_not_adding_up_to_100_is_refused_with_a_clear_message(owner):
+    version = service.create_campaign_from_goal(actor=owner, goal="Plumbers in Bristol", llm=None)
+    at = page("strategy.py", owner, strategy_campaign_id=version.campaign_id)
+    at.session_state[f"strategy_rubric_{version.campaign_id}_1"] = {
+        "edited_rows": {0: {"weight": 5}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert any("must add up to 100" in e.value for e in at.error)
+    at.button(key="strategy_save").click().run()
+    assert any("rubric weights must add up to 100" in e.value for e in at.error)
+    assert [v.version for v in service.list_versions(actor=owner, campaign_id=version.campaign_id)] == [1]
+
+
+def test_pages_need_an_actor():
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "goal.py"), default_timeout=30).run()
+    assert any("Sign in" in w.value for w in at.warning)
