@@ -43,3 +43,6 @@ lint: $(DEV_STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+receiver: $(RUNTIME_STAMP)
+	$(VENV)/bin/uvicorn workers.receiver:app --host 127.0.0.1 --port 8502

@@ -82,5 +82,6 @@ pages = [
     st.Page("pages/strategy.py", title="Strategy", icon=":material/checklist:"),
     st.Page("pages/system.py", title="System", icon=":material/monitor_heart:"),
     st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+    st.Page("pages/outreach.py", title="Outreach", icon=":material/send:"),
 ]
 st.navigation(pages).run()

@@ -116,6 +116,7 @@ class Settings(BaseSettings):
 
     # Crawling
     crawl_allow_private: str = ""
+    crawl_resolve: str = ""  # "*.test=127.0.0.1,intranet.example=10.0.0.5": fixed answers (tests, benchmarks)
     crawl_allowed_ports: str = "80,443"
     crawl_user_agent: str = "LeadScout/1.0"
     crawl_contact_url: str = "https://github.com/leadscout/leadscout"

@@ -9,7 +9,8 @@
         ├── LLMError                OpenAI or a compatible server
         ├── SearchError             Brave Search
         ├── CrawlError              fetching a website
-        └── SendError               SendGrid, Mailgun, SMTP or Twilio
+        ├── SendError               SendGrid, Mailgun, SMTP or Twilio
+        └── AuthServiceError        Supabase Auth (GoTrue) or its signing keys
 
 Pages catch ``LeadScoutError`` and show ``str(error)``; anything else is a bug and is logged.
 Messages say what went wrong and what to do about it, and never contain secrets.
@@ -56,3 +57,7 @@ class CrawlError(ExternalServiceError):
 
 class SendError(ExternalServiceError):
     """Raised when an email or SMS provider refuses or fails a send."""
+
+
+class AuthServiceError(ExternalServiceError):
+    """Raised when Supabase Auth cannot be reached or answers with something unusable."""

@@ -9,6 +9,7 @@ and must be safe to run twice (a crashed worker's job runs again).
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import logging
 import os
@@ -50,6 +51,8 @@ class JobKind:
 
 
 _KINDS: dict[str, JobKind] = {}
+# The runner executing the current job: jobs a job submits run on the same runner.
+_current_runner: contextvars.ContextVar[Runner | None] = contextvars.ContextVar("leadscout_runner", default=None)
 
 
 def register_kind(name: str, target: str, *, queue: str = "default") -> None:
@@ -205,6 +208,7 @@ class EmbeddedRunner:
         """Nothing to do: a queued job sees its cancel flag before it starts."""
 
     def _run_with_retries(self, job_id: int, target: str) -> None:
+        _current_runner.set(self)
         retries = self.settings.job_retries
         delays = self.settings.job_retry_delays
         for attempt in range(retries + 1):
@@ -311,7 +315,7 @@ def submit(
     spec = _KINDS.get(kind)
     if spec is None:
         raise InvalidInput(f"Unknown job kind '{kind}'.")
-    runner = runner or get_runner()
+    runner = runner or _current_runner.get() or get_runner()
     uow = uow or UnitOfWork()
     with uow:
         job = Job(

@@ -5,10 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from core.auth import service as auth
+from core.config import get_settings
 from core.errors import LeadScoutError
+from pages import signin_supabase
 
 st.title("LeadScout")
 st.caption("Find companies that fit, learn what they do, and reach out — once, politely.")
+
+if get_settings().supabase_enabled:
+    signin_supabase.render()
+    st.stop()
 
 sign_in_tab, sign_up_tab = st.tabs(["Sign in", "Create account"])
 

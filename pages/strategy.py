@@ -7,7 +7,9 @@ import streamlit as st
 
 from core.errors import LeadScoutError
 from core.strategy import service
+from core.runs import service as runs
 from pages.common import current_actor
+from pages.runs_panel import render_runs
 
 actor = current_actor()
 st.session_state.setdefault("strategy_campaign_id", None)
@@ -163,15 +165,23 @@ pick = st.selectbox(
     key=f"strategy_approve_pick_{campaign_id}",
     format_func=lambda vid: f"Version {next(v.version for v in versions if v.id == vid)}",
 )
-if st.button("Approve", key="strategy_approve", icon=":material/check_circle:"):
+if st.button("Approve and run", key="strategy_approve", icon=":material/check_circle:"):
     try:
         campaign = service.approve(actor=actor, campaign_id=campaign_id, version_id=pick)
+        number = next(v.version for v in versions if v.id == pick)
+        if runs.search_available():
+            started = runs.start_run(actor=actor, campaign_id=campaign_id)
+            notice = f"Approved version {number} and started run {started.run_id}: searching the web now."
+        else:
+            notice = (
+                f"Approved version {number}. Web search is not configured (BRAVE_API_KEY), "
+                "so paste the websites to analyse below."
+            )
     except LeadScoutError as error:
         st.error(str(error))
     else:
-        number = next(v.version for v in versions if v.id == pick)
-        st.session_state["strategy_notice"] = (
-            f"Approved version {number}. Runs arrive with the discovery feature; "
-            "until then approval records the version the team agreed on."
-        )
+        st.session_state["strategy_notice"] = notice
         st.rerun()
+
+if campaign.approved_version_id is not None:
+    render_runs(actor, campaign_id)

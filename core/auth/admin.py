@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from core.auth.models import Actor
 from core.auth.passwords import hash_password
 from core.auth.service import _check_password, normalise_email
 from core.db import UnitOfWork
@@ -88,3 +89,31 @@ def list_jobs_for_cli(*, workspace_name: str | None, status: str | None, limit: 
             }
             for job in uow.session.scalars(query)
         ]
+
+
+def owner_actor(*, workspace_id: int, uow: UnitOfWork | None = None) -> Actor:
+    """The workspace's first owner as an ``Actor``: who the command line acts as."""
+    from core.auth.service import actor_for
+
+    uow = uow or UnitOfWork()
+    with uow:
+        user_id = uow.session.scalar(
+            select(Membership.user_id)
+            .where(Membership.workspace_id == workspace_id, Membership.role == "owner")
+            .order_by(Membership.id)
+        )
+    if user_id is None:
+        raise NotFound(f"Workspace {workspace_id} does not exist or has no owner.")
+    return actor_for(user_id=user_id, workspace_id=workspace_id)
+
+
+def campaign_workspace(*, campaign_id: int, uow: UnitOfWork | None = None) -> int:
+    """The workspace a campaign belongs to; ``NotFound`` when there is no such campaign."""
+    from core.db.models import Campaign
+
+    uow = uow or UnitOfWork()
+    with uow:
+        workspace_id = uow.session.scalar(select(Campaign.workspace_id).where(Campaign.id == campaign_id))
+    if workspace_id is None:
+        raise NotFound(f"There is no campaign {campaign_id}.")
+    return workspace_id

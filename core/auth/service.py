@@ -104,17 +104,18 @@ def sign_in(*, email: str, password: str, uow: UnitOfWork | None = None) -> Sign
         if not workspaces:
             uow.commit()
             raise PermissionDenied("Your account is not in any workspace. Ask an admin to add you.")
-        token = open_session(uow, user_id=user.id)
+        token, _ = open_session(uow, user_id=user.id)
         uow.commit()
         return SignedIn(user_id=user.id, email=user.email, token=token, workspaces=workspaces)
 
 
-def open_session(uow: UnitOfWork, *, user_id: int, provider: str = "local") -> str:
-    """Create a session row for ``user_id`` inside the caller's transaction; return its token."""
+def open_session(uow: UnitOfWork, *, user_id: int, provider: str = "local") -> tuple[str, AuthSession]:
+    """Create a session row for ``user_id`` inside the caller's transaction; return token and row."""
     token, digest = tokens.new_token()
     expires = utcnow() + timedelta(hours=get_settings().session_ttl_hours)
-    uow.session.add(AuthSession(user_id=user_id, token_hash=digest, expires_at=expires, provider=provider))
-    return token
+    row = AuthSession(user_id=user_id, token_hash=digest, expires_at=expires, provider=provider)
+    uow.session.add(row)
+    return token, row
 
 
 def _workspaces_of(uow: UnitOfWork, user_id: int) -> tuple[tuple[int, str, str], ...]:
@@ -152,6 +153,13 @@ def restore_session(*, token: str, uow: UnitOfWork | None = None) -> SignedIn | 
         workspaces = _workspaces_of(uow, user.id)
         if not workspaces:
             return None
+        if row.provider == "supabase":
+            from core.auth import supabase_service  # imported here: it builds on this module
+
+            valid = supabase_service.keep_session_valid(uow, row=row, user=user)
+            uow.commit()  # keeps refreshed tokens (or the revocation) and releases the row lock
+            if not valid:
+                return None
         now = utcnow()
         if row.last_seen_at is None or now - row.last_seen_at > timedelta(minutes=5):
             row.last_seen_at = now
@@ -166,12 +174,18 @@ def sign_out(*, token: str, uow: UnitOfWork | None = None) -> None:
         return
     uow = uow or UnitOfWork()
     with uow:
-        uow.session.execute(
-            update(AuthSession)
-            .where(AuthSession.token_hash == digest, AuthSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
+        row = uow.session.scalar(
+            select(AuthSession).where(AuthSession.token_hash == digest, AuthSession.revoked_at.is_(None))
         )
+        if row is None:
+            return
+        row.revoked_at = utcnow()
+        provider, sealed_access_token = row.provider, row.provider_access_token
         uow.commit()
+    if provider == "supabase":
+        from core.auth import supabase_service  # imported here: it builds on this module
+
+        supabase_service.end_remote_session(sealed_access_token)
 
 
 def create_handoff(*, token: str, uow: UnitOfWork | None = None) -> str:

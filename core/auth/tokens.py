@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 
+from cryptography.fernet import Fernet, InvalidToken
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from core.config import get_settings
@@ -36,3 +38,23 @@ def hash_raw(raw: str) -> str:
 
 def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(get_settings().signing_key(), salt=_SALT)
+
+
+def seal(secret: str) -> str:
+    """Encrypt a provider token for storage (a database dump alone does not reveal it)."""
+    return _fernet().encrypt(secret.encode()).decode()
+
+
+def unseal(sealed: str | None) -> str | None:
+    """The provider token sealed by ``seal``, or None when missing or sealed with another key."""
+    if not sealed:
+        return None
+    try:
+        return _fernet().decrypt(sealed.encode()).decode()
+    except InvalidToken:
+        return None
+
+
+def _fernet() -> Fernet:
+    digest = hashlib.sha256(f"leadscout.provider-tokens:{get_settings().signing_key()}".encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))

@@ -7,7 +7,8 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings, get_settings
@@ -25,8 +26,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def build_engine(url: str) -> Engine:
-    """A new engine for ``url`` with LeadScout's per-backend settings."""
+def build_engine(url: str, pooler: str | None = None) -> Engine:
+    """A new engine for ``url`` with LeadScout's per-backend (and pooler) settings."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -36,7 +37,29 @@ def build_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if behind_transaction_pooler(url, pooler or get_settings().database_pooler):
+        # The pooler hands each transaction to any server connection, so a statement prepared
+        # on one is missing on the next: psycopg must not prepare. The pooler does the pooling;
+        # keep few idle client connections and recycle them before the pooler's idle timeout.
+        return create_engine(
+            url,
+            connect_args={"prepare_threshold": None},
+            pool_pre_ping=True,
+            pool_size=3,
+            max_overflow=7,
+            pool_recycle=300,
+        )
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800)
+
+
+def behind_transaction_pooler(url: str, pooler: str) -> bool:
+    """True when ``url`` goes through a transaction-mode pooler (set, or "auto" and port 6543)."""
+    if pooler != "auto":
+        return pooler == "transaction"
+    try:
+        return make_url(url).port == 6543
+    except ArgumentError:
+        return False
 
 
 def get_engine(settings: Settings | None = None) -> Engine:

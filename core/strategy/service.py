@@ -15,7 +15,7 @@ from core.strategy.changes import describe_changes
 from core.strategy.generate import clean_goal, generate, with_cost
 from core.strategy.models import CampaignView, Strategy, StrategyVersionView, parse_strategy
 
-APPROVABLE_STATUSES = ("draft", "approved")
+APPROVABLE_STATUSES = ("draft", "approved", "done")
 # Runs arrive with the discovery issue; until then approval only records the version.
 RUNS_AVAILABLE = False
 

@@ -54,9 +54,11 @@ def test_goal_to_approved_strategy(owner):
     at.selectbox(key=f"strategy_approve_pick_{campaign_id}").set_value(versions[0].id)
     at.button(key="strategy_approve").click().run()
     assert not at.exception and not at.error
-    assert "Approved version 2" in at.success[0].value and "discovery" in at.success[0].value
+    assert "Approved version 2" in at.success[0].value and "paste the websites" in at.success[0].value
     campaign = service.get_campaign_or_raise(actor=owner, campaign_id=campaign_id)
     assert (campaign.status, campaign.approved_version_id) == ("approved", versions[0].id)
+    assert at.text_area(key=f"runs_urls_{campaign_id}") is not None  # the paste-websites form
+    assert any("No runs yet" in i.value for i in at.info)
 
 
 def test_rubric_not_adding_up_to_100_is_refused_with_a_clear_message(owner):

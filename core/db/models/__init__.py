@@ -10,7 +10,7 @@ from core.db.models.accounts import (
     Workspace,
 )
 from core.db.models.base import Base, utcnow
-from core.db.models.campaigns import Campaign, Run, SearchHit, StrategyVersion
+from core.db.models.campaigns import Campaign, Run, RunSite, SearchCall, SearchHit, StrategyVersion
 from core.db.models.leads import (
     CONTACT_KINDS,
     LEAD_STATUSES,
@@ -65,6 +65,8 @@ __all__ = [
     "Page",
     "PageFetch",
     "Run",
+    "RunSite",
+    "SearchCall",
     "SearchHit",
     "SignInAttempt",
     "StrategyVersion",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.models.base import Base, CreatedAt
@@ -64,6 +64,9 @@ class AuthSession(CreatedAt, Base):
     handoff_expires_at: Mapped[datetime | None]
     provider: Mapped[str] = mapped_column(String(16), default="local")
     provider_refresh_token: Mapped[str | None] = mapped_column(String(512))
+    # Supabase sessions: the access token (sealed, like the refresh token) and when it expires.
+    provider_access_token: Mapped[str | None] = mapped_column(Text)
+    provider_expires_at: Mapped[datetime | None]
 
 
 class SignInAttempt(CreatedAt, Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.models.base import Base, CreatedAt, utcnow
@@ -77,3 +77,39 @@ class SearchHit(CreatedAt, Base):
     domain: Mapped[str] = mapped_column(String(255), index=True)
     title: Mapped[str] = mapped_column(Text, default="")
     snippet: Mapped[str] = mapped_column(Text, default="")
+
+
+RUN_SITE_STATUSES = ("queued", "crawled", "failed", "skipped")
+
+
+class RunSite(CreatedAt, Base):
+    """A candidate site of a run: crawled at most once per run, however often its batch runs."""
+
+    __tablename__ = "run_site"
+    __table_args__ = (UniqueConstraint("run_id", "domain"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    domain: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str] = mapped_column(String(2048))
+    source: Mapped[str] = mapped_column(String(16), default="search")
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id", ondelete="SET NULL"))
+    lead_created: Mapped[bool] = mapped_column(default=False)
+    error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SearchCall(CreatedAt, Base):
+    """One request to the search provider, counted against the monthly quota."""
+
+    __tablename__ = "search_call"
+    __table_args__ = (Index("ix_search_call_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
+    query: Mapped[str] = mapped_column(String(500))
+    results: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(Text, default="")

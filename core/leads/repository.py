@@ -1,0 +1,154 @@
+"""Storage of leads, their contacts and evidence. Repositories never commit."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.db import UnitOfWork
+from core.db.models import Contact, Evidence, Lead, LeadTombstone
+from core.extract.emails import is_role_address
+from core.extract.models import Fact, SiteProfile
+
+
+def evidence_fingerprint(field: str, value: str, url: str) -> str:
+    """The identity of an evidence row: the same fact from the same page is stored once."""
+    return hashlib.sha256(f"{field}\x1f{value}\x1f{url}".encode()).hexdigest()
+
+
+def is_tombstoned(uow: UnitOfWork, *, workspace_id: int, domain: str) -> bool:
+    """True when the workspace deleted a lead with this domain (it must not come back)."""
+    return (
+        uow.session.scalar(
+            select(LeadTombstone.id).where(LeadTombstone.workspace_id == workspace_id, LeadTombstone.domain == domain)
+        )
+        is not None
+    )
+
+
+def get_lead_by_domain(uow: UnitOfWork, *, workspace_id: int, domain: str) -> Lead | None:
+    """The workspace's lead for ``domain``, or None."""
+    return uow.session.scalar(select(Lead).where(Lead.workspace_id == workspace_id, Lead.domain == domain))
+
+
+def upsert_lead(
+    uow: UnitOfWork,
+    *,
+    workspace_id: int,
+    domain: str,
+    website: str,
+    name: str = "",
+    source: str = "search",
+    campaign_id: int | None = None,
+) -> tuple[Lead | None, bool]:
+    """(lead, created) for ``domain``; (None, False) when the domain was deleted before."""
+    if is_tombstoned(uow, workspace_id=workspace_id, domain=domain):
+        return None, False
+    lead = get_lead_by_domain(uow, workspace_id=workspace_id, domain=domain)
+    if lead is not None:
+        if not lead.name and name:
+            lead.name = name[:300]
+        if not lead.website:
+            lead.website = website[:2048]
+        return lead, False
+    savepoint = uow.session.begin_nested()
+    lead = Lead(
+        workspace_id=workspace_id,
+        domain=domain,
+        website=website[:2048],
+        name=name[:300],
+        source=source,
+        campaign_id=campaign_id,
+    )
+    uow.session.add(lead)
+    try:
+        savepoint.commit()
+    except IntegrityError:  # another worker created it first: use theirs
+        savepoint.rollback()
+        existing = get_lead_by_domain(uow, workspace_id=workspace_id, domain=domain)
+        if existing is None:
+            raise
+        return existing, False
+    return lead, True
+
+
+def _contact_kind(field: str) -> str | None:
+    if field == "email":
+        return "email"
+    if field == "phone":
+        return "phone"
+    if field.startswith("social:"):
+        return "social"
+    if field == "contact_form":
+        return "form"
+    return None
+
+
+def upsert_contact(uow: UnitOfWork, *, lead: Lead, kind: str, value: str, label: str = "") -> Contact:
+    """The lead's contact of ``kind`` with ``value`` (normalised), created if new."""
+    normalised = value.strip().lower() if kind in ("email", "social", "form") else value.strip()
+    contact = uow.session.scalar(
+        select(Contact).where(Contact.lead_id == lead.id, Contact.kind == kind, Contact.normalised_value == normalised)
+    )
+    if contact is None:
+        contact = Contact(
+            workspace_id=lead.workspace_id,
+            lead_id=lead.id,
+            kind=kind,
+            value=value.strip()[:1024],
+            normalised_value=normalised[:1024],
+            label=label[:64],
+            is_role_address=kind == "email" and is_role_address(normalised),
+        )
+        uow.session.add(contact)
+    return contact
+
+
+def add_evidence(uow: UnitOfWork, *, lead: Lead, facts: list[Fact]) -> int:
+    """Store facts as evidence rows, skipping ones already stored; returns how many were new."""
+    fingerprints = {evidence_fingerprint(f.field, f.value, f.url): f for f in facts}
+    existing = set(
+        uow.session.scalars(
+            select(Evidence.fingerprint).where(Evidence.lead_id == lead.id, Evidence.fingerprint.in_(list(fingerprints)))
+        )
+    )
+    added = 0
+    for fingerprint, fact in fingerprints.items():
+        if fingerprint in existing:
+            continue
+        uow.session.add(
+            Evidence(
+                workspace_id=lead.workspace_id,
+                lead_id=lead.id,
+                field=fact.field[:64],
+                value=fact.value,
+                source_url=fact.url[:2048],
+                snippet=fact.snippet,
+                fingerprint=fingerprint,
+            )
+        )
+        added += 1
+    return added
+
+
+def apply_profile(uow: UnitOfWork, *, lead: Lead, profile: SiteProfile) -> None:
+    """Write an extracted profile onto the lead: fields, contacts and evidence, without duplicates."""
+    if profile.name and (not lead.name or lead.name == lead.domain):
+        lead.name = profile.name[:300]
+    if profile.description and not lead.summary:
+        lead.summary = profile.description
+    if profile.address:
+        lead.location = profile.address[:300]
+    if profile.country:
+        lead.country = profile.country[:2]
+    if profile.opening_hours:
+        lead.opening_hours = profile.opening_hours
+    lead.tech = list(profile.tech)
+    for fact in profile.evidence:
+        kind = _contact_kind(fact.field)
+        if kind:
+            upsert_contact(uow, lead=lead, kind=kind, value=fact.value, label=fact.field.split(":", 1)[-1] if kind == "social" else "")
+    uow.flush()
+    add_evidence(uow, lead=lead, facts=profile.evidence)

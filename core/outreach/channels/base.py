@@ -1,0 +1,89 @@
+"""What every channel is, the errors it raises, and the email it builds.
+
+A channel raises one of three ``SendError`` subclasses, and the sender acts on which:
+``TransientSendError`` (nothing was accepted: retry with backoff), ``PermanentSendError``
+(the provider refused: record its reason), ``OutcomeUnknown`` (the provider may have accepted:
+never resend; reconcile from its events).
+"""
+
+from __future__ import annotations
+
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Protocol
+
+from core.errors import SendError
+from core.outreach.models import OutgoingMessage, SendResult
+from core.outreach.templates import refuse_line_breaks
+from core.outreach.unsubscribe import list_unsubscribe_headers
+
+STOP_ERROR_CODE = "21610"  # Twilio: "Attempt to send to unsubscribed recipient" (they texted STOP)
+
+
+class TransientSendError(SendError):
+    """Raised when the provider did not take the message and a later try may work (429, 5xx, refused)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(SendError):
+    """Raised when the provider refused the message for good; ``code`` is the provider's error code."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class OutcomeUnknown(SendError):
+    """Raised when the request may have reached the provider but no answer came (timeout, crash)."""
+
+
+class Channel(Protocol):
+    """A way out for a claimed message."""
+
+    name: str
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        """Hand one message to the provider; raise a ``SendError`` subclass on failure."""
+        ...
+
+    def close(self) -> None:
+        """Release connections held across sends."""
+        ...
+
+
+def build_email(message: OutgoingMessage) -> EmailMessage:
+    """The RFC 5322 message for an email (used by SMTP and the .eml export)."""
+    for label, value in (
+        ("recipient name", message.to_name),
+        ("recipient address", message.to_address),
+        ("sender name", message.from_name),
+        ("sender address", message.from_address),
+        ("subject", message.subject),
+    ):
+        refuse_line_breaks(label, value)
+    # Lines up to RFC 5322's 998 limit, so the long unsubscribe URL is never folded into an encoded-word.
+    email = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
+    to_user, _, to_domain = message.to_address.rpartition("@")
+    from_user, _, from_domain = message.from_address.rpartition("@")
+    email["From"] = Address(display_name=message.from_name, username=from_user, domain=from_domain)
+    email["To"] = Address(display_name=message.to_name, username=to_user, domain=to_domain)
+    email["Subject"] = message.subject
+    email["Date"] = formatdate(localtime=False)
+    if message.message_id_header:
+        email["Message-ID"] = message.message_id_header
+    if message.unsubscribe_url:
+        for name, value in list_unsubscribe_headers(message.unsubscribe_url).items():
+            email[name] = value
+    email["X-LeadScout-Message"] = str(message.message_id)
+    email.set_content(message.body)
+    return email
+
+
+def status_is_retryable(status: int) -> bool:
+    """True for HTTP statuses that mean 'not now' rather than 'no' (429 and 5xx)."""
+    return status == 429 or status >= 500

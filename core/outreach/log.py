@@ -1,0 +1,109 @@
+"""The message log: list and filter messages, status history, manual marks, .eml export."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from core.auth.models import Actor
+from core.config import get_settings
+from core.db import UnitOfWork
+from core.db.models import Contact, Lead, Message, MessageEvent, Workspace
+from core.errors import InvalidInput, NotFound
+from core.outreach.channels.base import build_email
+from core.outreach.claim import outgoing_for
+from core.outreach.models import MessageEventView, MessageView
+
+
+def list_messages(*, actor: Actor, status: str | None = None, channel: str | None = None, lead_id: int | None = None,
+                  search: str = "", limit: int = 500, uow: UnitOfWork | None = None) -> list[MessageView]:
+    """Messages of the workspace, newest first, filtered by status, channel, lead or text."""
+    uow = uow or UnitOfWork()
+    with uow:
+        query = (select(Message, Lead.name, Lead.domain, Contact.value)
+                 .join(Lead, Lead.id == Message.lead_id).join(Contact, Contact.id == Message.contact_id)
+                 .where(Message.workspace_id == actor.workspace_id))
+        if status:
+            query = query.where(Message.status == status)
+        if channel:
+            query = query.where(Message.channel == channel)
+        if lead_id:
+            query = query.where(Message.lead_id == lead_id)
+        if search:
+            term = f"%{search.strip()}%"
+            query = query.where(Lead.name.ilike(term) | Lead.domain.ilike(term) | Contact.value.ilike(term)
+                                | Message.subject.ilike(term))
+        rows = uow.session.execute(query.order_by(Message.id.desc()).limit(limit)).all()
+        return [
+            MessageView(
+                id=m.id, lead_id=m.lead_id, lead_name=name or domain, contact=contact, channel=m.channel, step=m.step,
+                status=m.status, provider=m.provider, provider_message_id=m.provider_message_id or "",
+                subject=m.subject, body=m.body, error=m.error,
+                flags=tuple(str(f.get("sentence") or f.get("reason") or f) for f in m.flags),
+                evidence_ids=tuple(m.evidence_ids or ()), attempts=m.attempts, created_at=m.created_at, sent_at=m.sent_at,
+            )
+            for m, name, domain, contact in rows
+        ]
+
+
+def message_history(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) -> list[MessageEventView]:
+    """A message's status changes, oldest first."""
+    uow = uow or UnitOfWork()
+    with uow:
+        rows = uow.session.scalars(select(MessageEvent).where(MessageEvent.workspace_id == actor.workspace_id,
+                                                              MessageEvent.message_id == message_id)
+                                   .order_by(MessageEvent.id))
+        return [MessageEventView(status=e.status, detail=e.detail, created_at=e.created_at) for e in rows]
+
+
+def _set_status(actor: Actor, message_id: int, *, allowed_from: tuple[str, ...], status: str, detail: str,
+                uow: UnitOfWork | None) -> None:
+    uow = uow or UnitOfWork()
+    with uow:
+        moved = uow.session.execute(
+            update(Message).where(Message.id == message_id, Message.workspace_id == actor.workspace_id,
+                                  Message.status.in_(allowed_from))
+            .values(status=status).execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:
+            raise InvalidInput(f"Only a message that is {' or '.join(allowed_from)} can be marked {status}.")
+        uow.session.add(MessageEvent(workspace_id=actor.workspace_id, message_id=message_id, status=status,
+                                     detail=f"{detail} by {actor.email}"))
+        if status == "replied":
+            lead_id = uow.session.scalar(select(Message.lead_id).where(Message.id == message_id))
+            uow.session.execute(update(Lead).where(Lead.id == lead_id, Lead.status.in_(("new", "qualified", "contacted")))
+                                .values(status="replied").execution_options(synchronize_session=False))
+        uow.commit()
+
+
+def mark_replied(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) -> None:
+    """Record by hand that the prospect replied; the lead becomes ``replied``."""
+    _set_status(actor, message_id, allowed_from=("sent", "delivered", "opened", "unknown"), status="replied",
+                detail="marked replied", uow=uow)
+
+
+def resolve_unknown(*, actor: Actor, message_id: int, outcome: str, uow: UnitOfWork | None = None) -> None:
+    """Settle an ``unknown`` send by hand after checking the provider: 'sent' or 'failed' (never resent)."""
+    if outcome not in ("sent", "failed"):
+        raise InvalidInput("An unknown send is resolved as sent or failed.")
+    _set_status(actor, message_id, allowed_from=("unknown",), status=outcome, detail=f"resolved as {outcome}", uow=uow)
+
+
+def requeue_failed(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) -> None:
+    """Put a failed message back in the queue (the user decided to try again)."""
+    _set_status(actor, message_id, allowed_from=("failed",), status="queued", detail="re-queued", uow=uow)
+
+
+def export_eml(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) -> bytes:
+    """An email message as a .eml file, exactly as it would be sent (footer and headers included)."""
+    uow = uow or UnitOfWork()
+    with uow:
+        message = uow.session.get(Message, message_id)
+        if message is None or message.workspace_id != actor.workspace_id:
+            raise NotFound("That message does not exist in this workspace.")
+        if message.channel != "email":
+            raise InvalidInput("Only emails can be exported as .eml.")
+        lead = uow.session.get(Lead, message.lead_id)
+        contact = uow.session.get(Contact, message.contact_id)
+        workspace = uow.session.get(Workspace, message.workspace_id)
+        assert lead is not None and contact is not None and workspace is not None
+        return build_email(outgoing_for(message, lead, contact, workspace, get_settings())).as_bytes()

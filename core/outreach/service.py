@@ -1,0 +1,264 @@
+"""Templates, drafts, approval and one-click send: the outreach services the page calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.auth.models import Actor
+from core.db import UnitOfWork
+from core.db.models import AuditEvent, Lead, Message, MessageEvent, Template, Workspace, utcnow
+from core.errors import InvalidInput, NotFound
+from core.outreach import templates
+from core.outreach.context import lead_values, pick_contact
+from core.outreach.models import CHANNELS, PreviewRow, TemplateView
+from core.outreach.suppression import is_suppressed
+
+OUTREACH_SETTING_KEYS = ("postal_address", "timezone", "sms_consent_required", "daily_caps", "send_window",
+                         "send_weekdays", "from_email", "from_name")
+
+
+@dataclass(frozen=True)
+class DraftOutcome:
+    """What drafting a selection did: new message ids, and the leads skipped with why."""
+
+    created: tuple[int, ...]
+    skipped: tuple[tuple[int, str], ...]
+
+
+def _template_view(t: Template) -> TemplateView:
+    return TemplateView(id=t.id, name=t.name, channel=t.channel, subject=t.subject, body=t.body)
+
+
+def save_template(*, actor: Actor, name: str, channel: str, subject: str, body: str, template_id: int | None = None,
+                  uow: UnitOfWork | None = None) -> int:
+    """Create or update a template after checking it parses; returns its id."""
+    name = templates.refuse_line_breaks("template name", name.strip())
+    if not name or not body.strip():
+        raise InvalidInput("A template needs a name and a body.")
+    if channel not in CHANNELS:
+        raise InvalidInput("Channel must be email or sms.")
+    if channel == "email" and not subject.strip():
+        raise InvalidInput("An email template needs a subject.")
+    templates.check_template(subject=subject if channel == "email" else "", body=body)
+    uow = uow or UnitOfWork()
+    with uow:
+        if template_id is None:
+            row = Template(workspace_id=actor.workspace_id, created_by=actor.user_id)
+            uow.session.add(row)
+        else:
+            row = _template_or_raise(uow, actor, template_id)
+        row.name, row.channel, row.subject, row.body = name, channel, subject.strip() if channel == "email" else "", body
+        try:
+            uow.flush()
+        except IntegrityError as exc:
+            raise InvalidInput(f"A template named '{name}' already exists.") from exc
+        uow.commit()
+        return row.id
+
+
+def _template_or_raise(uow: UnitOfWork, actor: Actor, template_id: int) -> Template:
+    row = uow.session.get(Template, template_id)
+    if row is None or row.workspace_id != actor.workspace_id:
+        raise NotFound("That template does not exist in this workspace.")
+    return row
+
+
+def list_templates(*, actor: Actor, uow: UnitOfWork | None = None) -> list[TemplateView]:
+    """The workspace's templates by name."""
+    uow = uow or UnitOfWork()
+    with uow:
+        rows = uow.session.scalars(select(Template).where(Template.workspace_id == actor.workspace_id).order_by(Template.name))
+        return [_template_view(t) for t in rows]
+
+
+def get_outreach_settings(*, actor: Actor, uow: UnitOfWork | None = None) -> dict[str, Any]:
+    """The workspace's outreach settings (postal address, time zone, consent rule, caps, window)."""
+    uow = uow or UnitOfWork()
+    with uow:
+        workspace = uow.session.get(Workspace, actor.workspace_id)
+        assert workspace is not None
+        return {key: workspace.settings.get(key) for key in OUTREACH_SETTING_KEYS}
+
+
+def update_outreach_settings(*, actor: Actor, uow: UnitOfWork | None = None, **changes: Any) -> None:
+    """Change outreach settings (admins); turning off SMS consent is audited."""
+    actor.require("admin")
+    unknown = set(changes) - set(OUTREACH_SETTING_KEYS)
+    if unknown:
+        raise InvalidInput(f"Unknown outreach settings: {', '.join(sorted(unknown))}.")
+    for key in ("from_email", "from_name"):
+        if changes.get(key):
+            templates.refuse_line_breaks(key.replace("_", " "), str(changes[key]))
+    if changes.get("timezone"):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(str(changes["timezone"]))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidInput(f"'{changes['timezone']}' is not a time zone (e.g. Europe/Berlin).") from exc
+    uow = uow or UnitOfWork()
+    with uow:
+        workspace = uow.session.get(Workspace, actor.workspace_id)
+        assert workspace is not None
+        workspace.settings = {**workspace.settings, **changes}
+        uow.session.add(AuditEvent(workspace_id=actor.workspace_id, user_id=actor.user_id,
+                                   action="outreach.settings_changed", detail={"keys": sorted(changes)}))
+        uow.commit()
+
+
+def _lead_rows(uow: UnitOfWork, actor: Actor, lead_ids: list[int]) -> list[Lead]:
+    return list(uow.session.scalars(
+        select(Lead).where(Lead.workspace_id == actor.workspace_id, Lead.id.in_(lead_ids)).order_by(Lead.id)
+    ))
+
+
+def preview(*, actor: Actor, template_id: int, lead_ids: list[int], uow: UnitOfWork | None = None) -> list[PreviewRow]:
+    """Per lead: the missing fields, or the rendered message (and SMS segments)."""
+    uow = uow or UnitOfWork()
+    rows: list[PreviewRow] = []
+    with uow:
+        template = _template_or_raise(uow, actor, template_id)
+        for lead in _lead_rows(uow, actor, lead_ids):
+            contact = pick_contact(uow.session, lead=lead, channel=template.channel)
+            values = lead_values(uow.session, lead=lead, contact=contact)
+            base = {"lead_id": lead.id, "lead_name": lead.name or lead.domain, "contact": contact.value if contact else ""}
+            missing = templates.missing_fields(subject=template.subject, body=template.body, values=values)
+            if missing:
+                rows.append(PreviewRow(**base, missing=missing))
+                continue
+            try:
+                out = templates.render(subject=template.subject, body=template.body, values=values)
+            except InvalidInput as error:
+                rows.append(PreviewRow(**base, missing=(), error=str(error)))
+                continue
+            segments = templates.sms_segments(out.body) if template.channel == "sms" else None
+            rows.append(PreviewRow(**base, missing=(), subject=out.subject, body=out.body, segments=segments))
+    return rows
+
+
+def create_drafts(*, actor: Actor, template_id: int, lead_ids: list[int], step: int = 1,
+                  uow: UnitOfWork | None = None) -> DraftOutcome:
+    """One draft per lead from a template; skips (with a reason) leads that cannot get one."""
+    uow = uow or UnitOfWork()
+    created: list[int] = []
+    skipped: list[tuple[int, str]] = []
+    with uow:
+        session = uow.session
+        template = _template_or_raise(uow, actor, template_id)
+        found = _lead_rows(uow, actor, lead_ids)
+        skipped.extend((lead_id, "not in this workspace") for lead_id in sorted(set(lead_ids) - {lead.id for lead in found}))
+        for lead in found:
+            contact = pick_contact(session, lead=lead, channel=template.channel)
+            if lead.status == "do_not_contact":
+                skipped.append((lead.id, "marked do-not-contact"))
+                continue
+            if contact is None:
+                skipped.append((lead.id, f"no {'email address' if template.channel == 'email' else 'phone number'}"))
+                continue
+            reason = is_suppressed(session, workspace_id=actor.workspace_id, channel=template.channel,
+                                   address=contact.normalised_value or contact.value)
+            if reason:
+                skipped.append((lead.id, f"{contact.value} is suppressed ({reason})"))
+                continue
+            values = lead_values(session, lead=lead, contact=contact)
+            missing = templates.missing_fields(subject=template.subject, body=template.body, values=values)
+            if missing:
+                skipped.append((lead.id, "missing " + ", ".join(missing)))
+                continue
+            try:
+                out = templates.render(subject=template.subject, body=template.body, values=values)
+            except InvalidInput as error:
+                skipped.append((lead.id, str(error)))
+                continue
+            try:
+                with session.begin_nested():
+                    message = Message(workspace_id=actor.workspace_id, lead_id=lead.id, contact_id=contact.id,
+                                      channel=template.channel, step=step, template_id=template.id,
+                                      subject=out.subject, body=out.body, status="draft")
+                    session.add(message)
+                created.append(message.id)
+            except IntegrityError:
+                skipped.append((lead.id, f"already has a step {step} {template.channel} message"))
+        uow.commit()
+    return DraftOutcome(created=tuple(created), skipped=tuple(skipped))
+
+
+def edit_draft(*, actor: Actor, message_id: int, subject: str, body: str, uow: UnitOfWork | None = None) -> None:
+    """Change a draft's text; clears the 'unsupported claim' flags the edit resolved."""
+    templates.refuse_line_breaks("subject", subject)
+    uow = uow or UnitOfWork()
+    with uow:
+        message = _message_or_raise(uow, actor, message_id)
+        if message.status not in ("draft", "approved"):
+            raise InvalidInput("Only drafts can be edited; this message is already on its way.")
+        message.subject, message.body, message.status = subject.strip(), body.strip(), "draft"
+        message.flags = [flag for flag in message.flags if flag.get("sentence", "") in message.body]
+        uow.commit()
+
+
+def _message_or_raise(uow: UnitOfWork, actor: Actor, message_id: int) -> Message:
+    message = uow.session.get(Message, message_id)
+    if message is None or message.workspace_id != actor.workspace_id:
+        raise NotFound("That message does not exist in this workspace.")
+    return message
+
+
+def approve(*, actor: Actor, message_ids: list[int], uow: UnitOfWork | None = None) -> tuple[int, list[tuple[int, str]]]:
+    """Approve drafts; a draft with an unresolved flag stays a draft. Returns (approved, refused)."""
+    uow = uow or UnitOfWork()
+    approved, refused = 0, []
+    with uow:
+        rows = uow.session.scalars(select(Message).where(Message.workspace_id == actor.workspace_id,
+                                                         Message.id.in_(message_ids), Message.status == "draft"))
+        for message in rows:
+            if any(flag.get("blocking", True) for flag in message.flags):
+                refused.append((message.id, "has claims without evidence; edit it first"))
+                continue
+            message.status, message.approved_by, message.approved_at = "approved", actor.user_id, utcnow()
+            uow.session.add(MessageEvent(workspace_id=actor.workspace_id, message_id=message.id, status="approved",
+                                         detail=f"approved by {actor.email}"))
+            approved += 1
+        uow.commit()
+    return approved, refused
+
+
+def queue_for_sending(*, actor: Actor, message_ids: list[int] | None = None, uow: UnitOfWork | None = None) -> int:
+    """approved -> queued (all approved ones when ``message_ids`` is None); a repeat click queues nothing new."""
+    uow = uow or UnitOfWork()
+    with uow:
+        query = update(Message).where(Message.workspace_id == actor.workspace_id, Message.status == "approved")
+        if message_ids is not None:
+            query = query.where(Message.id.in_(message_ids))
+        ids = list(uow.session.scalars(query.values(status="queued").returning(Message.id)
+                                       .execution_options(synchronize_session=False)))
+        for message_id in ids:
+            uow.session.add(MessageEvent(workspace_id=actor.workspace_id, message_id=message_id, status="queued",
+                                         detail=f"queued by {actor.email}"))
+        uow.commit()
+        return len(ids)
+
+
+def send_now(*, actor: Actor, message_ids: list[int] | None = None, uow: UnitOfWork | None = None) -> int | None:
+    """One-click send: queue the approved messages and start a send job; returns the job id (None if nothing)."""
+    from core import jobs
+
+    queued = queue_for_sending(actor=actor, message_ids=message_ids, uow=uow)
+    if not queued:
+        return None
+    return jobs.submit(kind="outreach.send", args={"workspace_id": actor.workspace_id}, actor=actor)
+
+
+def leads_for_outreach(*, actor: Actor, limit: int = 500, uow: UnitOfWork | None = None) -> list[tuple[int, str, str]]:
+    """(lead id, name, status) of leads that may be contacted, best score first."""
+    uow = uow or UnitOfWork()
+    with uow:
+        rows = uow.session.execute(
+            select(Lead.id, Lead.name, Lead.domain, Lead.status)
+            .where(Lead.workspace_id == actor.workspace_id, Lead.status != "do_not_contact")
+            .order_by(Lead.score.desc().nulls_last(), Lead.id).limit(limit)
+        ).all()
+        return [(lead_id, name or domain, status) for lead_id, name, domain, status in rows]

@@ -1,0 +1,159 @@
+"""One suppression list across channels: check, add, remove, list, import and export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core.auth.models import Actor
+from core.db import UnitOfWork
+from core.db.models import SUPPRESSION_REASONS, AuditEvent, Suppression
+from core.errors import InvalidInput
+from core.outreach.models import SuppressionView
+from core.outreach.templates import refuse_line_breaks
+
+SUPPRESSION_CHANNELS = ("email", "sms")
+
+
+def normalise_address(channel: str, address: str) -> str:
+    """The form an address is stored and compared in: lower-case email, E.164-ish phone."""
+    cleaned = refuse_line_breaks("address", (address or "").strip())
+    if channel == "email":
+        if "@" not in cleaned or len(cleaned) > 320:
+            raise InvalidInput(f"'{cleaned[:80]}' is not an email address.")
+        return cleaned.lower()
+    if channel == "sms":
+        digits = "".join(ch for ch in cleaned if ch.isdigit())
+        if len(digits) < 6:
+            raise InvalidInput(f"'{cleaned[:40]}' is not a phone number.")
+        return "+" + digits
+    raise InvalidInput(f"Unknown channel '{channel}'; use email or sms.")
+
+
+def is_suppressed(session: Session, *, workspace_id: int, channel: str, address: str) -> str | None:
+    """The suppression reason for an address in the workspace, or None (call inside the claim)."""
+    return session.scalar(
+        select(Suppression.reason).where(
+            Suppression.workspace_id == workspace_id,
+            Suppression.channel == channel,
+            Suppression.address == normalise_address(channel, address),
+        )
+    )
+
+
+def add_suppression_row(
+    session: Session, *, workspace_id: int, channel: str, address: str, reason: str, source: str
+) -> bool:
+    """Insert a suppression unless present (a savepoint absorbs a concurrent insert); True when new."""
+    if reason not in SUPPRESSION_REASONS:
+        raise InvalidInput(f"Unknown suppression reason '{reason}'.")
+    normalised = normalise_address(channel, address)
+    if is_suppressed(session, workspace_id=workspace_id, channel=channel, address=normalised):
+        return False
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with session.begin_nested():
+            session.add(
+                Suppression(
+                    workspace_id=workspace_id, channel=channel, address=normalised, reason=reason, source=source[:64]
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def add_suppression(
+    *, actor: Actor, channel: str, address: str, reason: str = "manual", source: str = "", uow: UnitOfWork | None = None
+) -> bool:
+    """Suppress an address in the actor's workspace; True when it was not suppressed before."""
+    uow = uow or UnitOfWork()
+    with uow:
+        added = add_suppression_row(
+            uow.session,
+            workspace_id=actor.workspace_id,
+            channel=channel,
+            address=address,
+            reason=reason,
+            source=source or f"user:{actor.email}",
+        )
+        uow.session.add(
+            AuditEvent(
+                workspace_id=actor.workspace_id, user_id=actor.user_id, action="suppression.added",
+                detail={"channel": channel, "reason": reason},
+            )
+        )
+        uow.commit()
+        return added
+
+
+def remove_suppression(*, actor: Actor, channel: str, address: str, uow: UnitOfWork | None = None) -> bool:
+    """Lift a suppression (admins only); True when one was removed."""
+    actor.require("admin")
+    uow = uow or UnitOfWork()
+    with uow:
+        result = uow.session.execute(
+            delete(Suppression).where(
+                Suppression.workspace_id == actor.workspace_id,
+                Suppression.channel == channel,
+                Suppression.address == normalise_address(channel, address),
+            )
+        )
+        uow.commit()
+        return bool(result.rowcount)
+
+
+def list_suppressions(
+    *, actor: Actor, channel: str | None = None, search: str = "", limit: int = 1000, uow: UnitOfWork | None = None
+) -> list[SuppressionView]:
+    """The workspace's suppression list, newest first."""
+    uow = uow or UnitOfWork()
+    with uow:
+        query = select(Suppression).where(Suppression.workspace_id == actor.workspace_id)
+        if channel:
+            query = query.where(Suppression.channel == channel)
+        if search:
+            query = query.where(Suppression.address.contains(search.strip().lower()))
+        rows = uow.session.scalars(query.order_by(Suppression.created_at.desc(), Suppression.id.desc()).limit(limit))
+        return [SuppressionView(r.channel, r.address, r.reason, r.source, r.created_at) for r in rows]
+
+
+def export_suppressions_csv(*, actor: Actor, uow: UnitOfWork | None = None) -> str:
+    """The whole suppression list as CSV (channel, address, reason, source, created_at)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["channel", "address", "reason", "source", "created_at"])
+    for row in list_suppressions(actor=actor, limit=1_000_000, uow=uow):
+        writer.writerow([row.channel, row.address, row.reason, row.source, row.created_at.isoformat()])
+    return out.getvalue()
+
+
+def import_suppressions_csv(
+    *, actor: Actor, text: str, uow: UnitOfWork | None = None
+) -> tuple[int, list[tuple[int, str]]]:
+    """Import rows (columns address[, channel][, reason]); returns (added, [(line, problem)])."""
+    uow = uow or UnitOfWork()
+    added, problems = 0, []
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "address" not in [name.strip().lower() for name in reader.fieldnames]:
+        raise InvalidInput("The CSV needs an 'address' column (optional: channel, reason).")
+    with uow:
+        for line, raw in enumerate(reader, start=2):
+            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+            address = row.get("address", "")
+            channel = row.get("channel") or ("email" if "@" in address else "sms")
+            reason = row.get("reason") or "manual"
+            try:
+                if add_suppression_row(
+                    uow.session, workspace_id=actor.workspace_id, channel=channel, address=address,
+                    reason=reason, source=f"import:{actor.email}",
+                ):
+                    added += 1
+            except InvalidInput as error:
+                problems.append((line, str(error)))
+        uow.commit()
+    return added, problems

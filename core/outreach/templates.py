@@ -1,0 +1,144 @@
+"""Templates rendered in Jinja2's immutable sandbox with strict undefined variables.
+
+Only the template's own source is ever compiled. Lead data and LLM output enter as plain
+values in the context, so ``{{ ... }}`` inside a company name is printed, never run.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, meta
+from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from core.errors import InvalidInput
+from core.outreach.models import Rendered, Segments
+
+MAX_TEMPLATE_CHARS = 20_000
+MAX_OUTPUT_CHARS = 50_000
+FIELDS = (
+    "company",
+    "website",
+    "domain",
+    "industry",
+    "location",
+    "country",
+    "summary",
+    "first_name",
+    "contact_name",
+    "contact_title",
+    "hook",
+    "technologies",
+    "sender_name",
+)
+
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = set("^{}\\[~]|€\f")
+
+
+class _LimitedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, also refusing ``*`` and ``**`` that would build huge values."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
+        if operator_name == "**":
+            if isinstance(right, int | float) and abs(right) > 100:
+                raise SecurityError("exponent too large")
+            return operator.pow(left, right)
+        for value, count in ((left, right), (right, left)):
+            if isinstance(value, str | list | tuple) and isinstance(count, int) and len(value) * count > MAX_OUTPUT_CHARS:
+                raise SecurityError("result too large")
+        return operator.mul(left, right)
+
+
+_ENV = _LimitedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+def refuse_line_breaks(label: str, value: str) -> str:
+    """Return ``value`` unless it holds CR or LF (header injection); then raise ``InvalidInput``."""
+    if "\r" in value or "\n" in value:
+        raise InvalidInput(f"The {label} must be a single line (it contains a line break).")
+    return value
+
+
+def check_template(*, subject: str, body: str) -> None:
+    """Raise ``InvalidInput`` when a template is too long, does not parse, or its subject has a line break."""
+    refuse_line_breaks("subject", subject)
+    for label, source in (("subject", subject), ("body", body)):
+        if len(source) > MAX_TEMPLATE_CHARS:
+            raise InvalidInput(f"The template {label} is longer than {MAX_TEMPLATE_CHARS} characters.")
+        try:
+            _ENV.parse(source)
+        except TemplateSyntaxError as exc:
+            raise InvalidInput(f"The template {label} has a syntax error on line {exc.lineno}: {exc.message}") from exc
+
+
+def referenced_fields(source: str) -> set[str]:
+    """The variable names a template source uses."""
+    try:
+        return set(meta.find_undeclared_variables(_ENV.parse(source)))
+    except TemplateSyntaxError as exc:
+        raise InvalidInput(f"The template has a syntax error on line {exc.lineno}: {exc.message}") from exc
+
+
+def missing_fields(*, subject: str, body: str, values: Mapping[str, str]) -> tuple[str, ...]:
+    """Fields the template uses that are empty for this lead (and have no ``default``)."""
+    used = referenced_fields(subject) | referenced_fields(body)
+    absent = sorted(name for name in used if not values.get(name))
+    if not absent:
+        return ()
+    missing = []
+    for name in absent:  # a field is missing when rendering fails with only it left empty
+        trial = {**values, **{other: "x" for other in absent if other != name}}
+        try:
+            render(subject=subject, body=body, values=trial)
+        except InvalidInput:
+            missing.append(name)
+    return tuple(missing)
+
+
+def _render_one(label: str, source: str, context: Mapping[str, str]) -> str:
+    try:
+        output = _ENV.from_string(source).render(context)
+    except UndefinedError as exc:
+        raise InvalidInput(f"The template {label} uses a field this lead does not have ({exc.message}).") from exc
+    except SecurityError as exc:
+        raise InvalidInput(f"The template {label} tried something templates may not do ({exc}).") from exc
+    except TemplateError as exc:
+        raise InvalidInput(f"The template {label} could not be rendered: {exc}") from exc
+    except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
+        raise InvalidInput(f"The template {label} could not be rendered: {exc}") from exc
+    if len(output) > MAX_OUTPUT_CHARS:
+        raise InvalidInput(f"The rendered {label} is longer than {MAX_OUTPUT_CHARS} characters.")
+    return output
+
+
+def render(*, subject: str, body: str, values: Mapping[str, str]) -> Rendered:
+    """Render subject and body with ``values``; empty values count as missing."""
+    context = {name: value for name, value in values.items() if value}
+    rendered_subject = refuse_line_breaks("subject", _render_one("subject", subject, context)).strip() if subject else ""
+    return Rendered(subject=rendered_subject, body=_render_one("body", body, context).strip())
+
+
+def email_footer(*, postal_address: str, unsubscribe_url: str) -> str:
+    """The footer every email carries: the sender's postal address and the unsubscribe link."""
+    return f"\n\n--\n{postal_address.strip()}\nUnsubscribe: {unsubscribe_url}\n"
+
+
+def sms_segments(text: str) -> Segments:
+    """Encoding and segment count of an SMS body (GSM-7 160/153, else UCS-2 70/67)."""
+    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
+        units = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
+        single, multi, encoding = 160, 153, "GSM-7"
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi, encoding = 70, 67, "UCS-2"
+    count = 0 if units == 0 else 1 if units <= single else -(-units // multi)
+    return Segments(encoding=encoding, characters=units, segments=count)

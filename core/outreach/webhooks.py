@@ -1,0 +1,203 @@
+"""Provider webhooks: signatures checked, replays refused, events parsed and applied in one transaction.
+
+SendGrid: ECDSA (P-256, SHA-256) over timestamp + raw body, public key as base64 DER.
+Mailgun: HMAC-SHA256 of timestamp + token with the webhook signing key; tokens kept as a replay cache.
+Twilio: HMAC-SHA1 over the public URL + sorted form parameters, base64, in X-Twilio-Signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.config import Settings, get_settings
+from core.db import UnitOfWork
+from core.db.models import WebhookReplay
+from core.errors import PermissionDenied
+from core.outreach.events import apply_event, apply_inbound_sms
+from core.outreach.models import ProviderEvent
+
+SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
+SENDGRID_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
+SENDGRID_STATUS = {"processed": "sent", "delivered": "delivered", "open": "opened", "bounce": "bounced",
+                   "dropped": "failed", "blocked": "failed"}
+SENDGRID_SUPPRESS = {"bounce": "bounced", "spamreport": "complaint", "unsubscribe": "unsubscribed",
+                     "group_unsubscribe": "unsubscribed", "dropped": ""}
+MAILGUN_STATUS = {"accepted": "sent", "delivered": "delivered", "opened": "opened"}
+TWILIO_STATUS = {"sent": "sent", "delivered": "delivered", "undelivered": "failed", "failed": "failed"}
+
+
+class Unsigned(PermissionDenied):
+    """Raised when a webhook arrives without the signature its provider always sends (HTTP 401)."""
+
+
+class Forged(PermissionDenied):
+    """Raised when a webhook's signature is wrong, stale or already seen (HTTP 403)."""
+
+
+def _fresh(timestamp: str, max_age: int, now: float | None) -> bool:
+    try:
+        return abs((now or time.time()) - float(timestamp)) <= max_age
+    except ValueError:
+        return False
+
+
+def verify_sendgrid(*, public_key: str, body: bytes, signature: str, timestamp: str, max_age: int,
+                    now: float | None = None) -> None:
+    """Raise ``Forged`` unless the ECDSA signature over timestamp + body is valid and fresh."""
+    if not _fresh(timestamp, max_age, now):
+        raise Forged("stale or missing timestamp")
+    try:
+        key = load_der_public_key(base64.b64decode(public_key))
+        assert isinstance(key, ec.EllipticCurvePublicKey)
+        key.verify(base64.b64decode(signature), timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError, AssertionError) as exc:
+        raise Forged("bad signature") from exc
+
+
+def verify_mailgun(*, signing_key: str, timestamp: str, token: str, signature: str, max_age: int,
+                   now: float | None = None) -> None:
+    """Raise ``Forged`` unless HMAC-SHA256(key, timestamp + token) matches and is fresh."""
+    if not _fresh(timestamp, max_age, now):
+        raise Forged("stale or missing timestamp")
+    expected = hmac.new(signing_key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature or ""):
+        raise Forged("bad signature")
+
+
+def twilio_signature(*, auth_token: str, url: str, params: Mapping[str, str]) -> str:
+    """Twilio's X-Twilio-Signature for a POST to ``url`` with form ``params``."""
+    data = url + "".join(f"{key}{params[key]}" for key in sorted(params))
+    return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+def _remember(uow: UnitOfWork, provider: str, token: str) -> None:
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    if uow.session.scalar(select(WebhookReplay.id).where(WebhookReplay.provider == provider,
+                                                         WebhookReplay.token == digest)):
+        raise Forged("replayed request")
+    uow.session.add(WebhookReplay(provider=provider, token=digest))
+
+
+def _commit_once(uow: UnitOfWork) -> None:
+    try:
+        uow.commit()
+    except IntegrityError as exc:  # the same delivery raced us: it is a replay, and nothing of ours stays
+        raise Forged("replayed request") from exc
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def receive_sendgrid(*, body: bytes, headers: Mapping[str, str], settings: Settings | None = None,
+                     uow: UnitOfWork | None = None) -> int:
+    """Verify and apply a SendGrid event batch; returns how many events changed something."""
+    s = settings or get_settings()
+    signature, timestamp = headers.get(SENDGRID_SIGNATURE, ""), headers.get(SENDGRID_TIMESTAMP, "")
+    if not s.sendgrid_webhook_public_key:
+        raise Forged("SendGrid webhooks are not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)")
+    if not signature or not timestamp:
+        raise Unsigned("missing signature")
+    verify_sendgrid(public_key=s.sendgrid_webhook_public_key, body=body, signature=signature, timestamp=timestamp,
+                    max_age=s.webhook_max_age_seconds)
+    try:
+        items = json.loads(body)
+    except ValueError as exc:
+        raise Forged("body is not JSON") from exc
+    from core.outreach.channels.sendgrid import MESSAGE_ID_ARG
+
+    uow = uow or UnitOfWork()
+    with uow:
+        _remember(uow, "sendgrid", signature)
+        applied = 0
+        for item in items if isinstance(items, list) else []:
+            kind = str(item.get("event", ""))
+            event = ProviderEvent(
+                provider="sendgrid", event_id=f"sendgrid:{item.get('sg_event_id', '')}" if item.get("sg_event_id") else "",
+                status=SENDGRID_STATUS.get(kind, ""), message_id=_int_or_none(item.get(MESSAGE_ID_ARG)),
+                provider_message_id=str(item.get("sg_message_id", "")), address=str(item.get("email", "")),
+                suppress_reason=SENDGRID_SUPPRESS.get(kind, ""), detail=f"sendgrid: {kind} {item.get('reason', '')}".strip(),
+            )
+            applied += apply_event(uow.session, event)
+        _commit_once(uow)
+        return applied
+
+
+def receive_mailgun(*, payload: Mapping[str, Any], settings: Settings | None = None, uow: UnitOfWork | None = None) -> int:
+    """Verify and apply one Mailgun webhook (JSON with 'signature' and 'event-data')."""
+    s = settings or get_settings()
+    sig = payload.get("signature") or {}
+    if not s.mailgun_webhook_signing_key:
+        raise Forged("Mailgun webhooks are not configured (MAILGUN_WEBHOOK_SIGNING_KEY)")
+    if not isinstance(sig, Mapping) or not sig.get("signature"):
+        raise Unsigned("missing signature")
+    token = str(sig.get("token", ""))
+    verify_mailgun(signing_key=s.mailgun_webhook_signing_key.get_secret_value(), timestamp=str(sig.get("timestamp", "")),
+                   token=token, signature=str(sig.get("signature", "")), max_age=s.webhook_max_age_seconds)
+    data = payload.get("event-data") or {}
+    kind = str(data.get("event", ""))
+    permanent = kind == "failed" and data.get("severity") == "permanent"
+    status = "bounced" if permanent else MAILGUN_STATUS.get(kind, "")
+    suppress = {"complained": "complaint", "unsubscribed": "unsubscribed"}.get(kind, "bounced" if permanent else "")
+    variables = data.get("user-variables") or {}
+    message_headers = (data.get("message") or {}).get("headers") or {}
+    event = ProviderEvent(
+        provider="mailgun", event_id=f"mailgun:{data.get('id')}" if data.get("id") else "", status=status,
+        message_id=_int_or_none(variables.get("leadscout_message_id")),
+        provider_message_id=str(message_headers.get("message-id", "")), address=str(data.get("recipient", "")),
+        suppress_reason=suppress, detail=f"mailgun: {kind} {(data.get('delivery-status') or {}).get('message', '')}".strip(),
+    )
+    uow = uow or UnitOfWork()
+    with uow:
+        _remember(uow, "mailgun", token)
+        applied = int(apply_event(uow.session, event))
+        _commit_once(uow)
+        return applied
+
+
+def receive_twilio(*, url: str, params: Mapping[str, str], signature: str, settings: Settings | None = None,
+                   uow: UnitOfWork | None = None) -> str:
+    """Verify and apply a Twilio status callback or inbound SMS; ``url`` is the public URL Twilio called."""
+    s = settings or get_settings()
+    if not s.twilio_auth_token:
+        raise Forged("Twilio is not configured")
+    if not signature:
+        raise Unsigned("missing signature")
+    expected = twilio_signature(auth_token=s.twilio_auth_token.get_secret_value(), url=url, params=params)
+    if not hmac.compare_digest(expected, signature):
+        raise Forged("bad signature")
+    uow = uow or UnitOfWork()
+    with uow:
+        _remember(uow, "twilio", signature + url)
+        if params.get("MessageStatus") or params.get("SmsStatus") in ("sent", "delivered", "undelivered", "failed"):
+            from urllib.parse import parse_qs, urlsplit
+
+            kind = params.get("MessageStatus") or params.get("SmsStatus", "")
+            ours = parse_qs(urlsplit(url).query).get("m", [""])[0]
+            code = params.get("ErrorCode", "")
+            event = ProviderEvent(
+                provider="twilio", event_id=f"twilio:{params.get('MessageSid', '')}:{kind}", status=TWILIO_STATUS.get(kind, ""),
+                message_id=_int_or_none(ours), provider_message_id=params.get("MessageSid", ""), address=params.get("To", ""),
+                suppress_reason="stop" if code == "21610" else "", detail=f"twilio: {kind} {code}".strip(),
+            )
+            outcome = "applied" if apply_event(uow.session, event) else "ignored"
+        else:
+            outcome = apply_inbound_sms(uow.session, from_number=params.get("From", ""), body=params.get("Body", ""))
+        _commit_once(uow)
+        return outcome

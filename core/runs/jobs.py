@@ -1,0 +1,221 @@
+"""The job functions of a run: search, crawl-and-analyse a batch of sites, summarise with the LLM.
+
+Each is safe to run twice: hits are unique per (run, query, url), a site is crawled once per run
+(``run_site`` status), leads are unique per (workspace, domain), pages per (lead, url) and
+evidence per (lead, fact), so a batch that runs again after a crash only does what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from typing import Any
+
+from sqlalchemy import select
+
+from core import jobs
+from core.config import get_settings
+from core.crawl.models import SiteCrawl
+from core.crawl.override import resolver_from_settings
+from core.crawl.repository import add_crawl_log, save_pages
+from core.crawl.site import build_fetcher, crawl_sites_async
+from core.db import UnitOfWork
+from core.db.models import Campaign, Lead, Page, Run, RunSite, SearchCall, StrategyVersion, utcnow
+from core.errors import QuotaExceeded, SearchError
+from core.extract.models import PageInput
+from core.extract.profile import extract_site
+from core.leads.repository import add_evidence, apply_profile, upsert_lead
+from core.search.candidates import DEFAULT_BLOCKLIST, parse_blocklist, select_candidates
+from core.search.models import SearchResult
+from core.search.repository import add_search_hits, known_domains
+
+
+def _redis() -> Any | None:
+    url = get_settings().redis_url
+    if not url:
+        return None
+    from redis import Redis
+
+    return Redis.from_url(url)
+
+
+def search_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Run every query of the approved strategy, store hits, queue candidates in crawl batches."""
+    from core.runs.service import submit_batches
+    from core.search.brave import build_search_client
+    from core.strategy.models import parse_strategy
+
+    settings = get_settings()
+    run_id = int(args["run_id"])
+    with UnitOfWork() as uow:
+        run = uow.session.get(Run, run_id)
+        if run is None or run.status == "cancelled":
+            return {"skipped": "run cancelled or deleted"}
+        workspace_id = run.workspace_id
+        version = uow.session.get(StrategyVersion, run.strategy_version_id)
+        queries = [q.text for q in parse_strategy(version.data if version else {}).queries]
+    client = build_search_client(settings=settings, redis=_redis())
+    results: list[SearchResult] = []
+    errors: list[str] = []
+    try:
+        for index, query in enumerate(queries):
+            ctx.check_cancelled()
+            try:
+                found = client.search(query, count=min(settings.search_results_per_query, 20))
+            except QuotaExceeded as error:
+                errors.append(str(error))
+                _record_search(workspace_id, run_id, query, 0, str(error))
+                break
+            except SearchError as error:
+                errors.append(f"{query!r}: {error}")
+                _record_search(workspace_id, run_id, query, 0, str(error))
+                continue
+            with UnitOfWork() as uow:
+                add_search_hits(uow, workspace_id=workspace_id, run_id=run_id, results=found)
+                uow.session.add(SearchCall(workspace_id=workspace_id, run_id=run_id, query=query[:500], results=len(found)))
+                uow.commit()
+            results.extend(found)
+            ctx.progress(index + 1, len(queries), f"Searched {index + 1} of {len(queries)} queries")
+    finally:
+        client.close()
+    if errors and not results:
+        raise SearchError("Every search failed: " + "; ".join(errors[:3]))
+    blocklist = DEFAULT_BLOCKLIST | parse_blocklist(settings.search_blocklist)
+    with UnitOfWork() as uow:
+        already = set(uow.session.scalars(select(RunSite.domain).where(RunSite.run_id == run_id)))
+        candidates = select_candidates(
+            results, known_domains=known_domains(uow, workspace_id=workspace_id) | already, blocklist=blocklist
+        )
+        for candidate in candidates:
+            uow.session.add(RunSite(workspace_id=workspace_id, run_id=run_id, domain=candidate.domain, url=candidate.url))
+        run = uow.session.get(Run, run_id)
+        queued = list(uow.session.scalars(select(RunSite.domain).where(RunSite.run_id == run_id, RunSite.status == "queued")))
+        queued.extend(c.domain for c in candidates)
+        if run is not None and run.status != "cancelled":
+            run.status = "crawling" if queued else "done"
+            run.finished_at = None if queued else utcnow()
+            run.stats = {**(run.stats or {}), "search_errors": errors}
+        uow.commit()
+    batches = submit_batches(workspace_id=workspace_id, run_id=run_id, domains=sorted(set(queued)))
+    return {"queries": len(queries), "hits": len(results), "candidates": len(candidates), "batches": batches, "errors": errors}
+
+
+def _record_search(workspace_id: int, run_id: int, query: str, results: int, error: str) -> None:
+    with UnitOfWork() as uow:
+        uow.session.add(SearchCall(workspace_id=workspace_id, run_id=run_id, query=query[:500], results=results, error=error))
+        uow.commit()
+
+
+def store_site(*, workspace_id: int, run_id: int, campaign_id: int | None, domain: str, site: SiteCrawl) -> int | None:
+    """Store one crawled site: lead, pages, crawl log, extracted fields; returns the lead id."""
+    with UnitOfWork() as uow:
+        row = uow.session.scalar(select(RunSite).where(RunSite.run_id == run_id, RunSite.domain == domain))
+        if row is None or row.status != "queued":
+            return row.lead_id if row else None
+        html_pages = [p for p in site.pages if p.html]
+        if not html_pages:
+            add_crawl_log(uow, workspace_id=workspace_id, entries=site.log, run_id=run_id)
+            row.status, row.error = "failed", (site.error or "the home page could not be fetched")[:2000]
+            uow.commit()
+            return None
+        profile = extract_site([PageInput(url=p.final_url or p.url, html=p.html or "", kind=p.kind) for p in html_pages])
+        lead, created = upsert_lead(
+            uow, workspace_id=workspace_id, domain=domain, website=site.final_url or site.start_url, name=profile.name,
+            source="search" if row.source == "search" else row.source, campaign_id=campaign_id,
+        )
+        if lead is None:
+            row.status, row.error = "skipped", "this company was deleted from the workspace before"
+            uow.commit()
+            return None
+        uow.flush()
+        save_pages(uow, workspace_id=workspace_id, lead_id=lead.id, pages=site.pages)
+        add_crawl_log(uow, workspace_id=workspace_id, entries=site.log, run_id=run_id, lead_id=lead.id)
+        apply_profile(uow, lead=lead, profile=profile)
+        row.status, row.lead_id, row.lead_created = "crawled", lead.id, created
+        uow.commit()
+        return lead.id
+
+
+def crawl_batch_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Crawl and analyse the batch's sites that this run has not crawled yet."""
+    settings = get_settings()
+    run_id, domains = int(args["run_id"]), list(args["domains"])
+    with UnitOfWork() as uow:
+        run = uow.session.get(Run, run_id)
+        if run is None or run.status == "cancelled":
+            return {"skipped": "run cancelled or deleted"}
+        workspace_id, campaign_id = run.workspace_id, run.campaign_id
+        todo = {
+            row.url: row.domain
+            for row in uow.session.scalars(
+                select(RunSite).where(RunSite.run_id == run_id, RunSite.domain.in_(domains), RunSite.status == "queued")
+            )
+        }
+    done = len(domains) - len(todo)
+    lead_ids: list[int] = []
+    ctx.progress(done, len(domains), f"Crawling {len(todo)} sites")
+
+    async def on_site(site: SiteCrawl) -> None:
+        nonlocal done
+        lead_id = await asyncio.to_thread(
+            store_site, workspace_id=workspace_id, run_id=run_id, campaign_id=campaign_id,
+            domain=todo[site.start_url], site=site,
+        )
+        if lead_id:
+            lead_ids.append(lead_id)
+        done += 1
+        await asyncio.to_thread(ctx.progress, done, len(domains), f"Crawled {done} of {len(domains)} sites")
+
+    async def crawl() -> None:
+        async with build_fetcher(settings=settings, resolver=resolver_from_settings(settings.crawl_resolve)) as fetcher:
+            await crawl_sites_async(list(todo), fetcher=fetcher, on_site=on_site, keep_results=False)
+
+    if todo:
+        asyncio.run(crawl())
+    _finish_run_if_done(run_id)
+    if lead_ids and settings.openai_enabled:
+        jobs.submit(kind="runs.summarize", args={"lead_ids": lead_ids, "campaign_id": campaign_id}, workspace_id=workspace_id)
+    return {"sites": len(domains), "crawled_now": len(todo), "leads": len(lead_ids)}
+
+
+def _finish_run_if_done(run_id: int) -> None:
+    with UnitOfWork() as uow:
+        run = uow.session.get(Run, run_id)
+        left = uow.session.scalar(select(RunSite.id).where(RunSite.run_id == run_id, RunSite.status == "queued").limit(1))
+        if run is not None and left is None and run.status == "crawling":
+            run.status, run.finished_at = "done", utcnow()
+            campaign = uow.session.get(Campaign, run.campaign_id)
+            if campaign is not None and campaign.status == "running":
+                campaign.status = "done"
+        uow.commit()
+
+
+def summarize_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Write an LLM summary (what the company does, industry) for each lead, citing its pages."""
+    from core.extract.summary import summarize_with_llm
+    from core.llm import get_llm
+
+    llm = get_llm()
+    if llm is None:
+        return {"skipped": "no LLM configured"}
+    lead_ids = [int(i) for i in args["lead_ids"]]
+    for index, lead_id in enumerate(lead_ids):
+        with UnitOfWork() as uow:
+            lead = uow.session.get(Lead, lead_id)
+            if lead is None or lead.workspace_id != ctx.workspace_id:
+                continue
+            rows = uow.session.scalars(select(Page).where(Page.lead_id == lead_id).order_by(Page.id)).all()
+            pages = [PageInput(url=row.url, html=gzip.decompress(row.html_gz).decode("utf-8")) for row in rows]
+        if pages:
+            summary = summarize_with_llm(pages=pages, llm=llm, workspace_id=ctx.workspace_id, campaign_id=args.get("campaign_id"))
+            with UnitOfWork() as uow:
+                lead = uow.session.get(Lead, lead_id)
+                if lead is not None:
+                    lead.summary = summary.summary
+                    lead.industry = summary.industry[:200] or lead.industry
+                    if summary.location and not lead.location:
+                        lead.location = summary.location[:300]
+                    add_evidence(uow, lead=lead, facts=list(summary.facts))
+                    uow.commit()
+        ctx.progress(index + 1, len(lead_ids), f"Summarised {index + 1} of {len(lead_ids)}")
+    return {"leads": len(lead_ids)}

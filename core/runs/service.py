@@ -1,0 +1,168 @@
+"""Start, watch and cancel runs; everything slow happens in the jobs of ``core.runs.jobs``."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from core import jobs
+from core.auth.models import Actor
+from core.config import get_settings
+from core.db import UnitOfWork
+from core.db.models import JOB_ACTIVE_STATUSES, AuditEvent, Campaign, Job, Run, RunSite, SearchCall, SearchHit, utcnow
+from core.errors import InvalidInput, NotFound
+from core.runs.models import RunView, StartedRun
+
+BATCH_SIZE = 25
+
+jobs.register_kind("runs.search", "core.runs.jobs:search_job", queue="default")
+jobs.register_kind("runs.crawl_batch", "core.runs.jobs:crawl_batch_job", queue="crawl")
+jobs.register_kind("runs.summarize", "core.runs.jobs:summarize_job", queue="llm")
+
+
+def _approved_campaign(uow: UnitOfWork, actor: Actor, campaign_id: int) -> Campaign:
+    campaign = uow.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.workspace_id != actor.workspace_id:
+        raise NotFound(f"Campaign {campaign_id} does not exist in this workspace.")
+    if campaign.approved_version_id is None:
+        raise InvalidInput("Approve a strategy version first; a run uses the approved version.")
+    return campaign
+
+
+def start_run(*, actor: Actor, campaign_id: int, runner: jobs.Runner | None = None) -> StartedRun:
+    """Start a run of the campaign's approved strategy: a search job that queues crawl batches."""
+    if not get_settings().brave_enabled:
+        raise InvalidInput(
+            "Brave Search is not configured (BRAVE_API_KEY), so LeadScout cannot search the web. "
+            "Paste the websites you want analysed instead."
+        )
+    with UnitOfWork() as uow:
+        campaign = _approved_campaign(uow, actor, campaign_id)
+        run = Run(workspace_id=actor.workspace_id, campaign_id=campaign.id, strategy_version_id=campaign.approved_version_id, status="searching")
+        uow.session.add(run)
+        campaign.status = "running"
+        uow.flush()
+        uow.session.add(AuditEvent(workspace_id=actor.workspace_id, user_id=actor.user_id, action="run.started", target_type="run", target_id=run.id))
+        uow.commit()
+        run_id = run.id
+    jobs.submit(kind="runs.search", args={"run_id": run_id}, actor=actor, runner=runner)
+    return StartedRun(run_id=run_id)
+
+
+def start_run_from_urls(*, actor: Actor, campaign_id: int, urls_text: str, runner: jobs.Runner | None = None) -> StartedRun:
+    """Start a run on pasted URLs (one per line); bad lines come back with their reasons."""
+    from core.search.candidates import DEFAULT_BLOCKLIST, parse_blocklist, parse_url_list
+    from core.search.repository import known_domains
+
+    with UnitOfWork() as uow:
+        campaign = _approved_campaign(uow, actor, campaign_id)
+        parsed = parse_url_list(
+            urls_text,
+            known_domains=known_domains(uow, workspace_id=actor.workspace_id),
+            blocklist=DEFAULT_BLOCKLIST | parse_blocklist(get_settings().search_blocklist),
+        )
+        rejected = tuple((r.line_no, r.text, r.reason) for r in parsed.rejected)
+        if not parsed.candidates:
+            reasons = "; ".join(f"line {n}: {why}" for n, _, why in rejected[:5])
+            raise InvalidInput("None of the pasted lines is a new company website" + (f" ({reasons})." if reasons else "."))
+        run = Run(workspace_id=actor.workspace_id, campaign_id=campaign.id, strategy_version_id=campaign.approved_version_id, status="crawling")
+        uow.session.add(run)
+        campaign.status = "running"
+        uow.flush()
+        for candidate in parsed.candidates:
+            uow.session.add(RunSite(workspace_id=actor.workspace_id, run_id=run.id, domain=candidate.domain, url=candidate.url, source="manual"))
+        uow.commit()
+        run_id, domains = run.id, [c.domain for c in parsed.candidates]
+    submit_batches(workspace_id=actor.workspace_id, run_id=run_id, domains=domains, runner=runner)
+    return StartedRun(run_id=run_id, rejected=rejected)
+
+
+def submit_batches(*, workspace_id: int, run_id: int, domains: list[str], runner: jobs.Runner | None = None) -> int:
+    """Queue crawl jobs of ``BATCH_SIZE`` sites each; returns how many jobs were queued."""
+    for start in range(0, len(domains), BATCH_SIZE):
+        jobs.submit(
+            kind="runs.crawl_batch",
+            args={"run_id": run_id, "domains": domains[start : start + BATCH_SIZE]},
+            workspace_id=workspace_id,
+            runner=runner,
+        )
+    return (len(domains) + BATCH_SIZE - 1) // BATCH_SIZE
+
+
+def _run_jobs(uow: UnitOfWork, run: Run) -> list[Job]:
+    rows = uow.session.scalars(select(Job).where(Job.workspace_id == run.workspace_id, Job.kind.like("runs.%"), Job.created_at >= run.created_at))
+    return [job for job in rows if (job.args or {}).get("run_id") == run.id]
+
+
+def get_run_or_raise(*, actor: Actor, run_id: int) -> RunView:
+    """The run's progress; ``NotFound`` for another workspace's run."""
+    with UnitOfWork() as uow:
+        run = uow.session.get(Run, run_id)
+        if run is None or run.workspace_id != actor.workspace_id:
+            raise NotFound(f"Run {run_id} does not exist in this workspace.")
+        counts = dict(
+            uow.session.execute(select(RunSite.status, func.count()).where(RunSite.run_id == run.id).group_by(RunSite.status)).all()
+        )
+        created = uow.session.scalar(select(func.count()).where(RunSite.run_id == run.id, RunSite.lead_created.is_(True))) or 0
+        hits = uow.session.scalar(select(func.count()).select_from(SearchHit).where(SearchHit.run_id == run.id)) or 0
+        run_jobs = _run_jobs(uow, run)
+        errors = tuple(job.error for job in run_jobs if job.status == "failed" and job.error)
+        crawled = counts.get("crawled", 0)
+        return RunView(
+            id=run.id,
+            campaign_id=run.campaign_id,
+            status=run.status,
+            created_at=run.created_at,
+            finished_at=run.finished_at,
+            hits=hits,
+            sites_total=sum(counts.values()),
+            sites_queued=counts.get("queued", 0),
+            sites_crawled=crawled,
+            sites_failed=counts.get("failed", 0),
+            sites_skipped=counts.get("skipped", 0),
+            leads_created=created,
+            leads_updated=crawled - created,
+            active_jobs=sum(job.status in JOB_ACTIVE_STATUSES for job in run_jobs),
+            failed_jobs=sum(job.status == "failed" for job in run_jobs),
+            errors=errors,
+        )
+
+
+def list_runs(*, actor: Actor, campaign_id: int) -> list[RunView]:
+    """The campaign's runs, newest first."""
+    with UnitOfWork() as uow:
+        ids = uow.session.scalars(
+            select(Run.id).where(Run.workspace_id == actor.workspace_id, Run.campaign_id == campaign_id).order_by(Run.id.desc())
+        ).all()
+    return [get_run_or_raise(actor=actor, run_id=run_id) for run_id in ids]
+
+
+def cancel_run(*, actor: Actor, run_id: int) -> RunView:
+    """Stop a run: its queued and running jobs are cancelled; sites not crawled stay queued."""
+    with UnitOfWork() as uow:
+        run = uow.session.get(Run, run_id)
+        if run is None or run.workspace_id != actor.workspace_id:
+            raise NotFound(f"Run {run_id} does not exist in this workspace.")
+        active = [job.id for job in _run_jobs(uow, run) if job.status in JOB_ACTIVE_STATUSES]
+        run.status, run.finished_at = "cancelled", utcnow()
+        uow.session.add(AuditEvent(workspace_id=actor.workspace_id, user_id=actor.user_id, action="run.cancelled", target_type="run", target_id=run_id))
+        uow.commit()
+    for job_id in active:
+        try:
+            jobs.cancel(actor=actor, job_id=job_id)
+        except InvalidInput:
+            pass  # finished in the meantime
+    return get_run_or_raise(actor=actor, run_id=run_id)
+
+
+def searches_this_month(*, actor: Actor) -> int:
+    """Search API requests made by this workspace since the first of the month (UTC)."""
+    start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    with UnitOfWork() as uow:
+        return uow.session.scalar(
+            select(func.count()).select_from(SearchCall).where(SearchCall.workspace_id == actor.workspace_id, SearchCall.created_at >= start)
+        ) or 0
+
+
+def search_available() -> bool:
+    """True when web search is configured, so approving a strategy can start a run by itself."""
+    return get_settings().brave_enabled

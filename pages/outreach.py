@@ -1,0 +1,154 @@
+"""Outreach: templates, drafts and approval, one-click send, the message log, the suppression list."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import LeadScoutError
+from core.outreach import log, service, suppression
+from core.outreach.channels import email_provider_name, sms_provider_name
+from core.outreach.templates import sms_segments
+from pages.common import current_actor
+
+actor = current_actor()
+st.title(":material/send: Outreach")
+st.caption(f"Email goes through **{email_provider_name()}**, SMS through **{sms_provider_name()}**"
+           " (outbox = recorded only, never sent).")
+templates_tab, drafts_tab, log_tab, suppression_tab, settings_tab = st.tabs(
+    ["Templates", "Drafts & approval", "Message log", "Suppression list", "Sending rules"])
+
+with templates_tab:
+    existing = service.list_templates(actor=actor)
+    choice = st.selectbox("Template", [None, *existing], format_func=lambda t: "New template" if t is None else t.name,
+                          key="outreach_template_pick")
+    with st.form("outreach_template_form"):
+        name = st.text_input("Name", value=choice.name if choice else "")
+        channel = st.radio("Channel", ["email", "sms"], horizontal=True,
+                           index=0 if not choice or choice.channel == "email" else 1)
+        subject = st.text_input("Subject (email)", value=choice.subject if choice else "Hi {{ first_name }}")
+        body = st.text_area("Body", value=choice.body if choice else "", height=200,
+                            help="Fields: company, first_name, contact_name, industry, location, hook, technologies, ...")
+        if channel == "sms" and body:
+            seg = sms_segments(body)
+            st.caption(f"{seg.characters} characters, {seg.encoding}, {seg.segments} segment(s) before filling fields")
+        if st.form_submit_button("Save template"):
+            try:
+                service.save_template(actor=actor, name=name, channel=channel, subject=subject, body=body,
+                                      template_id=choice.id if choice else None)
+                st.success("Saved.")
+            except LeadScoutError as error:
+                st.error(str(error))
+
+with drafts_tab:
+    leads = service.leads_for_outreach(actor=actor)
+    templates = service.list_templates(actor=actor)
+    picked = st.multiselect("Leads", leads, format_func=lambda lead: f"{lead[1]} ({lead[2]})", key="outreach_leads")
+    template = st.selectbox("Template", templates, format_func=lambda t: f"{t.name} ({t.channel})", key="outreach_tpl")
+    lead_ids = [lead[0] for lead in picked]
+    if template and lead_ids:
+        for row in service.preview(actor=actor, template_id=template.id, lead_ids=lead_ids):
+            with st.expander(f"{row.lead_name} — {row.contact or 'no contact'}"):
+                if row.missing or row.error:
+                    st.warning(row.error or "Missing: " + ", ".join(row.missing))
+                else:
+                    st.text(f"{row.subject}\n\n{row.body}")
+                    if row.segments:
+                        st.caption(f"{row.segments.encoding}, {row.segments.segments} segment(s)")
+        if st.button("Create drafts", type="primary", key="outreach_make_drafts"):
+            try:
+                outcome = service.create_drafts(actor=actor, template_id=template.id, lead_ids=lead_ids)
+                st.success(f"{len(outcome.created)} drafts created.")
+                for lead_id, reason in outcome.skipped:
+                    st.info(f"Lead {lead_id} skipped: {reason}")
+            except LeadScoutError as error:
+                st.error(str(error))
+    drafts = log.list_messages(actor=actor, status="draft")
+    approved = log.list_messages(actor=actor, status="approved")
+    st.subheader(f"Drafts ({len(drafts)})")
+    to_approve = st.multiselect("Approve", drafts, format_func=lambda m: f"#{m.id} {m.lead_name} · {m.subject or m.body[:40]}",
+                                key="outreach_approve_pick")
+    if st.button("Approve selected", disabled=not to_approve, key="outreach_approve"):
+        count, refused = service.approve(actor=actor, message_ids=[m.id for m in to_approve])
+        st.success(f"{count} approved.")
+        for message_id, reason in refused:
+            st.warning(f"#{message_id}: {reason}")
+    st.subheader(f"Approved, ready to send ({len(approved)})")
+    confirm = st.checkbox(f"Yes, send {len(approved)} message(s) now", key="outreach_confirm")
+    if st.button("Send", type="primary", disabled=not (approved and confirm), key="outreach_send"):
+        try:
+            job_id = service.send_now(actor=actor, message_ids=[m.id for m in approved])
+            st.success(f"Sending in the background (job {job_id}); follow it in the message log.")
+        except LeadScoutError as error:
+            st.error(str(error))
+
+with log_tab:
+    col1, col2, col3 = st.columns(3)
+    status = col1.selectbox("Status", ["", "draft", "approved", "queued", "sending", "sent", "failed", "unknown",
+                                       "delivered", "bounced", "opened", "replied"], key="outreach_log_status")
+    channel_filter = col2.selectbox("Channel", ["", "email", "sms"], key="outreach_log_channel")
+    search = col3.text_input("Search", key="outreach_log_search")
+    messages = log.list_messages(actor=actor, status=status or None, channel=channel_filter or None, search=search)
+    st.dataframe([{"id": m.id, "lead": m.lead_name, "to": m.contact, "channel": m.channel, "status": m.status,
+                   "provider": m.provider, "error": m.error, "sent": m.sent_at} for m in messages],
+                 hide_index=True, use_container_width=True)
+    selected = st.selectbox("Details", messages, format_func=lambda m: f"#{m.id} {m.lead_name} ({m.status})",
+                            index=None, key="outreach_log_pick")
+    if selected:
+        st.text(f"{selected.subject}\n\n{selected.body}")
+        st.table([{"status": e.status, "detail": e.detail, "at": e.created_at}
+                  for e in log.message_history(actor=actor, message_id=selected.id)])
+        try:
+            if selected.channel == "email":
+                st.download_button("Download .eml", log.export_eml(actor=actor, message_id=selected.id),
+                                   file_name=f"message-{selected.id}.eml", key="outreach_eml")
+            if selected.status in ("sent", "delivered", "opened") and st.button("Mark replied", key="outreach_replied"):
+                log.mark_replied(actor=actor, message_id=selected.id)
+                st.success("Marked replied; the lead is now 'replied'.")
+            if selected.status == "unknown":
+                st.warning("The provider may have this message. Check there, then settle it; it is never resent.")
+                outcome = st.radio("It was", ["sent", "failed"], horizontal=True, key="outreach_unknown_outcome")
+                if st.button("Settle", key="outreach_settle"):
+                    log.resolve_unknown(actor=actor, message_id=selected.id, outcome=outcome)
+            if selected.status == "failed" and st.button("Queue again", key="outreach_requeue"):
+                log.requeue_failed(actor=actor, message_id=selected.id)
+        except LeadScoutError as error:
+            st.error(str(error))
+
+with suppression_tab:
+    with st.form("outreach_suppress_form"):
+        kind = st.radio("Channel", ["email", "sms"], horizontal=True)
+        address = st.text_input("Address or phone number")
+        if st.form_submit_button("Suppress"):
+            try:
+                suppression.add_suppression(actor=actor, channel=kind, address=address)
+                st.success("Suppressed.")
+            except LeadScoutError as error:
+                st.error(str(error))
+    upload = st.file_uploader("Import CSV (address[, channel][, reason])", type="csv", key="outreach_supp_upload")
+    if upload is not None and st.button("Import", key="outreach_supp_import"):
+        try:
+            added, problems = suppression.import_suppressions_csv(actor=actor, text=upload.getvalue().decode("utf-8", "replace"))
+            st.success(f"{added} added.")
+            for line, problem in problems:
+                st.warning(f"Line {line}: {problem}")
+        except LeadScoutError as error:
+            st.error(str(error))
+    st.download_button("Export CSV", suppression.export_suppressions_csv(actor=actor), file_name="suppressions.csv",
+                       key="outreach_supp_export")
+    st.dataframe([vars(row) for row in suppression.list_suppressions(actor=actor)], hide_index=True)
+
+with settings_tab:
+    current = service.get_outreach_settings(actor=actor)
+    with st.form("outreach_rules_form"):
+        postal = st.text_area("Postal address (added to every email)", value=current.get("postal_address") or "")
+        timezone = st.text_input("Workspace time zone", value=current.get("timezone") or "UTC")
+        consent = st.checkbox("Require recorded consent before SMS", value=current.get("sms_consent_required", True) is not False)
+        if not consent:
+            st.warning("SMS without recorded consent may break the law where your prospects live (TCPA, GDPR/ePrivacy).")
+        if st.form_submit_button("Save rules"):
+            try:
+                service.update_outreach_settings(actor=actor, postal_address=postal, timezone=timezone,
+                                                 sms_consent_required=consent)
+                st.success("Saved.")
+            except LeadScoutError as error:
+                st.error(str(error))

@@ -1,0 +1,249 @@
+"""The outbox end to end: real SMTP server, local SendGrid/Mailgun/Twilio servers, exactly once."""
+
+from __future__ import annotations
+
+import email
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from core.config import PROJECT_ROOT
+from core.db import UnitOfWork
+from core.db.models import Lead, Message, MessageEvent
+from core.errors import NotFound
+from core.outreach import log, sender, service, suppression
+from core.outreach.events import apply_event
+from core.outreach.models import ProviderEvent
+from tests.conftest import unique
+from tests.fixtures.outreach_data import configure_workspace, draft_and_queue, make_lead, settings_for
+from tests.fixtures.outreach_servers import ProviderServer, SMTPServer
+
+
+def statuses(ids):
+    with UnitOfWork() as uow:
+        rows = uow.session.execute(select(Message.id, Message.status).where(Message.id.in_(ids))).all()
+        return {i: s for i, s in rows}
+
+
+@pytest.fixture
+def actor(owner):
+    configure_workspace(owner)
+    return owner
+
+
+@pytest.fixture
+def providers():
+    with ProviderServer() as server:
+        yield server
+
+
+def test_smtp_server_receives_exactly_the_messages_with_headers(actor):
+    leads = [make_lead(actor, email=f"{unique('ada')}@example.test") for _ in range(3)]
+    ids = draft_and_queue(actor, leads)
+    with SMTPServer() as smtp:
+        summary = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(smtp_port=smtp.port))
+        again = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(smtp_port=smtp.port))
+        envelopes = list(smtp.envelopes)
+    assert (summary.sent, again.sent) == (3, 0)
+    assert len(envelopes) == 3
+    for envelope in envelopes:
+        parsed = email.message_from_bytes(envelope.content)
+        assert parsed["List-Unsubscribe"].startswith("<https://leadscout.example.test/unsubscribe?t=")
+        assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert parsed["From"] == "Sam Sender <sam@sender.example.test>"
+        assert parsed["Subject"].startswith("Hi Ada at ")
+        assert parsed["Message-ID"].startswith(f"<leadscout.{actor.workspace_id}.")
+        body = parsed.get_payload(decode=True).decode()
+        assert "LeadScout Ltd, 1 Test Street, Berlin" in body and "Unsubscribe: https://" in body
+    assert set(statuses(ids).values()) == {"sent"}
+    with UnitOfWork() as uow:
+        assert set(uow.session.scalars(select(Lead.status).where(Lead.id.in_(leads)))) == {"contacted"}
+    history = [e.status for e in log.message_history(actor=actor, message_id=ids[0])]
+    assert history == ["approved", "queued", "sending", "sent"]
+
+
+def test_sendgrid_through_the_sdk_with_our_id_in_custom_args(actor, providers):
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('sg')}@example.test")])
+    summary = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(providers.url, provider="sendgrid"))
+    assert summary.sent == 1
+    [call] = providers.calls_to("sendgrid")
+    assert call["auth"] == "Bearer SG.test"
+    assert call["json"]["personalizations"][0]["custom_args"] == {"leadscout_message_id": str(ids[0])}
+    assert call["json"]["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    with UnitOfWork() as uow:
+        assert uow.session.get(Message, ids[0]).provider_message_id == call["provider_id"]
+
+
+def test_mailgun_over_httpx_with_our_id_as_a_variable(actor, providers):
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('mg')}@example.test")])
+    summary = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(providers.url, provider="mailgun"))
+    assert summary.sent == 1
+    [call] = providers.calls_to("mailgun")
+    assert call["form"]["v:leadscout_message_id"] == str(ids[0])
+    assert call["form"]["h:List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    with UnitOfWork() as uow:
+        assert uow.session.get(Message, ids[0]).provider_message_id == call["provider_id"]
+
+
+def test_twilio_sdk_with_status_callback_and_consent(actor, providers):
+    phone = "+4915112345678"
+    with_consent = make_lead(actor, phone=phone)
+    without = make_lead(actor, phone="+4915187654321", consent=False)
+    ids = draft_and_queue(actor, [with_consent, without], channel="sms", body="Hi {{ first_name }}, {{ company }} here.")
+    summary = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(providers.url))
+    assert (summary.sent, summary.suppressed) == (1, 1)
+    [call] = providers.calls_to("twilio")
+    assert call["form"]["To"] == phone and call["form"]["From"] == "+15005550006"
+    assert call["form"]["StatusCallback"] == f"https://leadscout.example.test/hooks/twilio?m={ids[0]}"
+    assert statuses(ids) == {ids[0]: "sent", ids[1]: "failed"}
+
+
+def test_twilio_error_21610_adds_a_stop_suppression(actor, providers):
+    phone = "+4915100000021"
+    providers.twilio_stopped.add(phone)
+    ids = draft_and_queue(actor, [make_lead(actor, phone=phone)], channel="sms", body="Hi {{ company }}")
+    summary = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(providers.url))
+    assert summary.failed == 1
+    with UnitOfWork() as uow:
+        message = uow.session.get(Message, ids[0])
+        assert "21610" in message.error
+        assert suppression.is_suppressed(uow.session, workspace_id=actor.workspace_id, channel="sms", address=phone) == "stop"
+
+
+def test_429_and_5xx_are_retried_and_permanent_errors_keep_the_reason(actor, providers):
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('r')}@example.test") for _ in range(2)])
+    providers.fail_next.extend([429, 503])
+    settings = settings_for(providers.url, provider="sendgrid")
+    assert sender.send_queued(workspace_id=actor.workspace_id, settings=settings, limit=1).sent == 1
+    providers.fail_next.append(400)
+    assert sender.send_queued(workspace_id=actor.workspace_id, settings=settings).failed == 1
+    with UnitOfWork() as uow:
+        assert uow.session.get(Message, ids[1]).error == "SendGrid 400: injected 400"
+    assert len(providers.calls_to("sendgrid")) == 1
+
+
+def test_unsubscribed_while_queued_is_not_sent(actor):
+    address = f"{unique('u')}@example.test"
+    ids = draft_and_queue(actor, [make_lead(actor, email=address)])
+    suppression.add_suppression(actor=actor, channel="email", address=address.upper(), reason="unsubscribed")
+    with SMTPServer() as smtp:
+        summary = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(smtp_port=smtp.port))
+        assert smtp.envelopes == []
+    assert summary.suppressed == 1
+    with UnitOfWork() as uow:
+        assert "suppressed (unsubscribed)" in uow.session.get(Message, ids[0]).error
+
+
+def test_outside_the_sending_window_waits_in_the_queue(actor, providers):
+    configure_workspace(actor, send_window=[0, 24], send_weekdays=[])
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('w')}@example.test")])
+    summary = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(providers.url, provider="sendgrid"))
+    assert (summary.sent, summary.waiting) == (0, 1)
+    assert statuses(ids) == {ids[0]: "queued"}
+
+
+def test_daily_cap_holds_the_rest(actor, providers):
+    configure_workspace(actor, daily_caps={"email": 2})
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('c')}@example.test") for _ in range(3)])
+    summary = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(providers.url, provider="sendgrid"))
+    assert (summary.sent, summary.capped) == (2, 1)
+    assert sorted(statuses(ids).values()) == ["queued", "sent", "sent"]
+
+
+def test_double_submit_gives_one_provider_call(actor, providers):
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('d')}@example.test")])
+    assert service.queue_for_sending(actor=actor, message_ids=ids) == 0  # the second click queues nothing
+    settings = settings_for(providers.url, provider="sendgrid")
+    first = sender.send_queued(workspace_id=actor.workspace_id, settings=settings)
+    second = sender.send_queued(workspace_id=actor.workspace_id, settings=settings)
+    assert (first.sent, second.sent) == (1, 0)
+    assert len(providers.calls_to("sendgrid")) == 1
+    print(f"\nexactly-once double submit: provider calls={len(providers.calls_to('sendgrid'))} status={statuses(ids)}")
+
+
+def test_two_concurrent_senders_give_one_provider_call_per_message(actor, providers):
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('p')}@example.test") for _ in range(30)])
+    settings = settings_for(providers.url, provider="sendgrid")
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        sender.send_queued(workspace_id=actor.workspace_id, settings=settings))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    calls = providers.calls_to("sendgrid")
+    sent_ids = sorted(int(c["json"]["personalizations"][0]["custom_args"]["leadscout_message_id"]) for c in calls)
+    assert sent_ids == sorted(ids)
+    assert sum(r.sent for r in results) == 30
+    print(f"\nexactly-once two senders ({UnitOfWork().__enter__().session.get_bind().dialect.name}): "
+          f"messages=30 provider calls={len(calls)} per sender={[r.sent for r in results]}")
+
+
+SENDER_SCRIPT = """
+import sys
+from core.outreach import sender
+from tests.fixtures.outreach_data import settings_for
+sender.send_queued(workspace_id=int(sys.argv[1]), settings=settings_for(sys.argv[2], provider="sendgrid"))
+"""
+
+
+def test_sender_killed_after_provider_accepted_ends_unknown_then_reconciled(actor, providers):
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('k')}@example.test")])
+    providers.hold.set()
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", SENDER_SCRIPT, str(actor.workspace_id), providers.url],
+                             cwd=PROJECT_ROOT, env=env)
+    try:
+        assert providers.received.wait(60), "the sender never reached the provider"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    finally:
+        providers.hold.clear()
+        providers.release.set()
+    assert statuses(ids) == {ids[0]: "sending"}
+    assert sender.mark_stale_sending_unknown(older_than_seconds=0) >= 1
+    assert statuses(ids) == {ids[0]: "unknown"}
+    again = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(providers.url, provider="sendgrid"))
+    assert again.sent == 0 and len(providers.calls_to("sendgrid")) == 1  # never sent blindly again
+    [call] = providers.calls_to("sendgrid")
+    with UnitOfWork() as uow:
+        assert apply_event(uow.session, ProviderEvent(
+            provider="sendgrid", event_id=f"sendgrid:{unique('ev')}", status="delivered", message_id=ids[0],
+            provider_message_id=call["provider_id"] + ".filter0001"))
+        uow.commit()
+    with UnitOfWork() as uow:
+        message = uow.session.get(Message, ids[0])
+        assert (message.status, message.provider_message_id) == ("delivered", call["provider_id"] + ".filter0001")
+        history = list(uow.session.scalars(select(MessageEvent.status).where(MessageEvent.message_id == ids[0])
+                                           .order_by(MessageEvent.id)))
+    assert history == ["approved", "queued", "sending", "unknown", "delivered"]
+    print(f"\nexactly-once SIGKILL: provider calls=1 history={history}")
+
+
+def test_outbox_default_records_and_exports_eml(actor):
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('o')}@example.test")])
+    summary = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(provider="outbox"))
+    assert summary.sent == 1
+    with UnitOfWork() as uow:
+        message = uow.session.get(Message, ids[0])
+        assert (message.provider, message.provider_message_id) == ("outbox", f"outbox-{ids[0]}")
+        assert uow.session.get(Lead, message.lead_id).status == "qualified"  # recorded, not contacted
+    eml = email.message_from_bytes(log.export_eml(actor=actor, message_id=ids[0]))
+    assert eml["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_workspaces_are_isolated(actor):
+    from tests.conftest import make_owner
+
+    other = make_owner()
+    lead = make_lead(actor, email=f"{unique('i')}@example.test")
+    ids = draft_and_queue(actor, [lead])
+    assert log.list_messages(actor=other) == []
+    with pytest.raises(NotFound):
+        log.export_eml(actor=other, message_id=ids[0])
+    assert service.approve(actor=other, message_ids=ids) == (0, [])
