@@ -41,15 +41,17 @@ US_STATE_TIMEZONES = {
 # Street-and-postcode lines for the countries LeadScout is used in most.
 ADDRESS_PATTERNS = (
     ("DE", re.compile(r"\b(?-i:[A-ZÄÖÜ])[\wäöüß\-]{0,30}(?:\s[\wäöüß\-]{1,30}){0,3}?(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer)\s*\d+[a-z]?,?\s+\d{5}\s+(?-i:[A-ZÄÖÜ])[\wäöüß\-]{2,30}(?:\s(?-i:[A-ZÄÖÜ(])[\wäöüß\-()]{1,30})?", re.I)),
-    ("FR", re.compile(r"\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|quai|impasse)\s[\w'’éèêàâçôûî\- ]{2,50},?\s+\d{5}\s+[A-ZÉ][\w'’éèêàâçôûî\- ]{2,30}", re.I)),
-    ("ES", re.compile(r"(?:calle|c/|avenida|avda\.|plaza|paseo|camino|carrer)\s[\wáéíóúñ.\- ]{2,50},?\s*\d+[\wº°ª]*,?\s+\d{5}\s+[A-ZÁÉÍÓÚ][\wáéíóúñ\- ]{2,30}", re.I)),
+    ("FR", re.compile(r"\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|quai|impasse)\s[\w'’éèêàâçôûî\- ]{2,50},?\s+\d{5}\s+(?-i:[A-ZÉ])[\w'’éèêàâçôûî\-]{1,30}(?:[ \-](?-i:[A-ZÉ])[\w'’éèêàâçôûî\-]{1,30})?", re.I)),
+    ("ES", re.compile(r"(?:calle|c/|avenida|avda\.|plaza|paseo|camino|carrer)\s[\wáéíóúñ.\- ]{2,50},?\s*\d+[\wº°ª]*,?\s+\d{5}\s+(?-i:[A-ZÁÉÍÓÚ])[\wáéíóúñ\-]{1,30}(?:\s(?-i:[A-ZÁÉÍÓÚ])[\wáéíóúñ\-]{1,30})?", re.I)),
     ("GB", re.compile(r"\d{1,4}[A-Z]?\s+[A-Z][\w' ]{2,40}\s(?:Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Way|Square|Place|Row|Terrace)\b,?\s+[A-Z][\w ]{2,30},?\s+[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")),
+    ("", re.compile(r"\b\d{1,4}[a-z]?\s+(?-i:[A-ZÄÖÜÉ])[\w'’äöüßéèáíóúñ.\-]{1,30}(?:\s[\w'’äöüßéèáíóúñ.\-]{1,30}){0,3},\s+\d{4,5}\s+(?-i:[A-ZÄÖÜÉÁ])[\w'’äöüßéèáíóúñ\-]{1,30}", re.I)),
     ("US", re.compile(r"\d{1,6}\s+[A-Z0-9][\w. ]{2,40}\s(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl)\.?(?:,?\s+(?:Suite|Ste|#)\s*[\w-]+)?,?\s+[A-Z][\w. ]{2,30},\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")),
 )
 _HOURS = re.compile(
     r"(?:(?:Mo|Mon|Monday|Montag|Lun|Lundi|Lunes)\w*\.?\s*(?:-|–|bis|to|à|a)\s*(?:Fr|Fri|Friday|Freitag|Ven|Vendredi|Vie|Viernes|Sa|Sat|So|Sun)\w*\.?:?\s*\d{1,2}(?:[:.]\d{2})?\s*(?:h|Uhr|am|pm)?\s*(?:-|–|bis|to|à|a)\s*\d{1,2}(?:[:.]\d{2})?\s*(?:h|Uhr|am|pm)?)",
     re.I,
 )
+_POSTCODE = re.compile(r"\b\d{4,5}\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
 _SUFFIX_TITLE = re.compile(r"\s+[|·•–—:-]\s+|\s+-\s+")
 
 
@@ -69,10 +71,26 @@ def extract_name(page: Page) -> Fact | None:
     parts = [p.strip() for p in _SUFFIX_TITLE.split(page.title) if p.strip()]
     candidates = [p for p in parts if p.lower() not in GENERIC_TITLES]
     if candidates:
-        # The brand is usually the last segment ("Services | Acme") unless it is a slogan.
-        name = min(candidates[-1:] + candidates[:1], key=len) if len(candidates) > 1 else candidates[0]
+        name = _brand_segment(candidates, page.host)
         return Fact("name", name[:120], page.url, page.source_snippet(name) or page.title)
     return None
+
+
+def _alnum(text: str) -> str:
+    return re.sub(r"[^0-9a-zäöüßéèàçñ]", "", text.lower())
+
+
+def _brand_segment(segments: list[str], host: str) -> str:
+    """The title segment that names the company: the one matching the domain, else the shorter end."""
+    label = _alnum(host.split(".")[0])
+    if label:
+        for segment in segments:
+            compact = _alnum(segment)
+            if compact and (compact in label or label in compact or compact[:6] == label[:6]):
+                return segment
+    if len(segments) == 1:
+        return segments[0]
+    return min((segments[0], segments[-1]), key=len)
 
 
 def extract_description(page: Page) -> Fact | None:
@@ -125,7 +143,14 @@ def extract_address(page: Page) -> tuple[Fact, str] | None:
         found = _address_from_ld(obj)
         if found:
             first_part = found[0].split(",")[0]
-            return Fact("address", found[0], page.url, page.source_snippet(first_part) or found[0]), found[1]
+            fallback = (Fact("address", found[0], page.url, page.source_snippet(first_part) or found[0]), found[1])
+            if _POSTCODE.search(found[0]):
+                return fallback
+            # Partial structured data (no postcode): a full line for the same street wins.
+            fuller = _address_in_text(page)
+            if fuller and first_part.lower() in fuller[0].value.lower():
+                return fuller[0], fuller[1] or found[1]
+            return fallback
     street = page.tree.css_first('[itemprop="streetAddress"]')
     if street is not None:
         scope = street.parent
@@ -134,17 +159,24 @@ def extract_address(page: Page) -> tuple[Fact, str] | None:
         text = squash((scope or street).text(separator=" ") or "")
         if text:
             return Fact("address", text[:300], page.url, page.snippet(text[:60]) or text[:240]), ""
+    found = _address_in_text(page)
+    if found:
+        return found
+    for node in page.nodes("address"):
+        value = squash(node.text(separator=", ") or "").strip(" ,")
+        value = re.sub(r"(,\s*)+", ", ", value)
+        if re.search(r"\d", value) and 10 <= len(value) <= 300:
+            return Fact("address", value, page.url, page.snippet(squash(node.text(separator=" ") or "")[:60]) or value), ""
+    return None
+
+
+def _address_in_text(page: Page) -> tuple[Fact, str] | None:
     text = page.text
     for country, pattern in ADDRESS_PATTERNS:
         match = pattern.search(text)
         if match:
             value = squash(match.group(0)).strip(" ,")
             return Fact("address", value, page.url, page.snippet(value)), country
-    for node in page.nodes("address"):
-        value = squash(node.text(separator=", ") or "").strip(" ,")
-        value = re.sub(r"(,\s*)+", ", ", value)
-        if re.search(r"\d", value) and 10 <= len(value) <= 300:
-            return Fact("address", value, page.url, page.snippet(squash(node.text(separator=" ") or "")[:60]) or value), ""
     return None
 
 

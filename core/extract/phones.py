@@ -74,5 +74,16 @@ def extract_phones(page: Page, *, region: str = "") -> list[Fact]:
         if _FAX.search(before) or not _looks_like_a_phone(match.raw_string, before):
             continue
         e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        if _swallowed_a_number(match.raw_string, region, facts):
+            continue
         add(e164, page.snippet(match.raw_string))
     return list(facts.values())
+
+
+def _swallowed_a_number(raw: str, region: str, known: dict[str, Fact]) -> bool:
+    """True when ``raw`` is a known number followed by a stray digit group (a house number)."""
+    head, _, tail = raw.rstrip().rpartition(" ")
+    if not head or not tail.isdigit() or len(tail) > 4:
+        return False
+    shorter = to_e164(head, region)
+    return shorter is not None and shorter in known

@@ -117,14 +117,15 @@ def _sources(page: Page) -> list[str]:
 
 def extract_tech(page: Page) -> list[Fact]:
     """Technologies detected on the page, each with the signal that matched as evidence."""
-    generator = page.meta("generator")
+    generators = [node.attributes.get("content") or "" for node in page.nodes('meta[name="generator"]')]
     sources = _sources(page)
     cookies = [c.split("=", 1)[0].strip() for k, v in page.headers.items() if k == "set-cookie" for c in v.split(",")]
     header_lines = [f"{k}: {v}".lower() for k, v in page.headers.items()]
     facts = []
     for fp, gen_re, src_re, markup_re, cookie_re, header_re in _COMPILED:
         evidence = ""
-        if gen_re and generator and gen_re.search(generator):
+        generator = next((g for g in generators if gen_re and gen_re.search(g)), "")
+        if generator:
             evidence = page.source_snippet(generator, 30)
         if not evidence and src_re:
             evidence = next((s for s in sources if src_re.search(s)), "")

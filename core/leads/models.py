@@ -1,0 +1,113 @@
+"""What the leads screens show: read views of a lead and its surroundings (frozen dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    """One stored fact: the field, its value, the page and the snippet behind it."""
+
+    id: int
+    field: str
+    value: str
+    source_url: str
+    snippet: str
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """A way to reach the lead, with who it is and how sure we are."""
+
+    id: int
+    kind: str
+    value: str
+    label: str
+    person_name: str
+    person_title: str
+    is_role_address: bool
+    verification: str
+
+
+@dataclass(frozen=True)
+class HitView:
+    """The search result that found the lead."""
+
+    query: str
+    rank: int
+    url: str
+    title: str
+    snippet: str
+    run_id: int
+
+
+@dataclass(frozen=True)
+class CrawlView:
+    """One request of the crawl log."""
+
+    url: str
+    status_code: int | None
+    bytes: int
+    robots: str
+    error: str
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """One outbox message to the lead."""
+
+    id: int
+    channel: str
+    step: int
+    status: str
+    subject: str
+    to: str
+    sent_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LeadDetail:
+    """Everything the detail panel shows about one lead."""
+
+    id: int
+    domain: str
+    name: str
+    website: str
+    summary: str
+    industry: str
+    location: str
+    country: str
+    opening_hours: str
+    tech: tuple[str, ...]
+    score: float | None
+    score_factors: tuple[dict[str, Any], ...]
+    rubric_version: int | None
+    status: str
+    owner_id: int | None
+    owner: str
+    tags: tuple[str, ...]
+    notes: str
+    source: str
+    campaign_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    evidence: tuple[EvidenceView, ...]
+    contacts: tuple[ContactView, ...]
+    hits: tuple[HitView, ...]
+    crawl_log: tuple[CrawlView, ...]
+    messages: tuple[MessageView, ...]
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """Leads that look like one company: they share a domain or a contact email."""
+
+    reason: str  # "domain" or "email"
+    key: str
+    lead_ids: tuple[int, ...]
+    names: tuple[str, ...]

@@ -1,0 +1,201 @@
+"""The rubric as rules: each factor's share of its weight, with the evidence ids behind it (pure)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.strategy.models import ICP
+
+JUDGEMENT_WEIGHT = 20.0  # the LLM's share of the score when the rubric does not name it: never the whole score
+MAX_IDS = 5
+_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("exclusions", ("exclu", "not a ", "avoid", "red flag")),
+    ("judgement", ("llm", "judg", "overall", "ai fit", "ai assessment")),
+    ("reachable", ("reach", "contact", "email", "phone")),
+    ("size", ("size", "employee", "headcount", "team")),
+    ("industry", ("industr", "sector", "segment", "category", "business type", "vertical")),
+    ("location", ("locat", "region", "area", "geo", "city", "country", "place", "local")),
+    ("signals", ("signal", "tech", "keyword", "need", "intent", "stack")),
+)
+_SIZES = {"micro": (1, 10), "small": (1, 50), "mid": (50, 250), "medium": (50, 250), "large": (250, 10**7),
+          "enterprise": (1000, 10**7)}
+_SIZE_CUE = re.compile(r"(?:team of|over|more than)?\s*(\d[\d,.]*)\s*\+?\s*(?:employees|staff|people|team members|colleagues)"
+                       r"|team of (\d+)", re.I)
+
+
+@dataclass(frozen=True)
+class EvidenceFact:
+    """One evidence row as scoring sees it."""
+
+    id: int
+    field: str
+    value: str
+    snippet: str = ""
+
+
+@dataclass(frozen=True)
+class LeadFacts:
+    """What the rules read about a lead."""
+
+    lead_id: int
+    name: str = ""
+    domain: str = ""
+    industry: str = ""
+    location: str = ""
+    country: str = ""
+    summary: str = ""
+    tech: tuple[str, ...] = ()
+    contact_kinds: tuple[str, ...] = ()
+    evidence: tuple[EvidenceFact, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One scored factor: its weight, the share earned, the points, and the evidence behind it."""
+
+    factor: str
+    kind: str
+    weight: float
+    fraction: float
+    points: float
+    evidence_ids: tuple[int, ...]
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON stored in ``lead.score_factors``."""
+        return {"factor": self.factor, "kind": self.kind, "weight": round(self.weight, 2),
+                "fraction": round(self.fraction, 3), "points": self.points,
+                "evidence_ids": list(self.evidence_ids), "detail": self.detail}
+
+
+def factor_kind(name: str) -> str:
+    """Which rule scores a rubric factor, from its name ("Industry match" -> "industry")."""
+    lowered = f" {name.lower()} "
+    for kind, needles in _KINDS:
+        if any(n in lowered for n in needles):
+            return kind
+    return "keywords"
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", "")):
+        if len(word) > 4 and word.endswith(suffix):
+            return word[: -len(suffix)] + repl
+    return word
+
+
+def term_in(term: str, text: str) -> bool:
+    """True when ``term`` (or all of its longer words, loosely stemmed) appears in ``text``."""
+    term, text = term.lower().strip(), text.lower()
+    if not term:
+        return False
+    if term in text:
+        return True
+    words = [_stem(w) for w in re.findall(r"[\w'-]+", term) if len(w) >= 4]
+    return bool(words) and all(w in text for w in words)
+
+
+def _lead_text(facts: LeadFacts) -> str:
+    return " ".join((facts.name, facts.industry, facts.location, facts.country, facts.summary, " ".join(facts.tech)))
+
+
+def _matches(terms: list[str], facts: LeadFacts) -> tuple[list[str], list[int]]:
+    base = _lead_text(facts)
+    found: list[str] = []
+    ids: list[int] = []
+    for term in terms:
+        hit_ids = [e.id for e in facts.evidence if term_in(term, f"{e.value} {e.snippet}")]
+        if hit_ids or term_in(term, base):
+            found.append(term)
+            ids.extend(i for i in hit_ids if i not in ids)
+    return found, ids[:MAX_IDS]
+
+
+def _size_range(company_size: str) -> tuple[int, int] | None:
+    numbers = [int(n) for n in re.findall(r"\d+", company_size)]
+    if len(numbers) >= 2:
+        return numbers[0], numbers[1]
+    if len(numbers) == 1:
+        return numbers[0], 10**7 if "+" in company_size else numbers[0]
+    for word, bounds in _SIZES.items():
+        if word in company_size.lower():
+            return bounds
+    return None
+
+
+def _size(icp: ICP, facts: LeadFacts) -> tuple[float, list[int], str]:
+    wanted = _size_range(icp.company_size) if icp.company_size != "any" else None
+    if wanted is None:
+        return 1.0, [], "no size asked for"
+    for e in facts.evidence:
+        m = _SIZE_CUE.search(f"{e.value} {e.snippet}")
+        if m:
+            count = int(re.sub(r"\D", "", m.group(1) or m.group(2)) or 0)
+            inside = wanted[0] <= count <= wanted[1]
+            return (1.0 if inside else 0.2), [e.id], f"size cue '{m.group(0).strip()}' {'fits' if inside else 'outside'} {icp.company_size}"
+    return 0.5, [], "no size cue found"
+
+
+def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts) -> tuple[float, list[int], str]:
+    if kind == "reachable":
+        kinds = set(facts.contact_kinds)
+        email_ids = [e.id for e in facts.evidence if e.field == "email"][:MAX_IDS]
+        phone_ids = [e.id for e in facts.evidence if e.field == "phone"][:MAX_IDS]
+        if "email" in kinds:
+            return 1.0, email_ids, "has an email address"
+        if "phone" in kinds:
+            return 0.6, phone_ids, "phone only"
+        if kinds & {"form", "social"}:
+            return 0.3, [], "contact form or social profile only"
+        return 0.0, [], "no way to reach them found"
+    if kind == "size":
+        return _size(icp, facts)
+    terms = {
+        "industry": list(icp.industries),
+        "location": list(icp.locations),
+        "signals": [*icp.signals, *icp.keywords],
+        "exclusions": list(icp.exclusions),
+        "keywords": [*icp.keywords, *[w for w in re.findall(r"[\w'-]+", name) if len(w) >= 5]],
+    }[kind]
+    if not terms:
+        return 1.0, [], "nothing asked for"
+    found, ids = _matches(terms, facts)
+    if kind == "exclusions":
+        return (0.0, ids, "exclusion hit: " + ", ".join(found)) if found else (1.0, [], "no exclusion found")
+    if kind == "signals":
+        share = min(1.0, len(found) / min(len(terms), 3))
+        return share, ids, ("found: " + ", ".join(found)) if found else "none found"
+    return (1.0, ids, "matches " + ", ".join(found)) if found else (0.0, [], "no match")
+
+
+def effective_weights(rubric: list[tuple[str, int]], *, with_judgement: bool) -> list[tuple[str, str, float]]:
+    """(factor, kind, weight) summing to 100: the LLM judgement gets its share only when it answered."""
+    kinds = [(name, factor_kind(name), float(weight)) for name, weight in rubric]
+    rules = [(n, k, w) for n, k, w in kinds if k != "judgement"]
+    named = [(n, k, w) for n, k, w in kinds if k == "judgement"]
+    judge_weight = (named[0][2] if named else JUDGEMENT_WEIGHT) if with_judgement else 0.0
+    rule_total = sum(w for _n, _k, w in rules) or 1.0
+    scale = (100.0 - judge_weight) / rule_total
+    out = [(n, k, w * scale) for n, k, w in rules]
+    if with_judgement:
+        out.append((named[0][0] if named else "LLM judgement", "judgement", judge_weight))
+    return out
+
+
+def score_rules(rubric: list[tuple[str, int]], icp: ICP, facts: LeadFacts, *, with_judgement: bool) -> list[Factor]:
+    """Every rule factor of the rubric for one lead (the judgement factor is left to the caller)."""
+    factors = []
+    for name, kind, weight in effective_weights(rubric, with_judgement=with_judgement):
+        if kind == "judgement":
+            continue
+        fraction, ids, detail = _rule(kind, name, icp, facts)
+        factors.append(Factor(name, kind, weight, fraction, round(weight * fraction, 2), tuple(ids), detail))
+    return factors
+
+
+def total(factors: list[Factor]) -> float:
+    """The score: the sum of every factor's points, 0-100."""
+    return round(min(100.0, max(0.0, sum(f.points for f in factors))), 1)
