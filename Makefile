@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: run test worker receiver lint migrate bench clean-venv
+.PHONY: run test worker receiver lint migrate bench clean-venv check
 
 $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -34,7 +34,7 @@ test: $(DEV_STAMP)
 worker: $(RUNTIME_STAMP)
 	@url="$$($(PY) -c 'from core.config import get_settings; print(get_settings().redis_url or "")')"; \
 	if [ -z "$$url" ]; then echo "REDIS_URL is not set: without it jobs run inside the app (no worker needed)." >&2; exit 1; fi; \
-	exec $(VENV)/bin/rq worker crawl llm send default --with-scheduler --url "$$url"
+	exec $(VENV)/bin/rq worker --worker-class workers.tasks.Worker crawl llm send default --with-scheduler --url "$$url"
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check core workers pages app.py server.py tests
@@ -46,3 +46,6 @@ clean-venv:
 
 receiver: $(RUNTIME_STAMP)
 	$(VENV)/bin/uvicorn workers.receiver:app --host 127.0.0.1 --port 8502
+
+check: $(RUNTIME_STAMP)
+	$(PY) -m core check

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.auth import service as auth
 from core.auth.cookies import SESSION_COOKIE
 from core.errors import LeadScoutError
-from core.logs import configure_logging
+from core.logs import bind_log_context, configure_logging
 
 configure_logging("ui")
+_script_context = get_script_run_ctx()
+bind_log_context(session_id=_script_context.session_id if _script_context else None)
 st.set_page_config(page_title="LeadScout", page_icon=":material/travel_explore:", layout="wide")
 
 
@@ -80,6 +83,8 @@ except LeadScoutError as error:
 pages = [
     st.Page("pages/goal.py", title="Goal", icon=":material/flag:", default=True),
     st.Page("pages/strategy.py", title="Strategy", icon=":material/checklist:"),
+    st.Page("pages/leads.py", title="Leads", icon=":material/table_view:"),
+    st.Page("pages/insights.py", title="Insights", icon=":material/insights:"),
     st.Page("pages/system.py", title="System", icon=":material/monitor_heart:"),
     st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
     st.Page("pages/outreach.py", title="Outreach", icon=":material/send:"),

@@ -17,6 +17,9 @@ from starlette.routing import Route
 from core.auth import service as auth
 from core.auth.cookies import SESSION_COOKIE, cookie_is_secure
 from core.config import get_settings
+from core.logs import configure_logging
+
+configure_logging("ui")
 
 
 async def start_session(request: Request) -> RedirectResponse:

@@ -11,7 +11,15 @@ from core.cli.output import fail
 from core.errors import LeadScoutError
 
 # Each module adds its subcommands; a module another issue has not built yet is simply absent.
-COMMAND_MODULES = ("core.cli.admin", "core.cli.plan", "core.cli.extract", "core.cli.crawl", "core.cli.outreach")
+COMMAND_MODULES = (
+    "core.cli.admin",
+    "core.cli.plan",
+    "core.cli.extract",
+    "core.cli.crawl",
+    "core.cli.outreach",
+    "core.cli.leads",
+    "core.cli.check",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     log_level: str = "INFO"
 
+    # Monitoring (issue 9)
+    sentry_dsn: SecretStr | None = None
+    alert_webhook_url: SecretStr | None = None  # Slack-compatible incoming webhook
+    receiver_url: str = "http://127.0.0.1:8502"  # where the System page and `check` reach /healthz; empty = skip
+    alert_window_minutes: int = Field(default=60, ge=1)
+    alert_min_samples: int = Field(default=5, ge=1)
+    alert_failure_rate: float = Field(default=0.5, gt=0, le=1)
+    alert_queue_stuck_minutes: int = Field(default=15, ge=1)
+    alert_stale_job_minutes: int = Field(default=10, ge=1)
+    alert_budget_fraction: float = Field(default=0.9, gt=0, le=1)
+
     # Sign-in
     session_ttl_hours: int = Field(default=24 * 14, ge=1)
     signin_max_failures: int = Field(default=5, ge=1)

@@ -31,6 +31,7 @@ from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import JOB_ACTIVE_STATUSES, AuditEvent, Job, utcnow
 from core.errors import InvalidInput, LeadScoutError, NotFound, PermissionDenied
+from core.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,21 @@ def register_kind(name: str, target: str, *, queue: str = "default") -> None:
     _KINDS[name] = JobKind(name=name, target=target, queue=queue)
 
 
-register_kind("system.selftest", "core.jobs_builtin:selftest")
-register_kind("auth.purge_sessions", "core.jobs_builtin:purge_sessions")
+# Every kind of job, in one place, so any process (an RQ work horse included) can submit any of
+# them without first importing the module that runs it.
+for _name, _target, _queue in (
+    ("system.selftest", "core.jobs_builtin:selftest", "default"),
+    ("auth.purge_sessions", "core.jobs_builtin:purge_sessions", "default"),
+    ("runs.search", "core.runs.jobs:search_job", "default"),
+    ("runs.crawl_batch", "core.runs.jobs:crawl_batch_job", "crawl"),
+    ("runs.summarize", "core.runs.jobs:summarize_job", "llm"),
+    ("scoring.score_leads", "core.scoring.service:score_leads_job", "llm"),
+    ("scoring.rescore_campaign", "core.scoring.service:rescore_campaign_job", "llm"),
+    ("leads.import_csv", "core.leads.csv_import:import_csv_job", "default"),
+    ("outreach.send", "core.outreach.sender:send_job", "send"),
+    ("outreach.draft", "core.outreach.drafts:draft_job", "llm"),
+):
+    register_kind(_name, _target, queue=_queue)
 
 
 class JobCancelled(Exception):
@@ -367,6 +381,11 @@ def describe_error(exc: BaseException) -> str:
 
 def execute_job(job_id: int, *, target: str, final_attempt: bool = True) -> None:
     """Run one attempt of a job; raises on a retryable failure so the runner can retry."""
+    with log_context(job_id=job_id):
+        _execute_job(job_id, target=target, final_attempt=final_attempt)
+
+
+def _execute_job(job_id: int, *, target: str, final_attempt: bool) -> None:
     with UnitOfWork() as uow:
         job = uow.session.get(Job, job_id)
         if job is None:

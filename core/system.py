@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import func, select, text
 
@@ -12,7 +11,11 @@ from core.auth.models import Actor
 from core.config import Settings, get_settings
 from core.db import UnitOfWork, get_engine
 from core.db.models import Job
-from core.jobs import QUEUES
+from core.monitoring import queues as queues_state
+from core.monitoring import usage
+from core.monitoring.queues import QueueInfo, WorkerInfo
+
+__all__ = ["Activity", "Check", "Health", "QueueInfo", "WorkerInfo", "activity", "health", "providers", "rq_jobs"]
 
 
 @dataclass(frozen=True)
@@ -23,28 +26,6 @@ class Check:
     ok: bool
     detail: str
     latency_ms: float | None = None
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    """An RQ worker as Redis last heard of it."""
-
-    name: str
-    state: str
-    queues: tuple[str, ...]
-    last_heartbeat: datetime | None
-    current_job: str | None
-
-
-@dataclass(frozen=True)
-class QueueInfo:
-    """An RQ queue: waiting, running and failed counts."""
-
-    name: str
-    queued: int
-    started: int
-    failed: int
-    scheduled: int
 
 
 @dataclass(frozen=True)
@@ -115,40 +96,33 @@ def rq_overview(settings: Settings | None = None) -> tuple[tuple[QueueInfo, ...]
     settings = settings or get_settings()
     if not settings.redis_url:
         return (), ()
-    from redis import Redis
-    from rq import Queue, Worker
-    from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+    connection = queues_state.connect(settings)
+    return queues_state.queue_states(connection=connection), queues_state.workers(connection=connection)
 
-    connection = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
-    queues = []
-    for name in QUEUES:
-        queue = Queue(name, connection=connection)
-        queues.append(
-            QueueInfo(
-                name=name,
-                queued=queue.count,
-                started=StartedJobRegistry(queue=queue).count,
-                failed=FailedJobRegistry(queue=queue).count,
-                scheduled=ScheduledJobRegistry(queue=queue).count,
-            )
-        )
-    workers = [
-        WorkerInfo(
-            name=worker.name,
-            state=str(worker.get_state()),
-            queues=tuple(worker.queue_names()),
-            last_heartbeat=worker.last_heartbeat,
-            current_job=worker.get_current_job_id(),
-        )
-        for worker in Worker.all(connection=connection)
-    ]
-    return tuple(queues), tuple(workers)
+
+def check_receiver(settings: Settings | None = None) -> Check | None:
+    """Does the receiver answer GET /healthz (None when RECEIVER_URL is empty)?"""
+    import httpx
+
+    settings = settings or get_settings()
+    if not settings.receiver_url:
+        return None
+    url = settings.receiver_url.rstrip("/") + "/healthz"
+    started = time.perf_counter()
+    try:
+        response = httpx.get(url, timeout=2)
+    except httpx.HTTPError as exc:
+        return Check("Receiver", False, f"{url} is unreachable ({type(exc).__name__}): unsubscribe links and webhooks fail")
+    if response.status_code != 200:
+        return Check("Receiver", False, f"{url} answered {response.status_code}: {response.text[:200]}")
+    return Check("Receiver", True, f"{url} is up", (time.perf_counter() - started) * 1000)
 
 
 def health(*, actor: Actor | None = None) -> Health:
     """Database and queue checks, RQ queues and workers, and the workspace's job counts."""
     settings = get_settings()
     checks = [check_database(), check_redis(settings)]
+    receiver = check_receiver(settings)
     queues: tuple[QueueInfo, ...] = ()
     workers: tuple[WorkerInfo, ...] = ()
     if settings.redis_url and checks[1].ok:
@@ -157,6 +131,8 @@ def health(*, actor: Actor | None = None) -> Health:
             checks.append(Check("Workers", False, "No rq worker is running: start one with `make worker`."))
         else:
             checks.append(Check("Workers", True, f"{len(workers)} worker(s) alive"))
+    if receiver is not None:
+        checks.append(receiver)
     counts: dict[str, int] = {}
     if actor is not None and checks[0].ok:
         with UnitOfWork() as uow:
@@ -171,6 +147,41 @@ def health(*, actor: Actor | None = None) -> Health:
         workers=workers,
         job_counts=counts,
     )
+
+
+@dataclass(frozen=True)
+class Activity:
+    """The workspace's recent work and spend, and the database's size."""
+
+    jobs_per_hour: list[usage.HourCount]
+    month: usage.MonthUsage
+    database_bytes: int | None
+
+
+def activity(*, actor: Actor) -> Activity:
+    """Jobs per hour over the last day, this month's LLM and search use against budgets, database size."""
+    return Activity(
+        jobs_per_hour=usage.jobs_per_hour(workspace_id=actor.workspace_id),
+        month=usage.month_usage(workspace_id=actor.workspace_id),
+        database_bytes=usage.database_size(),
+    )
+
+
+def rq_jobs(*, actor: Actor, registry: queues_state.RegistryName) -> list[queues_state.RQJobInfo]:
+    """The workspace's jobs in RQ's failed or started registry (empty without Redis)."""
+    if not get_settings().redis_url:
+        return []
+    return queues_state.registry_jobs(actor=actor, registry=registry, connection=queues_state.connect())
+
+
+def requeue_rq_job(*, actor: Actor, rq_id: str) -> None:
+    """Put a failed RQ job back on its queue (admins only)."""
+    queues_state.requeue_failed(actor=actor, rq_id=rq_id, connection=queues_state.connect())
+
+
+def delete_rq_job(*, actor: Actor, rq_id: str) -> None:
+    """Delete a failed RQ job from Redis (admins only)."""
+    queues_state.delete_failed(actor=actor, rq_id=rq_id, connection=queues_state.connect())
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from core.outreach import log, service, suppression
 from core.outreach.channels import email_provider_name, sms_provider_name
 from core.outreach.templates import sms_segments
 from pages.common import current_actor
+from pages.outreach_ai import render_ai_drafting
 
 actor = current_actor()
 st.title(":material/send: Outreach")
@@ -40,11 +41,19 @@ with templates_tab:
                 st.error(str(error))
 
 with drafts_tab:
-    leads = service.leads_for_outreach(actor=actor)
-    templates = service.list_templates(actor=actor)
+    incoming = st.session_state.get("outreach_lead_ids")  # set by the leads page's "Contact" action
+    leads = service.leads_for_outreach(actor=actor, include=list(incoming or []))
+    if incoming and incoming != st.session_state.get("outreach_lead_ids_taken"):
+        st.session_state["outreach_lead_ids_taken"] = incoming
+        st.session_state["outreach_leads"] = [lead for lead in leads if lead[0] in set(incoming)]
     picked = st.multiselect("Leads", leads, format_func=lambda lead: f"{lead[1]} ({lead[2]})", key="outreach_leads")
-    template = st.selectbox("Template", templates, format_func=lambda t: f"{t.name} ({t.channel})", key="outreach_tpl")
     lead_ids = [lead[0] for lead in picked]
+    how = st.radio("Draft", ["From a template", "Draft with AI"], horizontal=True, key="outreach_draft_how")
+    if how == "Draft with AI":
+        render_ai_drafting(actor, lead_ids)
+    templates = service.list_templates(actor=actor) if how == "From a template" else []
+    template = st.selectbox("Template", templates, format_func=lambda t: f"{t.name} ({t.channel})",
+                            key="outreach_tpl") if how == "From a template" else None
     if template and lead_ids:
         for row in service.preview(actor=actor, template_id=template.id, lead_ids=lead_ids):
             with st.expander(f"{row.lead_name} — {row.contact or 'no contact'}"):
@@ -65,12 +74,19 @@ with drafts_tab:
     drafts = log.list_messages(actor=actor, status="draft")
     approved = log.list_messages(actor=actor, status="approved")
     st.subheader(f"Drafts ({len(drafts)})")
+    for m in drafts:
+        if m.flags:
+            st.warning(f"#{m.id} {m.lead_name}: edit before approving — no evidence for: " + " | ".join(m.flags))
     to_approve = st.multiselect("Approve", drafts, format_func=lambda m: f"#{m.id} {m.lead_name} · {m.subject or m.body[:40]}",
                                 key="outreach_approve_pick")
     if st.button("Approve selected", disabled=not to_approve, key="outreach_approve"):
         count, refused = service.approve(actor=actor, message_ids=[m.id for m in to_approve])
-        st.success(f"{count} approved.")
-        for message_id, reason in refused:
+        st.session_state["outreach_approved_notice"] = (count, refused)
+        st.session_state.pop("outreach_approve_pick", None)
+        st.rerun()  # the approved messages move to the send list below
+    if notice := st.session_state.pop("outreach_approved_notice", None):
+        st.success(f"{notice[0]} approved.")
+        for message_id, reason in notice[1]:
             st.warning(f"#{message_id}: {reason}")
     st.subheader(f"Approved, ready to send ({len(approved)})")
     confirm = st.checkbox(f"Yes, send {len(approved)} message(s) now", key="outreach_confirm")
@@ -145,10 +161,19 @@ with settings_tab:
         consent = st.checkbox("Require recorded consent before SMS", value=current.get("sms_consent_required", True) is not False)
         if not consent:
             st.warning("SMS without recorded consent may break the law where your prospects live (TCPA, GDPR/ePrivacy).")
+        start, end = current.get("send_window") or (8, 20)
+        hours = st.slider("Send between these hours, in each recipient's local time", 0, 24, (int(start), int(end)),
+                          key="outreach_rules_hours")
+        day_names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        days = st.multiselect("On these days", list(range(7)), default=list(current.get("send_weekdays") or range(5)),
+                              format_func=lambda d: day_names[d], key="outreach_rules_days")
+        if not days:
+            st.warning("No sending days: approved messages wait in the queue until you choose some.")
         if st.form_submit_button("Save rules"):
             try:
                 service.update_outreach_settings(actor=actor, postal_address=postal, timezone=timezone,
-                                                 sms_consent_required=consent)
+                                                 sms_consent_required=consent, send_window=list(hours),
+                                                 send_weekdays=sorted(days))
                 st.success("Saved.")
             except LeadScoutError as error:
                 st.error(str(error))

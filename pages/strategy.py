@@ -149,6 +149,7 @@ if st.button("Save as new version", type="primary", key="strategy_save", icon=":
         st.error(str(error))
     else:
         st.session_state["strategy_notice"] = f"Saved version {saved.version}: {saved.change_note}"
+        st.session_state[f"strategy_approve_pick_{campaign_id}"] = saved.id  # offer the new version for approval
         st.rerun()
 
 st.subheader("Versions and approval")

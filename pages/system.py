@@ -8,6 +8,7 @@ import streamlit as st
 from core import jobs, system
 from core.errors import LeadScoutError
 from pages.common import current_actor
+from pages.system_rq import render_rq_registries
 
 actor = current_actor()
 st.title("System")
@@ -22,10 +23,58 @@ for column, check in zip(columns, health.checks, strict=True):
 
 if health.queues:
     st.subheader("Queues")
-    st.dataframe(pd.DataFrame([q.__dict__ for q in health.queues]), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "queue": [q.name for q in health.queues],
+                "waiting": [q.queued for q in health.queues],
+                "oldest waiting (min)": [round((q.oldest_age_seconds() or 0) / 60, 1) for q in health.queues],
+                "running": [q.started for q in health.queues],
+                "failed": [q.failed for q in health.queues],
+                "scheduled": [q.scheduled for q in health.queues],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 if health.workers:
     st.subheader("Workers")
     st.dataframe(pd.DataFrame([w.__dict__ for w in health.workers]), hide_index=True, width="stretch")
+
+activity = system.activity(actor=actor)
+st.subheader("Activity")
+month = activity.month
+cols = st.columns(4)
+cols[0].metric(
+    "LLM spend this month", f"${month.llm_cost_usd:,.2f}", help=f"{month.llm_calls:,} calls since {month.since:%d %b}"
+)
+cols[1].metric("LLM tokens this month", f"{month.llm_tokens:,}")
+cols[2].metric("Searches this month", f"{month.search_calls:,}")
+size = activity.database_bytes
+cols[3].metric("Database size", f"{size / 1_048_576:,.1f} MB" if size is not None else "unknown")
+hours = pd.DataFrame([h.__dict__ for h in activity.jobs_per_hour]).set_index("hour")
+st.caption("Jobs per hour, last 24 hours")
+st.bar_chart(hours, color=["#2e7d32", "#c62828", "#9e9e9e"], height=200)
+if month.campaigns:
+    st.caption("Campaign LLM budgets")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "campaign": [c.name for c in month.campaigns],
+                "used": [min(c.fraction, 1.0) for c in month.campaigns],
+                "spent ($)": [round(c.spent_usd, 4) for c in month.campaigns],
+                "budget ($)": [c.budget_usd for c in month.campaigns],
+                "tokens": [c.spent_tokens for c in month.campaigns],
+                "token budget": [c.budget_tokens for c in month.campaigns],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={"used": st.column_config.ProgressColumn("used", min_value=0.0, max_value=1.0)},
+    )
+
+if health.mode == "rq":
+    render_rq_registries(actor)
 
 st.subheader("Jobs")
 if st.button("Test the job queue", help="Runs a short self-test job and shows its progress below."):

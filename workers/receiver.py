@@ -9,18 +9,22 @@ from __future__ import annotations
 import html
 import json
 import logging
+import uuid
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from core.config import get_settings
 from core.errors import InvalidInput, LeadScoutError
+from core.logs import configure_logging, log_context
 from core.outreach import unsubscribe as tokens
 from core.outreach import webhooks
 from core.outreach.suppression import add_suppression_row, normalise_address
 
+configure_logging("receiver")
 log = logging.getLogger("workers.receiver")
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -76,6 +80,7 @@ async def hook_sendgrid(request: Request) -> Response:
         applied = webhooks.receive_sendgrid(body=body, headers=request.headers)
     except (webhooks.Unsigned, webhooks.Forged) as error:
         return _refusal(error)
+    log.info("sendgrid webhook: %s event(s) applied", applied)
     return JSONResponse({"applied": applied})
 
 
@@ -91,6 +96,7 @@ async def hook_mailgun(request: Request) -> Response:
         applied = webhooks.receive_mailgun(payload=payload)
     except (webhooks.Unsigned, webhooks.Forged) as error:
         return _refusal(error)
+    log.info("mailgun webhook: %s event(s) applied", applied)
     return JSONResponse({"applied": applied})
 
 
@@ -122,7 +128,20 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-app = Starlette(routes=[
+class RequestContext:
+    """ASGI middleware: a request id on every log line written while handling the request."""
+
+    def __init__(self, app: object) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):  # noqa: ANN001 - the ASGI signature
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        with log_context(request_id=uuid.uuid4().hex[:12]):
+            return await self.app(scope, receive, send)
+
+
+app = Starlette(middleware=[Middleware(RequestContext)], routes=[
     Route("/unsubscribe", unsubscribe_form, methods=["GET"]),
     Route("/unsubscribe", unsubscribe, methods=["POST"]),
     Route("/hooks/sendgrid", hook_sendgrid, methods=["POST"]),

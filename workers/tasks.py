@@ -1,8 +1,21 @@
-"""RQ entrypoint: every LeadScout job is ``run_job(job_id, target)`` on one of the queues."""
+"""RQ entrypoint: every LeadScout job is ``run_job(job_id, target)`` on one of the queues.
+
+Importing this module configures JSON logging (and Sentry) for the worker process; start
+workers with ``--worker-class workers.tasks.Worker`` so RQ's own lines are JSON from the start.
+"""
 
 from __future__ import annotations
 
+from rq.worker import Worker as RQWorker
+
 from core.jobs import execute_job
+from core.logs import configure_logging
+
+configure_logging("worker")
+
+
+class Worker(RQWorker):
+    """RQ's worker, imported from here so logging is configured before it starts."""
 
 
 def run_job(job_id: int, target: str) -> None:

@@ -125,9 +125,9 @@ def merge_leads(*, actor: Actor, keep_id: int, merge_ids: list[int], uow: UnitOf
         keep = lead_or_raise(uow, actor, keep_id)
         for other_id in others:
             other = lead_or_raise(uow, actor, other_id)
+            messages = s.scalar(select(func.count()).select_from(Message).where(Message.lead_id == other.id)) or 0
             contacts = _move_contacts(uow, keep, other)
             evidence = _move_evidence(uow, keep, other)
-            messages = s.scalar(select(func.count()).select_from(Message).where(Message.lead_id == other.id)) or 0
             s.execute(update(Message).where(Message.lead_id == other.id).values(lead_id=keep.id))
             s.execute(update(PageFetch).where(PageFetch.lead_id == other.id).values(lead_id=keep.id))
             s.execute(update(RunSite).where(RunSite.lead_id == other.id).values(lead_id=keep.id))

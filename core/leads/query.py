@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Select, and_, cast, exists, func, or_, select
+from sqlalchemy import Select, String, and_, cast, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth.models import Actor

@@ -1,170 +1,240 @@
-"""Claiming a queued message for sending, atomically, with every check in the same transaction.
+"""Claiming queued messages for sending, a batch per transaction, with every check in that transaction.
 
-PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` picks rows no other sender holds. SQLite:
-``BEGIN IMMEDIATE`` takes the write lock first, so the read, the checks and the claim run alone.
-On both, the claim is a conditional ``UPDATE ... WHERE status = 'queued'`` whose row count must
-be 1, so a row can move to ``sending`` exactly once.
+PostgreSQL: ``SELECT ... FOR UPDATE OF message SKIP LOCKED`` picks rows no other sender holds.
+SQLite: ``BEGIN IMMEDIATE`` takes the write lock once per batch, so the read, the checks and the
+claim run alone. On both, the claim is a conditional ``UPDATE ... WHERE status = 'queued'
+RETURNING id``: a row moves to ``sending`` exactly once, and only the returned ids are sent.
+Suppression (one query for the batch), consent, do-not-contact, the sending window and the daily
+cap are all checked before the commit that makes the claim visible.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from core.config import Settings
 from core.db import UnitOfWork
-from core.db.models import Contact, Lead, Message, MessageEvent, Workspace
+from core.db.models import MESSAGE_STATUSES, Contact, Lead, Message, MessageEvent, Suppression, Workspace
+from core.errors import InvalidInput
 from core.outreach import limits
+from core.outreach.compose import compose_outgoing
 from core.outreach.models import OutgoingMessage
-from core.outreach.suppression import is_suppressed, normalise_address
-from core.outreach.templates import email_footer
-from core.outreach.unsubscribe import unsubscribe_url
+from core.outreach.suppression import normalise_address
 
-CANDIDATES_PER_CLAIM = 20
-COUNTED_TOWARDS_CAP = ("sending", "unknown")
+BATCH_SIZE = 50
+IN_FLIGHT = ("sending", "unknown")
+# Statuses a message can only have after a provider accepted it (sent_at is set then).
+ACCEPTED = tuple(s for s in MESSAGE_STATUSES if s not in ("draft", "approved", "queued", *IN_FLIGHT))
+CAP_LOCK_CLASS = 7007  # pg_advisory_xact_lock(class, workspace): claims that count a workspace's cap take turns
 
 
 @dataclass(frozen=True)
-class ClaimOutcome:
-    """What one claim attempt did: claimed a message, refused one, or found nothing to do."""
+class Claimed:
+    """A message this sender now owns (status ``sending``), ready for its channel."""
 
-    kind: str  # "claimed" | "refused" | "none"
-    message: OutgoingMessage | None = None
-    provider: str = ""
-    lead_id: int = 0
-    message_id: int = 0
-    reason: str = ""
+    message: OutgoingMessage
+    provider: str
+    lead_id: int
+
+
+@dataclass(frozen=True)
+class ClaimBatch:
+    """What one claim transaction did; ``last_id`` is 0 when no queued message was left to look at."""
+
+    claimed: tuple[Claimed, ...] = ()
+    refused: tuple[tuple[int, str], ...] = ()
     waiting: tuple[int, ...] = ()
     capped: tuple[int, ...] = ()
+    last_id: int = 0
 
 
-def _begin_claim(session: Session) -> None:
-    if session.get_bind().dialect.name == "sqlite":
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+def _candidates(session: Session, *, workspace_id: int | None, after_id: int, size: int) -> list[Any]:
+    query = (
+        select(Message.id, Message.workspace_id, Message.lead_id, Message.channel, Message.subject, Message.body,
+               Lead.id.label("lead_found"), Lead.status.label("lead_status"), Lead.location, Lead.country,
+               Contact.id.label("contact_found"), Contact.value, Contact.normalised_value, Contact.person_name,
+               Contact.sms_consent_at)
+        .outerjoin(Lead, Lead.id == Message.lead_id)
+        .outerjoin(Contact, Contact.id == Message.contact_id)
+        .where(Message.status == "queued", Message.id > after_id)
+    )
+    if workspace_id is not None:
+        query = query.where(Message.workspace_id == workspace_id)
+    query = query.order_by(Message.id).limit(size).with_for_update(skip_locked=True, of=Message)
+    return list(session.execute(query).all())
 
 
-def _sent_today(session: Session, *, workspace_id: int, channel: str, provider: str, since: datetime) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Message).where(
-            Message.workspace_id == workspace_id,
-            Message.channel == channel,
-            Message.provider == provider,
-            or_(Message.status.in_(COUNTED_TOWARDS_CAP), Message.sent_at >= since),
-        )
-    ) or 0
+def _suppressed(session: Session, keys: set[tuple[int, str, str]]) -> dict[tuple[int, str, str], str]:
+    """(workspace, channel, address) -> reason, for the batch's addresses, in one query."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(Suppression.workspace_id, Suppression.channel, Suppression.address, Suppression.reason)
+        .where(tuple_(Suppression.workspace_id, Suppression.channel, Suppression.address).in_(sorted(keys)))
+    )
+    return {(ws, channel, address): reason for ws, channel, address, reason in rows}
 
 
-def _refusal(message: Message, lead: Lead | None, contact: Contact | None, workspace: Workspace) -> str:
-    if lead is None or contact is None:
+def counted_towards_cap(session: Session, *, workspace_id: int, channel: str, provider: str, since: datetime,
+                        cap: int) -> int:
+    """Messages counting towards today's cap (in flight, or accepted since ``since``), counted up to ``cap``."""
+    same = (Message.workspace_id == workspace_id, Message.channel == channel, Message.provider == provider)
+    in_flight = select(Message.id).where(*same, Message.status.in_(IN_FLIGHT))
+    accepted = select(Message.id).where(*same, Message.status.in_(ACCEPTED), Message.sent_at >= since)
+    rows = union_all(in_flight, accepted).limit(cap).subquery()
+    return session.scalar(select(func.count()).select_from(rows)) or 0
+
+
+def _refusal(row: Row[Any], address: str, suppressed: str | None, ws: Mapping[str, Any]) -> str:
+    if row.lead_found is None or row.contact_found is None:
         return "Not sent: the lead or contact was deleted."
-    if lead.status == "do_not_contact":
+    if row.lead_status == "do_not_contact":
         return "Not sent: the lead is marked do-not-contact."
-    reason = is_suppressed(session_of(message), workspace_id=message.workspace_id, channel=message.channel,
-                           address=contact.normalised_value or contact.value)
-    if reason:
-        return f"Not sent: the address is suppressed ({reason})."
-    if message.channel == "sms" and contact.sms_consent_at is None and workspace.settings.get("sms_consent_required", True):
+    if not address:
+        return f"Not sent: '{(row.value or '')[:80]}' is not a valid address for {row.channel}."
+    if suppressed:
+        return f"Not sent: the address is suppressed ({suppressed})."
+    if row.channel == "sms" and row.sms_consent_at is None and ws.get("sms_consent_required", True):
         return "Not sent: no SMS consent is recorded for this number."
-    if message.channel == "email" and not (workspace.settings.get("postal_address") or "").strip():
+    if row.channel == "email" and not (ws.get("postal_address") or "").strip():
         return "Not sent: set the workspace's postal address (required in every email) first."
     return ""
 
 
-def session_of(row: object) -> Session:
-    """The session a loaded row belongs to."""
-    from sqlalchemy.orm import object_session
-
-    session = object_session(row)
-    assert session is not None
-    return session
+def _address(row: Row[Any]) -> str:
+    try:
+        return normalise_address(row.channel, row.normalised_value or row.value or "")
+    except InvalidInput:
+        return ""
 
 
-def outgoing_for(message: Message, lead: Lead, contact: Contact, workspace: Workspace, settings: Settings) -> OutgoingMessage:
-    """The message as it leaves: compliance footer, unsubscribe link, sender and headers."""
-    ws = workspace.settings
-    address = contact.value.strip()
-    url = ""
-    body = message.body
-    if message.channel == "email":
-        url = unsubscribe_url(workspace_id=workspace.id, channel="email", address=normalise_address("email", address),
-                              base_url=settings.public_base_url)
-        body = body.rstrip() + email_footer(postal_address=ws.get("postal_address", ""), unsubscribe_url=url)
-    from_address = ws.get("from_email") or settings.outreach_from_email or settings.smtp_user or "outreach@localhost"
-    domain = from_address.rpartition("@")[2] or "localhost"
-    callback = ""
-    if message.channel == "sms":
-        callback = f"{settings.public_base_url.rstrip('/')}/hooks/twilio?m={message.id}"
-    return OutgoingMessage(
-        message_id=message.id,
-        workspace_id=workspace.id,
-        channel=message.channel,
-        to_address=address,
-        to_name=contact.person_name or "",
-        from_address=from_address,
-        from_name=ws.get("from_name") or settings.outreach_from_name,
-        subject=message.subject,
-        body=body,
-        unsubscribe_url=url,
-        message_id_header=f"<leadscout.{workspace.id}.{message.id}@{domain}>",
-        status_callback=callback,
-    )
+class _Caps:
+    """Per (workspace, channel, provider): how many more may be claimed today (counted once per batch)."""
+
+    def __init__(self, session: Session, now: datetime, workspaces: Mapping[int, Mapping[str, Any]]) -> None:
+        self.session, self.now, self.workspaces = session, now, workspaces
+        self.left: dict[tuple[int, str, str], int | None] = {}
+
+    def take(self, workspace_id: int, channel: str, provider: str) -> bool:
+        """True (and one fewer left) when one more message fits under the cap."""
+        key = (workspace_id, channel, provider)
+        if key not in self.left:
+            ws = self.workspaces[workspace_id]
+            cap = limits.daily_cap(ws, channel)
+            if cap is None:
+                self.left[key] = None
+            else:
+                since = limits.start_of_day(self.now, ws.get("timezone") or "UTC")
+                self.left[key] = cap - counted_towards_cap(self.session, workspace_id=workspace_id, channel=channel,
+                                                           provider=provider, since=since, cap=cap)
+        left = self.left[key]
+        if left is None:
+            return True
+        if left <= 0:
+            return False
+        self.left[key] = left - 1
+        return True
 
 
-def claim_next_message(
+def _lock_caps(session: Session, workspace_ids: set[int]) -> None:
+    # PostgreSQL: two senders must not both count a cap before either commits (sorted: no deadlock).
+    # SQLite needs nothing more: BEGIN IMMEDIATE already made this transaction the only writer.
+    if session.get_bind().dialect.name == "postgresql":
+        for workspace_id in sorted(workspace_ids):
+            session.execute(select(func.pg_advisory_xact_lock(CAP_LOCK_CLASS, workspace_id)))
+
+
+def claim_batch(
     *, uow: UnitOfWork, settings: Settings, providers: dict[str, str], now: datetime,
-    workspace_id: int | None = None, skip: frozenset[int] = frozenset(),
-) -> ClaimOutcome:
-    """Claim one queued message (queued -> sending), or refuse one that must not go (-> failed)."""
-    waiting: list[int] = []
-    capped: list[int] = []
+    workspace_id: int | None = None, after_id: int = 0, size: int = BATCH_SIZE,
+) -> ClaimBatch:
+    """Claim up to ``size`` queued messages after ``after_id`` (queued -> sending), refusing those that must not go."""
     with uow:
         session = uow.session
-        _begin_claim(session)
-        query = select(Message).where(Message.status == "queued")
-        if workspace_id is not None:
-            query = query.where(Message.workspace_id == workspace_id)
-        if skip:
-            query = query.where(Message.id.not_in(skip))
-        query = query.order_by(Message.id).limit(CANDIDATES_PER_CLAIM).with_for_update(skip_locked=True, of=Message)
-        for message in session.scalars(query).all():
-            workspace = session.get(Workspace, message.workspace_id)
-            assert workspace is not None
-            lead = session.get(Lead, message.lead_id)
-            contact = session.get(Contact, message.contact_id)
-            refusal = _refusal(message, lead, contact, workspace)
-            provider = providers[message.channel]
-            if not refusal:
-                assert lead is not None and contact is not None
-                tz = workspace.settings.get("timezone") or "UTC"
-                zones = limits.recipient_zones(location=lead.location, country=lead.country,
-                                               phone=contact.value if message.channel == "sms" else "", fallback=tz)
-                if not limits.in_window(now, zones, limits.window_of(workspace.settings)):
-                    waiting.append(message.id)
-                    continue
-                cap = limits.daily_cap(workspace.settings, message.channel)
-                if cap is not None and _sent_today(session, workspace_id=workspace.id, channel=message.channel,
-                                                   provider=provider, since=limits.start_of_day(now, tz)) >= cap:
-                    capped.append(message.id)
-                    continue
-            new_status = "failed" if refusal else "sending"
-            claimed = session.execute(
-                update(Message)
-                .where(Message.id == message.id, Message.status == "queued")
-                .values(status=new_status, error=refusal, provider=provider, attempts=Message.attempts + 1, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount != 1:
+        if session.get_bind().dialect.name == "sqlite":
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        rows = _candidates(session, workspace_id=workspace_id, after_id=after_id, size=size)
+        if not rows:
+            return ClaimBatch()
+        workspace_ids = {row.workspace_id for row in rows}
+        _lock_caps(session, workspace_ids)
+        workspaces: dict[int, dict[str, Any]] = dict(session.execute(select(Workspace.id, Workspace.settings)
+                                          .where(Workspace.id.in_(workspace_ids))).all())
+        addresses = {row.id: _address(row) for row in rows}
+        suppressed = _suppressed(session, {(row.workspace_id, row.channel, addresses[row.id])
+                                           for row in rows if addresses[row.id]})
+        caps = _Caps(session, now, workspaces)
+        to_claim: list[Row[Any]] = []
+        refused: list[tuple[int, str]] = []
+        waiting: list[int] = []
+        capped: list[int] = []
+        for row in rows:
+            ws = workspaces[row.workspace_id]
+            reason = _refusal(row, addresses[row.id], suppressed.get((row.workspace_id, row.channel, addresses[row.id])), ws)
+            if reason:
+                refused.append((row.id, reason))
                 continue
-            session.add(MessageEvent(workspace_id=message.workspace_id, message_id=message.id, status=new_status,
-                                     detail=refusal or f"claimed for {provider}"))
-            outgoing = None if refusal else outgoing_for(message, lead, contact, workspace, settings)  # type: ignore[arg-type]
-            uow.commit()
-            return ClaimOutcome(
-                kind="refused" if refusal else "claimed", message=outgoing, provider=provider,
-                lead_id=message.lead_id, message_id=message.id, reason=refusal,
-                waiting=tuple(waiting), capped=tuple(capped),
-            )
-    return ClaimOutcome(kind="none", waiting=tuple(waiting), capped=tuple(capped))
+            zones = limits.recipient_zones(location=row.location or "", country=row.country or "",
+                                           phone=row.value if row.channel == "sms" else "",
+                                           fallback=ws.get("timezone") or "UTC")
+            if not limits.in_window(now, zones, limits.window_of(ws)):
+                waiting.append(row.id)
+            elif not caps.take(row.workspace_id, row.channel, providers[row.channel]):
+                capped.append(row.id)
+            else:
+                to_claim.append(row)
+        claimed_ids = _move_to_sending(session, to_claim, providers, now)
+        _refuse(session, rows, refused, providers, now)
+        uow.commit()
+    claimed = tuple(
+        Claimed(message=compose_outgoing(message_id=row.id, workspace_id=row.workspace_id, channel=row.channel,
+                                         subject=row.subject, body=row.body, address=row.value,
+                                         person_name=row.person_name or "", workspace_settings=workspaces[row.workspace_id],
+                                         settings=settings),
+                provider=providers[row.channel], lead_id=row.lead_id)
+        for row in to_claim if row.id in claimed_ids
+    )
+    return ClaimBatch(claimed=claimed, refused=tuple(refused), waiting=tuple(waiting), capped=tuple(capped),
+                      last_id=rows[-1].id)
+
+
+def _move_to_sending(session: Session, rows: list[Row[Any]], providers: dict[str, str], now: datetime) -> set[int]:
+    moved: set[int] = set()
+    by_channel: dict[str, list[Row[Any]]] = {}
+    for row in rows:
+        by_channel.setdefault(row.channel, []).append(row)
+    for channel, group in by_channel.items():
+        moved.update(session.scalars(
+            update(Message)
+            .where(Message.id.in_([row.id for row in group]), Message.status == "queued")
+            .values(status="sending", provider=providers[channel], attempts=Message.attempts + 1, updated_at=now)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        ))
+    events = [{"workspace_id": row.workspace_id, "message_id": row.id, "status": "sending",
+               "detail": f"claimed for {providers[row.channel]}"} for row in rows if row.id in moved]
+    if events:
+        session.execute(insert(MessageEvent), events)
+    return moved
+
+
+def _refuse(session: Session, rows: list[Row[Any]], refused: list[tuple[int, str]], providers: dict[str, str],
+            now: datetime) -> None:
+    if not refused:
+        return
+    by_id = {row.id: row for row in rows}
+    table = cast(Table, Message.__table__)
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("b_id"), table.c.status == "queued")
+        .values(status="failed", error=bindparam("b_error"), provider=bindparam("b_provider"),
+                attempts=table.c.attempts + 1, updated_at=now),
+        [{"b_id": mid, "b_error": reason, "b_provider": providers[by_id[mid].channel]} for mid, reason in refused],
+    )
+    session.execute(insert(MessageEvent), [{"workspace_id": by_id[mid].workspace_id, "message_id": mid,
+                                            "status": "failed", "detail": reason} for mid, reason in refused])

@@ -10,7 +10,7 @@ from core.db import UnitOfWork
 from core.db.models import Contact, Lead, Message, MessageEvent, Workspace
 from core.errors import InvalidInput, NotFound
 from core.outreach.channels.base import build_email
-from core.outreach.claim import outgoing_for
+from core.outreach.compose import outgoing_for
 from core.outreach.models import MessageEventView, MessageView
 
 
@@ -102,8 +102,7 @@ def export_eml(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) 
             raise NotFound("That message does not exist in this workspace.")
         if message.channel != "email":
             raise InvalidInput("Only emails can be exported as .eml.")
-        lead = uow.session.get(Lead, message.lead_id)
         contact = uow.session.get(Contact, message.contact_id)
         workspace = uow.session.get(Workspace, message.workspace_id)
-        assert lead is not None and contact is not None and workspace is not None
-        return build_email(outgoing_for(message, lead, contact, workspace, get_settings())).as_bytes()
+        assert contact is not None and workspace is not None
+        return build_email(outgoing_for(message, contact, workspace, get_settings())).as_bytes()

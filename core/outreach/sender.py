@@ -1,9 +1,12 @@
 """The only way out: claim, send through a channel, record. Exactly one provider call per message.
 
-A message is claimed (queued -> sending) in its own committed transaction before the provider is
-called, so a second click, a second worker or a retried job finds nothing left to claim. If the
-sender dies after claiming, the row stays ``sending`` and is later marked ``unknown`` (never
-re-queued); provider events reconcile it.
+Messages are claimed in small batches (queued -> sending, one committed transaction per batch)
+before any provider is called, so a second click, a second worker or a retried job finds nothing
+left to claim. Each message is then sent once over the pass's open channel and its outcome is
+recorded in its own short transaction. If the sender dies after claiming, the rows stay
+``sending`` and are later marked ``unknown`` (never re-queued); provider events reconcile them.
+Claimed messages whose provider call never began are put back in the queue when the pass stops
+early on an exception.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy import select, update
 
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
-from core.db.models import Lead, Message, MessageEvent, utcnow
+from core.db.models import Message, MessageEvent, utcnow
 from core.outreach.channels import channel_for, email_provider_name, sms_provider_name
 from core.outreach.channels.base import (
     STOP_ERROR_CODE,
@@ -27,13 +30,13 @@ from core.outreach.channels.base import (
     PermanentSendError,
     TransientSendError,
 )
-from core.outreach.claim import claim_next_message
+from core.outreach.claim import BATCH_SIZE, ClaimBatch, Claimed, claim_batch
 from core.outreach.limits import RateLimiter
 from core.outreach.models import OutgoingMessage, SendResult, SendSummary
-from core.outreach.suppression import add_suppression_row
+from core.outreach.outcomes import Outcome, OutcomeBuffer, release_unsent
 
 log = logging.getLogger(__name__)
-CONTACTED_FROM = ("new", "qualified")
+BATCH_SECONDS = 10.0
 
 
 def mark_stale_sending_unknown(*, older_than_seconds: float, uow: UnitOfWork | None = None) -> int:
@@ -56,33 +59,6 @@ def mark_stale_sending_unknown(*, older_than_seconds: float, uow: UnitOfWork | N
                                              status="unknown", detail="sender stopped mid-send"))
         uow.commit()
         return count
-
-
-def _record(message_id: int, *, status: str, detail: str, uow: UnitOfWork, result: SendResult | None = None,
-            lead_id: int = 0, suppress: tuple[str, str] | None = None) -> None:
-    with uow:
-        session = uow.session
-        values: dict[str, Any] = {"status": status, "error": "" if status == "sent" else detail}
-        if result is not None:
-            values.update(provider_message_id=result.provider_message_id or None, sent_at=utcnow())
-        moved = session.execute(
-            update(Message).where(Message.id == message_id, Message.status.in_(("sending", "unknown")))
-            .values(**values).execution_options(synchronize_session=False)
-        )
-        message = session.get(Message, message_id)
-        assert message is not None
-        if moved.rowcount == 0 and result is not None and not message.provider_message_id:
-            # A provider event got here first (already delivered); keep its status, add the id.
-            message.provider_message_id = result.provider_message_id or None
-            message.sent_at = message.sent_at or utcnow()
-        session.add(MessageEvent(workspace_id=message.workspace_id, message_id=message_id, status=status, detail=detail[:2000]))
-        if result is not None and not result.recorded_only and lead_id:
-            session.execute(update(Lead).where(Lead.id == lead_id, Lead.status.in_(CONTACTED_FROM))
-                            .values(status="contacted").execution_options(synchronize_session=False))
-        if suppress is not None:
-            add_suppression_row(session, workspace_id=message.workspace_id, channel=message.channel,
-                                address=suppress[0], reason=suppress[1], source=f"{message.provider}:send-error")
-        uow.commit()
 
 
 def send_with_retries(channel: Channel, message: OutgoingMessage, *, retries: int, backoff: float,
@@ -110,66 +86,106 @@ def send_queued(
     if s.outreach_stale_sending_seconds:
         mark_stale_sending_unknown(older_than_seconds=s.outreach_stale_sending_seconds, uow=uow_factory())
     providers = {"email": email_provider_name(s), "sms": sms_provider_name(s)}
-    opened: dict[str, Channel] = dict(channels or {})
-    rate = RateLimiter(s.outreach_rate_per_second, sleep=sleep)
-    counts = {"sent": 0, "failed": 0, "unknown": 0, "suppressed": 0}
-    skip: set[int] = set()
-    waiting: set[int] = set()
-    capped: set[int] = set()
-    details: list[str] = []
+    # A batch holds its rows 'sending' only for about BATCH_SECONDS at the configured rate.
+    batch_size = max(1, min(BATCH_SIZE, int(s.outreach_rate_per_second * BATCH_SECONDS)))
+    run = _Run(settings=s, channels=dict(channels or {}), rate=RateLimiter(s.outreach_rate_per_second, sleep=sleep),
+               sleep=sleep, progress=progress)
+    after_id = 0
     try:
-        while limit is None or sum(counts.values()) < limit:
-            outcome = claim_next_message(uow=uow_factory(), settings=s, providers=providers, now=now(),
-                                         workspace_id=workspace_id, skip=frozenset(skip))
-            waiting.update(outcome.waiting)
-            capped.update(outcome.capped)
-            skip.update(outcome.waiting + outcome.capped)
-            if outcome.kind == "none":
+        while limit is None or run.done < limit:
+            size = batch_size if limit is None else min(batch_size, limit - run.done)
+            batch = claim_batch(uow=uow_factory(), settings=s, providers=providers, now=now(),
+                                workspace_id=workspace_id, after_id=after_id, size=size)
+            if not batch.last_id:
                 break
-            if outcome.kind == "refused":
-                counts["suppressed"] += 1
-                details.append(f"message {outcome.message_id}: {outcome.reason}")
-                continue
-            message = outcome.message
-            assert message is not None
-            channel = opened.get(message.channel) or opened.setdefault(message.channel, channel_for(message.channel, s))
-            rate.wait(message.channel)
-            status = _send_one(channel, message, outcome.lead_id, s, uow_factory, sleep)
-            counts[status] += 1
-            if status != "sent":
-                details.append(f"message {message.message_id}: {status}")
-            if progress:
-                progress(sum(counts.values()), f"{counts['sent']} sent")
+            after_id = batch.last_id
+            run.take_refusals(batch)
+            run.send_batch(batch.claimed, uow_factory)
     finally:
-        for channel in opened.values():
+        for channel in run.channels.values():
             channel.close()
-    return SendSummary(sent=counts["sent"], failed=counts["failed"], unknown=counts["unknown"],
-                       suppressed=counts["suppressed"], waiting=len(waiting), capped=len(capped), details=tuple(details))
+    return run.summary()
 
 
-def _send_one(channel: Channel, message: OutgoingMessage, lead_id: int, s: Settings,
-              uow_factory: Callable[[], UnitOfWork], sleep: Callable[[float], None]) -> str:
+class _Run:
+    """One sending pass: open channels, counts, and the claimed messages not yet handed to a provider."""
+
+    def __init__(self, *, settings: Settings, channels: dict[str, Channel], rate: RateLimiter,
+                 sleep: Callable[[float], None], progress: Callable[[int, str], None] | None) -> None:
+        self.settings, self.channels, self.rate, self.sleep, self.progress = settings, channels, rate, sleep, progress
+        self.counts = {"sent": 0, "failed": 0, "unknown": 0, "suppressed": 0}
+        self.waiting: set[int] = set()
+        self.capped: set[int] = set()
+        self.details: list[str] = []
+
+    @property
+    def done(self) -> int:
+        """Messages this pass has settled (sent, failed, unknown or refused)."""
+        return sum(self.counts.values())
+
+    def take_refusals(self, batch: ClaimBatch) -> None:
+        """Count the batch's refused, waiting and capped messages."""
+        self.waiting.update(batch.waiting)
+        self.capped.update(batch.capped)
+        for message_id, reason in batch.refused:
+            self.counts["suppressed"] += 1
+            self.details.append(f"message {message_id}: {reason}")
+
+    def send_batch(self, claimed: tuple[Claimed, ...], uow_factory: Callable[[], UnitOfWork]) -> None:
+        """Send each claimed message once and record it; claims never handed over go back to the queue."""
+        pending = list(claimed)
+        records = OutcomeBuffer(uow_factory)
+        try:
+            while pending:
+                item = pending[0]
+                channel = self.channels.get(item.message.channel) or self.channels.setdefault(
+                    item.message.channel, channel_for(item.message.channel, self.settings))
+                self.rate.wait(item.message.channel)
+                pending.pop(0)  # from here the provider may be called: this message is never released
+                status = _send_one(channel, item, self.settings, records, self.sleep)
+                self.counts[status] += 1
+                if status != "sent":
+                    self.details.append(f"message {item.message.message_id}: {status}")
+                if self.progress:
+                    self.progress(self.done, f"{self.counts['sent']} sent")
+        finally:
+            records.flush()
+            if pending:
+                release_unsent(message_ids=[item.message.message_id for item in pending], uow=uow_factory())
+
+    def summary(self) -> SendSummary:
+        """The pass's outcome."""
+        c = self.counts
+        return SendSummary(sent=c["sent"], failed=c["failed"], unknown=c["unknown"], suppressed=c["suppressed"],
+                           waiting=len(self.waiting), capped=len(self.capped), details=tuple(self.details))
+
+
+def _send_one(channel: Channel, item: Claimed, s: Settings, records: OutcomeBuffer,
+              sleep: Callable[[float], None]) -> str:
+    message = item.message
+
+    def record(status: str, detail: str, **extra: Any) -> None:
+        records.add(Outcome(message_id=message.message_id, status=status, detail=detail, at=utcnow(), **extra))
+
     try:
         result = send_with_retries(channel, message, retries=s.outreach_send_retries,
                                    backoff=s.outreach_backoff_base_seconds, sleep=sleep)
     except OutcomeUnknown as error:
-        _record(message.message_id, status="unknown", detail=str(error), uow=uow_factory())
+        record("unknown", str(error))
         return "unknown"
     except TransientSendError as error:
-        _record(message.message_id, status="failed", detail=f"Gave up after {s.outreach_send_retries + 1} tries: {error}",
-                uow=uow_factory())
+        record("failed", f"Gave up after {s.outreach_send_retries + 1} tries: {error}")
         return "failed"
     except PermanentSendError as error:
         stop = (message.to_address, "stop") if error.code == STOP_ERROR_CODE else None
-        _record(message.message_id, status="failed", detail=str(error), uow=uow_factory(), suppress=stop)
+        record("failed", str(error), suppress=stop)
         return "failed"
     except Exception as error:  # a bug or an unexpected vendor failure after the call began: never resend
         log.exception("unexpected error sending message %s", message.message_id)
-        _record(message.message_id, status="unknown", detail=f"Unexpected error: {type(error).__name__}: {error}",
-                uow=uow_factory())
+        record("unknown", f"Unexpected error: {type(error).__name__}: {error}")
         return "unknown"
     detail = "recorded in the outbox (not delivered)" if result.recorded_only else f"accepted by {result.provider}"
-    _record(message.message_id, status="sent", detail=detail, uow=uow_factory(), result=result, lead_id=lead_id)
+    record("sent", detail, result=result, lead_id=item.lead_id)
     return "sent"
 
 

@@ -93,6 +93,14 @@ def update_outreach_settings(*, actor: Actor, uow: UnitOfWork | None = None, **c
     for key in ("from_email", "from_name"):
         if changes.get(key):
             templates.refuse_line_breaks(key.replace("_", " "), str(changes[key]))
+    if "send_window" in changes:
+        window = list(changes["send_window"] or [])
+        if len(window) != 2 or not 0 <= int(window[0]) < int(window[1]) <= 24:
+            raise InvalidInput("The sending window needs a start hour before its end hour, between 0 and 24.")
+    if "send_weekdays" in changes:
+        days = list(changes["send_weekdays"] or [])
+        if any(int(d) not in range(7) for d in days):
+            raise InvalidInput("Sending days are numbered 0 (Monday) to 6 (Sunday).")
     if changes.get("timezone"):
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -252,13 +260,15 @@ def send_now(*, actor: Actor, message_ids: list[int] | None = None, uow: UnitOfW
     return jobs.submit(kind="outreach.send", args={"workspace_id": actor.workspace_id}, actor=actor)
 
 
-def leads_for_outreach(*, actor: Actor, limit: int = 500, uow: UnitOfWork | None = None) -> list[tuple[int, str, str]]:
-    """(lead id, name, status) of leads that may be contacted, best score first."""
+def leads_for_outreach(*, actor: Actor, limit: int = 500, include: list[int] | None = None,
+                       uow: UnitOfWork | None = None) -> list[tuple[int, str, str]]:
+    """(lead id, name, status) of leads that may be contacted, best score first, plus ``include``d ones."""
     uow = uow or UnitOfWork()
     with uow:
-        rows = uow.session.execute(
-            select(Lead.id, Lead.name, Lead.domain, Lead.status)
-            .where(Lead.workspace_id == actor.workspace_id, Lead.status != "do_not_contact")
-            .order_by(Lead.score.desc().nulls_last(), Lead.id).limit(limit)
-        ).all()
+        base = select(Lead.id, Lead.name, Lead.domain, Lead.status).where(
+            Lead.workspace_id == actor.workspace_id, Lead.status != "do_not_contact")
+        rows = list(uow.session.execute(base.order_by(Lead.score.desc().nulls_last(), Lead.id).limit(limit)).all())
+        missing = set(include or []) - {row[0] for row in rows}
+        if missing:
+            rows += uow.session.execute(base.where(Lead.id.in_(missing)).order_by(Lead.id)).all()
         return [(lead_id, name or domain, status) for lead_id, name, domain, status in rows]

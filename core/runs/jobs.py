@@ -172,6 +172,11 @@ def crawl_batch_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any
 
     if todo:
         asyncio.run(crawl())
+    if lead_ids:
+        # Rule-based scores at once (fast, no LLM); the LLM judgement follows the summaries.
+        from core.scoring.service import score_leads
+
+        score_leads(workspace_id=workspace_id, lead_ids=lead_ids, use_llm=False)
     _finish_run_if_done(run_id)
     if lead_ids and settings.openai_enabled:
         jobs.submit(kind="runs.summarize", args={"lead_ids": lead_ids, "campaign_id": campaign_id}, workspace_id=workspace_id)
@@ -218,4 +223,8 @@ def summarize_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
                     add_evidence(uow, lead=lead, facts=list(summary.facts))
                     uow.commit()
         ctx.progress(index + 1, len(lead_ids), f"Summarised {index + 1} of {len(lead_ids)}")
-    return {"leads": len(lead_ids)}
+    # With the summaries (industry) in place, score again with the LLM judgement as one factor.
+    from core.scoring.service import score_leads
+
+    scored = score_leads(workspace_id=ctx.workspace_id or 0, lead_ids=lead_ids, llm=llm)
+    return {"leads": len(lead_ids), "judged": scored.judged}

@@ -14,9 +14,6 @@ from core.runs.models import RunView, StartedRun
 
 BATCH_SIZE = 25
 
-jobs.register_kind("runs.search", "core.runs.jobs:search_job", queue="default")
-jobs.register_kind("runs.crawl_batch", "core.runs.jobs:crawl_batch_job", queue="crawl")
-jobs.register_kind("runs.summarize", "core.runs.jobs:summarize_job", queue="llm")
 
 
 def _approved_campaign(uow: UnitOfWork, actor: Actor, campaign_id: int) -> Campaign:

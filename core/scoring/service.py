@@ -139,8 +139,10 @@ def score_leads(
                 rubrics = resolve_rubrics(uow, workspace_id=workspace_id, campaign_ids={c for c, _f in loaded})
             current = llm
 
-            def one(item: tuple[int | None, LeadFacts], model: LLM | None = current) -> tuple[list[Factor], str]:
-                return _score_one(rubrics[item[0]], item[1], model, workspace_id)
+            def one(
+                item: tuple[int | None, LeadFacts], model: LLM | None = current, table: dict[int | None, Rubric] = rubrics
+            ) -> tuple[list[Factor], str]:
+                return _score_one(table[item[0]], item[1], model, workspace_id)
 
             try:
                 results = list(pool.map(one, loaded)) if llm is not None else [one(x) for x in loaded]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -229,7 +231,9 @@ def save_version(
         return _version_view(version, actor.email)
 
 
-def approve(*, actor: Actor, campaign_id: int, version_id: int, uow: UnitOfWork | None = None) -> CampaignView:
+def approve(
+    *, actor: Actor, campaign_id: int, version_id: int, uow: UnitOfWork | None = None, runner: Any | None = None
+) -> CampaignView:
     """Record ``version_id`` as the campaign's approved strategy."""
     uow = uow or UnitOfWork()
     with uow:
@@ -239,6 +243,7 @@ def approve(*, actor: Actor, campaign_id: int, version_id: int, uow: UnitOfWork 
             raise NotFound(f"Strategy version {version_id} was not found in this campaign.")
         if campaign.status not in APPROVABLE_STATUSES:
             raise InvalidInput(f"This campaign is {campaign.status}; a strategy can be approved only before it runs.")
+        previous_version = campaign.approved_version_id
         campaign.approved_version_id = version.id
         campaign.status = "approved"
         uow.session.add(
@@ -252,4 +257,10 @@ def approve(*, actor: Actor, campaign_id: int, version_id: int, uow: UnitOfWork 
             )
         )
         uow.commit()
+        had_scores = previous_version is not None and previous_version != version.id
+    if had_scores:
+        # A different rubric was approved: leads scored on the old one are re-scored as a job.
+        from core.scoring.service import submit_rescore
+
+        submit_rescore(actor=actor, campaign_id=campaign_id, runner=runner)
     return get_campaign_or_raise(actor=actor, campaign_id=campaign_id, uow=uow)

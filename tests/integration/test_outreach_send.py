@@ -247,3 +247,34 @@ def test_workspaces_are_isolated(actor):
     with pytest.raises(NotFound):
         log.export_eml(actor=other, message_id=ids[0])
     assert service.approve(actor=other, message_ids=ids) == (0, [])
+
+
+class StopsOnSecondSend:
+    """A channel that accepts one message, then the process is told to exit mid-call."""
+
+    name = "smtp"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send(self, message):
+        from core.outreach.models import SendResult
+
+        self.calls += 1
+        if self.calls == 2:
+            raise SystemExit("stopped mid-call")
+        return SendResult(provider="smtp", provider_message_id=f"<m{message.message_id}>")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_batch_stopped_mid_send_releases_only_messages_never_handed_over(actor):
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('b')}@example.test") for _ in range(4)])
+    channel = StopsOnSecondSend()
+    with pytest.raises(SystemExit):
+        sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(provider="smtp"),
+                           channels={"email": channel})
+    # sent and recorded; in the provider's hands (never resent, later 'unknown'); never handed over -> queued
+    assert statuses(ids) == {ids[0]: "sent", ids[1]: "sending", ids[2]: "queued", ids[3]: "queued"}
+    assert channel.calls == 2

@@ -19,24 +19,11 @@ from core.db.models import Contact, Evidence, Lead, Page, RunSite, SearchCall, S
 from core.errors import InvalidInput
 from core.runs import service as runs
 from core.strategy import service as strategy
-from tests.fixtures.brave_server import FakeBrave
+from tests.fixtures.brave_server import FixtureBrave
 from tests.fixtures.site_server import SiteServer
 from tests.fixtures.sites import generate_sites
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
-
-
-class FixtureBrave(FakeBrave):
-    """Brave answering every query with the fixture sites (plus a social network and a directory)."""
-
-    def __init__(self, urls: list[str]) -> None:
-        super().__init__()
-        self.urls = urls
-
-    def results_for(self, query: str, count: int, offset: int) -> list[dict[str, str]]:
-        noise = ["https://www.linkedin.com/company/acme", "https://www.yelp.com/biz/acme"]
-        urls = (noise + self.urls)[offset * count : offset * count + count]
-        return [{"title": f"{query} {i}", "url": url, "description": "A company"} for i, url in enumerate(urls)]
 
 
 @pytest.fixture

@@ -49,6 +49,10 @@ class Message(CreatedAt, Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "lead_id", "contact_id", "channel", "step"),
         Index("ix_message_status", "status"),
+        # A claim reads the next queued ids of a workspace after its cursor, without sorting all of them.
+        Index("ix_message_workspace_status_id", "workspace_id", "status", "id"),
+        # The daily-cap count reads only a workspace's in-flight rows and today's accepted ones.
+        Index("ix_message_workspace_status_sent_at", "workspace_id", "status", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

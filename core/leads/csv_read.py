@@ -1,0 +1,128 @@
+"""Reading the CSV files people really have: encoding and delimiter detection, header mapping."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+from core.errors import InvalidInput
+
+csv.field_size_limit(64 * 1024 * 1024)  # a huge field is a row to reject, not a crash
+DELIMITERS = (",", ";", "\t", "|")
+FIELDS = ("company", "website", "email", "phone", "first_name", "last_name", "title", "city", "country",
+          "industry", "notes", "tags")
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "company": ("company", "companyname", "company name", "organisation", "organization", "business", "account",
+                "accountname", "firm", "name", "firma", "unternehmen", "societe", "empresa"),
+    "website": ("website", "url", "domain", "web", "site", "homepage", "websiteurl", "webseite", "www"),
+    "email": ("email", "emailaddress", "mail", "e-mail", "emailadresse", "workemail", "contactemail"),
+    "phone": ("phone", "telephone", "tel", "mobile", "phonenumber", "telefon", "cell", "phone1"),
+    "first_name": ("firstname", "first", "givenname", "fname", "vorname", "prenom", "contactname", "fullname",
+                   "contact", "person"),
+    "last_name": ("lastname", "last", "surname", "familyname", "lname", "nachname"),
+    "title": ("title", "jobtitle", "position", "role", "jobrole"),
+    "city": ("city", "town", "location", "ort", "stadt", "ville", "address"),
+    "country": ("country", "countrycode", "land", "pays"),
+    "industry": ("industry", "sector", "branche", "vertical"),
+    "notes": ("notes", "note", "comments", "comment", "description"),
+    "tags": ("tags", "tag", "labels", "label", "lists"),
+}
+
+
+@dataclass(frozen=True)
+class ParsedCsv:
+    """A decoded file: how it was read, its header and its data rows (blank lines dropped)."""
+
+    encoding: str
+    delimiter: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """(text, encoding): UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252, else Latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "windows-1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line
+    return ""
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter the header line uses most (outside quotes); a comma when nothing tells."""
+    line = re.sub(r'"[^"]*"', "", _first_line(text))
+    counts = {d: line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def parse(data: bytes, *, delimiter: str | None = None) -> ParsedCsv:
+    """Decode and split a CSV file; ``InvalidInput`` when it has no header row."""
+    text, encoding = decode(data)
+    text = text.replace("\x00", "")
+    delim = delimiter or detect_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, quotechar='"', doublequote=True, strict=False)
+    headers: tuple[str, ...] | None = None
+    rows: list[tuple[str, ...]] = []
+    for record in reader:
+        if not any(cell.strip() for cell in record):
+            continue  # blank lines are not rows
+        if headers is None:
+            headers = tuple(h.strip() or f"column {i + 1}" for i, h in enumerate(record))
+            continue
+        rows.append(tuple(record))
+    if headers is None:
+        raise InvalidInput("The file is empty: it needs a header row (company, website, email, ...) and data rows.")
+    return ParsedCsv(encoding=encoding, delimiter=delim, headers=headers, rows=tuple(rows))
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.lower().replace("e-mail", "email"))
+
+
+def guess_mapping(headers: tuple[str, ...] | list[str]) -> dict[str, str | None]:
+    """Each field's best header (exact synonym first, then a header containing it), or None."""
+    keys = {h: _key(h) for h in headers}
+    mapping: dict[str, str | None] = {}
+    used: set[str] = set()
+    for exact in (True, False):
+        for fld in FIELDS:
+            if mapping.get(fld):
+                continue
+            for synonym in (_key(s) for s in _SYNONYMS[fld]):  # earlier synonyms are better names
+                free = [h for h, k in keys.items() if h not in used and k]
+                found = [h for h in free if (keys[h] == synonym if exact else len(synonym) >= 4 and synonym in keys[h])]
+                if found:
+                    mapping[fld] = found[0]
+                    used.add(found[0])
+                    break
+    return {fld: mapping.get(fld) for fld in FIELDS}
+
+
+def row_values(headers: tuple[str, ...], row: tuple[str, ...], mapping: dict[str, str | None]) -> dict[str, str]:
+    """The mapped fields of one row (missing cells are blank, extra cells ignored)."""
+    index = {h: i for i, h in enumerate(headers)}
+    values: dict[str, str] = {}
+    for fld in FIELDS:
+        header = mapping.get(fld)
+        i = index.get(header) if header else None
+        value = row[i].strip() if i is not None and i < len(row) else ""
+        # undo our own export's formula guard, so export -> import keeps values
+        values[fld] = value[1:] if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@") else value
+    return values

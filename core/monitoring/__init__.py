@@ -1,0 +1,1 @@
+"""Operating LeadScout: RQ registries, usage against budgets, alerts and Sentry."""

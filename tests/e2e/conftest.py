@@ -1,0 +1,19 @@
+"""Browser tests need Debian's Chromium; locally they skip without it, in CI they must run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test here as e2e, and skip them (outside CI) when Chromium is missing."""
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+            if not CHROMIUM.exists() and not os.environ.get("CI"):
+                item.add_marker(pytest.mark.skip(reason="Chromium is not installed (apt-get install chromium)"))

@@ -1,0 +1,78 @@
+"""The leads page through AppTest: filter, select, change status, export, import with a bad row."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from core.config import PROJECT_ROOT
+from core.leads.query import LeadFilter, list_leads
+from tests.conftest import make_owner, unique
+from tests.fixtures.leads_data import lead, make_lead
+
+
+def page(actor, **state) -> AppTest:
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "leads.py"), default_timeout=30)
+    at.session_state["actor"] = actor
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def table(at: AppTest):
+    return at.dataframe(key="leads_table").value if hasattr(at, "dataframe") else None
+
+
+def shown_ids(at: AppTest) -> set[int]:
+    frames = [d.value for d in at.dataframe if "company" in d.value.columns]
+    return set(frames[0]["id"].tolist())
+
+
+def test_filter_select_change_status_and_export(owner):
+    a = make_lead(owner, f"{unique('a')}.com", name="Alpha Roasters", industry="Coffee", score=70.0,
+                  emails=("hi@alpha.test",), facts=(("industry", "Coffee", "we roast coffee"),))
+    b = make_lead(owner, f"{unique('b')}.com", name="Beta Bakery", industry="Bakery", score=30.0)
+    stranger = make_lead(make_owner(), f"{unique('s')}.com", name="Stranger Coffee", industry="Coffee")
+    at = page(owner)
+    assert not at.exception, at.exception
+    assert shown_ids(at) == {a, b}
+    at.text_input(key="leads_industry").set_value("coffee").run()
+    assert not at.exception
+    assert shown_ids(at) == {a}
+    assert stranger not in shown_ids(at)
+
+    at.multiselect(key="leads_selected").set_value([a]).run()
+    assert "1 selected" in " ".join(m.value for m in at.markdown)
+    at.selectbox(key="leads_bulk_status").set_value("qualified")
+    at.button(key="leads_bulk_status_go").click().run()
+    assert not at.exception and not at.error
+    assert lead(a).status == "qualified" and lead(b).status == "new"
+
+    at.selectbox(key="leads_open").set_value(a).run()
+    assert not at.exception
+    assert any("Alpha Roasters" in s.value for s in at.subheader)
+    at.selectbox(key=f"leads_edit_status_{a}").set_value("contacted")
+    at.text_input(key=f"leads_edit_tags_{a}").set_value("vip, north")
+    at.button[[b.label for b in at.button].index("Save")].click().run()
+    assert not at.exception and not at.error
+    assert lead(a).status == "contacted" and lead(a).tags == ["vip", "north"]
+
+    at.button(key="leads_export_go").click().run()
+    data = at.session_state["leads_export_data"]
+    text = data.decode()
+    assert "Alpha Roasters" in text and "Beta Bakery" not in text and "Stranger" not in text
+
+
+def test_import_with_a_bad_row_shows_the_row_and_reason():
+    actor = make_owner()
+    tag = unique("imp")
+    data = f"Company,Website,Email\nGood Co,{tag}-good.com,ann@{tag}-good.com\nBad Co,{tag}-bad.com,not-an-email\n".encode()
+    at = page(actor, leads_import_data=("people.csv", data))
+    assert not at.exception
+    assert at.selectbox(key="leads_map_email").value == "Email"
+    at.button(key="leads_import_go").click().run()
+    assert not at.exception
+    assert "1 imported" in at.success[0].value and "1 rejected" in at.success[0].value
+    rejected = [d.value for d in at.dataframe if "reason" in d.value.columns][0]
+    assert rejected["row"].tolist() == [2]
+    assert "not-an-email" in rejected["reason"].iloc[0] and rejected["Company"].iloc[0] == "Bad Co"
+    assert list_leads(actor=actor, flt=LeadFilter(text=tag)).total == 1
