@@ -92,7 +92,9 @@ class Stack:
         proc.wait(10)
 
 
-def run_stack(*, sites: list[FixtureSite], answer_for: Any, logs: Path, extra_env: dict[str, str] | None = None) -> Any:
+def run_stack(
+    *, sites: list[FixtureSite], answer_for: Any, logs: Path, extra_env: dict[str, str] | None = None, latency: bool = False
+) -> Any:
     """Context manager yielding a running ``Stack``; everything stops on exit."""
     from contextlib import contextmanager
 
@@ -108,7 +110,7 @@ def run_stack(*, sites: list[FixtureSite], answer_for: Any, logs: Path, extra_en
 
         Redis.from_url(REDIS).flushdb()
         with ExitStack() as stack:
-            site_server = stack.enter_context(SiteServer(sites))
+            site_server = stack.enter_context(SiteServer(sites, latency=latency))
             openai = stack.enter_context(FakeOpenAI())
             openai.answer_for = answer_for
             brave = stack.enter_context(FixtureBrave([site_server.url_of(s) for s in sites]))
