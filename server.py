@@ -7,19 +7,22 @@ token never sits anywhere a script on the page can read it.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import streamlit as st
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from core.auth import service as auth
-from core.auth.cookies import SESSION_COOKIE, cookie_is_secure
+from core.auth.cookies import OAUTH_COOKIE, OAUTH_COOKIE_SECONDS, SESSION_COOKIE, cookie_is_secure
 from core.config import get_settings
 from core.logs import configure_logging
 
 configure_logging("ui")
+
+log = logging.getLogger("core.server")
 
 
 async def start_session(request: Request) -> RedirectResponse:
@@ -27,16 +30,63 @@ async def start_session(request: Request) -> RedirectResponse:
     response = RedirectResponse("/", status_code=303)
     redeemed = auth.redeem_handoff(code=request.query_params.get("code", ""))
     if redeemed is not None:
-        token, max_age = redeemed
-        response.set_cookie(
-            SESSION_COOKIE,
-            token,
-            max_age=max_age,
-            httponly=True,
-            secure=cookie_is_secure(get_settings().public_base_url),
-            samesite="lax",
-            path="/",
+        _set_session_cookie(response, *redeemed)
+    return response
+
+
+def _set_session_cookie(response: RedirectResponse, token: str, max_age: int) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=max_age,
+        httponly=True,
+        secure=cookie_is_secure(get_settings().public_base_url),
+        samesite="lax",
+        path="/",
+    )
+
+
+async def start_oauth(request: Request) -> Response:
+    """Remember in an HttpOnly cookie which sign-in this browser started, then go to Supabase."""
+    from core.auth import supabase_service
+
+    target = request.query_params.get("to", "")
+    state = supabase_service.oauth_state_of(target)
+    if state is None:  # only our own, unused authorize URLs: never an open redirect
+        return PlainTextResponse("This sign-in link is not valid. Start again from the sign-in page.", status_code=400)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        OAUTH_COOKIE,
+        state,
+        max_age=OAUTH_COOKIE_SECONDS,
+        httponly=True,
+        secure=cookie_is_secure(get_settings().public_base_url),
+        samesite="lax",
+        path="/session",
+    )
+    return response
+
+
+async def finish_oauth(request: Request) -> RedirectResponse:
+    """Google/Facebook come back here: check the browser's state cookie, exchange the code, sign in."""
+    from core.auth import supabase_service
+    from core.errors import LeadScoutError
+
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(OAUTH_COOKIE, path="/session")
+    try:
+        result = supabase_service.finish_redirect(
+            state=request.query_params.get("state", ""),
+            code=request.query_params.get("code", ""),
+            browser_state=request.cookies.get(OAUTH_COOKIE),
         )
+    except LeadScoutError as error:
+        log.info("OAuth sign-in refused: %s", error)
+        response.headers["location"] = "/?signin_error=oauth"
+        return response
+    redeemed = auth.redeem_handoff(code=auth.create_handoff(token=result.signed.token))
+    if redeemed is not None:
+        _set_session_cookie(response, *redeemed)
     return response
 
 
@@ -52,5 +102,10 @@ async def end_session(request: Request) -> RedirectResponse:
 
 app = st.App(
     str(Path(__file__).with_name("app.py")),
-    routes=[Route("/session/start", start_session), Route("/session/end", end_session)],
+    routes=[
+        Route("/session/start", start_session),
+        Route("/session/end", end_session),
+        Route("/session/oauth", start_oauth),
+        Route("/session/oauth-callback", finish_oauth),
+    ],
 )

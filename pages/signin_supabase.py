@@ -7,6 +7,7 @@ Not a page of its own: ``pages/signin.py`` calls ``render()``. Links coming back
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -22,6 +23,11 @@ def _signed_in(token: str) -> None:
 
 def _finish_returning_link() -> None:
     """Handle ``?state=&code=`` (or Supabase's ``?error_description=``) once, then clear the URL."""
+    if st.query_params.get("signin_error") == "oauth":
+        st.query_params.clear()
+        st.error("Google/Facebook sign-in was not completed: the link expired, was used already, or was "
+                 "started in another browser. Start again here.")
+        return
     params = {key: st.query_params.get(key, "") for key in ("state", "code", "error_description")}
     if not any(params.values()):
         return
@@ -63,8 +69,10 @@ def _oauth_buttons() -> None:
                 st.error(str(error))
     url = st.session_state.pop("signin_oauth_url", None)  # shown once: a later rerun must not redirect again
     if url:
-        st.link_button("Continue to sign in", url, type="primary", width="stretch")
-        st.html(f"<script>window.top.location.assign({json.dumps(url)});</script>", unsafe_allow_javascript=True)
+        # Through our own route, which ties this sign-in to this browser with an HttpOnly cookie.
+        start = f"/session/oauth?{urlencode({'to': url})}"
+        st.link_button("Continue to sign in", start, type="primary", width="stretch")
+        st.html(f"<script>window.top.location.assign({json.dumps(start)});</script>", unsafe_allow_javascript=True)
 
 
 def render() -> None:

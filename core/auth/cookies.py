@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 SESSION_COOKIE = "leadscout_session"
+OAUTH_COOKIE = "leadscout_oauth_state"  # ties a Google/Facebook sign-in to the browser that started it
+OAUTH_COOKIE_SECONDS = 30 * 60
 
 
 def cookie_is_secure(public_base_url: str) -> bool:

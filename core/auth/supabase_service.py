@@ -48,6 +48,27 @@ def callback_url(state: str) -> str:
     return f"{get_settings().public_base_url.rstrip('/')}/?{urlencode({'state': state})}"
 
 
+def oauth_callback_url(state: str) -> str:
+    """Where Google/Facebook sign-in returns: a server route that checks the browser's state cookie."""
+    return f"{get_settings().public_base_url.rstrip('/')}/session/oauth-callback?{urlencode({'state': state})}"
+
+
+def oauth_state_of(authorize_url: str) -> str | None:
+    """The state inside an authorize URL we built, if the URL points at our Supabase project."""
+    from urllib.parse import parse_qs, urlsplit
+
+    base = (get_settings().supabase_url or "").rstrip("/")
+    if not base or not authorize_url.startswith(f"{base}/auth/v1/authorize?"):
+        return None
+    redirect = parse_qs(urlsplit(authorize_url).query).get("redirect_to", [""])[0]
+    if not redirect.startswith(oauth_callback_url("")[: -len("state=")]):
+        return None
+    state = parse_qs(urlsplit(redirect).query).get("state", [""])[0]
+    with UnitOfWork() as uow:
+        row = uow.session.scalar(select(OAuthState).where(OAuthState.state == state, OAuthState.used_at.is_(None)))
+        return state if row is not None and row.provider in OAUTH_PROVIDERS else None
+
+
 def _verify(session: ProviderSession) -> jwks.AccessClaims:
     settings = get_settings()
     claims = jwks.verify_access_token(
@@ -148,7 +169,7 @@ def start_oauth(*, provider: str, uow: UnitOfWork | None = None, gotrue: Supabas
         raise InvalidInput(f"Unknown sign-in provider '{provider}'. Use Google or Facebook.")
     gotrue = gotrue or supabase_auth()
     state = secrets.token_urlsafe(32)
-    url, verifier = gotrue.authorize_url(provider=provider, redirect_to=callback_url(state))
+    url, verifier = gotrue.authorize_url(provider=provider, redirect_to=oauth_callback_url(state))
     _remember_verifier(uow or UnitOfWork(), state=state, kind=provider, verifier=verifier)
     return url
 
@@ -163,12 +184,26 @@ def request_password_reset(*, email: str, uow: UnitOfWork | None = None, gotrue:
 
 
 def finish_redirect(
-    *, state: str, code: str, uow: UnitOfWork | None = None, gotrue: SupabaseAuth | None = None
+    *,
+    state: str,
+    code: str,
+    browser_state: str | None = None,
+    uow: UnitOfWork | None = None,
+    gotrue: SupabaseAuth | None = None,
 ) -> CallbackResult:
-    """Use a returning link's state once, trade its code for a session, and sign in."""
+    """Use a returning link's state once, trade its code for a session, and sign in.
+
+    A Google/Facebook sign-in must come back to the browser that started it (``browser_state``,
+    the HttpOnly cookie set when it started); otherwise a link sent by someone else could sign the
+    victim into the sender's account (login CSRF). Email links may open in any browser.
+    """
     if not state or not code or len(state) > 128 or len(code) > 512:
         raise PermissionDenied("This sign-in link is incomplete. Start again.")
     uow, gotrue = uow or UnitOfWork(), gotrue or supabase_auth()
+    with uow:
+        kind = uow.session.scalar(select(OAuthState.provider).where(OAuthState.state == state))
+    if kind in OAUTH_PROVIDERS and not secrets.compare_digest(browser_state or "", state):
+        raise PermissionDenied("This sign-in was started in another browser. Start again here.")
     with uow:
         # One UPDATE claims the state: a replayed or concurrent callback finds nothing left to claim.
         claimed = cast(
