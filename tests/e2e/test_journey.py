@@ -216,3 +216,12 @@ def journey(page: Page, stack) -> None:
         wait_text(page, re.compile(r"Skipped .*(unsubscribed|suppress|already)", re.I), timeout=120_000)
         shot(page, "10-second-send-refused")
         assert len(stack.sendgrid.calls_to("sendgrid")) == 1
+
+        # The remaining pages, for the record
+        for number, (title, heading) in enumerate((("Insights", "Insights"), ("System", "System"), ("Settings", "Settings")), 11):
+            go(page, stack, title)
+            expect(page.get_by_role("heading", name=heading).first).to_be_visible()
+            if title == "Insights":
+                page.locator(".js-plotly-plot").first.wait_for()  # the charts draw after the page
+                page.wait_for_timeout(1000)
+            shot(page, f"{number}-{title.lower()}")
