@@ -84,9 +84,8 @@ async def finish_oauth(request: Request) -> RedirectResponse:
         log.info("OAuth sign-in refused: %s", error)
         response.headers["location"] = "/?signin_error=oauth"
         return response
-    redeemed = auth.redeem_handoff(code=auth.create_handoff(token=result.signed.token))
-    if redeemed is not None:
-        _set_session_cookie(response, *redeemed)
+    # This token was never shown to a page, so it goes straight into the HttpOnly cookie.
+    _set_session_cookie(response, result.signed.token, get_settings().session_ttl_hours * 3600)
     return response
 
 

@@ -16,7 +16,6 @@ import os
 import random
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -535,7 +534,3 @@ def stale_jobs(*, older_than: timedelta = timedelta(minutes=10), uow: UnitOfWork
         ).all()
         return [_view(job) for job in rows]
 
-
-def format_traceback(exc: BaseException) -> str:
-    """The traceback of ``exc`` as text (for logs, never for users)."""
-    return "".join(traceback.format_exception(exc))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import re
 from urllib.parse import unquote, urlsplit
 
 from core.extract.models import Fact
-from core.extract.page import Page, ld_types
+from core.extract.page import Page
 
 _LOCAL = r"[A-Za-z0-9][A-Za-z0-9._%+'-]{0,63}"
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
@@ -103,8 +102,6 @@ def extract_emails(page: Page) -> list[Fact]:
                         add(str(inner).removeprefix("mailto:"), page.source_snippet(str(inner)))
                 elif key == "email":
                     add(str(value).removeprefix("mailto:"), page.source_snippet(str(value)))
-        if "Person" in ld_types(obj) and obj.get("email"):
-            add(str(obj["email"]).removeprefix("mailto:"), page.source_snippet(str(obj["email"])))
     text = page.text
     for match in EMAIL.finditer(text):
         add(match.group(1), page.snippet(match.group(1)))
@@ -124,7 +121,3 @@ def _values(value: object) -> list[object]:
         return []
     return list(value) if isinstance(value, list) else [value]
 
-
-def unescape_entities(text: str) -> str:
-    """Decode HTML entities (``&#105;nfo&#64;...``) the parser left in attribute values."""
-    return html.unescape(text)

@@ -41,11 +41,6 @@ class Page:
         self.tree = LexborHTMLParser(markup)
 
     @cached_property
-    def raw_scripts(self) -> list[str]:
-        """Inline script bodies and JSON-LD blocks, before they are stripped from the text."""
-        return [node.text(deep=True) or "" for node in self.tree.css("script")]
-
-    @cached_property
     def json_ld(self) -> list[dict[str, Any]]:
         """Every JSON-LD object on the page, with ``@graph`` and arrays flattened."""
         objects: list[dict[str, Any]] = []
@@ -66,8 +61,7 @@ class Page:
     @cached_property
     def text(self) -> str:
         """Visible text of the body, whitespace squashed (scripts and styles removed)."""
-        self.raw_scripts  # noqa: B018 - read before the scripts are removed from the tree
-        self.json_ld  # noqa: B018
+        self.json_ld  # noqa: B018 - read before the scripts are removed from the tree
         self.links  # noqa: B018
         body = self.tree.body or self.tree.root
         if body is None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from core.extract.models import Fact, PageInput, SiteProfile
+from core.extract.models import Fact, PageInput
 from core.extract.page import Page
 from core.llm import LLM, LLMRequest, load_prompt
 
@@ -77,18 +77,3 @@ def summarize_with_llm(
         facts=tuple(facts),
     )
 
-
-def summarize_heuristically(*, profile: SiteProfile) -> CompanySummary:
-    """The site's own description (meta or first paragraph), labelled as not written by an LLM."""
-    source = next((f for f in profile.evidence if f.field == "description"), None)
-    summary = profile.description
-    return CompanySummary(
-        summary=summary,
-        industry="",
-        location=profile.address,
-        sells=(),
-        size_cues=(),
-        sources=(source.url,) if source else (),
-        mode="heuristic",
-        facts=(),
-    )

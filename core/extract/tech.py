@@ -142,7 +142,3 @@ def extract_tech(page: Page) -> list[Fact]:
             facts.append(Fact("tech", fp.name, page.url, evidence[:240]))
     return facts
 
-
-def categories() -> dict[str, str]:
-    """Technology name -> category, for filters and scoring."""
-    return {fp.name: fp.category for fp in FINGERPRINTS}
