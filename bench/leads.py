@@ -46,7 +46,7 @@ def make_csv(n: int, tag: str) -> bytes:
     out = io.StringIO()
     out.write("Company,Website,Email,Phone,First Name,Last Name,Title,City,Country,Notes,Tags\n")
     for i in range(n):
-        out.write(f"Import Co {i},https://www.imp{i}-{tag}.co.uk/,anna.smith@imp{i}-{tag}.co.uk,020 7946 {i % 10000:04d},"
+        out.write(f"Import Co {i},https://www.imp{i}-{tag}.co.uk/,anna.smith@imp{i}-{tag}.co.uk,020 7{i // 10000:03d} {i % 10000:04d},"
                   f"Anna,Smith,Owner,{rng.choice(CITIES)},GB,\"Met at fair, row {i}\",\"{rng.choice(['vip', 'fair', 'cold'])}\"\n")
     return out.getvalue().encode("utf-8")
 

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     job_retries: int = Field(default=2, ge=0)
     job_retry_delays: list[int] = [10, 60, 300]
     embedded_workers: int = Field(default=4, ge=1)
+    csv_import_processes: int = Field(default=0, ge=0)  # 0 = one per CPU
 
     # LLM
     openai_api_key: SecretStr | None = None

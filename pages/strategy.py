@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import LeadScoutError
-from core.strategy import service
 from core.runs import service as runs
+from core.strategy import service
 from pages.common import current_actor
 from pages.runs_panel import render_runs
 

@@ -34,8 +34,11 @@ for _name in (
     os.environ[_name] = ""
 
 from core.config import get_settings  # noqa: E402
-from core.db import UnitOfWork, get_engine  # noqa: E402
-from core.db import migrate  # noqa: E402
+from core.db import (  # noqa: E402
+    UnitOfWork,
+    get_engine,
+    migrate,  # noqa: E402
+)
 
 TEST_TMP = _TMP
 

@@ -39,8 +39,8 @@ def _jobs(args: argparse.Namespace) -> list[tuple[Path, str]]:
 def run_extract(args: argparse.Namespace) -> int:
     """Print one JSON SiteProfile per file; unreadable files are reported on stderr."""
     from core.crawl.decode import decode_html
-    from core.extract.models import PageInput
     from core.errors import LeadScoutError
+    from core.extract.models import PageInput
     from core.extract.profile import extract_page
 
     try:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,12 +21,11 @@ from core.db import UnitOfWork
 from core.db.models import AuditEvent, Contact, Lead, LeadTombstone, utcnow
 from core.errors import InvalidInput
 from core.leads import csv_read
-from core.leads.bulk import insert_rows
-from core.leads.csv_rows import ValidRow, validate_rows
+from core.leads.bulk import among, insert_rows
+from core.leads.csv_rows import ValidRow, check_chunks
 
 IMPORT_JOB = "leads.import_csv"
 JOB_THRESHOLD_ROWS = 5000
-CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class ImportResult:
         """The four counts and the total, for JSON output."""
         return {"rows_read": self.rows_read, "imported": self.imported, "updated": self.updated,
                 "skipped": self.skipped, "rejected": len(self.rejected)}
+
+
+def _processes() -> int:
+    configured = get_settings().csv_import_processes
+    return configured or os.cpu_count() or 1
 
 
 def preview(data: bytes, *, sample_rows: int = 20) -> CsvPreview:
@@ -100,73 +106,107 @@ def _contacts_for(row: ValidRow) -> list[tuple[str, str, dict[str, Any]]]:
     return out
 
 
-def _apply_chunk(uow: UnitOfWork, actor: Actor, chunk: list[tuple[int, ValidRow]], on_duplicate: str, result: ImportResult) -> None:
-    s = uow.session
-    ws = actor.workspace_id
-    domains = list({row.domain for _n, row in chunk})
-    dead = set(s.scalars(select(LeadTombstone.domain).where(LeadTombstone.workspace_id == ws, LeadTombstone.domain.in_(domains))))
-    existing = {lead.domain: lead for lead in s.scalars(select(Lead).where(Lead.workspace_id == ws, Lead.domain.in_(domains)))}
-    first_row: dict[str, int] = {}
-    new_rows: dict[str, ValidRow] = {}
-    outcome: dict[int, str] = {}  # row number -> imported | updated | skipped:<reason> | pending
-    for row_no, row in chunk:
-        if row.domain in dead:
-            outcome[row_no] = "skipped:deleted from this workspace before"
-        elif row.domain in first_row:
-            outcome[row_no] = "pending"  # a later row of the same company: only its contacts count
-        elif row.domain in existing:
-            first_row[row.domain] = row_no
-            if on_duplicate == "skip":
+@dataclass
+class _Company:
+    """What the import has decided about one domain so far (its first row decides; later rows add contacts)."""
+
+    first_row: int
+    lead_id: int = 0
+    existed: bool = False  # a lead before this import
+    deleted: bool = False  # tombstoned: never brought back
+
+
+class _Writer:
+    """Saves checked rows chunk by chunk, remembering each company across chunks."""
+
+    def __init__(self, actor: Actor, on_duplicate: str, result: ImportResult) -> None:
+        self.actor, self.on_duplicate, self.result = actor, on_duplicate, result
+        self.companies: dict[str, _Company] = {}
+
+    def _first_rows(self, s: Any, chunk: list[tuple[int, ValidRow]], outcome: dict[int, str]) -> None:
+        """Decide the first row of each company not seen before: deleted, existing (update or skip) or new."""
+        ws = self.actor.workspace_id
+        fresh = list({row.domain for _n, row in chunk if row.domain not in self.companies})
+        if not fresh:
+            return
+        dead = set(s.scalars(select(LeadTombstone.domain).where(LeadTombstone.workspace_id == ws,
+                                                                among(s, LeadTombstone.domain, fresh))))
+        existing = {lead.domain: lead for lead in s.scalars(select(Lead).where(Lead.workspace_id == ws, among(s, Lead.domain, fresh)))}
+        new_rows: dict[str, ValidRow] = {}
+        for row_no, row in chunk:
+            if row.domain in self.companies:
+                continue
+            company = self.companies[row.domain] = _Company(first_row=row_no)
+            if row.domain in dead:
+                company.deleted = True
+                outcome[row_no] = "skipped:deleted from this workspace before"
+            elif (lead := existing.get(row.domain)) is not None:
+                company.lead_id, company.existed = lead.id, True
+                if self.on_duplicate == "skip":
+                    outcome[row_no] = "skipped:already a lead"
+                else:
+                    changes = _lead_changes(lead, row)
+                    if changes:
+                        s.execute(update(Lead).where(Lead.id == lead.id).values(**changes))
+                    outcome[row_no] = "updated" if changes else "pending"
+            else:
+                new_rows[row.domain] = row
+                outcome[row_no] = "imported"
+        if new_rows:
+            now = utcnow()
+            insert_rows(s, Lead.__table__, [  # type: ignore[arg-type]
+                {"workspace_id": ws, "domain": r.domain, "website": r.website, "name": r.company, "industry": r.industry,
+                 "location": r.location, "country": r.country, "notes": r.notes, "tags": list(r.tags), "source": "csv",
+                 "status": "new", "tech": [], "score_factors": [], "summary": "", "opening_hours": "",
+                 "created_at": now, "updated_at": now} for r in new_rows.values()])
+            for domain, lead_id in s.execute(select(Lead.domain, Lead.id).where(Lead.workspace_id == ws,
+                                                                                among(s, Lead.domain, new_rows))):
+                self.companies[domain].lead_id = lead_id
+
+    def save(self, uow: UnitOfWork, chunk: list[tuple[int, ValidRow]]) -> None:
+        """Add or update the chunk's companies and add their new contacts; count every row once."""
+        s = uow.session
+        outcome: dict[int, str] = {}  # row number -> imported | updated | skipped:<reason> | pending
+        self._first_rows(s, chunk, outcome)
+        for row_no, row in chunk:
+            if row_no in outcome:
+                continue
+            company = self.companies[row.domain]  # a later row of a company: only its contacts count
+            if company.deleted:
+                outcome[row_no] = "skipped:deleted from this workspace before"
+            elif company.existed and self.on_duplicate == "skip":
                 outcome[row_no] = "skipped:already a lead"
             else:
-                changes = _lead_changes(existing[row.domain], row)
-                if changes:
-                    s.execute(update(Lead).where(Lead.id == existing[row.domain].id).values(**changes))
-                outcome[row_no] = "updated" if changes else "pending"
-        else:
-            first_row[row.domain] = row_no
-            new_rows[row.domain] = row
-            outcome[row_no] = "imported"
-    if new_rows:
+                outcome[row_no] = "pending"
+        lead_ids = list({self.companies[row.domain].lead_id for row_no, row in chunk if outcome[row_no] in ("imported", "updated", "pending")})
+        have = {(lead_id, kind, value) for lead_id, kind, value in s.execute(
+            select(Contact.lead_id, Contact.kind, Contact.normalised_value).where(among(s, Contact.lead_id, lead_ids)))}
+        contacts: list[dict[str, Any]] = []
         now = utcnow()
-        insert_rows(s, Lead.__table__, [  # type: ignore[arg-type]
-            {"workspace_id": ws, "domain": r.domain, "website": r.website, "name": r.company, "industry": r.industry,
-             "location": r.location, "country": r.country, "notes": r.notes, "tags": list(r.tags), "source": "csv",
-             "status": "new", "tech": [], "score_factors": [], "summary": "", "opening_hours": "",
-             "created_at": now, "updated_at": now} for r in new_rows.values()])
-        ids = dict(s.execute(select(Lead.domain, Lead.id).where(Lead.workspace_id == ws, Lead.domain.in_(list(new_rows)))).all())
-    else:
-        ids = {}
-    ids.update({d: lead.id for d, lead in existing.items()})
-    have = {(lead_id, kind, value) for lead_id, kind, value in s.execute(
-        select(Contact.lead_id, Contact.kind, Contact.normalised_value).where(Contact.lead_id.in_(list(ids.values()))))}
-    contacts: list[dict[str, Any]] = []
-    for row_no, row in chunk:
-        if outcome[row_no].startswith("skipped") or (on_duplicate == "skip" and row.domain in existing):
+        for row_no, row in chunk:
+            if outcome[row_no].startswith("skipped"):
+                continue
+            company = self.companies[row.domain]
+            added = False
+            for kind, value, extra in _contacts_for(row):
+                if (company.lead_id, kind, value) not in have:
+                    have.add((company.lead_id, kind, value))
+                    contacts.append({"workspace_id": self.actor.workspace_id, "lead_id": company.lead_id, "kind": kind,
+                                     "value": value, "normalised_value": value, "label": "csv",
+                                     "verification": "unknown", "created_at": now, **extra})
+                    added = True
             if outcome[row_no] == "pending":
-                outcome[row_no] = "skipped:already a lead"
-            continue
-        lead_id = ids[row.domain]
-        added = False
-        for kind, value, extra in _contacts_for(row):
-            if (lead_id, kind, value) not in have:
-                have.add((lead_id, kind, value))
-                contacts.append({"workspace_id": ws, "lead_id": lead_id, "kind": kind, "value": value,
-                                 "normalised_value": value, "label": "csv", "verification": "unknown",
-                                 "created_at": utcnow(), **extra})
-                added = True
-        if outcome[row_no] == "pending":
-            outcome[row_no] = "updated" if added else (
-                "skipped:duplicate of an earlier row" if first_row.get(row.domain) != row_no else "skipped:unchanged")
-    insert_rows(s, Contact.__table__, contacts)  # type: ignore[arg-type]
-    for state in outcome.values():
-        if state == "imported":
-            result.imported += 1
-        elif state == "updated":
-            result.updated += 1
-        else:
-            result.skipped += 1
-            result.skip_reasons[state.split(":", 1)[1]] += 1
+                outcome[row_no] = "updated" if added else (
+                    "skipped:unchanged" if company.first_row == row_no else "skipped:duplicate of an earlier row")
+        insert_rows(s, Contact.__table__, contacts)  # type: ignore[arg-type]
+        for state in outcome.values():
+            if state == "imported":
+                self.result.imported += 1
+            elif state == "updated":
+                self.result.updated += 1
+            else:
+                self.result.skipped += 1
+                self.result.skip_reasons[state.split(":", 1)[1]] += 1
 
 
 def import_csv(
@@ -177,7 +217,7 @@ def import_csv(
     on_duplicate: str = "update",
     default_region: str = "US",
     check_dns: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
     uow_factory: Callable[[], UnitOfWork] = UnitOfWork,
 ) -> ImportResult:
     """Import a CSV into the actor's workspace; bad rows come back with reasons, nothing else is lost."""
@@ -188,28 +228,28 @@ def import_csv(
     if not (mapping.get("website") or mapping.get("email")):
         raise InvalidInput("Map a website or an email column: LeadScout needs one to know which company a row is.")
     result = ImportResult(rows_read=len(parsed.rows), encoding=parsed.encoding, delimiter=parsed.delimiter, headers=parsed.headers)
-    valid: list[tuple[int, ValidRow]] = []
-    mapped = [(n, csv_read.row_values(parsed.headers, row, mapping)) for n, row in enumerate(parsed.rows, start=1)]
-    for number, outcome in validate_rows(mapped, default_region=default_region, check_dns=check_dns):
-        if isinstance(outcome, str):
-            row = parsed.rows[number - 1]
-            cells = {h: (row[i] if i < len(row) else "") for i, h in enumerate(parsed.headers)}
-            result.rejected.append((number, outcome, cells))
-        else:
-            valid.append((number, outcome))
-    # rows of one company stay in one chunk, so "the same company twice" is decided in one place
-    valid.sort(key=lambda item: (item[1].domain, item[0]))
-    start = 0
-    while start < len(valid):
-        end = min(start + CHUNK, len(valid))
-        while end < len(valid) and valid[end][1].domain == valid[end - 1][1].domain:
-            end += 1
-        with uow_factory() as uow:
-            _apply_chunk(uow, actor, valid[start:end], on_duplicate, result)
-            uow.commit()
-        start = end
-        if progress:
-            progress(start, len(valid))
+    writer = _Writer(actor, on_duplicate, result)
+    done = 0
+    # Big files are checked ahead in worker processes while this process saves each checked chunk.
+    chunks = check_chunks(parsed.headers, parsed.rows, mapping, default_region=default_region, check_dns=check_dns,
+                          processes=_processes())
+    with closing(chunks):
+        for checked in chunks:
+            valid: list[tuple[int, ValidRow]] = []
+            for number, outcome in checked:
+                if isinstance(outcome, str):
+                    row = parsed.rows[number - 1]
+                    cells = {h: (row[i] if i < len(row) else "") for i, h in enumerate(parsed.headers)}
+                    result.rejected.append((number, outcome, cells))
+                else:
+                    valid.append((number, outcome))
+            if valid:
+                with uow_factory() as uow:
+                    writer.save(uow, valid)
+                    uow.commit()
+            done += len(checked)
+            if progress:
+                progress(done, result.rows_read, f"Imported {done:,} of {result.rows_read:,} rows")
     with uow_factory() as uow:
         uow.session.add(AuditEvent(workspace_id=actor.workspace_id, user_id=actor.user_id, action="lead.csv_import",
                                    target_type="lead", detail={**result.counts(), "encoding": result.encoding}))
@@ -242,7 +282,7 @@ def import_csv_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]
     path = get_settings().data_dir / "imports" / str(args["file"]).replace("/", "")
     result = import_csv(actor=actor, data=path.read_bytes(), mapping=args.get("mapping"),
                         on_duplicate=args.get("on_duplicate", "update"), default_region=args.get("default_region", "US"),
-                        progress=lambda d, t: ctx.progress(d, t, f"Imported {d} of {t} valid rows"))
+                        progress=ctx.progress)
     rejected_name = path.with_suffix(".rejected.csv")
     rejected_name.write_bytes(rejected_csv(result))
     return {**result.counts(), "rejected_rows": [[n, why] for n, why, _c in result.rejected[:500]],

@@ -145,15 +145,20 @@ def normalise_domain(url: str) -> str | None:
     host = _host_of(url)
     if not host or "." not in host:
         return None
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        return None  # a bare IP address is not a company domain
-    except ValueError:
-        pass
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return None
+    if not host[-1].isalpha():  # a name ending in a letter is never an IP address (this skips a costly parse)
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+            return None  # a bare IP address is not a company domain
+        except ValueError:
+            pass
+    if host.isascii():  # what the idna codec checks of an ASCII name, without the codec
+        if any(not 0 < len(label) < 64 for label in host.split(".")):
+            return None
+    else:
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
     parts = _extractor()(host)
     if parts.suffix and parts.domain:
         return f"{parts.domain}.{parts.suffix}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest

@@ -12,7 +12,6 @@ from alembic import op
 
 import core.db.models.base
 
-
 revision: str = '0004_runs'
 down_revision: str | None = '0001'
 branch_labels: str | Sequence[str] | None = None

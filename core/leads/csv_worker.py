@@ -1,0 +1,97 @@
+"""Worker processes that validate chunks of a big CSV import in parallel.
+
+Each worker is ``python -m core.leads.csv_worker``: it reads pickled chunks from its stdin and writes
+the checked rows to its stdout, one chunk at a time. They are started as plain subprocesses, not
+through ``multiprocessing``, so nothing depends on how the parent process was started (Streamlit,
+an RQ work horse, the CLI, a script without a ``__main__`` guard) and nothing is forked from a
+process that runs threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import suppress
+from pathlib import Path
+from typing import IO, Any
+
+from core.leads.csv_rows import ValidRow, check_chunk
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[2]
+Chunk = tuple[Any, ...]
+
+
+def _start() -> subprocess.Popen[bytes]:
+    # ``-m`` from the project folder puts it first on sys.path, whatever the parent's working directory
+    return subprocess.Popen([sys.executable, "-m", "core.leads.csv_worker"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, cwd=ROOT)
+
+
+def _send(worker: subprocess.Popen[bytes], chunk: Chunk) -> None:
+    assert worker.stdin is not None
+    pickle.dump(chunk, worker.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+    worker.stdin.flush()
+
+
+def _receive(worker: subprocess.Popen[bytes]) -> list[tuple[int, ValidRow | str]]:
+    assert worker.stdout is not None
+    try:
+        return pickle.load(worker.stdout)  # noqa: S301 - our own child process, over its own pipe
+    except EOFError as exc:
+        raise RuntimeError(f"a CSV check worker stopped (exit code {worker.wait()})") from exc
+
+
+def check_in_workers(chunks: list[Chunk], *, processes: int) -> Iterator[list[tuple[int, ValidRow | str]]]:
+    """Each chunk's checked rows, in order; chunk i goes to worker i % processes.
+
+    If the workers cannot start or one dies, the remaining chunks are checked in this process (the
+    import still finishes, only slower). Closing the iterator early stops the workers.
+    """
+    workers: list[subprocess.Popen[bytes]] = []
+    done = 0
+    try:
+        try:
+            workers = [_start() for _ in range(processes)]
+            for i, chunk in enumerate(chunks[:processes]):
+                _send(workers[i], chunk)
+            while done < len(chunks):
+                worker = workers[done % processes]
+                checked = _receive(worker)
+                if done + processes < len(chunks):
+                    _send(worker, chunks[done + processes])
+                done += 1
+                yield checked
+        except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
+            log.warning("CSV check workers failed (%s); checking the remaining rows in this process", exc)
+            for chunk in chunks[done:]:
+                done += 1
+                yield check_chunk(*chunk)
+    finally:
+        for worker in workers:
+            for pipe in (worker.stdin, worker.stdout):
+                with suppress(OSError):  # a dead worker's stdin cannot take the rest of its buffer
+                    if pipe is not None:
+                        pipe.close()
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait()
+
+
+def _serve(source: IO[bytes], sink: IO[bytes]) -> None:
+    while True:
+        try:
+            chunk = pickle.load(source)  # noqa: S301 - sent by the importing process that started us
+        except EOFError:
+            return
+        pickle.dump(check_chunk(*chunk), sink, protocol=pickle.HIGHEST_PROTOCOL)
+        sink.flush()
+
+
+if __name__ == "__main__":
+    results = sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing printed by accident can corrupt the results stream
+    _serve(sys.stdin.buffer, results)

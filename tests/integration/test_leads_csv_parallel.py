@@ -1,0 +1,118 @@
+"""Big imports: rows checked in worker processes and saved chunk by chunk give the same result as one pass."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from core.db import UnitOfWork
+from core.db.models import Lead
+from core.leads import csv_import, csv_rows
+from core.leads.bulk import among, insert_rows
+from core.leads.csv_export import COLUMNS, export_csv
+from core.leads.query import LeadFilter
+from tests.conftest import make_owner, unique
+from tests.fixtures.leads_data import make_lead
+
+
+def awkward_file(tag: str) -> bytes:
+    """Duplicates of one company far apart, bad rows, a tombstone-free existing lead, free mail, bad phones."""
+    lines = ["Company,Website,Email,Phone,City,Country,Tags"]
+    for i in range(60):
+        lines.append(f"Co {i},https://www.c{i % 23}-{tag}.co.uk/,p{i}@c{i % 23}-{tag}.co.uk,020 7{i:03d} 0{i:03d},Leeds,GB,t{i % 3}")
+        if i % 7 == 0:
+            lines.append(f"Bad {i},,someone{i}@gmail.com,,,,")
+        if i % 11 == 0:
+            lines.append(f"Worse {i},https://c{i % 23}-{tag}.co.uk,not-an-email,12,,,")
+    lines.append(f"Old,https://old-{tag}.co.uk/,new@old-{tag}.co.uk,,York,GB,")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def run(monkeypatch, tag: str, *, processes: int, mode: str):
+    owner = make_owner()
+    make_lead(owner, f"old-{tag}.co.uk", name="Old")
+    monkeypatch.setattr(csv_rows, "PARALLEL_MIN_ROWS", 0)  # our real worker processes, on a small file
+    monkeypatch.setattr(csv_rows, "CHUNK_ROWS", 7)  # many chunks: a company's rows land in different chunks
+    monkeypatch.setenv("CSV_IMPORT_PROCESSES", str(processes))
+    from core.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = csv_import.import_csv(actor=owner, data=awkward_file(tag), default_region="GB", on_duplicate=mode)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    exported = export_csv(actor=owner, flt=LeadFilter(text=tag), columns=[c for c in COLUMNS if c not in ("id", "created_at", "updated_at")])
+    return result, exported
+
+
+@pytest.mark.parametrize("mode", ["update", "skip"])
+def test_worker_processes_and_chunks_give_the_single_pass_result(monkeypatch, caplog, mode):
+    tag = unique("par")
+    serial, serial_rows = run(monkeypatch, tag, processes=1, mode=mode)
+    parallel, parallel_rows = run(monkeypatch, tag, processes=3, mode=mode)
+    assert serial.counts() == parallel.counts()
+    assert serial.rows_read == serial.imported + serial.updated + serial.skipped + len(serial.rejected)
+    assert serial.imported == 23  # 23 companies in 60 rows, each imported once across chunks
+    assert [(n, why) for n, why, _c in serial.rejected] == [(n, why) for n, why, _c in parallel.rejected]
+    assert len(serial.rejected) == 9 + 6  # free-mail rows and bad-email rows, with their reasons
+    assert serial.skip_reasons == parallel.skip_reasons
+    assert serial_rows == parallel_rows and serial_rows.count(b"\n") == 24 + 1
+    assert "CSV check workers failed" not in caplog.text  # the workers did the checking, not the fallback
+
+
+def test_workers_that_cannot_start_fall_back_to_this_process(monkeypatch, caplog):
+    tag = unique("fb")
+    monkeypatch.setattr(csv_rows, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(csv_rows, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # every worker exits at once: the import must still finish
+    data = awkward_file(tag)
+    parsed = csv_import.csv_read.parse(data)
+    mapping = csv_import.csv_read.guess_mapping(parsed.headers)
+    fallback = [row for chunk in csv_rows.check_chunks(parsed.headers, parsed.rows, mapping, default_region="GB", processes=2)
+                for row in chunk]
+    monkeypatch.undo()
+    direct = [row for chunk in csv_rows.check_chunks(parsed.headers, parsed.rows, mapping, default_region="GB", processes=1)
+              for row in chunk]
+    assert fallback == direct and len(direct) == len(parsed.rows)
+    assert "CSV check workers failed" in caplog.text
+
+
+def test_stopping_an_import_stops_it(monkeypatch, owner):
+    monkeypatch.setattr(csv_rows, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(csv_rows, "CHUNK_ROWS", 5)
+    seen = []
+
+    def progress(done, total, message):
+        seen.append(done)
+        if done >= 10:
+            raise KeyboardInterrupt  # as a cancelled job's progress call raises
+
+    with pytest.raises(KeyboardInterrupt):
+        csv_import.import_csv(actor=owner, data=awkward_file(unique("stop")), default_region="GB", progress=progress)
+    assert seen == [5, 10]
+
+
+def test_bulk_insert_stores_exactly_what_an_orm_insert_stores(owner):
+    now = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+    rows = []
+    for name in ("orm", "bulk"):
+        rows.append({"workspace_id": owner.workspace_id, "domain": f"{unique(name)}.example", "website": "https://x.example",
+                     "name": "Ünïcode ' \" name", "industry": "", "location": "", "country": "GB", "notes": "a\nb",
+                     "tags": ["vip", "ünï"], "source": "csv", "status": "new", "tech": [], "score_factors": [{"k": 1}],
+                     "summary": "", "opening_hours": "", "created_at": now, "updated_at": now})
+    with UnitOfWork() as uow:
+        uow.session.execute(insert(Lead), [rows[0]])
+        insert_rows(uow.session, Lead.__table__, [rows[1]])
+        uow.commit()
+    columns = "name, notes, tags, tech, score_factors, country, created_at, updated_at"
+    with UnitOfWork() as uow:
+        stored = [uow.session.execute(text(f"SELECT {columns} FROM lead WHERE domain = :d"), {"d": r["domain"]}).one()
+                  for r in rows]
+        assert stored[0] == stored[1]
+        ids = uow.session.scalars(select(Lead.id).where(among(uow.session, Lead.domain, [r["domain"] for r in rows]))).all()
+        assert len(ids) == 2
+        assert uow.session.scalars(select(Lead.id).where(among(uow.session, Lead.domain, []))).all() == []
