@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from operator import itemgetter
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select, type_coerce
 
 from core.auth.models import Actor
 from core.db import UnitOfWork
 from core.db.models import Contact, Lead, User
 from core.errors import InvalidInput
+from core.leads.bulk import among
 from core.leads.query import LeadFilter, filter_conditions
 
 COLUMNS = ("domain", "company", "website", "email", "phone", "contact_name", "title", "industry", "location",
@@ -29,14 +33,20 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def _contacts(uow: UnitOfWork, lead_ids: list[int]) -> dict[int, dict[str, str]]:
+def _contacts(uow: UnitOfWork, workspace_id: int, lead_ids: list[int]) -> dict[int, dict[str, str]]:
+    """The first email and phone (people before role addresses) and the first named person of each lead."""
     out: dict[int, dict[str, str]] = {}
-    rows = uow.session.execute(
+    low, high = lead_ids[0], lead_ids[-1]  # ascending
+    # A dense page (the whole table, a broad filter) reads its id range off the index; a sparse one names its ids.
+    # Contacts of leads outside the page that a range brings along are never looked up.
+    wanted = (Contact.lead_id.between(low, high) if high - low < 2 * len(lead_ids)
+              else among(uow.session, Contact.lead_id, lead_ids))
+    rows = uow.session.connection().execute(
         select(Contact.lead_id, Contact.kind, Contact.value, Contact.person_name, Contact.person_title)
-        .where(Contact.lead_id.in_(lead_ids), Contact.kind.in_(("email", "phone")))
+        .where(wanted, Contact.workspace_id == workspace_id, Contact.kind.in_(("email", "phone")))
         .order_by(Contact.lead_id, Contact.is_role_address, Contact.id)
     )
-    for lead_id, kind, value, person, title in rows:
+    for lead_id, kind, value, person, title in rows.all():
         entry = out.setdefault(lead_id, {})
         entry.setdefault(kind, value)
         if person and "contact_name" not in entry:
@@ -44,34 +54,57 @@ def _contacts(uow: UnitOfWork, lead_ids: list[int]) -> dict[int, dict[str, str]]
     return out
 
 
+class _Lists:
+    """A JSON list column as "a, b" text, decoded once per distinct value (tags and technologies repeat a lot)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str | None, str] = {None: ""}
+
+    def __call__(self, raw: str | None) -> str:
+        try:
+            return self.seen[raw]
+        except KeyError:
+            items = json.loads(raw) if raw else []
+            self.seen[raw] = text = ", ".join(str(item) for item in items) if isinstance(items, list) else ""
+            return text
+
+
+def _timestamp(raw: datetime | str) -> str:
+    """ISO 8601 in UTC from a stored timestamp (SQLite keeps UTC text, PostgreSQL's driver gives a datetime)."""
+    value = raw if isinstance(raw, datetime) else datetime.fromisoformat(raw)
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)).isoformat()
+
+
 def _rows(uow: UnitOfWork, actor: Actor, flt: LeadFilter, columns: tuple[str, ...]) -> Iterator[list[str]]:
     dialect = uow.session.get_bind().dialect.name
+    # The list and timestamp columns are read as the database stores them and converted here, once per
+    # distinct value, instead of through each row's type processing (a third of the export's time).
     query = (
         select(Lead.id, Lead.domain, Lead.name, Lead.website, Lead.industry, Lead.location, Lead.country, Lead.score,
-               Lead.status, User.email, Lead.tags, Lead.tech, Lead.notes, Lead.summary, Lead.source, Lead.created_at)
+               Lead.status, User.email, cast(Lead.tags, Text), cast(Lead.tech, Text), Lead.notes, Lead.summary,
+               Lead.source, type_coerce(Lead.created_at, Text))
         .outerjoin(User, User.id == Lead.owner_id)
         .where(*filter_conditions(actor.workspace_id, flt, dialect))
         .order_by(Lead.id)
     )
-    want_lists = "tags" in columns or "tech" in columns
+    as_text = _Lists()
+    picks = [COLUMNS.index(col) for col in columns]
+    pick = itemgetter(*picks) if len(picks) > 1 else (lambda row: (row[picks[0]],))
     last_id = 0
+    connection = uow.session.connection()
     while True:  # keyset pages: constant memory and no long-lived cursor
-        batch = uow.session.execute(query.where(Lead.id > last_id).limit(BATCH)).all()
+        batch = connection.execute(query.where(Lead.id > last_id).limit(BATCH)).all()
         if not batch:
             return
         last_id = batch[-1][0]
-        contacts = _contacts(uow, [r[0] for r in batch])
-        for r in batch:
-            c = contacts.get(r[0], _NONE)
-            values = {
-                "domain": r[1], "company": r[2], "website": r[3], "industry": r[4], "location": r[5], "country": r[6],
-                "score": "" if r[7] is None else f"{r[7]:g}", "status": r[8], "owner": r[9] or "", "notes": r[12],
-                "summary": r[13], "source": r[14], "created_at": r[15].isoformat(), "email": c.get("email", ""),
-                "phone": c.get("phone", ""), "contact_name": c.get("contact_name", ""), "title": c.get("title", ""),
-            }
-            if want_lists:
-                values["tags"], values["tech"] = ", ".join(r[10] or ()), ", ".join(r[11] or ())
-            yield [("'" + v) if v and v[0] in _FORMULA_FIRST else v for v in (values[col] or "" for col in columns)]
+        contacts = _contacts(uow, actor.workspace_id, [r[0] for r in batch])
+        for (lead_id, domain, name, website, industry, location, country, score, status, owner, tags, tech, notes,
+             summary, source, created_at) in batch:
+            c = contacts.get(lead_id, _NONE)
+            row = (domain, name, website, c.get("email", ""), c.get("phone", ""), c.get("contact_name", ""),
+                   c.get("title", ""), industry, location, country, "" if score is None else f"{score:g}", status,
+                   owner or "", as_text(tags), as_text(tech), notes, summary, source, _timestamp(created_at))
+            yield [v if v[:1] not in _FORMULA_FIRST else "'" + v for v in pick(row)]
 
 
 def export_csv(

@@ -163,3 +163,16 @@ def test_import_needs_a_website_or_email_column(owner):
         csv_import.import_csv(actor=owner, data=b"company,city\nAcme,Leeds\n")
     with pytest.raises(InvalidInput, match="empty"):
         csv_import.import_csv(actor=owner, data=b"\n\n")
+
+
+@pytest.mark.parametrize("picked", [(0, 1, 2, 3, 4, 5), (0, 5)], ids=["dense page", "sparse selection"])
+def test_export_finds_each_leads_own_contacts_in_dense_and_sparse_pages(owner, picked):
+    tag = unique("pg")
+    ids = [make_lead(owner, f"{tag}-{i}.com", emails=(f"info@{tag}-{i}.com", f"anna@{tag}-{i}.com"),
+                     phones=(f"+4420794600{i:02d}",)) for i in range(6)]
+    chosen = tuple(ids[i] for i in picked)
+    rows = list(csv.DictReader(io.StringIO(export_csv(actor=owner, flt=LeadFilter(lead_ids=chosen),
+                                                      columns=("domain", "email", "phone")).decode())))
+    assert [r["domain"] for r in rows] == [f"{tag}-{i}.com" for i in picked]
+    # each lead's own person address before its role address, and its own phone (formula-guarded: it starts with +)
+    assert [(r["email"], r["phone"]) for r in rows] == [(f"anna@{tag}-{i}.com", f"'+4420794600{i:02d}") for i in picked]
