@@ -257,7 +257,10 @@ def print_table(results: dict[str, dict[str, object]], n: int) -> None:
         ("re-import same file (changes nothing)", "—", lambda r: cell(r, "reimport")),
     ]
     names = list(results)
-    print(f"\nLeads workspace benchmark, {n:,} leads, {os.cpu_count()} CPUs\n")
+    from bench.reference import reference_seconds
+
+    print(f"\nLeads workspace benchmark, {n:,} leads, {os.cpu_count()} CPUs; machine reference loop "
+          f"{reference_seconds():.2f} s (bench/reference.py: lower is a faster machine)\n")
     print(f"| {'measure':<42} | {'goal':<8} | " + " | ".join(f"{name:<14}" for name in names) + " |")
     print(f"|{'-' * 44}|{'-' * 10}|" + "|".join("-" * 16 for _ in names) + "|")
     for label, goal, fn in lines:

@@ -117,7 +117,10 @@ def main() -> int:
         delivered = len(smtp.envelopes)
 
     bare_rate = 2 * n / (rows[0][2] + rows[-1][2])
-    print(f"\nbench/send.py — {n} messages per row, {os.cpu_count()}-core machine; "
+    from bench.reference import reference_seconds
+
+    print(f"\nmachine reference loop {reference_seconds():.2f} s (bench/reference.py: lower is a faster machine)")
+    print(f"bench/send.py — {n} messages per row, {os.cpu_count()}-core machine; "
           f"'vs bare' against the mean of the two bare loops ({bare_rate:.0f} msg/s)")
     print(f"{'path':<34} {'sent':>7} {'seconds':>9} {'msg/s':>9} {'vs bare':>8}")
     for label, sent, seconds in rows:

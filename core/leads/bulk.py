@@ -51,25 +51,32 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     connection = session.connection()
     columns = list(rows[0])
     raw = connection.connection.driver_connection
-    if connection.dialect.name != "postgresql":
-        dialect = connection.dialect
+    getter = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    dialect = connection.dialect
+    if dialect.name == "postgresql":  # COPY takes JSON as its text; the driver adapts everything else
+        processors = {c: json.dumps if _is_json(table.c[c].type) else None for c in columns}
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    else:
         processors = {c: table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns}
-        converted = [(i, c, _converter(process)) for i, (c, process) in enumerate(processors.items()) if process]
-        getter = itemgetter(*columns)
-        values = []
-        for row in rows:
-            line = list(getter(row)) if len(columns) > 1 else [row[columns[0]]]
-            for i, c, convert in converted:
-                line[i] = convert(row[c])
-            values.append(line)
         statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        cursor = raw.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.executemany(statement, values)
-        finally:
-            cursor.close()
+    converted = [(i, c, _converter(process)) for i, (c, process) in enumerate(processors.items()) if process]
+    values = []
+    for row in rows:
+        line = list(getter(row))
+        for i, c, convert in converted:
+            line[i] = convert(row[c])
+        values.append(line)
+    if dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for line in values:
+                copy.write_row(line)
         return
-    as_json = {c for c in columns if isinstance(table.c[c].type, JSON) or "JSON" in type(table.c[c].type).__name__}
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[union-attr]
-        for row in rows:
-            copy.write_row([json.dumps(row[c]) if c in as_json else row[c] for c in columns])
+    cursor = raw.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(statement, values)
+    finally:
+        cursor.close()
+
+
+def _is_json(column_type: Any) -> bool:
+    return isinstance(column_type, JSON) or "JSON" in type(column_type).__name__

@@ -123,12 +123,14 @@ class _Writer:
         self.actor, self.on_duplicate, self.result = actor, on_duplicate, result
         self.companies: dict[str, _Company] = {}
 
-    def _first_rows(self, s: Any, chunk: list[tuple[int, ValidRow]], outcome: dict[int, str]) -> None:
-        """Decide the first row of each company not seen before: deleted, existing (update or skip) or new."""
+    def _first_rows(self, s: Any, chunk: list[tuple[int, ValidRow]], outcome: dict[int, str]) -> set[str]:
+        """Decide the first row of each company not seen before: deleted, existing (update or skip) or new.
+
+        Returns the domains whose leads this chunk created."""
         ws = self.actor.workspace_id
         fresh = list({row.domain for _n, row in chunk if row.domain not in self.companies})
         if not fresh:
-            return
+            return set()
         dead = set(s.scalars(select(LeadTombstone.domain).where(LeadTombstone.workspace_id == ws,
                                                                 among(s, LeadTombstone.domain, fresh))))
         existing = {lead.domain: lead for lead in s.scalars(select(Lead).where(Lead.workspace_id == ws, among(s, Lead.domain, fresh)))}
@@ -162,12 +164,13 @@ class _Writer:
             for domain, lead_id in s.execute(select(Lead.domain, Lead.id).where(Lead.workspace_id == ws,
                                                                                 among(s, Lead.domain, new_rows))):
                 self.companies[domain].lead_id = lead_id
+        return set(new_rows)
 
     def save(self, uow: UnitOfWork, chunk: list[tuple[int, ValidRow]]) -> None:
         """Add or update the chunk's companies and add their new contacts; count every row once."""
         s = uow.session
         outcome: dict[int, str] = {}  # row number -> imported | updated | skipped:<reason> | pending
-        self._first_rows(s, chunk, outcome)
+        created = self._first_rows(s, chunk, outcome)
         for row_no, row in chunk:
             if row_no in outcome:
                 continue
@@ -178,9 +181,11 @@ class _Writer:
                 outcome[row_no] = "skipped:already a lead"
             else:
                 outcome[row_no] = "pending"
-        lead_ids = list({self.companies[row.domain].lead_id for row_no, row in chunk if outcome[row_no] in ("imported", "updated", "pending")})
+        # contacts already stored, for the leads that had any before this chunk (a lead created now has none)
+        older = {self.companies[row.domain].lead_id for row_no, row in chunk
+                 if row.domain not in created and not outcome[row_no].startswith("skipped")}
         have = {(lead_id, kind, value) for lead_id, kind, value in s.execute(
-            select(Contact.lead_id, Contact.kind, Contact.normalised_value).where(among(s, Contact.lead_id, lead_ids)))}
+            select(Contact.lead_id, Contact.kind, Contact.normalised_value).where(among(s, Contact.lead_id, older)))} if older else set()
         contacts: list[dict[str, Any]] = []
         now = utcnow()
         for row_no, row in chunk:
