@@ -9,9 +9,10 @@ never resend; reconcile from its events).
 from __future__ import annotations
 
 from email import policy
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import formatdate
+from functools import lru_cache
 from typing import Protocol
 
 from core.errors import SendError
@@ -56,6 +57,21 @@ class Channel(Protocol):
         ...
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The standard header registry, but each header's class is made once, not on every header set.
+
+    (The stock registry builds a new class with ``type()`` per header per message: a third of the
+    cost of building an email.)"""
+
+    @lru_cache(maxsize=128)  # noqa: B019 - one registry for the process's lifetime
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        return super().__getitem__(name)
+
+
+# Lines up to RFC 5322's 998 limit, so the long unsubscribe URL is never folded into an encoded-word.
+_POLICY = policy.SMTP.clone(max_line_length=998, header_factory=_HeaderClasses())
+
+
 def build_email(message: OutgoingMessage) -> EmailMessage:
     """The RFC 5322 message for an email (used by SMTP and the .eml export)."""
     for label, value in (
@@ -66,8 +82,7 @@ def build_email(message: OutgoingMessage) -> EmailMessage:
         ("subject", message.subject),
     ):
         refuse_line_breaks(label, value)
-    # Lines up to RFC 5322's 998 limit, so the long unsubscribe URL is never folded into an encoded-word.
-    email = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
+    email = EmailMessage(policy=_POLICY)
     to_user, _, to_domain = message.to_address.rpartition("@")
     from_user, _, from_domain = message.from_address.rpartition("@")
     email["From"] = Address(display_name=message.from_name, username=from_user, domain=from_domain)
