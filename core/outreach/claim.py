@@ -5,14 +5,16 @@ SQLite: ``BEGIN IMMEDIATE`` takes the write lock once per batch, so the read, th
 claim run alone. On both, the claim is a conditional ``UPDATE ... WHERE status = 'queued'
 RETURNING id``: a row moves to ``sending`` exactly once, and only the returned ids are sent.
 Suppression (one query for the batch), consent, do-not-contact, the sending window and the daily
-cap are all checked before the commit that makes the claim visible.
+cap (one counter row per sender and day, ``quota.py``) are all checked before the commit that makes
+the claim visible.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, func, insert, select, tuple_, union_all, update
@@ -22,7 +24,7 @@ from core.config import Settings
 from core.db import UnitOfWork
 from core.db.models import MESSAGE_STATUSES, Contact, Lead, Message, MessageEvent, Suppression, Workspace
 from core.errors import InvalidInput
-from core.outreach import limits
+from core.outreach import limits, quota
 from core.outreach.compose import compose_outgoing
 from core.outreach.models import OutgoingMessage
 from core.outreach.suppression import normalise_address
@@ -31,6 +33,7 @@ BATCH_SIZE = 50
 IN_FLIGHT = ("sending", "unknown")
 # Statuses a message can only have after a provider accepted it (sent_at is set then).
 ACCEPTED = tuple(s for s in MESSAGE_STATUSES if s not in ("draft", "approved", "queued", *IN_FLIGHT))
+UNCAPPED_COUNT_LIMIT = 1_000_000  # a day's starting count when no cap is set (one may be set later)
 CAP_LOCK_CLASS = 7007  # pg_advisory_xact_lock(class, workspace): claims that count a workspace's cap take turns
 
 
@@ -115,11 +118,12 @@ def _address(row: Row[Any]) -> str:
 
 
 class _Caps:
-    """Per (workspace, channel, provider): how many more may be claimed today (counted once per batch)."""
+    """Per (workspace, channel, provider): how many more may be claimed today (one counter row each)."""
 
     def __init__(self, session: Session, now: datetime, workspaces: Mapping[int, Mapping[str, Any]]) -> None:
         self.session, self.now, self.workspaces = session, now, workspaces
         self.left: dict[tuple[int, str, str], int | None] = {}
+        self.day: dict[tuple[int, str, str], date] = {}
 
     def take(self, workspace_id: int, channel: str, provider: str) -> bool:
         """True (and one fewer left) when one more message fits under the cap."""
@@ -127,19 +131,26 @@ class _Caps:
         if key not in self.left:
             ws = self.workspaces[workspace_id]
             cap = limits.daily_cap(ws, channel)
-            if cap is None:
-                self.left[key] = None
-            else:
-                since = limits.start_of_day(self.now, ws.get("timezone") or "UTC")
-                self.left[key] = cap - counted_towards_cap(self.session, workspace_id=workspace_id, channel=channel,
-                                                           provider=provider, since=since, cap=cap)
+            since = limits.start_of_day(self.now, ws.get("timezone") or "UTC")
+            self.day[key] = since.date()
+            spent = quota.used(self.session, workspace_id=workspace_id, channel=channel, provider=provider,
+                               day=since.date(), count_so_far=lambda: counted_towards_cap(
+                                   self.session, workspace_id=workspace_id, channel=channel, provider=provider,
+                                   since=since, cap=cap or UNCAPPED_COUNT_LIMIT))
+            self.left[key] = None if cap is None else cap - spent
         left = self.left[key]
-        if left is None:
-            return True
-        if left <= 0:
+        if left is not None and left <= 0:
             return False
-        self.left[key] = left - 1
+        if left is not None:
+            self.left[key] = left - 1
         return True
+
+    def spend(self, claimed: Mapping[tuple[int, str, str], int]) -> None:
+        """Add what was claimed to each sender's counter for the day."""
+        for (workspace_id, channel, provider), count in claimed.items():
+            if count:
+                quota.spend(self.session, workspace_id=workspace_id, channel=channel, provider=provider,
+                            day=self.day[(workspace_id, channel, provider)], count=count)
 
 
 def _lock_caps(session: Session, workspace_ids: set[int]) -> None:
@@ -190,6 +201,8 @@ def claim_batch(
             else:
                 to_claim.append(row)
         claimed_ids = _move_to_sending(session, to_claim, providers, now)
+        caps.spend(Counter((row.workspace_id, row.channel, providers[row.channel])
+                           for row in to_claim if row.id in claimed_ids))
         _refuse(session, rows, refused, providers, now)
         uow.commit()
     claimed = tuple(

@@ -8,6 +8,7 @@ which later become ``unknown``: the same as a crash during the provider call, an
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,9 @@ from sqlalchemy import Table, Update, bindparam, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
-from core.db.models import Lead, Message, MessageEvent
+from core.db.models import Lead, Message, MessageEvent, Workspace
+from core.outreach import quota
+from core.outreach.limits import start_of_day
 from core.outreach.models import SendResult
 from core.outreach.suppression import add_suppression_row
 
@@ -108,17 +111,29 @@ class OutcomeBuffer:
 
 
 def release_unsent(*, message_ids: list[int], uow: UnitOfWork) -> int:
-    """Claimed messages no provider was ever called for go back to ``queued``; returns how many."""
+    """Claimed messages no provider was ever called for go back to ``queued`` (and back into their
+    sender's daily allowance, on the day they were claimed); returns how many."""
     with uow:
-        rows = uow.session.execute(
-            update(Message).where(Message.id.in_(message_ids), Message.status == "sending")
+        session = uow.session
+        claimed = session.execute(  # updated_at is the claim time: nothing touches a 'sending' row before its send
+            select(Message.id, Message.workspace_id, Message.channel, Message.provider, Message.updated_at, Workspace.settings)
+            .join(Workspace, Workspace.id == Message.workspace_id)
+            .where(Message.id.in_(message_ids), Message.status == "sending").with_for_update(of=Message)
+        ).all()
+        rows = session.execute(
+            update(Message).where(Message.id.in_([row.id for row in claimed]), Message.status == "sending")
             .values(status="queued").returning(Message.id, Message.workspace_id)
             .execution_options(synchronize_session=False)
-        ).all()
+        ).all() if claimed else []
+        released = {mid for mid, _ws in rows}
+        returned = Counter((row.workspace_id, row.channel, row.provider,
+                            start_of_day(row.updated_at, (row.settings or {}).get("timezone") or "UTC").date())
+                           for row in claimed if row.id in released)
+        for (workspace_id, channel, provider, day), count in returned.items():
+            quota.give_back(session, workspace_id=workspace_id, channel=channel, provider=provider, day=day, count=count)
         if rows:
-            uow.session.execute(insert(MessageEvent), [
+            session.execute(insert(MessageEvent), [
                 {"workspace_id": ws, "message_id": mid, "status": "queued",
                  "detail": "released: the sender stopped before sending it"} for mid, ws in rows])
         uow.commit()
         return len(rows)
-

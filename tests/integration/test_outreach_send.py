@@ -278,3 +278,73 @@ def test_a_batch_stopped_mid_send_releases_only_messages_never_handed_over(actor
     # sent and recorded; in the provider's hands (never resent, later 'unknown'); never handed over -> queued
     assert statuses(ids) == {ids[0]: "sent", ids[1]: "sending", ids[2]: "queued", ids[3]: "queued"}
     assert channel.calls == 2
+
+
+def quota_rows(actor):
+    from core.db.models import SendQuota
+
+    with UnitOfWork() as uow:
+        return {(q.channel, q.provider, q.day.isoformat()): q.used for q in uow.session.scalars(
+            select(SendQuota).where(SendQuota.workspace_id == actor.workspace_id))}
+
+
+def test_daily_cap_counts_what_went_out_before_the_counter_existed(actor, providers):
+    """The first claim of a day starts the counter from that day's messages already out (e.g. after an upgrade)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    configure_workspace(actor, daily_caps={"email": 3})
+    earlier = draft_and_queue(actor, [make_lead(actor, email=f"{unique('e')}@example.test") for _ in range(2)])
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday, inside the window
+    with UnitOfWork() as uow:  # sent earlier today, as an older LeadScout recorded them: no counter row
+        uow.session.execute(update(Message).where(Message.id.in_(earlier)).values(
+            status="sent", provider="sendgrid", sent_at=datetime(2026, 11, 25, 9, 0, tzinfo=UTC)))
+        uow.commit()
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('e')}@example.test") for _ in range(2)])
+    summary = sender.send_queued(workspace_id=actor.workspace_id, now=lambda: now,
+                                 settings=settings_for(providers.url, provider="sendgrid"))
+    assert (summary.sent, summary.capped) == (1, 1)
+    assert sorted(statuses(ids).values()) == ["queued", "sent"]
+    assert quota_rows(actor) == {("email", "sendgrid", "2026-11-25"): 3}
+
+
+def test_daily_cap_counts_refusals_resets_next_day_and_gets_back_unsent_claims(actor, providers):
+    from datetime import UTC, datetime
+
+    configure_workspace(actor, daily_caps={"email": 2})
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('q')}@example.test") for _ in range(5)])
+    wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    providers.fail_next.append(400)  # the provider refuses the first: it was still an attempt, and it counts
+    first = sender.send_queued(workspace_id=actor.workspace_id, now=lambda: wednesday,
+                               settings=settings_for(providers.url, provider="sendgrid"))
+    assert (first.failed, first.sent, first.capped) == (1, 1, 3)
+    assert quota_rows(actor) == {("email", "sendgrid", "2026-11-25"): 2}
+    # Next day, a new allowance of 3: the pass claims the three left, sends one, dies during the second
+    # call (in the provider's hands: counted) and gives the third, never handed over, back.
+    configure_workspace(actor, daily_caps={"email": 3})
+    channel = StopsOnSecondSend()
+    thursday = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    with pytest.raises(SystemExit):
+        sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(provider="smtp"),
+                           channels={"email": channel}, now=lambda: thursday)
+    assert channel.calls == 2
+    assert sorted(statuses(ids).values()) == ["failed", "queued", "sending", "sent", "sent"]
+    assert quota_rows(actor)[("email", "smtp", "2026-11-26")] == 2
+
+
+def test_two_concurrent_senders_share_one_daily_cap(actor, providers):
+    configure_workspace(actor, daily_caps={"email": 5})
+    draft_and_queue(actor, [make_lead(actor, email=f"{unique('k')}@example.test") for _ in range(12)])
+    # one message per claim, so the two senders' claims interleave; pacing sleeps skipped
+    settings = settings_for(providers.url, provider="sendgrid").model_copy(update={"outreach_rate_per_second": 0.1})
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(sender.send_queued(
+        workspace_id=actor.workspace_id, settings=settings, sleep=lambda _s: None))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(providers.calls_to("sendgrid")) == 5
+    assert sum(r.sent for r in results) == 5
+    assert sum(quota_rows(actor).values()) == 5

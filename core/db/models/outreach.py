@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -113,3 +113,20 @@ class WebhookReplay(CreatedAt, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(16))
     token: Mapped[str] = mapped_column(String(255))
+
+
+class SendQuota(Base):
+    """How many messages a sender (workspace, channel, provider) handed to its provider on one local day.
+
+    The daily cap reads one row instead of counting the day's messages. A row starts from the
+    messages already out that day (so upgrading or a first send mid-day counts what went before),
+    grows with every claim and shrinks when a claimed message goes back to the queue unsent.
+    """
+
+    __tablename__ = "send_quota"
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    used: Mapped[int] = mapped_column(default=0)
