@@ -34,6 +34,9 @@ class Outcome:
     """What one provider call ended in."""
 
     message_id: int
+    workspace_id: int
+    channel: str
+    provider: str
     status: str  # sent | failed | unknown
     detail: str
     at: datetime
@@ -66,11 +69,8 @@ def write_outcomes(session: Session, outcomes: list[Outcome]) -> None:
          "b_sent_at": o.at if o.result else None, "b_at": o.at}
         for o in outcomes
     ])
-    ids = [o.message_id for o in outcomes]
-    owners = {mid: (ws, channel, provider) for mid, ws, channel, provider in session.execute(
-        select(Message.id, Message.workspace_id, Message.channel, Message.provider).where(Message.id.in_(ids)))}
     session.execute(insert(MessageEvent), [
-        {"workspace_id": owners[o.message_id][0], "message_id": o.message_id, "status": o.status,
+        {"workspace_id": o.workspace_id, "message_id": o.message_id, "status": o.status,
          "detail": o.detail[:2000], "created_at": o.at} for o in outcomes])
     contacted = sorted({o.lead_id for o in outcomes if o.result is not None and not o.result.recorded_only and o.lead_id})
     if contacted:
@@ -78,9 +78,8 @@ def write_outcomes(session: Session, outcomes: list[Outcome]) -> None:
                         .values(status="contacted").execution_options(synchronize_session=False))
     for o in outcomes:
         if o.suppress is not None:
-            ws, channel, provider = owners[o.message_id]
-            add_suppression_row(session, workspace_id=ws, channel=channel, address=o.suppress[0],
-                                reason=o.suppress[1], source=f"{provider}:send-error")
+            add_suppression_row(session, workspace_id=o.workspace_id, channel=o.channel, address=o.suppress[0],
+                                reason=o.suppress[1], source=f"{o.provider}:send-error")
 
 
 class OutcomeBuffer:

@@ -165,7 +165,8 @@ def _send_one(channel: Channel, item: Claimed, s: Settings, records: OutcomeBuff
     message = item.message
 
     def record(status: str, detail: str, **extra: Any) -> None:
-        records.add(Outcome(message_id=message.message_id, status=status, detail=detail, at=utcnow(), **extra))
+        records.add(Outcome(message_id=message.message_id, workspace_id=message.workspace_id, channel=message.channel,
+                            provider=item.provider, status=status, detail=detail, at=utcnow(), **extra))
 
     try:
         result = send_with_retries(channel, message, retries=s.outreach_send_retries,
