@@ -54,7 +54,7 @@ def queued_workspace(label: str, n: int):
     # A cap that never binds, so the daily-cap count runs on every batch as the table grows.
     service.update_outreach_settings(actor=actor, postal_address="Bench Ltd, 1 Road, Berlin", timezone="UTC",
                                      send_window=[0, 24], send_weekdays=list(range(7)),
-                                     daily_caps={"email": 10**9}, from_email="bench@sender.test")
+                                     daily_caps={"email": 100_000}, from_email="bench@sender.test")
     with UnitOfWork() as uow:
         ws = actor.workspace_id
         uow.session.execute(insert(Lead), [{"workspace_id": ws, "domain": f"l{i}.{label}.test", "name": f"Lead {i}",

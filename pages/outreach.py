@@ -5,18 +5,22 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import LeadScoutError
-from core.outreach import log, service, suppression
+from core.outreach import limits, log, service, suppression
 from core.outreach.channels import email_provider_name, sms_provider_name
 from core.outreach.templates import sms_segments
 from pages.common import current_actor
 from pages.outreach_ai import render_ai_drafting
+from pages.outreach_log import render_message_log
 
 actor = current_actor()
 st.title(":material/send: Outreach")
 st.caption(f"Email goes through **{email_provider_name()}**, SMS through **{sms_provider_name()}**"
            " (outbox = recorded only, never sent).")
+if st.session_state.get("outreach_log_lead_id") is not None:  # sent here from a lead: open its message history
+    st.session_state["outreach_tab"] = "Message log"
 templates_tab, drafts_tab, log_tab, suppression_tab, settings_tab = st.tabs(
-    ["Templates", "Drafts & approval", "Message log", "Suppression list", "Sending rules"])
+    ["Templates", "Drafts & approval", "Message log", "Suppression list", "Sending rules"], key="outreach_tab",
+    on_change="rerun")
 
 with templates_tab:
     existing = service.list_templates(actor=actor)
@@ -98,37 +102,7 @@ with drafts_tab:
             st.error(str(error))
 
 with log_tab:
-    col1, col2, col3 = st.columns(3)
-    status = col1.selectbox("Status", ["", "draft", "approved", "queued", "sending", "sent", "failed", "unknown",
-                                       "delivered", "bounced", "opened", "replied"], key="outreach_log_status")
-    channel_filter = col2.selectbox("Channel", ["", "email", "sms"], key="outreach_log_channel")
-    search = col3.text_input("Search", key="outreach_log_search")
-    messages = log.list_messages(actor=actor, status=status or None, channel=channel_filter or None, search=search)
-    st.dataframe([{"id": m.id, "lead": m.lead_name, "to": m.contact, "channel": m.channel, "status": m.status,
-                   "provider": m.provider, "error": m.error, "sent": m.sent_at} for m in messages],
-                 hide_index=True, use_container_width=True)
-    selected = st.selectbox("Details", messages, format_func=lambda m: f"#{m.id} {m.lead_name} ({m.status})",
-                            index=None, key="outreach_log_pick")
-    if selected:
-        st.text(f"{selected.subject}\n\n{selected.body}")
-        st.table([{"status": e.status, "detail": e.detail, "at": e.created_at}
-                  for e in log.message_history(actor=actor, message_id=selected.id)])
-        try:
-            if selected.channel == "email":
-                st.download_button("Download .eml", log.export_eml(actor=actor, message_id=selected.id),
-                                   file_name=f"message-{selected.id}.eml", key="outreach_eml")
-            if selected.status in ("sent", "delivered", "opened") and st.button("Mark replied", key="outreach_replied"):
-                log.mark_replied(actor=actor, message_id=selected.id)
-                st.success("Marked replied; the lead is now 'replied'.")
-            if selected.status == "unknown":
-                st.warning("The provider may have this message. Check there, then settle it; it is never resent.")
-                outcome = st.radio("It was", ["sent", "failed"], horizontal=True, key="outreach_unknown_outcome")
-                if st.button("Settle", key="outreach_settle"):
-                    log.resolve_unknown(actor=actor, message_id=selected.id, outcome=outcome)
-            if selected.status == "failed" and st.button("Queue again", key="outreach_requeue"):
-                log.requeue_failed(actor=actor, message_id=selected.id)
-        except LeadScoutError as error:
-            st.error(str(error))
+    render_message_log(actor)
 
 with suppression_tab:
     with st.form("outreach_suppress_form"):
@@ -169,11 +143,21 @@ with settings_tab:
                               format_func=lambda d: day_names[d], key="outreach_rules_days")
         if not days:
             st.warning("No sending days: approved messages wait in the queue until you choose some.")
+        per_day = ("At most this many {what} per day from this workspace's {sender}, counted from midnight in the "
+                   "workspace time zone. Messages over the cap stay queued and go out the next day. 0 = no cap.")
+        email_col, sms_col = st.columns(2)
+        email_cap = email_col.number_input(
+            "Daily email cap (per sender)", min_value=0, step=1, value=limits.daily_cap(current, "email") or 0,
+            key="outreach_rules_email_cap", help=per_day.format(what="emails", sender="email provider account or mailbox"))
+        sms_cap = sms_col.number_input(
+            "Daily SMS cap (per sender)", min_value=0, step=1, value=limits.daily_cap(current, "sms") or 0,
+            key="outreach_rules_sms_cap", help=per_day.format(what="texts", sender="SMS number"))
         if st.form_submit_button("Save rules"):
             try:
                 service.update_outreach_settings(actor=actor, postal_address=postal, timezone=timezone,
                                                  sms_consent_required=consent, send_window=list(hours),
-                                                 send_weekdays=sorted(days))
+                                                 send_weekdays=sorted(days),
+                                                 daily_caps={"email": email_cap, "sms": sms_cap})
                 st.success("Saved.")
             except LeadScoutError as error:
                 st.error(str(error))

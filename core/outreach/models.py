@@ -126,6 +126,14 @@ class MessageEventView:
 
 
 @dataclass(frozen=True)
+class MessageHistory:
+    """One message of a lead's history and its status changes, oldest first."""
+
+    message: MessageView
+    events: tuple[MessageEventView, ...]
+
+
+@dataclass(frozen=True)
 class SuppressionView:
     """A row of the suppression list."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from core.outreach.suppression import is_suppressed
 
 OUTREACH_SETTING_KEYS = ("postal_address", "timezone", "sms_consent_required", "daily_caps", "send_window",
                          "send_weekdays", "from_email", "from_name")
+MAX_DAILY_CAP = 100_000  # per sender and day; far above what one mailbox or number should send
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,25 @@ def get_outreach_settings(*, actor: Actor, uow: UnitOfWork | None = None) -> dic
         return {key: workspace.settings.get(key) for key in OUTREACH_SETTING_KEYS}
 
 
+def _checked_daily_caps(caps: Any) -> dict[str, int]:
+    """Daily caps as {channel: whole number from 0 to MAX_DAILY_CAP}; 0 (or empty) means no cap."""
+    if not isinstance(caps, Mapping):
+        raise InvalidInput("Daily caps are given per channel, e.g. {'email': 200, 'sms': 100}.")
+    checked: dict[str, int] = {}
+    for channel, value in caps.items():
+        if channel not in CHANNELS:
+            raise InvalidInput(f"There is no daily cap for '{channel}'; caps exist for email and sms.")
+        number = 0 if value is None or value == "" else value
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= MAX_DAILY_CAP:
+            raise InvalidInput(f"The daily {'SMS' if channel == 'sms' else 'email'} cap must be a whole number from 0 "
+                               f"(no cap) to {MAX_DAILY_CAP:,}, not '{str(value)[:20]}': enter how many messages one "
+                               "sender may send per day.")
+        checked[channel] = number
+    return checked
+
+
 def update_outreach_settings(*, actor: Actor, uow: UnitOfWork | None = None, **changes: Any) -> None:
-    """Change outreach settings (admins); turning off SMS consent is audited."""
+    """Change outreach settings (admins, audited); ``daily_caps`` naming one channel keeps the other's cap."""
     actor.require("admin")
     unknown = set(changes) - set(OUTREACH_SETTING_KEYS)
     if unknown:
@@ -108,10 +127,13 @@ def update_outreach_settings(*, actor: Actor, uow: UnitOfWork | None = None, **c
             ZoneInfo(str(changes["timezone"]))
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise InvalidInput(f"'{changes['timezone']}' is not a time zone (e.g. Europe/Berlin).") from exc
+    caps = _checked_daily_caps(changes["daily_caps"]) if "daily_caps" in changes else None
     uow = uow or UnitOfWork()
     with uow:
         workspace = uow.session.get(Workspace, actor.workspace_id)
         assert workspace is not None
+        if caps is not None:
+            changes["daily_caps"] = {**(workspace.settings.get("daily_caps") or {}), **caps}
         workspace.settings = {**workspace.settings, **changes}
         uow.session.add(AuditEvent(workspace_id=actor.workspace_id, user_id=actor.user_id,
                                    action="outreach.settings_changed", detail={"keys": sorted(changes)}))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core.config import PROJECT_ROOT
-from core.outreach import service, suppression
-from tests.conftest import unique
-from tests.fixtures.outreach_data import configure_workspace, make_lead
+from core.outreach import limits, service, suppression
+from tests.conftest import make_owner, unique
+from tests.fixtures.outreach_data import configure_workspace, draft_and_queue, make_lead
 
 
 def test_outreach_page_shows_drafts_and_suppressions(owner):
@@ -39,3 +39,76 @@ def test_leads_chosen_on_the_leads_page_are_preselected_and_ai_needs_a_key(owner
     at.radio(key="outreach_draft_how").set_value("Draft with AI").run()
     assert not at.exception
     assert any("OpenAI key" in i.value and "templates only" in i.value for i in at.info)
+
+
+def page(actor, **state) -> AppTest:
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages/outreach.py"), default_timeout=30)
+    at.session_state["actor"] = actor
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    return next(b for b in at.button if b.label == label).click().run()
+
+
+def test_daily_caps_are_changed_on_the_sending_rules_tab(owner):
+    at = page(owner)
+    assert not at.exception
+    email_cap, sms_cap = at.number_input(key="outreach_rules_email_cap"), at.number_input(key="outreach_rules_sms_cap")
+    assert (email_cap.value, sms_cap.value) == (limits.DEFAULT_DAILY_CAPS["email"], limits.DEFAULT_DAILY_CAPS["sms"])
+    assert "0 = no cap" in email_cap.help and "workspace time zone" in sms_cap.help
+
+    email_cap.set_value(250)
+    sms_cap.set_value(0)
+    at = click(at, "Save rules")
+    assert not at.exception and not at.error
+    assert any(s.value == "Saved." for s in at.success)
+    assert service.get_outreach_settings(actor=owner)["daily_caps"] == {"email": 250, "sms": 0}
+
+    at.number_input(key="outreach_rules_email_cap").set_value(service.MAX_DAILY_CAP + 1)
+    at = click(at, "Save rules")
+    assert any("daily email cap must be a whole number from 0 (no cap) to 100,000" in e.value for e in at.error)
+    assert service.get_outreach_settings(actor=owner)["daily_caps"] == {"email": 250, "sms": 0}
+
+
+def test_the_lead_filter_shows_every_message_to_the_lead_with_its_history(owner):
+    configure_workspace(owner)
+    lead = make_lead(owner, email=f"{unique('l')}@example.test", phone="+4915100000888", name="Filter Bakery")
+    other = make_lead(owner, email=f"{unique('o')}@example.test", name="Other Bakery")
+    [email] = draft_and_queue(owner, [lead])
+    [sms] = draft_and_queue(owner, [lead], channel="sms", body="Hi {{ company }}")
+    [elsewhere] = draft_and_queue(owner, [other])
+    stranger = make_owner()
+    configure_workspace(stranger)
+    foreign = make_lead(stranger, email=f"{unique('f')}@example.test")
+    draft_and_queue(stranger, [foreign])
+
+    at = page(owner, outreach_log_lead_id=lead)  # as a lead's page hands it over
+    assert not at.exception
+    assert at.session_state["outreach_tab"] == "Message log"
+    assert at.selectbox(key="outreach_log_lead").value == lead
+    assert "outreach_log_lead_id" not in at.session_state  # taken once; the filter keeps the choice
+    assert at.selectbox(key="outreach_log_lead").options == ["All leads", f"Other Bakery (#{other})",
+                                                             f"Filter Bakery (#{lead})"]
+    headings = [m.value for m in at.markdown if m.value.startswith("**#")]
+    assert [h.split(" ·")[0] for h in headings] == [f"**#{email}", f"**#{sms}"]
+    assert "email to" in headings[0] and "sms to" in headings[1]
+    statuses = [list(t.value["status"]) for t in at.table]
+    assert statuses == [["draft", "approved", "queued"], ["draft", "approved", "queued"]]
+    assert at.selectbox(key="outreach_log_status").disabled
+
+    at.selectbox(key="outreach_log_lead").set_value(other).run()
+    assert not at.exception
+    assert [m.value.split(" ·")[0] for m in at.markdown if m.value.startswith("**#")] == [f"**#{elsewhere}"]
+
+    at.selectbox(key="outreach_log_lead").set_value(None).run()
+    assert not at.exception and not at.selectbox(key="outreach_log_status").disabled
+    assert not [m for m in at.markdown if m.value.startswith("**#")]
+
+    at = page(owner, outreach_log_lead_id=foreign)  # another workspace's lead: nothing of it is shown
+    assert not at.exception
+    assert at.selectbox(key="outreach_log_lead").value is None
+    assert any("not in this workspace" in w.value for w in at.warning)
+    assert not [o for o in at.selectbox(key="outreach_log_lead").options if f"(#{foreign})" in o]
