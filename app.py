@@ -58,9 +58,11 @@ if st.session_state.pop("app_handoff", False):
         pass
 
 workspaces = {ws_id: (name, role) for ws_id, name, role in signed.workspaces}
-st.session_state.setdefault("app_workspace_id", signed.workspaces[0][0])
-if st.session_state["app_workspace_id"] not in workspaces:
-    st.session_state["app_workspace_id"] = signed.workspaces[0][0]
+# st.switch_page drops every widget's state, the picker's too; a plain key keeps the workspace across it.
+picked = st.session_state.get("app_workspace_id", st.session_state.get("app_workspace_kept"))
+if picked not in workspaces:
+    picked = signed.workspaces[0][0]
+st.session_state["app_workspace_id"] = st.session_state["app_workspace_kept"] = picked
 
 with st.sidebar:
     st.markdown("### :material/travel_explore: LeadScout")

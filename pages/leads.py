@@ -13,12 +13,18 @@ from core.leads.query import SORTABLE, LeadFilter, filter_options, list_leads
 from pages.common import current_actor
 from pages.leads_csv import render_export, render_import
 from pages.leads_detail import render_detail
+from pages.leads_rescore import render_outdated_banner
 
 actor = current_actor()
 st.title(":material/table_view: Leads")
 options = filter_options(actor=actor)
 owners = dict(options.owners)
 campaigns = dict(options.campaigns)
+if st.session_state.get("leads_workspace_id") != actor.workspace_id:
+    # Another workspace was picked: the previous one's selection must not be acted on (or handed to Outreach) here.
+    for key in ("leads_page", "leads_selected", "leads_open", "leads_dups"):
+        st.session_state.pop(key, None)
+    st.session_state["leads_workspace_id"] = actor.workspace_id
 for key, value in (("leads_page", 1), ("leads_selected", []), ("leads_open", None)):
     st.session_state.setdefault(key, value)
 
@@ -57,6 +63,7 @@ page_no = c4.number_input("Page", min_value=1, step=1, key="leads_page")
 page = list_leads(actor=actor, flt=flt, sort=sort, descending=descending, page=int(page_no), page_size=page_size)
 pages_total = max(1, -(-page.total // page_size))
 st.caption(f"{page.total:,} leads match · page {page_no} of {pages_total:,}")
+render_outdated_banner(actor, flt)
 row_ids = [r.id for r in page.rows]
 frame = pd.DataFrame(
     [{"id": r.id, "company": r.name, "website": r.website, "score": r.score, "status": r.status, "industry": r.industry,

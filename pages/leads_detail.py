@@ -21,7 +21,9 @@ def render_detail(actor: Actor, lead_id: int, owners: dict[int, str]) -> None:
     st.subheader(lead.name or lead.domain)
     st.markdown(f"[{lead.website or lead.domain}]({lead.website or 'https://' + lead.domain}) · source **{lead.source}**"
                 f" · score **{'—' if lead.score is None else f'{lead.score:.0f}'}**"
-                f" (rubric version {lead.rubric_version if lead.rubric_version is not None else 'none'})")
+                + (f" ({lead.scored_rubric.label(prefixed=True)})" if lead.scored_rubric else ""))
+    if lead.rubric_note:
+        st.warning(lead.rubric_note, icon=":material/history:")
     if lead.summary:
         st.write(lead.summary)
     by_field: dict[str, list[str]] = {}

@@ -71,6 +71,25 @@ class MessageView:
 
 
 @dataclass(frozen=True)
+class RubricRef:
+    """A rubric as people know it: its strategy version number and campaign (version id 0: the default one)."""
+
+    version_id: int
+    number: int | None = None  # None: that strategy version has since been deleted
+    campaign_id: int | None = None
+    campaign: str = ""
+
+    def label(self, *, with_campaign: bool = False, prefixed: bool = False) -> str:
+        """"v2" ("rubric v2" prefixed), or "v2 of “Roasters in Leeds”" when rubrics of two campaigns are compared."""
+        if self.version_id == 0:
+            return "the default rubric (reachable contact only)"
+        if self.number is None:
+            return "a deleted strategy version"
+        text = f"v{self.number} of “{self.campaign}”" if with_campaign else f"v{self.number}"
+        return f"rubric {text}" if prefixed else text
+
+
+@dataclass(frozen=True)
 class LeadDetail:
     """Everything the detail panel shows about one lead."""
 
@@ -101,6 +120,20 @@ class LeadDetail:
     hits: tuple[HitView, ...]
     crawl_log: tuple[CrawlView, ...]
     messages: tuple[MessageView, ...]
+    scored_rubric: RubricRef | None = None  # None: never scored
+    current_rubric: RubricRef | None = None  # None: no approved strategy in the workspace yet
+
+    @property
+    def rubric_note(self) -> str:
+        """"Scored with rubric v1; current is v2." when the score is not from the current rubric, else ""."""
+        scored, current = self.scored_rubric, self.current_rubric
+        if current is None or (scored is not None and scored.version_id == current.version_id):
+            return ""
+        if scored is None:
+            return f"Not scored yet; the current rubric is {current.label()}."
+        named = scored.campaign_id is not None and scored.campaign_id != current.campaign_id
+        before, now = scored.label(with_campaign=named, prefixed=True), current.label(with_campaign=named)
+        return f"Scored with {before}; current is {now}."
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from core.leads.models import (
     LeadDetail,
     MessageView,
 )
+from core.scoring.outdated import rubric_refs
 
 MAX_BULK = 100_000
 
@@ -102,6 +103,7 @@ def get_lead_detail_or_raise(*, actor: Actor, lead_id: int, uow: UnitOfWork | No
             )
         ]
         owner = s.scalar(select(User.email).where(User.id == lead.owner_id)) if lead.owner_id else None
+        scored_rubric, current_rubric = rubric_refs(uow, workspace_id=actor.workspace_id, lead=lead)
         return LeadDetail(
             id=lead.id, domain=lead.domain, name=lead.name, website=lead.website, summary=lead.summary,
             industry=lead.industry, location=lead.location, country=lead.country, opening_hours=lead.opening_hours,
@@ -110,6 +112,7 @@ def get_lead_detail_or_raise(*, actor: Actor, lead_id: int, uow: UnitOfWork | No
             tags=tuple(lead.tags or ()), notes=lead.notes, source=lead.source, campaign_id=lead.campaign_id,
             created_at=lead.created_at, updated_at=lead.updated_at, evidence=tuple(evidence),
             contacts=tuple(contacts), hits=tuple(hits), crawl_log=tuple(crawl), messages=tuple(messages),
+            scored_rubric=scored_rubric, current_rubric=current_rubric,
         )
 
 

@@ -1,11 +1,13 @@
-"""The leads page through AppTest: filter, select, change status, export, import with a bad row."""
+"""The leads page through AppTest: filter, select, change status, export, import with a bad row, hand off to Outreach."""
 
 from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from core.auth import service as auth
 from core.config import PROJECT_ROOT
 from core.leads.query import LeadFilter, list_leads
+from core.outreach import service as outreach
 from tests.conftest import make_owner, unique
 from tests.fixtures.leads_data import lead, make_lead
 
@@ -76,3 +78,38 @@ def test_import_with_a_bad_row_shows_the_row_and_reason():
     assert rejected["row"].tolist() == [2]
     assert "not-an-email" in rejected["reason"].iloc[0] and rejected["Company"].iloc[0] == "Bad Co"
     assert list_leads(actor=actor, flt=LeadFilter(text=tag)).total == 1
+
+
+def test_contact_hands_the_selected_leads_to_outreach_and_nothing_from_another_workspace(owner):
+    other = make_owner()
+    auth.add_member(actor=other, email=owner.email, role="member")  # one person, two workspaces
+    a = make_lead(owner, f"{unique('a')}.com", name="Alpha Roasters", emails=(f"{unique('ann')}@alpha.test",))
+    b = make_lead(owner, f"{unique('b')}.com", name="Beta Bakery", emails=(f"{unique('bob')}@beta.test",))
+    make_lead(owner, f"{unique('c')}.com", name="Gamma Garage", emails=(f"{unique('cy')}@gamma.test",))
+    stranger = make_lead(other, f"{unique('s')}.com", name="Stranger Coffee", emails=(f"{unique('sam')}@s.test",))
+    outreach.save_template(actor=owner, name="Intro", channel="email", subject="Hi", body="Hello {{ company }}")
+
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=30).run()
+    at.text_input(key="signin_email").set_value(owner.email)
+    at.text_input(key="signin_password").set_value("correct horse battery")
+    at.button[0].click().run()
+    at.run()
+    at.selectbox(key="app_workspace_id").set_value(other.workspace_id).run()
+    at.switch_page("pages/leads.py").run()
+    at.multiselect(key="leads_selected").set_value([stranger]).run()
+    assert "1 selected" in " ".join(m.value for m in at.markdown)
+    at.selectbox(key="app_workspace_id").set_value(owner.workspace_id).run()
+    assert not at.exception
+    assert at.multiselect(key="leads_selected").value == []  # the other workspace's selection is dropped
+    assert not any("Stranger" in o for o in at.multiselect(key="leads_selected").options)
+
+    at.multiselect(key="leads_selected").set_value([a, b]).run()
+    at.button(key="leads_bulk_contact").click().run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == ":material/send: Outreach"
+    picker = at.multiselect(key="outreach_leads")
+    assert [lead_[0] for lead_ in picker.value] == [a, b]
+    assert not any("Stranger" in o for o in picker.options)
+    previews = [e.label for e in at.expander]
+    assert len(previews) == 2
+    assert previews[0].startswith("Alpha Roasters — ann") and previews[1].startswith("Beta Bakery — bob")
