@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
@@ -28,7 +32,18 @@ def rescore_jobs(workspace_id: int) -> list[Job]:
 
 
 def wait_until_finished(actor, job_id: int, timeout: float = 60.0) -> jobs.JobView:
-    """Poll the job row until the in-process runner is done with it (a bound, not a timing assertion)."""
+    """Poll the job row until the runner is done with it (a bound, not a timing assertion). With
+    REDIS_URL set the job went to RQ: a real ``rq worker --burst`` runs it, as deployment would."""
+    from core.config import get_settings
+
+    redis_url = get_settings().redis_url
+    if redis_url:
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("rq")), "worker", "--burst", "--worker-class", "workers.tasks.Worker",
+             "--url", redis_url, *jobs.QUEUES],
+            cwd=PROJECT_ROOT, env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT)), capture_output=True, text=True,
+            timeout=timeout)
+        assert done.returncode == 0, done.stderr
     deadline = time.monotonic() + timeout
     while (view := jobs.get_job_or_raise(actor=actor, job_id=job_id)).is_active and time.monotonic() < deadline:
         time.sleep(0.05)
