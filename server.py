@@ -35,15 +35,13 @@ async def start_session(request: Request) -> RedirectResponse:
 
 
 def _set_session_cookie(response: RedirectResponse, token: str, max_age: int) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=max_age,
-        httponly=True,
-        secure=cookie_is_secure(get_settings().public_base_url),
-        samesite="lax",
-        path="/",
-    )
+    _set_cookie(response, SESSION_COOKIE, token, max_age=max_age, path="/")
+
+
+def _set_cookie(response: Response, name: str, value: str, *, max_age: int, path: str) -> None:
+    """An HttpOnly, SameSite=Lax cookie, Secure when the public address is https."""
+    response.set_cookie(name, value, max_age=max_age, httponly=True,
+                        secure=cookie_is_secure(get_settings().public_base_url), samesite="lax", path=path)
 
 
 async def start_oauth(request: Request) -> Response:
@@ -55,15 +53,7 @@ async def start_oauth(request: Request) -> Response:
     if state is None:  # only our own, unused authorize URLs: never an open redirect
         return PlainTextResponse("This sign-in link is not valid. Start again from the sign-in page.", status_code=400)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        OAUTH_COOKIE,
-        state,
-        max_age=OAUTH_COOKIE_SECONDS,
-        httponly=True,
-        secure=cookie_is_secure(get_settings().public_base_url),
-        samesite="lax",
-        path="/session",
-    )
+    _set_cookie(response, OAUTH_COOKIE, state, max_age=OAUTH_COOKIE_SECONDS, path="/session")
     return response
 
 
