@@ -81,8 +81,8 @@ def parse(data: bytes, *, delimiter: str | None = None) -> ParsedCsv:
     headers: tuple[str, ...] | None = None
     rows: list[tuple[str, ...]] = []
     for record in reader:
-        if not any(cell.strip() for cell in record):
-            continue  # blank lines are not rows
+        if not "".join(record).strip():
+            continue  # blank lines (every cell empty or whitespace) are not rows
         if headers is None:
             headers = tuple(h.strip() or f"column {i + 1}" for i, h in enumerate(record))
             continue
@@ -115,14 +115,26 @@ def guess_mapping(headers: tuple[str, ...] | list[str]) -> dict[str, str | None]
     return {fld: mapping.get(fld) for fld in FIELDS}
 
 
+def field_positions(headers: tuple[str, ...], mapping: dict[str, str | None]) -> tuple[tuple[str, int | None], ...]:
+    """Each field with the index of its mapped column (None when unmapped), worked out once per file."""
+    index = {h: i for i, h in enumerate(headers)}
+    return tuple((fld, index.get(header) if (header := mapping.get(fld)) else None) for fld in FIELDS)
+
+
+_FORMULA_GUARDED = ("'=", "'+", "'-", "'@")
+
+
+def values_at(row: tuple[str, ...], positions: tuple[tuple[str, int | None], ...]) -> dict[str, str]:
+    """The mapped fields of one row (missing cells are blank, extra cells ignored)."""
+    values: dict[str, str] = {}
+    width = len(row)
+    for fld, i in positions:
+        value = row[i].strip() if i is not None and i < width else ""
+        # undo our own export's formula guard, so export -> import keeps values
+        values[fld] = value[1:] if value.startswith(_FORMULA_GUARDED) else value
+    return values
+
+
 def row_values(headers: tuple[str, ...], row: tuple[str, ...], mapping: dict[str, str | None]) -> dict[str, str]:
     """The mapped fields of one row (missing cells are blank, extra cells ignored)."""
-    index = {h: i for i, h in enumerate(headers)}
-    values: dict[str, str] = {}
-    for fld in FIELDS:
-        header = mapping.get(fld)
-        i = index.get(header) if header else None
-        value = row[i].strip() if i is not None and i < len(row) else ""
-        # undo our own export's formula guard, so export -> import keeps values
-        values[fld] = value[1:] if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@") else value
-    return values
+    return values_at(row, field_positions(headers, mapping))

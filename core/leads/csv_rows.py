@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -11,7 +11,8 @@ import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from core.extract.emails import is_role_address
-from core.leads.csv_read import row_values
+from core.leads.csv_read import field_positions, values_at
+from core.leads.phones import fast_e164
 from core.search.candidates import normalise_domain
 
 FREE_MAIL = frozenset({
@@ -81,6 +82,8 @@ def clean_email(raw: str, *, check_dns: bool = False) -> str:
 @lru_cache(maxsize=65536)  # a switchboard number repeats on every row of its company
 def clean_phone(raw: str, region: str) -> str:
     """The number in E.164 ("+442079460000"); ``ValueError`` when it cannot be a phone number."""
+    if (fast := fast_e164(raw, region)) is not None:  # the plain shapes, 10x quicker, same answers
+        return fast
     try:
         number = phonenumbers.parse(raw, region.upper() or None)
     except phonenumbers.NumberParseException as exc:
@@ -90,12 +93,17 @@ def clean_phone(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# When no cell is longer than this, no field built from the cells can pass its MAX_LENGTH (the longest,
+# "first last" and "city, country", are two cells and a separator), so the per-field check is skipped.
+_SHORT_CELL = 99
+
+
 def validate_row(values: dict[str, str], *, default_region: str, check_dns: bool = False) -> ValidRow:
     """A ``ValidRow`` from mapped cell values; ``ValueError`` with a reason a person can act on."""
     email = clean_email(values["email"], check_dns=check_dns) if values["email"] else ""
     phone = clean_phone(values["phone"], default_region) if values["phone"] else ""
     website = values["website"]
-    domain = _domain(website.strip().lower()) if website else None
+    domain = _domain(website.lower()) if website else None
     if website and domain is None:
         raise ValueError(f"website '{website[:80]}' is not a company web address")
     if domain is None and email:
@@ -105,20 +113,21 @@ def validate_row(values: dict[str, str], *, default_region: str, check_dns: bool
         domain = _domain(email_domain)
     if domain is None:
         raise ValueError("needs a website or a company email address to know which company it is")
-    country, city = values["country"], values["city"]
+    country, city, first, last, tags = values["country"], values["city"], values["first_name"], values["last_name"], values["tags"]
     code = country.upper() if len(country) == 2 and country.isalpha() else ""
-    location = ", ".join(p for p in (city, "" if code else country) if p)
-    tags = tuple(dict.fromkeys(t.strip()[:64] for t in values["tags"].replace(";", ",").split(",") if t.strip()))
     row = ValidRow(
-        domain=domain, website=website if "://" in website or not website else f"https://{website}",
-        company=values["company"] or domain, email=email, email_is_role=bool(email) and is_role_address(email),
-        phone=phone, person_name=" ".join(p for p in (values["first_name"], values["last_name"]) if p),
-        person_title=values["title"], location=location, country=code, industry=values["industry"],
-        notes=values["notes"], tags=tags,
+        domain, website if not website or "://" in website else f"https://{website}", values["company"] or domain,
+        email, bool(email) and is_role_address(email), phone,
+        f"{first} {last}" if first and last else first or last,
+        values["title"],
+        city if code or not country else f"{city}, {country}" if city else country,
+        code, values["industry"], values["notes"],
+        tuple(dict.fromkeys(t.strip()[:64] for t in tags.replace(";", ",").split(",") if t.strip())) if tags else (),
     )
-    for name, limit in MAX_LENGTH.items():
-        if len(getattr(row, name)) > limit:
-            raise ValueError(f"{LABELS.get(name, name)} is longer than {limit:,} characters")
+    if max(map(len, values.values())) > _SHORT_CELL:
+        for name, limit in MAX_LENGTH.items():
+            if len(getattr(row, name)) > limit:
+                raise ValueError(f"{LABELS.get(name, name)} is longer than {limit:,} characters")
     return row
 
 
@@ -143,7 +152,8 @@ def check_chunk(
     headers: tuple[str, ...], mapping: dict[str, str | None], rows: list[tuple[int, tuple[str, ...]]],
     default_region: str, check_dns: bool,
 ) -> list[tuple[int, ValidRow | str]]:
-    return validate_rows([(n, row_values(headers, row, mapping)) for n, row in rows],
+    positions = field_positions(headers, mapping)
+    return validate_rows([(n, values_at(row, positions)) for n, row in rows],
                          default_region=default_region, check_dns=check_dns)
 
 
@@ -155,7 +165,7 @@ def check_chunks(
     default_region: str,
     check_dns: bool = False,
     processes: int = 1,
-) -> Iterator[list[tuple[int, ValidRow | str]]]:
+) -> Generator[list[tuple[int, ValidRow | str]], None, None]:
     """Map and validate every row (numbered from 1), yielding chunks of checked rows in file order.
 
     Validation is pure CPU (phone metadata, the public-suffix list), so a big file's chunks are

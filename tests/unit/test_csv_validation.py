@@ -9,8 +9,9 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.leads.csv_rows import _plain_email, clean_email, clean_phone
-from core.search.candidates import _extractor, _host_of, normalise_domain
+from core.leads.csv_read import FIELDS
+from core.leads.csv_rows import _plain_email, clean_email, clean_phone, validate_row
+from core.search.candidates import _extractor, _host_by_urlsplit, _host_of, normalise_domain
 
 
 def library_email(raw: str) -> str | None:
@@ -84,9 +85,37 @@ def test_normalise_domain_unchanged_by_its_fast_paths(url: str) -> None:
     assert normalise_domain(url) == reference_domain(url)
 
 
+URLISH = st.builds(
+    lambda scheme, host, rest: f"{scheme}{host}{rest}",
+    st.sampled_from(["", "http://", "https://", "HTTPS://", "ftp://", "http:/", "//", " https://", "mailto:"]),
+    st.text(alphabet="aZ9.-_:@[]\\é\t \u212a", min_size=0, max_size=30),  # U+212A: a Kelvin sign, K when case-folded
+    st.sampled_from(["", "/", "/path?q=1", "?x", "#top", ":8080/", "/a://b", "\\x", " ", "\t/"]),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(URLISH, st.text(alphabet="ab.:/?#@[]-\\ \t", max_size=25)))
+def test_host_fast_path_agrees_with_urlsplit(url: str) -> None:
+    assert _host_of(url) == _host_by_urlsplit(url.strip())
+
+
 def test_clean_phone_cache_keeps_errors_and_regions_apart() -> None:
     assert clean_phone("020 7946 0000", "GB") == "+442079460000"
     assert clean_phone("(415) 555-2671", "US") == "+14155552671"
     for _ in range(2):  # an error is raised every time, not cached as a value
         with pytest.raises(ValueError, match="not a phone number|wrong number of digits"):
             clean_phone("12", "GB")
+
+
+@pytest.mark.parametrize(("cells", "reason"), [
+    ({"first_name": "A" * 100, "last_name": "B" * 100}, "first and last name is longer than 200"),
+    ({"title": "T" * 201}, "title is longer than 200"),
+    ({"city": "C" * 200, "country": "Narnia" * 17}, "location is longer than 300"),
+    ({"company": "Co" * 151}, "company is longer than 300"),
+])
+def test_long_cells_are_rejected_with_the_field_and_its_limit(cells: dict[str, str], reason: str) -> None:
+    values = dict.fromkeys(FIELDS, "") | {"website": "acme.co.uk"} | cells
+    with pytest.raises(ValueError, match=reason):
+        validate_row(values, default_region="GB")
+    ok = dict.fromkeys(FIELDS, "") | {"website": "acme.co.uk"} | {k: v[:99] for k, v in cells.items()}
+    assert validate_row(ok, default_region="GB").domain == "acme.co.uk"
