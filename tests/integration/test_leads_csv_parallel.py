@@ -106,7 +106,9 @@ def test_bulk_insert_stores_exactly_what_an_orm_insert_stores(owner):
                      "summary": "", "opening_hours": "", "created_at": now, "updated_at": now})
     with UnitOfWork() as uow:
         uow.session.execute(insert(Lead), [rows[0]])
-        insert_rows(uow.session, Lead.__table__, [rows[1]])
+        varying = ("domain", "name", "notes", "tags", "score_factors", "created_at")  # the rest: one value for all rows
+        insert_rows(uow.session, Lead.__table__, varying, [tuple(rows[1][c] for c in varying)],
+                    same={c: v for c, v in rows[1].items() if c not in varying})
         uow.commit()
     columns = "name, notes, tags, tech, score_factors, country, created_at, updated_at"
     with UnitOfWork() as uow:
@@ -116,3 +118,22 @@ def test_bulk_insert_stores_exactly_what_an_orm_insert_stores(owner):
         ids = uow.session.scalars(select(Lead.id).where(among(uow.session, Lead.domain, [r["domain"] for r in rows]))).all()
         assert len(ids) == 2
         assert uow.session.scalars(select(Lead.id).where(among(uow.session, Lead.domain, []))).all() == []
+
+
+def test_the_cycle_collector_is_paused_during_an_import_and_back_after_it_however_it_ends(monkeypatch):
+    import gc
+
+    owner = make_owner()
+    monkeypatch.setattr(csv_rows, "CHUNK_ROWS", 20)
+    during = []
+    result = csv_import.import_csv(actor=owner, data=awkward_file(unique("gc")), default_region="GB",
+                                   progress=lambda done, total, message: during.append(gc.isenabled()))
+    assert during and not any(during)  # paused while rows were checked and saved
+    assert gc.isenabled() and result.imported > 0
+    with pytest.raises(KeyboardInterrupt):  # a cancelled import
+        csv_import.import_csv(actor=owner, data=awkward_file(unique("gc2")), default_region="GB",
+                              progress=lambda done, total, message: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert gc.isenabled()
+    with pytest.raises(csv_import.InvalidInput):  # a file it cannot read: nothing mapped
+        csv_import.import_csv(actor=owner, data=b"a,b\n1,2\n", mapping={"company": "a"})
+    assert gc.isenabled()
