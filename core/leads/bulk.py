@@ -41,6 +41,15 @@ def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement
     return column.in_(select(table.c.value))  # type: ignore[no-any-return]
 
 
+def reserve_ids(session: Session, table: Table, count: int) -> list[int] | None:
+    """``count`` new ids from the table's id sequence on PostgreSQL (safe alongside other writers), so
+    rows can be inserted with their ids known; None on SQLite, where ids come from the insert itself."""
+    if session.get_bind().dialect.name != "postgresql" or not count:
+        return None
+    return list(session.scalars(select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
+                                .select_from(func.generate_series(1, count))))
+
+
 def insert_rows(
     session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
     *, same: Mapping[str, Any] | None = None,

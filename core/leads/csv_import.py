@@ -8,7 +8,7 @@ import json
 import os
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,7 +23,7 @@ from core.db import UnitOfWork
 from core.db.models import AuditEvent, Contact, Lead, LeadTombstone, utcnow
 from core.errors import InvalidInput
 from core.leads import csv_read
-from core.leads.bulk import among, cycle_collector_paused, insert_rows
+from core.leads.bulk import among, cycle_collector_paused, insert_rows, reserve_ids
 from core.leads.csv_rows import ValidRow, check_chunks
 
 IMPORT_JOB = "leads.import_csv"
@@ -172,17 +172,26 @@ class _Writer:
                 new_rows[row.domain] = row
                 outcome[row_no] = "imported"
         if new_rows:
-            now = utcnow()
-            insert_rows(s, Lead.__table__,  # type: ignore[arg-type]
-                        ("domain", "website", "name", "industry", "location", "country", "notes", "tags"),
-                        [(r.domain, r.website, r.company, r.industry, r.location, r.country, r.notes, list(r.tags))
-                         for r in new_rows.values()],
-                        same={"workspace_id": ws, "source": "csv", "status": "new", "tech": [], "score_factors": [],
-                              "summary": "", "opening_hours": "", "created_at": now, "updated_at": now})
-            for domain, lead_id in s.execute(select(Lead.domain, Lead.id).where(Lead.workspace_id == ws,
-                                                                                among(s, Lead.domain, new_rows))):
-                self.companies[domain].lead_id = lead_id
+            self._insert_leads(s, new_rows)
         return set(new_rows)
+
+    def _insert_leads(self, s: Any, new_rows: dict[str, ValidRow]) -> None:
+        """Insert a lead for each new company and note its id."""
+        ws, now, table = self.actor.workspace_id, utcnow(), Lead.__table__
+        columns = ("domain", "website", "name", "industry", "location", "country", "notes", "tags")
+        values = [(r.domain, r.website, r.company, r.industry, r.location, r.country, r.notes, list(r.tags))
+                  for r in new_rows.values()]
+        shared = {"workspace_id": ws, "source": "csv", "status": "new", "tech": [], "score_factors": [], "summary": "",
+                  "opening_hours": "", "created_at": now, "updated_at": now}
+        stored: Iterable[tuple[str, int]]
+        if (ids := reserve_ids(s, table, len(values))) is not None:  # type: ignore[arg-type]
+            insert_rows(s, table, ("id", *columns), [(i, *v) for i, v in zip(ids, values, strict=True)], same=shared)  # type: ignore[arg-type]
+            stored = zip(new_rows, ids, strict=True)
+        else:  # SQLite: the ids are known once the rows are in
+            insert_rows(s, table, columns, values, same=shared)  # type: ignore[arg-type]
+            stored = s.execute(select(Lead.domain, Lead.id).where(Lead.workspace_id == ws, among(s, Lead.domain, new_rows)))
+        for domain, lead_id in stored:
+            self.companies[domain].lead_id = lead_id
 
     def save(self, uow: UnitOfWork, chunk: list[tuple[int, ValidRow]]) -> None:
         """Add or update the chunk's companies and add their new contacts; count every row once."""
