@@ -52,6 +52,8 @@ def test_each_filter_narrows_within_the_workspace(table):
     assert ids(owner, tags=("café",)) == {a}
     assert ids(owner, text="speciality") == {a}
     assert ids(owner, text="100%_") == set()
+    assert ids(owner, text="BEAN roasters") == {a}  # any case
+    assert ids(owner, text="CRUMB") == {b} and ids(owner, industry="COFFEE") == {a} and ids(owner, technology="WORDPRESS") == {b}
     assert ids(owner, owner_id=owner.user_id) == set()
     assert ids(owner, lead_ids=(a, s)) == {a}
     assert count_leads(actor=owner, flt=LeadFilter(has_email=True)) == 1
