@@ -77,7 +77,9 @@ with st.sidebar:
     st.button("Sign out", icon=":material/logout:", key="app_sign_out_button", on_click=_sign_out)
 
 try:
-    st.session_state["actor"] = auth.actor_for(user_id=signed.user_id, workspace_id=st.session_state["app_workspace_id"])
+    st.session_state["actor"] = auth.actor_for(
+        user_id=signed.user_id, workspace_id=st.session_state["app_workspace_id"]
+    )
 except LeadScoutError as error:
     st.error(str(error))
     st.stop()

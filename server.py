@@ -40,8 +40,15 @@ def _set_session_cookie(response: RedirectResponse, token: str, max_age: int) ->
 
 def _set_cookie(response: Response, name: str, value: str, *, max_age: int, path: str) -> None:
     """An HttpOnly, SameSite=Lax cookie, Secure when the public address is https."""
-    response.set_cookie(name, value, max_age=max_age, httponly=True,
-                        secure=cookie_is_secure(get_settings().public_base_url), samesite="lax", path=path)
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        secure=cookie_is_secure(get_settings().public_base_url),
+        samesite="lax",
+        path=path,
+    )
 
 
 async def start_oauth(request: Request) -> Response:

@@ -173,9 +173,7 @@ class JobContext:
         if not self._cancelled and now - self._last_cancel_check >= 0.5:
             self._last_cancel_check = now
             with self._uow_factory() as uow:
-                self._cancelled = bool(
-                    uow.session.scalar(select(Job.cancel_requested).where(Job.id == self.job_id))
-                )
+                self._cancelled = bool(uow.session.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)))
         return self._cancelled
 
     def check_cancelled(self) -> None:
@@ -482,7 +480,13 @@ def cancel(*, actor: Actor, job_id: int, runner: Runner | None = None, uow: Unit
             job.status, job.finished_at, job.message = "cancelled", utcnow(), "Cancelled before it started"
         rq_id, executor = job.rq_id, job.executor
         uow.session.add(
-            AuditEvent(workspace_id=actor.workspace_id, user_id=actor.user_id, action="job.cancelled", target_type="job", target_id=job_id)
+            AuditEvent(
+                workspace_id=actor.workspace_id,
+                user_id=actor.user_id,
+                action="job.cancelled",
+                target_type="job",
+                target_id=job_id,
+            )
         )
         uow.commit()
         view = _view(job)
@@ -533,4 +537,3 @@ def stale_jobs(*, older_than: timedelta = timedelta(minutes=10), uow: UnitOfWork
             select(Job).where(Job.status == "running", Job.heartbeat_at < utcnow() - older_than)
         ).all()
         return [_view(job) for job in rows]
-

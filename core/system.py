@@ -66,7 +66,9 @@ def check_database() -> Check:
             conn.execute(text("SELECT 1"))
             revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except Exception as exc:  # noqa: BLE001 - reported, not raised
-        return Check("Database", False, f"{mask_url(settings.resolved_database_url)}: {type(exc).__name__}: {exc}"[:500])
+        return Check(
+            "Database", False, f"{mask_url(settings.resolved_database_url)}: {type(exc).__name__}: {exc}"[:500]
+        )
     backend = "SQLite" if settings.is_sqlite else "PostgreSQL"
     return Check(
         "Database",
@@ -88,7 +90,9 @@ def check_redis(settings: Settings | None = None) -> Check:
         Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2).ping()
     except Exception as exc:  # noqa: BLE001
         return Check("Job queue", False, f"Redis at {mask_url(settings.redis_url)} is unreachable: {exc}")
-    return Check("Job queue", True, f"RQ on Redis at {mask_url(settings.redis_url)}", (time.perf_counter() - started) * 1000)
+    return Check(
+        "Job queue", True, f"RQ on Redis at {mask_url(settings.redis_url)}", (time.perf_counter() - started) * 1000
+    )
 
 
 def rq_overview(settings: Settings | None = None) -> tuple[tuple[QueueInfo, ...], tuple[WorkerInfo, ...]]:
@@ -112,7 +116,9 @@ def check_receiver(settings: Settings | None = None) -> Check | None:
     try:
         response = httpx.get(url, timeout=2)
     except httpx.HTTPError as exc:
-        return Check("Receiver", False, f"{url} is unreachable ({type(exc).__name__}): unsubscribe links and webhooks fail")
+        return Check(
+            "Receiver", False, f"{url} is unreachable ({type(exc).__name__}): unsubscribe links and webhooks fail"
+        )
     if response.status_code != 200:
         return Check("Receiver", False, f"{url} answered {response.status_code}: {response.text[:200]}")
     return Check("Receiver", True, f"{url} is up", (time.perf_counter() - started) * 1000)
@@ -205,11 +211,41 @@ def providers(settings: Settings | None = None) -> list[ProviderStatus]:
     """Which providers are configured, with keys masked."""
     s = settings or get_settings()
     return [
-        ProviderStatus("OpenAI", "strategy, summaries, drafts", s.openai_enabled, f"key {_mask(s.openai_api_key)} · {s.openai_model} · {s.openai_base_url}"),
-        ProviderStatus("Brave Search", "finding companies", s.brave_enabled, f"key {_mask(s.brave_api_key)} · {s.search_rate_per_second}/s"),
-        ProviderStatus("SMTP mailbox", "one-to-one email (default)", s.smtp_enabled, f"{s.smtp_user or '-'} @ {s.smtp_host or 'not set'}:{s.smtp_port} · password {_mask(s.smtp_password)}"),
+        ProviderStatus(
+            "OpenAI",
+            "strategy, summaries, drafts",
+            s.openai_enabled,
+            f"key {_mask(s.openai_api_key)} · {s.openai_model} · {s.openai_base_url}",
+        ),
+        ProviderStatus(
+            "Brave Search",
+            "finding companies",
+            s.brave_enabled,
+            f"key {_mask(s.brave_api_key)} · {s.search_rate_per_second}/s",
+        ),
+        ProviderStatus(
+            "SMTP mailbox",
+            "one-to-one email (default)",
+            s.smtp_enabled,
+            f"{s.smtp_user or '-'} @ {s.smtp_host or 'not set'}:{s.smtp_port} · password {_mask(s.smtp_password)}",
+        ),
         ProviderStatus("SendGrid", "email (with consent)", s.sendgrid_enabled, f"key {_mask(s.sendgrid_api_key)}"),
-        ProviderStatus("Mailgun", "email (with consent)", s.mailgun_enabled, f"key {_mask(s.mailgun_api_key)} · domain {s.mailgun_domain or 'not set'}"),
-        ProviderStatus("Twilio", "SMS", s.twilio_enabled, f"SID {s.twilio_account_sid or 'not set'} · token {_mask(s.twilio_auth_token)} · from {s.twilio_from or 'not set'}"),
-        ProviderStatus("Supabase Auth", "sign-in with Google/Facebook", s.supabase_enabled, f"{s.supabase_url or 'not set'} · anon key {_mask(s.supabase_anon_key)}"),
+        ProviderStatus(
+            "Mailgun",
+            "email (with consent)",
+            s.mailgun_enabled,
+            f"key {_mask(s.mailgun_api_key)} · domain {s.mailgun_domain or 'not set'}",
+        ),
+        ProviderStatus(
+            "Twilio",
+            "SMS",
+            s.twilio_enabled,
+            f"SID {s.twilio_account_sid or 'not set'} · token {_mask(s.twilio_auth_token)} · from {s.twilio_from or 'not set'}",
+        ),
+        ProviderStatus(
+            "Supabase Auth",
+            "sign-in with Google/Facebook",
+            s.supabase_enabled,
+            f"{s.supabase_url or 'not set'} · anon key {_mask(s.supabase_anon_key)}",
+        ),
     ]

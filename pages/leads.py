@@ -41,18 +41,30 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
     has_email = c4.selectbox("Has email", ["any", "yes", "no"], key="leads_has_email")
     c1, c2, c3, c4 = st.columns(4)
     has_phone = c1.selectbox("Has phone", ["any", "yes", "no"], key="leads_has_phone")
-    owner = c2.selectbox("Owner", [None, *owners], format_func=lambda i: "anyone" if i is None else owners[i], key="leads_owner")
-    campaign = c3.selectbox("Campaign", [None, *campaigns], format_func=lambda i: "any" if i is None else campaigns[i],
-                            key="leads_campaign")
-    found_by = c4.selectbox("Found by query", ["", *options.search_queries], format_func=lambda q: q or "any",
-                            key="leads_query")
+    owner = c2.selectbox(
+        "Owner", [None, *owners], format_func=lambda i: "anyone" if i is None else owners[i], key="leads_owner"
+    )
+    campaign = c3.selectbox(
+        "Campaign", [None, *campaigns], format_func=lambda i: "any" if i is None else campaigns[i], key="leads_campaign"
+    )
+    found_by = c4.selectbox(
+        "Found by query", ["", *options.search_queries], format_func=lambda q: q or "any", key="leads_query"
+    )
 
 flt = LeadFilter(
-    statuses=tuple(statuses), score_min=score[0] if score != (0, 100) else None,
-    score_max=score[1] if score != (0, 100) else None, industry=industry, location=location,
-    has_email={"any": None, "yes": True, "no": False}[has_email], has_phone={"any": None, "yes": True, "no": False}[has_phone],
-    technology=technology, tags=tuple(t.strip() for t in tags.split(",") if t.strip()), owner_id=owner,
-    campaign_id=campaign, search_query=found_by, text=text,
+    statuses=tuple(statuses),
+    score_min=score[0] if score != (0, 100) else None,
+    score_max=score[1] if score != (0, 100) else None,
+    industry=industry,
+    location=location,
+    has_email={"any": None, "yes": True, "no": False}[has_email],
+    has_phone={"any": None, "yes": True, "no": False}[has_phone],
+    technology=technology,
+    tags=tuple(t.strip() for t in tags.split(",") if t.strip()),
+    owner_id=owner,
+    campaign_id=campaign,
+    search_query=found_by,
+    text=text,
 )
 c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
 sort = c1.selectbox("Sort by", list(SORTABLE), key="leads_sort")
@@ -66,11 +78,39 @@ st.caption(f"{page.total:,} leads match · page {page_no} of {pages_total:,}")
 render_outdated_banner(actor, flt)
 row_ids = [r.id for r in page.rows]
 frame = pd.DataFrame(
-    [{"id": r.id, "company": r.name, "website": r.website, "score": r.score, "status": r.status, "industry": r.industry,
-      "location": ", ".join(p for p in (r.location, r.country) if p), "email": r.email, "phone": r.phone,
-      "owner": r.owner, "tags": ", ".join(r.tags), "tech": ", ".join(r.tech), "source": r.source} for r in page.rows],
-    columns=["id", "company", "website", "score", "status", "industry", "location", "email", "phone", "owner", "tags",
-             "tech", "source"],
+    [
+        {
+            "id": r.id,
+            "company": r.name,
+            "website": r.website,
+            "score": r.score,
+            "status": r.status,
+            "industry": r.industry,
+            "location": ", ".join(p for p in (r.location, r.country) if p),
+            "email": r.email,
+            "phone": r.phone,
+            "owner": r.owner,
+            "tags": ", ".join(r.tags),
+            "tech": ", ".join(r.tech),
+            "source": r.source,
+        }
+        for r in page.rows
+    ],
+    columns=[
+        "id",
+        "company",
+        "website",
+        "score",
+        "status",
+        "industry",
+        "location",
+        "email",
+        "phone",
+        "owner",
+        "tags",
+        "tech",
+        "source",
+    ],
 )
 
 
@@ -84,7 +124,11 @@ def _take_selection() -> None:
 
 
 st.dataframe(
-    frame, hide_index=True, key="leads_table", on_select=_take_selection, selection_mode="multi-row",
+    frame,
+    hide_index=True,
+    key="leads_table",
+    on_select=_take_selection,
+    selection_mode="multi-row",
     column_config={
         "id": st.column_config.NumberColumn("ID", width="small"),
         "website": st.column_config.LinkColumn("Website", display_text=r"https?://(?:www\.)?([^/]+)"),
@@ -94,27 +138,42 @@ st.dataframe(
 )
 names = {r.id: r.name or r.domain for r in page.rows}
 chosen_now = [i for i in st.session_state["leads_selected"] if isinstance(i, int)]
-selected = st.multiselect("Selected leads", sorted(set(row_ids) | set(chosen_now)), key="leads_selected",
-                          format_func=lambda i: f"{names.get(i, 'lead')} (#{i})")
+selected = st.multiselect(
+    "Selected leads",
+    sorted(set(row_ids) | set(chosen_now)),
+    key="leads_selected",
+    format_func=lambda i: f"{names.get(i, 'lead')} (#{i})",
+)
 
 if selected:
     st.markdown(f"**{len(selected)} selected**")
     b1, b2, b3, b4, b5, b6 = st.columns(6)
     new_status = b1.selectbox("Set status", LEAD_STATUSES, key="leads_bulk_status", label_visibility="collapsed")
-    new_owner = b2.selectbox("Assign to", [None, *owners], format_func=lambda i: "nobody" if i is None else owners[i],
-                             key="leads_bulk_owner", label_visibility="collapsed")
+    new_owner = b2.selectbox(
+        "Assign to",
+        [None, *owners],
+        format_func=lambda i: "nobody" if i is None else owners[i],
+        key="leads_bulk_owner",
+        label_visibility="collapsed",
+    )
     try:
         if b1.button("Set status", key="leads_bulk_status_go"):
-            st.success(f"Set {service.set_status(actor=actor, lead_ids=selected, status=new_status)} leads to {new_status}.")
+            st.success(
+                f"Set {service.set_status(actor=actor, lead_ids=selected, status=new_status)} leads to {new_status}."
+            )
         if b2.button("Assign", key="leads_bulk_assign_go"):
             st.success(f"Assigned {service.assign(actor=actor, lead_ids=selected, owner_id=new_owner)} leads.")
         if b3.button("Re-crawl", key="leads_bulk_recrawl"):
-            st.success(f"Re-crawl queued as run(s) {', '.join(map(str, service.recrawl(actor=actor, lead_ids=selected)))}.")
+            st.success(
+                f"Re-crawl queued as run(s) {', '.join(map(str, service.recrawl(actor=actor, lead_ids=selected)))}."
+            )
         if b4.button("Re-score", key="leads_bulk_rescore"):
             st.success(f"Re-scoring in job {service.rescore(actor=actor, lead_ids=selected)}.")
         confirm = b5.checkbox("Confirm delete", key="leads_bulk_delete_confirm")
         if b5.button("Delete", key="leads_bulk_delete", disabled=not confirm):
-            st.success(f"Deleted {service.delete_leads(actor=actor, lead_ids=selected)} leads; they will not come back.")
+            st.success(
+                f"Deleted {service.delete_leads(actor=actor, lead_ids=selected)} leads; they will not come back."
+            )
             st.session_state.pop("leads_selected", None)
         if b6.button("Contact", key="leads_bulk_contact", type="primary"):
             st.session_state["outreach_lead_ids"] = list(selected)
@@ -127,9 +186,15 @@ if selected:
 
 detail_tab, import_tab, export_tab, dup_tab = st.tabs(["Detail", "Import CSV", "Export CSV", "Duplicates"])
 with detail_tab:
-    open_ids = list(dict.fromkeys([*([st.session_state["leads_open"]] if st.session_state["leads_open"] else []), *row_ids]))
-    lead_id = st.selectbox("Open lead", [None, *open_ids], key="leads_open",
-                           format_func=lambda i: "choose a lead" if i is None else f"{names.get(i, 'lead')} (#{i})")
+    open_ids = list(
+        dict.fromkeys([*([st.session_state["leads_open"]] if st.session_state["leads_open"] else []), *row_ids])
+    )
+    lead_id = st.selectbox(
+        "Open lead",
+        [None, *open_ids],
+        key="leads_open",
+        format_func=lambda i: "choose a lead" if i is None else f"{names.get(i, 'lead')} (#{i})",
+    )
     if lead_id:
         render_detail(actor, lead_id, owners)
 with import_tab:
@@ -142,7 +207,9 @@ with dup_tab:
     for n, group in enumerate(st.session_state.get("leads_dups", [])):
         labels = dict(zip(group.lead_ids, group.names, strict=True))
         st.markdown(f"**Same {group.reason}: `{group.key}`** — " + ", ".join(f"{v} (#{k})" for k, v in labels.items()))
-        keep = st.selectbox("Keep", group.lead_ids, format_func=lambda i, lb=labels: f"{lb[i]} (#{i})", key=f"leads_dup_keep_{n}")
+        keep = st.selectbox(
+            "Keep", group.lead_ids, format_func=lambda i, lb=labels: f"{lb[i]} (#{i})", key=f"leads_dup_keep_{n}"
+        )
         if st.button("Merge the others into it", key=f"leads_dup_merge_{n}"):
             try:
                 merge.merge_leads(actor=actor, keep_id=keep, merge_ids=list(group.lead_ids))

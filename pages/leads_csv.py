@@ -13,15 +13,24 @@ from core.leads.csv_export import COLUMNS, DEFAULT_COLUMNS, export_csv
 from core.leads.query import LeadFilter
 
 
-def _show_result(counts: dict[str, int], rejected: list[tuple[int, str, dict[str, str]]], rejected_file: bytes | None) -> None:
-    st.success(f"Read {counts['rows_read']} rows: {counts['imported']} imported, {counts['updated']} updated, "
-               f"{counts['skipped']} skipped, {counts['rejected']} rejected.")
+def _show_result(
+    counts: dict[str, int], rejected: list[tuple[int, str, dict[str, str]]], rejected_file: bytes | None
+) -> None:
+    st.success(
+        f"Read {counts['rows_read']} rows: {counts['imported']} imported, {counts['updated']} updated, "
+        f"{counts['skipped']} skipped, {counts['rejected']} rejected."
+    )
     if rejected:
         st.warning(f"{len(rejected)} rows were not imported. Fix them and upload the file below again.")
         st.dataframe(pd.DataFrame([{"row": n, "reason": why, **cells} for n, why, cells in rejected]), hide_index=True)
     if rejected_file:
-        st.download_button("Download rejected rows (CSV)", rejected_file, file_name="rejected-rows.csv",
-                           mime="text/csv", key="leads_import_rejected_download")
+        st.download_button(
+            "Download rejected rows (CSV)",
+            rejected_file,
+            file_name="rejected-rows.csv",
+            mime="text/csv",
+            key="leads_import_rejected_download",
+        )
 
 
 @st.fragment(run_every=2)
@@ -46,8 +55,10 @@ def render_import(actor: Actor) -> None:
     if upload is not None:
         st.session_state["leads_import_data"] = (upload.name, upload.getvalue())
     if not st.session_state.get("leads_import_data"):
-        st.caption("Columns are guessed from the headers (company, website, email, phone, first/last name, title, city, "
-                   "country, notes, tags); UTF-8, Windows-1252 and Latin-1, with any common delimiter.")
+        st.caption(
+            "Columns are guessed from the headers (company, website, email, phone, first/last name, title, city, "
+            "country, notes, tags); UTF-8, Windows-1252 and Latin-1, with any common delimiter."
+        )
         return
     name, data = st.session_state["leads_import_data"]
     try:
@@ -56,8 +67,13 @@ def render_import(actor: Actor) -> None:
         st.error(str(error))
         return
     st.caption(f"{name}: {preview.rows:,} rows · encoding {preview.encoding} · delimiter {preview.delimiter!r}")
-    st.dataframe(pd.DataFrame([list(r[: len(preview.headers)]) + [""] * (len(preview.headers) - len(r))
-                               for r in preview.sample], columns=list(preview.headers)), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            [list(r[: len(preview.headers)]) + [""] * (len(preview.headers) - len(r)) for r in preview.sample],
+            columns=list(preview.headers),
+        ),
+        hide_index=True,
+    )
     st.markdown("**Column mapping**")
     mapping: dict[str, str | None] = {}
     columns = st.columns(4)
@@ -65,8 +81,12 @@ def render_import(actor: Actor) -> None:
         choices = [None, *preview.headers]
         guess = preview.mapping.get(field)
         mapping[field] = columns[i % 4].selectbox(
-            field.replace("_", " "), choices, index=choices.index(guess) if guess in choices else 0,
-            format_func=lambda h: "— not in file —" if h is None else h, key=f"leads_map_{field}")
+            field.replace("_", " "),
+            choices,
+            index=choices.index(guess) if guess in choices else 0,
+            format_func=lambda h: "— not in file —" if h is None else h,
+            key=f"leads_map_{field}",
+        )
     c1, c2 = st.columns(2)
     region = c1.text_input("Default phone region (ISO code)", value="US", max_chars=2, key="leads_import_region")
     on_duplicate = c2.radio("Existing leads", ["update", "skip"], horizontal=True, key="leads_import_dup")
@@ -74,11 +94,17 @@ def render_import(actor: Actor) -> None:
         try:
             if preview.rows > csv_import.JOB_THRESHOLD_ROWS:
                 st.session_state["leads_import_job"] = csv_import.submit_import(
-                    actor=actor, data=data, mapping=mapping, on_duplicate=on_duplicate, default_region=region)
+                    actor=actor, data=data, mapping=mapping, on_duplicate=on_duplicate, default_region=region
+                )
             else:
-                result = csv_import.import_csv(actor=actor, data=data, mapping=mapping, on_duplicate=on_duplicate,
-                                               default_region=region)
-                st.session_state["leads_import_result"] = (result.counts(), result.rejected, csv_import.rejected_csv(result))
+                result = csv_import.import_csv(
+                    actor=actor, data=data, mapping=mapping, on_duplicate=on_duplicate, default_region=region
+                )
+                st.session_state["leads_import_result"] = (
+                    result.counts(),
+                    result.rejected,
+                    csv_import.rejected_csv(result),
+                )
         except LeadScoutError as error:
             st.error(str(error))
     if st.session_state.get("leads_import_job"):
@@ -104,5 +130,10 @@ def render_export(actor: Actor, flt: LeadFilter, selected: list[int]) -> None:
             st.error(str(error))
     if st.session_state.get("leads_export_data"):
         data = st.session_state["leads_export_data"]
-        st.download_button(f"Download CSV ({len(data):,} bytes)", data, file_name="leads.csv", mime="text/csv",
-                           key="leads_export_download")
+        st.download_button(
+            f"Download CSV ({len(data):,} bytes)",
+            data,
+            file_name="leads.csv",
+            mime="text/csv",
+            key="leads_export_download",
+        )

@@ -19,9 +19,11 @@ def render_detail(actor: Actor, lead_id: int, owners: dict[int, str]) -> None:
         st.error(str(error))
         return
     st.subheader(lead.name or lead.domain)
-    st.markdown(f"[{lead.website or lead.domain}]({lead.website or 'https://' + lead.domain}) · source **{lead.source}**"
-                f" · score **{'—' if lead.score is None else f'{lead.score:.0f}'}**"
-                + (f" ({lead.scored_rubric.label(prefixed=True)})" if lead.scored_rubric else ""))
+    st.markdown(
+        f"[{lead.website or lead.domain}]({lead.website or 'https://' + lead.domain}) · source **{lead.source}**"
+        f" · score **{'—' if lead.score is None else f'{lead.score:.0f}'}**"
+        + (f" ({lead.scored_rubric.label(prefixed=True)})" if lead.scored_rubric else "")
+    )
     if lead.rubric_note:
         st.warning(lead.rubric_note, icon=":material/history:")
     if lead.summary:
@@ -29,29 +31,58 @@ def render_detail(actor: Actor, lead_id: int, owners: dict[int, str]) -> None:
     by_field: dict[str, list[str]] = {}
     for e in lead.evidence:
         by_field.setdefault(e.field, []).append(f"[{e.id}] [{e.value[:80]}]({e.source_url}) — “{e.snippet[:160]}”")
-    fields = [("Industry", lead.industry, "industry"), ("Location", ", ".join(p for p in (lead.location, lead.country) if p), "address"),
-              ("Opening hours", lead.opening_hours, "opening_hours"), ("Technologies", ", ".join(lead.tech), "tech")]
+    fields = [
+        ("Industry", lead.industry, "industry"),
+        ("Location", ", ".join(p for p in (lead.location, lead.country) if p), "address"),
+        ("Opening hours", lead.opening_hours, "opening_hours"),
+        ("Technologies", ", ".join(lead.tech), "tech"),
+    ]
     for label, value, field in fields:
         st.markdown(f"**{label}:** {value or '—'}")
         for line in by_field.get(field, [])[:5]:
             st.caption(line)
 
     score_tab, contacts_tab, evidence_tab, found_tab, crawl_tab, messages_tab = st.tabs(
-        ["Score", "Contacts", "Evidence", "Found by", "Crawl log", "Messages"])
+        ["Score", "Contacts", "Evidence", "Found by", "Crawl log", "Messages"]
+    )
     with score_tab:
         if lead.score_factors:
-            st.dataframe(pd.DataFrame([{**f, "evidence_ids": ", ".join(map(str, f.get("evidence_ids", [])))}
-                                       for f in lead.score_factors]), hide_index=True)
+            st.dataframe(
+                pd.DataFrame(
+                    [{**f, "evidence_ids": ", ".join(map(str, f.get("evidence_ids", [])))} for f in lead.score_factors]
+                ),
+                hide_index=True,
+            )
         else:
             st.info("Not scored yet.")
     with contacts_tab:
-        st.dataframe(pd.DataFrame([{"kind": c.kind, "value": c.value, "role address": c.is_role_address,
-                                    "person": c.person_name, "title": c.person_title, "verification": c.verification}
-                                   for c in lead.contacts]), hide_index=True)
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "kind": c.kind,
+                        "value": c.value,
+                        "role address": c.is_role_address,
+                        "person": c.person_name,
+                        "title": c.person_title,
+                        "verification": c.verification,
+                    }
+                    for c in lead.contacts
+                ]
+            ),
+            hide_index=True,
+        )
     with evidence_tab:
-        st.dataframe(pd.DataFrame([{"id": e.id, "field": e.field, "value": e.value, "source": e.source_url, "snippet": e.snippet}
-                                   for e in lead.evidence]), hide_index=True,
-                     column_config={"source": st.column_config.LinkColumn("Source")})
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"id": e.id, "field": e.field, "value": e.value, "source": e.source_url, "snippet": e.snippet}
+                    for e in lead.evidence
+                ]
+            ),
+            hide_index=True,
+            column_config={"source": st.column_config.LinkColumn("Source")},
+        )
     with found_tab:
         for hit in lead.hits:
             st.markdown(f"**“{hit.query}”** (rank {hit.rank}, run {hit.run_id}): [{hit.title or hit.url}]({hit.url})")
@@ -64,16 +95,29 @@ def render_detail(actor: Actor, lead_id: int, owners: dict[int, str]) -> None:
         st.dataframe(pd.DataFrame([m.__dict__ for m in lead.messages]), hide_index=True)
 
     with st.form(f"leads_edit_{lead.id}"):
-        status = st.selectbox("Status", LEAD_STATUSES, index=LEAD_STATUSES.index(lead.status), key=f"leads_edit_status_{lead.id}")
+        status = st.selectbox(
+            "Status", LEAD_STATUSES, index=LEAD_STATUSES.index(lead.status), key=f"leads_edit_status_{lead.id}"
+        )
         owner_ids = [None, *owners]
-        owner = st.selectbox("Owner", owner_ids, index=owner_ids.index(lead.owner_id) if lead.owner_id in owner_ids else 0,
-                             format_func=lambda i: "nobody" if i is None else owners[i], key=f"leads_edit_owner_{lead.id}")
+        owner = st.selectbox(
+            "Owner",
+            owner_ids,
+            index=owner_ids.index(lead.owner_id) if lead.owner_id in owner_ids else 0,
+            format_func=lambda i: "nobody" if i is None else owners[i],
+            key=f"leads_edit_owner_{lead.id}",
+        )
         tags = st.text_input("Tags (comma-separated)", value=", ".join(lead.tags), key=f"leads_edit_tags_{lead.id}")
         notes = st.text_area("Notes", value=lead.notes, key=f"leads_edit_notes_{lead.id}")
         if st.form_submit_button("Save"):
             try:
-                service.update_lead(actor=actor, lead_id=lead.id, status=status, owner_id=owner,
-                                    tags=[t for t in tags.split(",") if t.strip()], notes=notes)
+                service.update_lead(
+                    actor=actor,
+                    lead_id=lead.id,
+                    status=status,
+                    owner_id=owner,
+                    tags=[t for t in tags.split(",") if t.strip()],
+                    notes=notes,
+                )
                 st.success("Saved.")
             except LeadScoutError as error:
                 st.error(str(error))

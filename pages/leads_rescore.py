@@ -18,19 +18,26 @@ def render_outdated_banner(actor: Actor, flt: LeadFilter) -> None:
     found = outdated.count_outdated_scores(actor=actor, flt=flt)
     if not found.total:
         return
-    parts = [f"{found.old_rubric:,} scored with an older rubric" if found.old_rubric else "",
-             f"{found.unscored:,} not scored yet" if found.unscored else ""]
-    st.warning(f"**{found.total:,} {'lead' if found.total == 1 else 'leads'} in this view "
-               f"{'has' if found.total == 1 else 'have'} an out-of-date score** ({' and '.join(p for p in parts if p)}): "
-               "their score and place in the table may change once re-scored with the current rubric.",
-               icon=":material/history:")
+    parts = [
+        f"{found.old_rubric:,} scored with an older rubric" if found.old_rubric else "",
+        f"{found.unscored:,} not scored yet" if found.unscored else "",
+    ]
+    st.warning(
+        f"**{found.total:,} {'lead' if found.total == 1 else 'leads'} in this view "
+        f"{'has' if found.total == 1 else 'have'} an out-of-date score** ({' and '.join(p for p in parts if p)}): "
+        "their score and place in the table may change once re-scored with the current rubric.",
+        icon=":material/history:",
+    )
     if found.running_job_ids:
         _rescore_progress(actor, found.running_job_ids)
     if found.campaign_ids and st.button("Re-score now", key="leads_rescore_outdated", icon=":material/refresh:"):
         try:
             job_ids = outdated.rescore_outdated(actor=actor, flt=flt)
-            st.session_state["leads_rescore_notice"] = (f"Re-scoring in job {', '.join(map(str, job_ids))}." if job_ids
-                                                        else "A re-score of these leads is already under way.")
+            st.session_state["leads_rescore_notice"] = (
+                f"Re-scoring in job {', '.join(map(str, job_ids))}."
+                if job_ids
+                else "A re-score of these leads is already under way."
+            )
             st.rerun()
         except LeadScoutError as error:
             st.error(str(error))

@@ -14,32 +14,51 @@ from pages.outreach_log import render_message_log
 
 actor = current_actor()
 st.title(":material/send: Outreach")
-st.caption(f"Email goes through **{email_provider_name()}**, SMS through **{sms_provider_name()}**"
-           " (outbox = recorded only, never sent).")
+st.caption(
+    f"Email goes through **{email_provider_name()}**, SMS through **{sms_provider_name()}**"
+    " (outbox = recorded only, never sent)."
+)
 if st.session_state.get("outreach_log_lead_id") is not None:  # sent here from a lead: open its message history
     st.session_state["outreach_tab"] = "Message log"
 templates_tab, drafts_tab, log_tab, suppression_tab, settings_tab = st.tabs(
-    ["Templates", "Drafts & approval", "Message log", "Suppression list", "Sending rules"], key="outreach_tab",
-    on_change="rerun")
+    ["Templates", "Drafts & approval", "Message log", "Suppression list", "Sending rules"],
+    key="outreach_tab",
+    on_change="rerun",
+)
 
 with templates_tab:
     existing = service.list_templates(actor=actor)
-    choice = st.selectbox("Template", [None, *existing], format_func=lambda t: "New template" if t is None else t.name,
-                          key="outreach_template_pick")
+    choice = st.selectbox(
+        "Template",
+        [None, *existing],
+        format_func=lambda t: "New template" if t is None else t.name,
+        key="outreach_template_pick",
+    )
     with st.form("outreach_template_form"):
         name = st.text_input("Name", value=choice.name if choice else "")
-        channel = st.radio("Channel", ["email", "sms"], horizontal=True,
-                           index=0 if not choice or choice.channel == "email" else 1)
+        channel = st.radio(
+            "Channel", ["email", "sms"], horizontal=True, index=0 if not choice or choice.channel == "email" else 1
+        )
         subject = st.text_input("Subject (email)", value=choice.subject if choice else "Hi {{ first_name }}")
-        body = st.text_area("Body", value=choice.body if choice else "", height=200,
-                            help="Fields: company, first_name, contact_name, industry, location, hook, technologies, ...")
+        body = st.text_area(
+            "Body",
+            value=choice.body if choice else "",
+            height=200,
+            help="Fields: company, first_name, contact_name, industry, location, hook, technologies, ...",
+        )
         if channel == "sms" and body:
             seg = sms_segments(body)
             st.caption(f"{seg.characters} characters, {seg.encoding}, {seg.segments} segment(s) before filling fields")
         if st.form_submit_button("Save template"):
             try:
-                service.save_template(actor=actor, name=name, channel=channel, subject=subject, body=body,
-                                      template_id=choice.id if choice else None)
+                service.save_template(
+                    actor=actor,
+                    name=name,
+                    channel=channel,
+                    subject=subject,
+                    body=body,
+                    template_id=choice.id if choice else None,
+                )
                 st.success("Saved.")
             except LeadScoutError as error:
                 st.error(str(error))
@@ -56,8 +75,11 @@ with drafts_tab:
     if how == "Draft with AI":
         render_ai_drafting(actor, lead_ids)
     templates = service.list_templates(actor=actor) if how == "From a template" else []
-    template = st.selectbox("Template", templates, format_func=lambda t: f"{t.name} ({t.channel})",
-                            key="outreach_tpl") if how == "From a template" else None
+    template = (
+        st.selectbox("Template", templates, format_func=lambda t: f"{t.name} ({t.channel})", key="outreach_tpl")
+        if how == "From a template"
+        else None
+    )
     if template and lead_ids:
         for row in service.preview(actor=actor, template_id=template.id, lead_ids=lead_ids):
             with st.expander(f"{row.lead_name} — {row.contact or 'no contact'}"):
@@ -81,8 +103,12 @@ with drafts_tab:
     for m in drafts:
         if m.flags:
             st.warning(f"#{m.id} {m.lead_name}: edit before approving — no evidence for: " + " | ".join(m.flags))
-    to_approve = st.multiselect("Approve", drafts, format_func=lambda m: f"#{m.id} {m.lead_name} · {m.subject or m.body[:40]}",
-                                key="outreach_approve_pick")
+    to_approve = st.multiselect(
+        "Approve",
+        drafts,
+        format_func=lambda m: f"#{m.id} {m.lead_name} · {m.subject or m.body[:40]}",
+        key="outreach_approve_pick",
+    )
     if st.button("Approve selected", disabled=not to_approve, key="outreach_approve"):
         count, refused = service.approve(actor=actor, message_ids=[m.id for m in to_approve])
         st.session_state["outreach_approved_notice"] = (count, refused)
@@ -117,14 +143,20 @@ with suppression_tab:
     upload = st.file_uploader("Import CSV (address[, channel][, reason])", type="csv", key="outreach_supp_upload")
     if upload is not None and st.button("Import", key="outreach_supp_import"):
         try:
-            added, problems = suppression.import_suppressions_csv(actor=actor, text=upload.getvalue().decode("utf-8", "replace"))
+            added, problems = suppression.import_suppressions_csv(
+                actor=actor, text=upload.getvalue().decode("utf-8", "replace")
+            )
             st.success(f"{added} added.")
             for line, problem in problems:
                 st.warning(f"Line {line}: {problem}")
         except LeadScoutError as error:
             st.error(str(error))
-    st.download_button("Export CSV", suppression.export_suppressions_csv(actor=actor), file_name="suppressions.csv",
-                       key="outreach_supp_export")
+    st.download_button(
+        "Export CSV",
+        suppression.export_suppressions_csv(actor=actor),
+        file_name="suppressions.csv",
+        key="outreach_supp_export",
+    )
     st.dataframe([vars(row) for row in suppression.list_suppressions(actor=actor)], hide_index=True)
 
 with settings_tab:
@@ -132,32 +164,63 @@ with settings_tab:
     with st.form("outreach_rules_form"):
         postal = st.text_area("Postal address (added to every email)", value=current.get("postal_address") or "")
         timezone = st.text_input("Workspace time zone", value=current.get("timezone") or "UTC")
-        consent = st.checkbox("Require recorded consent before SMS", value=current.get("sms_consent_required", True) is not False)
+        consent = st.checkbox(
+            "Require recorded consent before SMS", value=current.get("sms_consent_required", True) is not False
+        )
         if not consent:
-            st.warning("SMS without recorded consent may break the law where your prospects live (TCPA, GDPR/ePrivacy).")
+            st.warning(
+                "SMS without recorded consent may break the law where your prospects live (TCPA, GDPR/ePrivacy)."
+            )
         start, end = current.get("send_window") or (8, 20)
-        hours = st.slider("Send between these hours, in each recipient's local time", 0, 24, (int(start), int(end)),
-                          key="outreach_rules_hours")
+        hours = st.slider(
+            "Send between these hours, in each recipient's local time",
+            0,
+            24,
+            (int(start), int(end)),
+            key="outreach_rules_hours",
+        )
         day_names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-        days = st.multiselect("On these days", list(range(7)), default=list(current.get("send_weekdays") or range(5)),
-                              format_func=lambda d: day_names[d], key="outreach_rules_days")
+        days = st.multiselect(
+            "On these days",
+            list(range(7)),
+            default=list(current.get("send_weekdays") or range(5)),
+            format_func=lambda d: day_names[d],
+            key="outreach_rules_days",
+        )
         if not days:
             st.warning("No sending days: approved messages wait in the queue until you choose some.")
-        per_day = ("At most this many {what} per day from this workspace's {sender}, counted from midnight in the "
-                   "workspace time zone. Messages over the cap stay queued and go out the next day. 0 = no cap.")
+        per_day = (
+            "At most this many {what} per day from this workspace's {sender}, counted from midnight in the "
+            "workspace time zone. Messages over the cap stay queued and go out the next day. 0 = no cap."
+        )
         email_col, sms_col = st.columns(2)
         email_cap = email_col.number_input(
-            "Daily email cap (per sender)", min_value=0, step=1, value=limits.daily_cap(current, "email") or 0,
-            key="outreach_rules_email_cap", help=per_day.format(what="emails", sender="email provider account or mailbox"))
+            "Daily email cap (per sender)",
+            min_value=0,
+            step=1,
+            value=limits.daily_cap(current, "email") or 0,
+            key="outreach_rules_email_cap",
+            help=per_day.format(what="emails", sender="email provider account or mailbox"),
+        )
         sms_cap = sms_col.number_input(
-            "Daily SMS cap (per sender)", min_value=0, step=1, value=limits.daily_cap(current, "sms") or 0,
-            key="outreach_rules_sms_cap", help=per_day.format(what="texts", sender="SMS number"))
+            "Daily SMS cap (per sender)",
+            min_value=0,
+            step=1,
+            value=limits.daily_cap(current, "sms") or 0,
+            key="outreach_rules_sms_cap",
+            help=per_day.format(what="texts", sender="SMS number"),
+        )
         if st.form_submit_button("Save rules"):
             try:
-                service.update_outreach_settings(actor=actor, postal_address=postal, timezone=timezone,
-                                                 sms_consent_required=consent, send_window=list(hours),
-                                                 send_weekdays=sorted(days),
-                                                 daily_caps={"email": email_cap, "sms": sms_cap})
+                service.update_outreach_settings(
+                    actor=actor,
+                    postal_address=postal,
+                    timezone=timezone,
+                    sms_consent_required=consent,
+                    send_window=list(hours),
+                    send_weekdays=sorted(days),
+                    daily_caps={"email": email_cap, "sms": sms_cap},
+                )
                 st.success("Saved.")
             except LeadScoutError as error:
                 st.error(str(error))

@@ -23,8 +23,10 @@ def _poll_drafting(actor: Actor, job_id: int) -> None:
         if st.session_state.get("outreach_ai_refreshed") != job_id:
             st.session_state["outreach_ai_refreshed"] = job_id
             st.rerun(scope="app")  # show the new drafts in the approval list below
-        st.success(f"{job.result.get('created', 0)} AI drafts created; review them below (flagged sentences must be "
-                   "edited before approval).")
+        st.success(
+            f"{job.result.get('created', 0)} AI drafts created; review them below (flagged sentences must be "
+            "edited before approval)."
+        )
         for reason in job.result.get("skipped") or []:
             st.info(f"Skipped {reason}")
     else:
@@ -36,12 +38,16 @@ def render_ai_drafting(actor: Actor, lead_ids: list[int]) -> None:
     if not drafts.ai_drafts_available():
         st.info("AI drafts need an OpenAI key (Settings → providers). Without one, drafts come from templates only.")
         return
-    st.caption("One draft per lead from the campaign's angle and the lead's evidence; every claim about the prospect "
-               "must cite evidence, or the sentence is flagged and blocks approval until edited.")
+    st.caption(
+        "One draft per lead from the campaign's angle and the lead's evidence; every claim about the prospect "
+        "must cite evidence, or the sentence is flagged and blocks approval until edited."
+    )
     channel = st.radio("Channel", ["email", "sms"], horizontal=True, key="outreach_ai_channel")
     if st.button("Draft with AI", type="primary", disabled=not lead_ids, key="outreach_ai_start"):
         try:
-            st.session_state["outreach_ai_job"] = drafts.start_ai_drafts(actor=actor, lead_ids=lead_ids, channel=channel)
+            st.session_state["outreach_ai_job"] = drafts.start_ai_drafts(
+                actor=actor, lead_ids=lead_ids, channel=channel
+            )
         except LeadScoutError as error:
             st.error(str(error))
     if st.session_state.get("outreach_ai_job"):

@@ -9,8 +9,20 @@ from core.errors import LeadScoutError
 from core.outreach import log
 from core.outreach.models import MessageView
 
-STATUSES = ["", "draft", "approved", "queued", "sending", "sent", "failed", "unknown", "delivered", "bounced", "opened",
-            "replied"]
+STATUSES = [
+    "",
+    "draft",
+    "approved",
+    "queued",
+    "sending",
+    "sent",
+    "failed",
+    "unknown",
+    "delivered",
+    "bounced",
+    "opened",
+    "replied",
+]
 
 
 def _pick_lead(actor: Actor) -> int | None:
@@ -23,9 +35,13 @@ def _pick_lead(actor: Actor) -> int | None:
             st.warning(f"Lead #{incoming} is not in this workspace, so it has no messages here.")
     if st.session_state.setdefault("outreach_log_lead", None) not in leads:
         st.session_state["outreach_log_lead"] = None  # e.g. after switching workspace
-    return st.selectbox("Lead", [None, *leads], format_func=lambda i: "All leads" if i is None else f"{leads[i]} (#{i})",
-                        key="outreach_log_lead",
-                        help="Every message to one lead, on every channel and step, with its status history.")
+    return st.selectbox(
+        "Lead",
+        [None, *leads],
+        format_func=lambda i: "All leads" if i is None else f"{leads[i]} (#{i})",
+        key="outreach_log_lead",
+        help="Every message to one lead, on every channel and step, with its status history.",
+    )
 
 
 def _lead_history(actor: Actor, lead_id: int) -> list[MessageView]:
@@ -35,10 +51,16 @@ def _lead_history(actor: Actor, lead_id: int) -> list[MessageView]:
         st.info("No messages to this lead yet.")
     for item in history:
         m = item.message
-        st.markdown(f"**#{m.id} · step {m.step} · {m.channel} to {m.contact}** — now *{m.status}*"
-                    + (f" · “{m.subject}”" if m.subject else ""))
-        st.table([{"status": "draft", "detail": "created", "at": m.created_at},
-                  *({"status": e.status, "detail": e.detail, "at": e.created_at} for e in item.events)])
+        st.markdown(
+            f"**#{m.id} · step {m.step} · {m.channel} to {m.contact}** — now *{m.status}*"
+            + (f" · “{m.subject}”" if m.subject else "")
+        )
+        st.table(
+            [
+                {"status": "draft", "detail": "created", "at": m.created_at},
+                *({"status": e.status, "detail": e.detail, "at": e.created_at} for e in item.events),
+            ]
+        )
     return [item.message for item in history]
 
 
@@ -51,25 +73,52 @@ def _filtered_messages(actor: Actor, *, disabled: bool) -> list[MessageView]:
     if disabled:
         return []
     messages = log.list_messages(actor=actor, status=status or None, channel=channel or None, search=search)
-    st.dataframe([{"id": m.id, "lead": m.lead_name, "to": m.contact, "channel": m.channel, "status": m.status,
-                   "provider": m.provider, "error": m.error, "sent": m.sent_at} for m in messages],
-                 hide_index=True, use_container_width=True)
+    st.dataframe(
+        [
+            {
+                "id": m.id,
+                "lead": m.lead_name,
+                "to": m.contact,
+                "channel": m.channel,
+                "status": m.status,
+                "provider": m.provider,
+                "error": m.error,
+                "sent": m.sent_at,
+            }
+            for m in messages
+        ],
+        hide_index=True,
+        use_container_width=True,
+    )
     return messages
 
 
 def _details(actor: Actor, messages: list[MessageView]) -> None:
     """One message's text and history, its .eml, and the marks a user may set by hand."""
-    selected = st.selectbox("Details", messages, format_func=lambda m: f"#{m.id} {m.lead_name} ({m.status})",
-                            index=None, key="outreach_log_pick")
+    selected = st.selectbox(
+        "Details",
+        messages,
+        format_func=lambda m: f"#{m.id} {m.lead_name} ({m.status})",
+        index=None,
+        key="outreach_log_pick",
+    )
     if not selected:
         return
     st.text(f"{selected.subject}\n\n{selected.body}")
-    st.table([{"status": e.status, "detail": e.detail, "at": e.created_at}
-              for e in log.message_history(actor=actor, message_id=selected.id)])
+    st.table(
+        [
+            {"status": e.status, "detail": e.detail, "at": e.created_at}
+            for e in log.message_history(actor=actor, message_id=selected.id)
+        ]
+    )
     try:
         if selected.channel == "email":
-            st.download_button("Download .eml", log.export_eml(actor=actor, message_id=selected.id),
-                               file_name=f"message-{selected.id}.eml", key="outreach_eml")
+            st.download_button(
+                "Download .eml",
+                log.export_eml(actor=actor, message_id=selected.id),
+                file_name=f"message-{selected.id}.eml",
+                key="outreach_eml",
+            )
         if selected.status in ("sent", "delivered", "opened") and st.button("Mark replied", key="outreach_replied"):
             log.mark_replied(actor=actor, message_id=selected.id)
             st.success("Marked replied; the lead is now 'replied'.")

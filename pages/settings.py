@@ -34,7 +34,12 @@ members = auth.list_members(actor=actor)
 st.dataframe(
     pd.DataFrame(
         [
-            {"email": m.email, "name": m.display_name, "role": m.role, "account": "active" if m.has_password else "invited"}
+            {
+                "email": m.email,
+                "name": m.display_name,
+                "role": m.role,
+                "account": "active" if m.has_password else "invited",
+            }
             for m in members
         ]
     ),
@@ -64,7 +69,9 @@ others = {m.user_id: m for m in members if m.user_id != actor.user_id}
 if not others:
     st.caption("You are the only member.")
     st.stop()
-target = st.selectbox("Member", list(others), format_func=lambda uid: f"{others[uid].email} ({others[uid].role})", key="settings_member")
+target = st.selectbox(
+    "Member", list(others), format_func=lambda uid: f"{others[uid].email} ({others[uid].role})", key="settings_member"
+)
 new_role = st.selectbox("New role", list(ROLE_RANK), key="settings_member_role")
 change, remove = st.columns(2)
 if change.button("Change role", key="settings_change_role"):

@@ -25,8 +25,10 @@ def _finish_returning_link() -> None:
     """Handle ``?state=&code=`` (or Supabase's ``?error_description=``) once, then clear the URL."""
     if st.query_params.get("signin_error") == "oauth":
         st.query_params.clear()
-        st.error("Google/Facebook sign-in was not completed: the link expired, was used already, or was "
-                 "started in another browser. Start again here.")
+        st.error(
+            "Google/Facebook sign-in was not completed: the link expired, was used already, or was "
+            "started in another browser. Start again here."
+        )
         return
     params = {key: st.query_params.get(key, "") for key in ("state", "code", "error_description")}
     if not any(params.values()):

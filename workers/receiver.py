@@ -32,8 +32,11 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><meta name="viewport"
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(PAGE.format(title=html.escape(title), body=body), status_code=status,
-                        headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
+    return HTMLResponse(
+        PAGE.format(title=html.escape(title), body=body),
+        status_code=status,
+        headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
+    )
 
 
 def _target(request: Request) -> tokens.UnsubscribeTarget:
@@ -47,8 +50,11 @@ async def unsubscribe_form(request: Request) -> Response:
     except InvalidInput as error:
         return _page("Link not valid", f"<p>{html.escape(str(error))}</p>", 403)
     token = html.escape(request.query_params.get("t", ""), quote=True)
-    return _page("Unsubscribe", f"<p>Stop all messages to <b>{html.escape(target.address)}</b>?</p>"
-                 f'<form method="post" action="/unsubscribe?t={token}"><button type="submit">Unsubscribe</button></form>')
+    return _page(
+        "Unsubscribe",
+        f"<p>Stop all messages to <b>{html.escape(target.address)}</b>?</p>"
+        f'<form method="post" action="/unsubscribe?t={token}"><button type="submit">Unsubscribe</button></form>',
+    )
 
 
 async def unsubscribe(request: Request) -> Response:
@@ -60,9 +66,14 @@ async def unsubscribe(request: Request) -> Response:
     from core.db import UnitOfWork
 
     with UnitOfWork() as uow:
-        add_suppression_row(uow.session, workspace_id=target.workspace_id, channel=target.channel,
-                            address=normalise_address(target.channel, target.address), reason="unsubscribed",
-                            source="one-click")
+        add_suppression_row(
+            uow.session,
+            workspace_id=target.workspace_id,
+            channel=target.channel,
+            address=normalise_address(target.channel, target.address),
+            reason="unsubscribed",
+            source="one-click",
+        )
         uow.commit()
     return _page("Unsubscribed", f"<p>{html.escape(target.address)} will get no more messages from us.</p>")
 
@@ -107,7 +118,9 @@ async def hook_twilio(request: Request) -> Response:
     base = get_settings().public_base_url.rstrip("/")
     url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     try:
-        outcome = webhooks.receive_twilio(url=url, params=params, signature=request.headers.get("X-Twilio-Signature", ""))
+        outcome = webhooks.receive_twilio(
+            url=url, params=params, signature=request.headers.get("X-Twilio-Signature", "")
+        )
     except (webhooks.Unsigned, webhooks.Forged) as error:
         return _refusal(error)
     # An empty TwiML answer: Twilio's own opt-out handling already replies to STOP/START.
@@ -141,11 +154,14 @@ class RequestContext:
             return await self.app(scope, receive, send)
 
 
-app = Starlette(middleware=[Middleware(RequestContext)], routes=[
-    Route("/unsubscribe", unsubscribe_form, methods=["GET"]),
-    Route("/unsubscribe", unsubscribe, methods=["POST"]),
-    Route("/hooks/sendgrid", hook_sendgrid, methods=["POST"]),
-    Route("/hooks/mailgun", hook_mailgun, methods=["POST"]),
-    Route("/hooks/twilio", hook_twilio, methods=["POST"]),
-    Route("/healthz", healthz, methods=["GET"]),
-])
+app = Starlette(
+    middleware=[Middleware(RequestContext)],
+    routes=[
+        Route("/unsubscribe", unsubscribe_form, methods=["GET"]),
+        Route("/unsubscribe", unsubscribe, methods=["POST"]),
+        Route("/hooks/sendgrid", hook_sendgrid, methods=["POST"]),
+        Route("/hooks/mailgun", hook_mailgun, methods=["POST"]),
+        Route("/hooks/twilio", hook_twilio, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ],
+)

@@ -45,7 +45,9 @@ def create_user(
             session.add(Membership(workspace_id=workspace.id, user_id=user.id, role=role))
         else:
             membership.role = role
-        session.add(AuditEvent(workspace_id=workspace.id, user_id=user.id, action="user.created_by_cli", detail={"role": role}))
+        session.add(
+            AuditEvent(workspace_id=workspace.id, user_id=user.id, action="user.created_by_cli", detail={"role": role})
+        )
         uow.commit()
         return {
             "user_id": user.id,

@@ -249,7 +249,11 @@ def list_members(*, actor: Actor, uow: UnitOfWork | None = None) -> list[MemberV
         ).all()
         members = [
             MemberView(
-                user_id=u.id, email=u.email, display_name=u.display_name, role=role, has_password=u.password_hash is not None
+                user_id=u.id,
+                email=u.email,
+                display_name=u.display_name,
+                role=role,
+                has_password=u.password_hash is not None,
             )
             for u, role in rows
         ]
@@ -306,9 +310,12 @@ def _membership_or_raise(uow: UnitOfWork, actor: Actor, user_id: int) -> Members
 
 
 def _owner_count(uow: UnitOfWork, workspace_id: int) -> int:
-    return uow.session.scalar(
-        select(func.count()).where(Membership.workspace_id == workspace_id, Membership.role == "owner")
-    ) or 0
+    return (
+        uow.session.scalar(
+            select(func.count()).where(Membership.workspace_id == workspace_id, Membership.role == "owner")
+        )
+        or 0
+    )
 
 
 def set_role(*, actor: Actor, user_id: int, role: str, uow: UnitOfWork | None = None) -> None:

@@ -54,5 +54,11 @@ def run_jobs(args: argparse.Namespace) -> int:
     """Print recent jobs as a JSON list."""
     from core.auth import admin
 
-    print(json.dumps(admin.list_jobs_for_cli(workspace_name=args.workspace, status=args.status, limit=args.limit), default=str, indent=2))
+    print(
+        json.dumps(
+            admin.list_jobs_for_cli(workspace_name=args.workspace, status=args.status, limit=args.limit),
+            default=str,
+            indent=2,
+        )
+    )
     return 0

@@ -76,7 +76,14 @@ def crawl_url(args: argparse.Namespace) -> int:
             "domain": site.domain,
             "error": site.error,
             "pages": [
-                {"url": p.url, "final_url": p.final_url, "kind": p.kind, "status": p.status, "chars": len(p.html or ""), "encoding": p.encoding}
+                {
+                    "url": p.url,
+                    "final_url": p.final_url,
+                    "kind": p.kind,
+                    "status": p.status,
+                    "chars": len(p.html or ""),
+                    "encoding": p.encoding,
+                }
                 for p in site.pages
             ],
             "log": [asdict(entry) for entry in site.log],

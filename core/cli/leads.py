@@ -10,8 +10,10 @@ from pathlib import Path
 
 from core.cli.output import fail, print_json
 
-FILTER_HELP = ("filter as key=value, repeatable: status=qualified, score_min=50, score_max=90, industry=, location=, "
-               "technology=, tag=, text=, has_email=yes|no, has_phone=yes|no, campaign_id=, owner_id=, query=")
+FILTER_HELP = (
+    "filter as key=value, repeatable: status=qualified, score_min=50, score_max=90, industry=, location=, "
+    "technology=, tag=, text=, has_email=yes|no, has_phone=yes|no, campaign_id=, owner_id=, query="
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -72,12 +74,20 @@ def run_import(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         return fail(f"no such file: {args.file}")
     actor = owner_actor(workspace_id=workspace_id_by_name(args.workspace))
-    result = import_csv(actor=actor, data=args.file.read_bytes(), on_duplicate=args.on_duplicate, default_region=args.region)
+    result = import_csv(
+        actor=actor, data=args.file.read_bytes(), on_duplicate=args.on_duplicate, default_region=args.region
+    )
     counts = result.counts()
     if args.json:
-        print_json({**counts, "encoding": result.encoding, "delimiter": result.delimiter,
-                    "skip_reasons": dict(result.skip_reasons),
-                    "rejected_rows": [{"row": n, "reason": why, "cells": cells} for n, why, cells in result.rejected]})
+        print_json(
+            {
+                **counts,
+                "encoding": result.encoding,
+                "delimiter": result.delimiter,
+                "skip_reasons": dict(result.skip_reasons),
+                "rejected_rows": [{"row": n, "reason": why, "cells": cells} for n, why, cells in result.rejected],
+            }
+        )
     else:
         print(", ".join(f"{k}: {v}" for k, v in counts.items()))
         for n, why, _cells in result.rejected:

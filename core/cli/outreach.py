@@ -14,7 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     send.add_argument("--limit", type=int, help="stop after this many messages")
     send.add_argument("--queue-approved", action="store_true", help="queue every approved message first")
     send.set_defaults(func=run_send_approved)
-    sync = subparsers.add_parser("sync-suppressions", help="pull bounces/unsubscribes/spam reports from SendGrid and Mailgun")
+    sync = subparsers.add_parser(
+        "sync-suppressions", help="pull bounces/unsubscribes/spam reports from SendGrid and Mailgun"
+    )
     sync.set_defaults(func=run_sync_suppressions)
 
 
@@ -34,9 +36,17 @@ def run_send_approved(args: argparse.Namespace) -> int:
             uow.session.execute(query.values(status="queued"))
             uow.commit()
     summary = send_queued(workspace_id=args.workspace_id, limit=args.limit)
-    print_json({"sent": summary.sent, "failed": summary.failed, "unknown": summary.unknown,
-                "suppressed": summary.suppressed, "waiting": summary.waiting, "capped": summary.capped,
-                "details": list(summary.details)})
+    print_json(
+        {
+            "sent": summary.sent,
+            "failed": summary.failed,
+            "unknown": summary.unknown,
+            "suppressed": summary.suppressed,
+            "waiting": summary.waiting,
+            "capped": summary.capped,
+            "details": list(summary.details),
+        }
+    )
     return 0 if not summary.failed and not summary.unknown else 3
 
 

@@ -9,43 +9,164 @@ from core.extract.models import Fact
 from core.extract.page import Page, ld_types, squash
 
 ORG_TYPES = {
-    "Organization", "Corporation", "LocalBusiness", "Store", "Restaurant", "CafeOrCoffeeShop", "ProfessionalService",
-    "OnlineStore", "OnlineBusiness", "NGO", "EducationalOrganization", "MedicalBusiness", "LegalService",
-    "FoodEstablishment", "HealthAndBeautyBusiness", "HomeAndConstructionBusiness", "AutomotiveBusiness",
-    "SportsActivityLocation", "LodgingBusiness", "FinancialService", "Bakery", "BarOrPub", "Dentist",
+    "Organization",
+    "Corporation",
+    "LocalBusiness",
+    "Store",
+    "Restaurant",
+    "CafeOrCoffeeShop",
+    "ProfessionalService",
+    "OnlineStore",
+    "OnlineBusiness",
+    "NGO",
+    "EducationalOrganization",
+    "MedicalBusiness",
+    "LegalService",
+    "FoodEstablishment",
+    "HealthAndBeautyBusiness",
+    "HomeAndConstructionBusiness",
+    "AutomotiveBusiness",
+    "SportsActivityLocation",
+    "LodgingBusiness",
+    "FinancialService",
+    "Bakery",
+    "BarOrPub",
+    "Dentist",
 }
 GENERIC_TITLES = {
-    "home", "homepage", "startseite", "start", "accueil", "inicio", "welcome", "willkommen", "bienvenue",
-    "bienvenido", "index", "main", "kontakt", "contact", "about", "about us", "blog", "news",
+    "home",
+    "homepage",
+    "startseite",
+    "start",
+    "accueil",
+    "inicio",
+    "welcome",
+    "willkommen",
+    "bienvenue",
+    "bienvenido",
+    "index",
+    "main",
+    "kontakt",
+    "contact",
+    "about",
+    "about us",
+    "blog",
+    "news",
 }
 COUNTRY_NAMES = {
-    "germany": "DE", "deutschland": "DE", "france": "FR", "spain": "ES", "españa": "ES", "united kingdom": "GB",
-    "uk": "GB", "england": "GB", "usa": "US", "united states": "US", "austria": "AT", "österreich": "AT",
-    "switzerland": "CH", "schweiz": "CH", "suisse": "CH", "italy": "IT", "italia": "IT", "netherlands": "NL",
-    "nederland": "NL", "belgium": "BE", "belgique": "BE", "ireland": "IE", "canada": "CA", "australia": "AU",
-    "portugal": "PT", "mexico": "MX", "méxico": "MX",
+    "germany": "DE",
+    "deutschland": "DE",
+    "france": "FR",
+    "spain": "ES",
+    "españa": "ES",
+    "united kingdom": "GB",
+    "uk": "GB",
+    "england": "GB",
+    "usa": "US",
+    "united states": "US",
+    "austria": "AT",
+    "österreich": "AT",
+    "switzerland": "CH",
+    "schweiz": "CH",
+    "suisse": "CH",
+    "italy": "IT",
+    "italia": "IT",
+    "netherlands": "NL",
+    "nederland": "NL",
+    "belgium": "BE",
+    "belgique": "BE",
+    "ireland": "IE",
+    "canada": "CA",
+    "australia": "AU",
+    "portugal": "PT",
+    "mexico": "MX",
+    "méxico": "MX",
 }
 COUNTRY_TIMEZONES = {
-    "DE": "Europe/Berlin", "FR": "Europe/Paris", "ES": "Europe/Madrid", "GB": "Europe/London", "AT": "Europe/Vienna",
-    "CH": "Europe/Zurich", "IT": "Europe/Rome", "NL": "Europe/Amsterdam", "BE": "Europe/Brussels", "IE": "Europe/Dublin",
-    "PT": "Europe/Lisbon", "PL": "Europe/Warsaw", "SE": "Europe/Stockholm", "DK": "Europe/Copenhagen",
-    "NO": "Europe/Oslo", "FI": "Europe/Helsinki", "NZ": "Pacific/Auckland", "JP": "Asia/Tokyo", "SG": "Asia/Singapore",
+    "DE": "Europe/Berlin",
+    "FR": "Europe/Paris",
+    "ES": "Europe/Madrid",
+    "GB": "Europe/London",
+    "AT": "Europe/Vienna",
+    "CH": "Europe/Zurich",
+    "IT": "Europe/Rome",
+    "NL": "Europe/Amsterdam",
+    "BE": "Europe/Brussels",
+    "IE": "Europe/Dublin",
+    "PT": "Europe/Lisbon",
+    "PL": "Europe/Warsaw",
+    "SE": "Europe/Stockholm",
+    "DK": "Europe/Copenhagen",
+    "NO": "Europe/Oslo",
+    "FI": "Europe/Helsinki",
+    "NZ": "Pacific/Auckland",
+    "JP": "Asia/Tokyo",
+    "SG": "Asia/Singapore",
 }
 US_STATE_TIMEZONES = {
-    "OR": "America/Los_Angeles", "WA": "America/Los_Angeles", "CA": "America/Los_Angeles", "NV": "America/Los_Angeles",
-    "AZ": "America/Phoenix", "CO": "America/Denver", "UT": "America/Denver", "NM": "America/Denver",
-    "TX": "America/Chicago", "IL": "America/Chicago", "MN": "America/Chicago", "MO": "America/Chicago",
-    "NY": "America/New_York", "MA": "America/New_York", "FL": "America/New_York", "GA": "America/New_York",
-    "PA": "America/New_York", "NJ": "America/New_York", "NC": "America/New_York", "VA": "America/New_York",
+    "OR": "America/Los_Angeles",
+    "WA": "America/Los_Angeles",
+    "CA": "America/Los_Angeles",
+    "NV": "America/Los_Angeles",
+    "AZ": "America/Phoenix",
+    "CO": "America/Denver",
+    "UT": "America/Denver",
+    "NM": "America/Denver",
+    "TX": "America/Chicago",
+    "IL": "America/Chicago",
+    "MN": "America/Chicago",
+    "MO": "America/Chicago",
+    "NY": "America/New_York",
+    "MA": "America/New_York",
+    "FL": "America/New_York",
+    "GA": "America/New_York",
+    "PA": "America/New_York",
+    "NJ": "America/New_York",
+    "NC": "America/New_York",
+    "VA": "America/New_York",
 }
 # Street-and-postcode lines for the countries LeadScout is used in most.
 ADDRESS_PATTERNS = (
-    ("DE", re.compile(r"\b(?-i:[A-ZÄÖÜ])[\wäöüß\-]{0,30}(?:\s[\wäöüß\-]{1,30}){0,3}?(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer)\s*\d+[a-z]?,?\s+\d{5}\s+(?-i:[A-ZÄÖÜ])[\wäöüß\-]{2,30}(?:\s(?-i:[A-ZÄÖÜ(])[\wäöüß\-()]{1,30})?", re.I)),
-    ("FR", re.compile(r"\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|quai|impasse)\s[\w'’éèêàâçôûî\- ]{2,50},?\s+\d{5}\s+(?-i:[A-ZÉ])[\w'’éèêàâçôûî\-]{1,30}(?:[ \-](?-i:[A-ZÉ])[\w'’éèêàâçôûî\-]{1,30})?", re.I)),
-    ("ES", re.compile(r"(?:calle|c/|avenida|avda\.|plaza|paseo|camino|carrer)\s[\wáéíóúñ.\- ]{2,50},?\s*\d+[\wº°ª]*,?\s+\d{5}\s+(?-i:[A-ZÁÉÍÓÚ])[\wáéíóúñ\-]{1,30}(?:\s(?-i:[A-ZÁÉÍÓÚ])[\wáéíóúñ\-]{1,30})?", re.I)),
-    ("GB", re.compile(r"\d{1,4}[A-Z]?\s+[A-Z][\w' ]{2,40}\s(?:Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Way|Square|Place|Row|Terrace)\b,?\s+[A-Z][\w ]{2,30},?\s+[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")),
-    ("", re.compile(r"\b\d{1,4}[a-z]?\s+(?-i:[A-ZÄÖÜÉ])[\w'’äöüßéèáíóúñ.\-]{1,30}(?:\s[\w'’äöüßéèáíóúñ.\-]{1,30}){0,3},\s+\d{4,5}\s+(?-i:[A-ZÄÖÜÉÁ])[\w'’äöüßéèáíóúñ\-]{1,30}", re.I)),
-    ("US", re.compile(r"\d{1,6}\s+[A-Z0-9][\w. ]{2,40}\s(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl)\.?(?:,?\s+(?:Suite|Ste|#)\s*[\w-]+)?,?\s+[A-Z][\w. ]{2,30},\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")),
+    (
+        "DE",
+        re.compile(
+            r"\b(?-i:[A-ZÄÖÜ])[\wäöüß\-]{0,30}(?:\s[\wäöüß\-]{1,30}){0,3}?(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer)\s*\d+[a-z]?,?\s+\d{5}\s+(?-i:[A-ZÄÖÜ])[\wäöüß\-]{2,30}(?:\s(?-i:[A-ZÄÖÜ(])[\wäöüß\-()]{1,30})?",
+            re.I,
+        ),
+    ),
+    (
+        "FR",
+        re.compile(
+            r"\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|quai|impasse)\s[\w'’éèêàâçôûî\- ]{2,50},?\s+\d{5}\s+(?-i:[A-ZÉ])[\w'’éèêàâçôûî\-]{1,30}(?:[ \-](?-i:[A-ZÉ])[\w'’éèêàâçôûî\-]{1,30})?",
+            re.I,
+        ),
+    ),
+    (
+        "ES",
+        re.compile(
+            r"(?:calle|c/|avenida|avda\.|plaza|paseo|camino|carrer)\s[\wáéíóúñ.\- ]{2,50},?\s*\d+[\wº°ª]*,?\s+\d{5}\s+(?-i:[A-ZÁÉÍÓÚ])[\wáéíóúñ\-]{1,30}(?:\s(?-i:[A-ZÁÉÍÓÚ])[\wáéíóúñ\-]{1,30})?",
+            re.I,
+        ),
+    ),
+    (
+        "GB",
+        re.compile(
+            r"\d{1,4}[A-Z]?\s+[A-Z][\w' ]{2,40}\s(?:Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Way|Square|Place|Row|Terrace)\b,?\s+[A-Z][\w ]{2,30},?\s+[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
+        ),
+    ),
+    (
+        "",
+        re.compile(
+            r"\b\d{1,4}[a-z]?\s+(?-i:[A-ZÄÖÜÉ])[\w'’äöüßéèáíóúñ.\-]{1,30}(?:\s[\w'’äöüßéèáíóúñ.\-]{1,30}){0,3},\s+\d{4,5}\s+(?-i:[A-ZÄÖÜÉÁ])[\w'’äöüßéèáíóúñ\-]{1,30}",
+            re.I,
+        ),
+    ),
+    (
+        "US",
+        re.compile(
+            r"\d{1,6}\s+[A-Z0-9][\w. ]{2,40}\s(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl)\.?(?:,?\s+(?:Suite|Ste|#)\s*[\w-]+)?,?\s+[A-Z][\w. ]{2,30},\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"
+        ),
+    ),
 )
 _HOURS = re.compile(
     r"(?:(?:Mo|Mon|Monday|Montag|Lun|Lundi|Lunes)\w*\.?\s*(?:-|–|bis|to|à|a)\s*(?:Fr|Fri|Friday|Freitag|Ven|Vendredi|Vie|Viernes|Sa|Sat|So|Sun)\w*\.?:?\s*\d{1,2}(?:[:.]\d{2})?\s*(?:h|Uhr|am|pm)?\s*(?:-|–|bis|to|à|a)\s*\d{1,2}(?:[:.]\d{2})?\s*(?:h|Uhr|am|pm)?)",
@@ -97,7 +218,9 @@ def extract_description(page: Page) -> Fact | None:
     """Meta or Open Graph description, else the first real paragraph."""
     description = page.meta("description", "og:description", "twitter:description")
     if description:
-        return Fact("description", description[:500], page.url, page.source_snippet(description[:80]) or description[:240])
+        return Fact(
+            "description", description[:500], page.url, page.source_snippet(description[:80]) or description[:240]
+        )
     for node in page.nodes("p"):
         text = squash(node.text(deep=True) or "")
         if len(text) >= 80 and "cookie" not in text.lower():
@@ -166,7 +289,9 @@ def extract_address(page: Page) -> tuple[Fact, str] | None:
         value = squash(node.text(separator=", ") or "").strip(" ,")
         value = re.sub(r"(,\s*)+", ", ", value)
         if re.search(r"\d", value) and 10 <= len(value) <= 300:
-            return Fact("address", value, page.url, page.snippet(squash(node.text(separator=" ") or "")[:60]) or value), ""
+            return Fact(
+                "address", value, page.url, page.snippet(squash(node.text(separator=" ") or "")[:60]) or value
+            ), ""
     return None
 
 
@@ -200,7 +325,9 @@ def extract_opening_hours(page: Page) -> Fact | None:
                 days = ", ".join(str(d).rsplit("/", 1)[-1] for d in (days if isinstance(days, list) else [days]))
                 lines.append(f"{days} {spec.get('opens', '')}–{spec.get('closes', '')}")
             if lines:
-                return Fact("opening_hours", "; ".join(lines), page.url, page.source_snippet("openingHoursSpecification"))
+                return Fact(
+                    "opening_hours", "; ".join(lines), page.url, page.source_snippet("openingHoursSpecification")
+                )
     match = _HOURS.search(page.text)
     if match:
         return Fact("opening_hours", squash(match.group(0)), page.url, page.snippet(match.group(0)))

@@ -20,17 +20,76 @@ OBFUSCATED = re.compile(
 _DOT_SPLIT = re.compile(_DOT, re.IGNORECASE)
 
 ROLE_LOCALS = {
-    "info", "hello", "hi", "contact", "kontakt", "contacto", "sales", "vertrieb", "ventas", "support",
-    "help", "service", "office", "buero", "admin", "team", "mail", "email", "enquiries", "inquiries",
-    "enquiry", "inquiry", "booking", "bookings", "reservations", "orders", "order", "shop", "press",
-    "media", "marketing", "billing", "accounts", "finance", "jobs", "careers", "hr", "recruiting",
-    "privacy", "datenschutz", "legal", "webmaster", "noreply", "no-reply", "general", "studio", "bonjour",
-    "hola", "hallo", "welcome", "partners", "feedback", "customerservice", "kundenservice",
+    "info",
+    "hello",
+    "hi",
+    "contact",
+    "kontakt",
+    "contacto",
+    "sales",
+    "vertrieb",
+    "ventas",
+    "support",
+    "help",
+    "service",
+    "office",
+    "buero",
+    "admin",
+    "team",
+    "mail",
+    "email",
+    "enquiries",
+    "inquiries",
+    "enquiry",
+    "inquiry",
+    "booking",
+    "bookings",
+    "reservations",
+    "orders",
+    "order",
+    "shop",
+    "press",
+    "media",
+    "marketing",
+    "billing",
+    "accounts",
+    "finance",
+    "jobs",
+    "careers",
+    "hr",
+    "recruiting",
+    "privacy",
+    "datenschutz",
+    "legal",
+    "webmaster",
+    "noreply",
+    "no-reply",
+    "general",
+    "studio",
+    "bonjour",
+    "hola",
+    "hallo",
+    "welcome",
+    "partners",
+    "feedback",
+    "customerservice",
+    "kundenservice",
 }
 NEVER_CONTACTS = {"noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster"}
 PLACEHOLDER_DOMAINS = {
-    "example.com", "example.org", "example.net", "domain.com", "yourdomain.com", "email.com", "company.com",
-    "yourcompany.com", "test.com", "sentry.io", "wixpress.com", "sentry-next.wixpress.com", "mysite.com",
+    "example.com",
+    "example.org",
+    "example.net",
+    "domain.com",
+    "yourdomain.com",
+    "email.com",
+    "company.com",
+    "yourcompany.com",
+    "test.com",
+    "sentry.io",
+    "wixpress.com",
+    "sentry-next.wixpress.com",
+    "mysite.com",
 }
 ASSET_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".css", ".js", ".ico", ".avif", ".mp4", ".pdf")
 _HEXISH = re.compile(r"^[0-9a-f]{16,}$")
@@ -91,9 +150,15 @@ def extract_emails(page: Page) -> list[Fact]:
             address = unquote(urlsplit(link.href).path or link.href[7:].split("?")[0])
             add(address, page.snippet(link.text) if link.text else page.source_snippet(link.href.split(":", 1)[1][:60]))
         elif "/cdn-cgi/l/email-protection#" in link.href:
-            add(decode_cloudflare(link.href.rsplit("#", 1)[1]), page.snippet(link.text) or page.source_snippet("email-protection"))
+            add(
+                decode_cloudflare(link.href.rsplit("#", 1)[1]),
+                page.snippet(link.text) or page.source_snippet("email-protection"),
+            )
     for node in page.nodes("[data-cfemail]"):
-        add(decode_cloudflare(node.attributes.get("data-cfemail") or ""), page.snippet("[email") or page.source_snippet("data-cfemail"))
+        add(
+            decode_cloudflare(node.attributes.get("data-cfemail") or ""),
+            page.snippet("[email") or page.source_snippet("data-cfemail"),
+        )
     for obj in page.json_ld:
         for key in ("email", "contactPoint"):
             for value in _values(obj.get(key)):
@@ -120,4 +185,3 @@ def _values(value: object) -> list[object]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
-

@@ -15,7 +15,9 @@ from core.extract.page import Page
 TLD_REGIONS = {"uk": "GB", "com": "US", "org": "US", "net": "US", "io": "", "co": "", "ai": "", "app": "", "dev": ""}
 _DATE = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s*$")
 _FAX = re.compile(r"(fax|telefax|télécopie)\s*[:.]?\s*$", re.IGNORECASE)
-_KEYWORD = re.compile(r"\b(tel|phone|fon|call|anruf|téléphone|teléfono|tfno|móvil|mobile|handy|whatsapp|hotline|☎|📞)", re.IGNORECASE)
+_KEYWORD = re.compile(
+    r"\b(tel|phone|fon|call|anruf|téléphone|teléfono|tfno|móvil|mobile|handy|whatsapp|hotline|☎|📞)", re.IGNORECASE
+)
 _PRICE = re.compile(r"[$€£¥]|\b(eur|usd|gbp)\b", re.IGNORECASE)
 
 
@@ -60,7 +62,10 @@ def extract_phones(page: Page, *, region: str = "") -> list[Fact]:
     for link in page.links:
         if link.href.lower().startswith(("tel:", "callto:")):
             raw = unquote(link.href.split(":", 1)[1]).split(";")[0]
-            add(to_e164(raw, region), page.snippet(link.text) if link.text else page.source_snippet(link.href.split(":", 1)[1][:40]))
+            add(
+                to_e164(raw, region),
+                page.snippet(link.text) if link.text else page.source_snippet(link.href.split(":", 1)[1][:40]),
+            )
     for obj in page.json_ld:
         for key in ("telephone", "contactPoint"):
             value = obj.get(key)

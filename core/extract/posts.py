@@ -9,7 +9,10 @@ from urllib.parse import urlsplit
 from core.extract.models import Fact, Post
 from core.extract.page import Page, squash
 
-BLOG_PATH = re.compile(r"/(blog|news|neuigkeiten|aktuelles|actualites|actualités|noticias|journal|presse|press|magazin|articles?)(/|$)", re.I)
+BLOG_PATH = re.compile(
+    r"/(blog|news|neuigkeiten|aktuelles|actualites|actualités|noticias|journal|presse|press|magazin|articles?)(/|$)",
+    re.I,
+)
 _DATE_IN_PATH = re.compile(r"/(20\d{2})/(\d{1,2})/")
 
 
@@ -77,5 +80,8 @@ def extract_posts(page: Page, *, limit: int = 3) -> tuple[list[Post], list[Fact]
         posts = [single] if single else []
     posts.sort(key=lambda p: p.published or "", reverse=True)
     posts = posts[:limit]
-    facts = [Fact("post", f"{p.title} ({p.published or 'undated'})", page.url, page.snippet(p.title) or p.title) for p in posts]
+    facts = [
+        Fact("post", f"{p.title} ({p.published or 'undated'})", page.url, page.snippet(p.title) or p.title)
+        for p in posts
+    ]
     return posts, facts

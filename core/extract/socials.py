@@ -17,7 +17,10 @@ NETWORKS: dict[str, tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...]]] = 
     ),
     "facebook": (
         ("facebook.com", "fb.com", "fb.me"),
-        re.compile(r"^/(?!sharer|share|dialog|plugins|tr|login|groups/?$|events|watch|photo|permalink|story\.php|hashtag|help|policies|privacy|pages/create)([A-Za-z0-9.\-_]{2,}|pages/[^/]+/\d+|profile\.php)/?$", re.I),
+        re.compile(
+            r"^/(?!sharer|share|dialog|plugins|tr|login|groups/?$|events|watch|photo|permalink|story\.php|hashtag|help|policies|privacy|pages/create)([A-Za-z0-9.\-_]{2,}|pages/[^/]+/\d+|profile\.php)/?$",
+            re.I,
+        ),
         ("/sharer", "/share", "/dialog", "/plugins", "/tr"),
     ),
     "instagram": (
@@ -41,7 +44,19 @@ NETWORKS: dict[str, tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...]]] = 
         ("/tag/", "/music/", "/share"),
     ),
 }
-PLATFORM_ACCOUNTS = {"facebook", "instagram", "twitter", "linkedin", "youtube", "tiktok", "x", "wix", "wordpress", "shopify", "squarespace"}
+PLATFORM_ACCOUNTS = {
+    "facebook",
+    "instagram",
+    "twitter",
+    "linkedin",
+    "youtube",
+    "tiktok",
+    "x",
+    "wix",
+    "wordpress",
+    "shopify",
+    "squarespace",
+}
 
 
 def canonical_profile(url: str) -> tuple[str, str] | None:
@@ -57,7 +72,9 @@ def canonical_profile(url: str) -> tuple[str, str] | None:
     for network, (hosts, pattern, never) in NETWORKS.items():
         if not any(host == h or host.endswith("." + h) for h in hosts):
             continue
-        if any(path.lower().startswith(p.lower()) for p in never) or parts.query.lower().startswith(("u=", "url=", "text=", "status=")):
+        if any(path.lower().startswith(p.lower()) for p in never) or parts.query.lower().startswith(
+            ("u=", "url=", "text=", "status=")
+        ):
             return None
         if not pattern.match(path):
             return None
@@ -79,7 +96,9 @@ def extract_socials(page: Page) -> list[Fact]:
         if found and found[0] not in facts:
             network, url = found
             snippet = page.snippet(link.text) if link.text else ""
-            facts[network] = Fact(f"social:{network}", url, page.url, (snippet or page.source_snippet(urlsplit(link.href).path))[:240])
+            facts[network] = Fact(
+                f"social:{network}", url, page.url, (snippet or page.source_snippet(urlsplit(link.href).path))[:240]
+            )
     for obj in page.json_ld:
         same_as = obj.get("sameAs") or []
         for url in same_as if isinstance(same_as, list) else [same_as]:

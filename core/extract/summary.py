@@ -76,4 +76,3 @@ def summarize_with_llm(
         mode="llm",
         facts=tuple(facts),
     )
-

@@ -30,33 +30,65 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("TYPO3", "cms", generator=r"typo3", src=r"/typo3(conf|temp)/"),
     Fingerprint("Wix", "site builder", generator=r"wix\.com", src=r"static\.(wixstatic|parastorage)\.com"),
     Fingerprint("Squarespace", "site builder", generator=r"squarespace", src=r"static1?\.squarespace\.com"),
-    Fingerprint("Webflow", "site builder", generator=r"webflow", src=r"assets(-global)?\.website-files\.com|webflow\.js", markup=r"data-wf-(page|site)="),
+    Fingerprint(
+        "Webflow",
+        "site builder",
+        generator=r"webflow",
+        src=r"assets(-global)?\.website-files\.com|webflow\.js",
+        markup=r"data-wf-(page|site)=",
+    ),
     Fingerprint("Ghost", "cms", generator=r"ghost", src=r"/ghost/|ghost\.io"),
     Fingerprint("HubSpot CMS", "cms", generator=r"hubspot", src=r"\.hubspotusercontent|hs-sites\.com"),
     Fingerprint("Jimdo", "site builder", generator=r"jimdo", src=r"jimdo(static|cdn)\.com"),
     Fingerprint("Framer", "site builder", generator=r"framer", src=r"framerusercontent\.com"),
     # Shop systems
-    Fingerprint("Shopify", "shop", generator=r"shopify", src=r"cdn\.shopify\.com|shopifycdn", markup=r"Shopify\.theme", cookie=r"^_shopify_"),
+    Fingerprint(
+        "Shopify",
+        "shop",
+        generator=r"shopify",
+        src=r"cdn\.shopify\.com|shopifycdn",
+        markup=r"Shopify\.theme",
+        cookie=r"^_shopify_",
+    ),
     Fingerprint("WooCommerce", "shop", src=r"/plugins/woocommerce/", markup=r"woocommerce", cookie=r"^woocommerce_"),
-    Fingerprint("Magento", "shop", generator=r"magento", src=r"/static/version\d+/|mage/", markup=r"Magento_", cookie=r"^mage-"),
+    Fingerprint(
+        "Magento", "shop", generator=r"magento", src=r"/static/version\d+/|mage/", markup=r"Magento_", cookie=r"^mage-"
+    ),
     Fingerprint("Shopware", "shop", generator=r"shopware", src=r"/themes/Frontend/|shopware", cookie=r"^sw-"),
     Fingerprint("PrestaShop", "shop", generator=r"prestashop", markup=r"prestashop", cookie=r"^PrestaShop-"),
     Fingerprint("BigCommerce", "shop", src=r"bigcommerce\.com|cdn\d*\.bigcommerce"),
     Fingerprint("Square Online", "shop", src=r"square(up)?\.com/(online|static)|editmysite\.com"),
     Fingerprint("Etsy", "shop", markup=r"etsy\.com/shop/"),
     # Analytics and tag managers
-    Fingerprint("Google Analytics", "analytics", src=r"google-analytics\.com/(analytics|ga)\.js|googletagmanager\.com/gtag/js", markup=r"gtag\(\s*['\"]config['\"]\s*,\s*['\"](G|UA)-", cookie=r"^_ga"),
+    Fingerprint(
+        "Google Analytics",
+        "analytics",
+        src=r"google-analytics\.com/(analytics|ga)\.js|googletagmanager\.com/gtag/js",
+        markup=r"gtag\(\s*['\"]config['\"]\s*,\s*['\"](G|UA)-",
+        cookie=r"^_ga",
+    ),
     Fingerprint("Google Tag Manager", "tag manager", src=r"googletagmanager\.com/gtm\.js", markup=r"GTM-[A-Z0-9]{4,}"),
     Fingerprint("Matomo", "analytics", src=r"matomo\.(js|php)|piwik\.(js|php)", markup=r"_paq\.push"),
     Fingerprint("Plausible", "analytics", src=r"plausible\.io/js/"),
     Fingerprint("Hotjar", "analytics", src=r"static\.hotjar\.com", markup=r"hjid\s*:"),
     Fingerprint("Microsoft Clarity", "analytics", src=r"clarity\.ms/tag"),
-    Fingerprint("Meta Pixel", "advertising", src=r"connect\.facebook\.net/[^\"']*/fbevents\.js", markup=r"fbq\(\s*['\"]init"),
-    Fingerprint("LinkedIn Insight", "advertising", src=r"snap\.licdn\.com/li\.lms-analytics", markup=r"_linkedin_partner_id"),
+    Fingerprint(
+        "Meta Pixel", "advertising", src=r"connect\.facebook\.net/[^\"']*/fbevents\.js", markup=r"fbq\(\s*['\"]init"
+    ),
+    Fingerprint(
+        "LinkedIn Insight", "advertising", src=r"snap\.licdn\.com/li\.lms-analytics", markup=r"_linkedin_partner_id"
+    ),
     Fingerprint("Segment", "analytics", src=r"cdn\.segment\.com/analytics\.js"),
     # Marketing automation and CRM
-    Fingerprint("HubSpot", "marketing automation", src=r"js(-eu1)?\.hs-scripts\.com|js\.hsforms\.net|js\.hs-analytics\.net", cookie=r"^hubspotutk$"),
-    Fingerprint("Mailchimp", "email marketing", src=r"chimpstatic\.com|list-manage\.com", markup=r"mc-embedded-subscribe"),
+    Fingerprint(
+        "HubSpot",
+        "marketing automation",
+        src=r"js(-eu1)?\.hs-scripts\.com|js\.hsforms\.net|js\.hs-analytics\.net",
+        cookie=r"^hubspotutk$",
+    ),
+    Fingerprint(
+        "Mailchimp", "email marketing", src=r"chimpstatic\.com|list-manage\.com", markup=r"mc-embedded-subscribe"
+    ),
     Fingerprint("Klaviyo", "email marketing", src=r"static\.klaviyo\.com|klaviyo\.com/onsite"),
     Fingerprint("Marketo", "marketing automation", src=r"munchkin\.marketo\.net|mktoForms"),
     Fingerprint("Pardot", "marketing automation", src=r"pi\.pardot\.com|pardot\.com/pd\.js"),
@@ -91,7 +123,9 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("Cloudflare", "cdn", header=r"^server: cloudflare|^cf-ray:", markup=r"/cdn-cgi/"),
     Fingerprint("jQuery", "javascript library", src=r"jquery[.-]?(\d[\d.]*)?(\.min)?\.js"),
     Fingerprint("React", "javascript framework", markup=r"data-reactroot|__NEXT_DATA__|react-dom"),
-    Fingerprint("Next.js", "javascript framework", markup=r"__NEXT_DATA__|/_next/static/", header=r"^x-powered-by: next\.js"),
+    Fingerprint(
+        "Next.js", "javascript framework", markup=r"__NEXT_DATA__|/_next/static/", header=r"^x-powered-by: next\.js"
+    ),
     Fingerprint("Vue.js", "javascript framework", markup=r"data-v-[0-9a-f]{8}|vue(\.min)?\.js"),
     Fingerprint("Bootstrap", "ui framework", src=r"bootstrap(\.min)?\.(css|js)"),
     Fingerprint("Google reCAPTCHA", "security", src=r"google\.com/recaptcha|recaptcha/api\.js"),
@@ -141,4 +175,3 @@ def extract_tech(page: Page) -> list[Fact]:
                 evidence = page.source_snippet(evidence, 10) or evidence
             facts.append(Fact("tech", fp.name, page.url, evidence[:240]))
     return facts
-

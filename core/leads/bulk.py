@@ -46,13 +46,22 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int] | None:
     rows can be inserted with their ids known; None on SQLite, where ids come from the insert itself."""
     if session.get_bind().dialect.name != "postgresql" or not count:
         return None
-    return list(session.scalars(select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
-                                .select_from(func.generate_series(1, count))))
+    return list(
+        session.scalars(
+            select(func.nextval(func.pg_get_serial_sequence(table.name, "id"))).select_from(
+                func.generate_series(1, count)
+            )
+        )
+    )
 
 
 def insert_rows(
-    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-    *, same: Mapping[str, Any] | None = None,
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    same: Mapping[str, Any] | None = None,
 ) -> None:
     """Insert ``rows`` (each the values of ``columns``, in order) into ``table``; ``same`` holds the columns
     that take one value on every row (converted once). The caller fills in every default.
@@ -72,7 +81,7 @@ def insert_rows(
     else:
         processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in names]
         statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    fixed = tuple(p(v) if p else v for p, v in zip(processors[len(columns):], same.values(), strict=True))
+    fixed = tuple(p(v) if p else v for p, v in zip(processors[len(columns) :], same.values(), strict=True))
     converted = [(i, _converter(p)) for i, p in enumerate(processors[: len(columns)]) if p]
     values: list[Sequence[Any]] = []
     for row in rows:

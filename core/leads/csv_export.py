@@ -18,10 +18,42 @@ from core.errors import InvalidInput
 from core.leads.bulk import among, cycle_collector_paused
 from core.leads.query import LeadFilter, filter_conditions
 
-COLUMNS = ("domain", "company", "website", "email", "phone", "contact_name", "title", "industry", "location",
-           "country", "score", "status", "owner", "tags", "tech", "notes", "summary", "source", "created_at")
-DEFAULT_COLUMNS = ("company", "website", "email", "phone", "contact_name", "title", "industry", "location", "country",
-                   "score", "status", "tags", "notes")
+COLUMNS = (
+    "domain",
+    "company",
+    "website",
+    "email",
+    "phone",
+    "contact_name",
+    "title",
+    "industry",
+    "location",
+    "country",
+    "score",
+    "status",
+    "owner",
+    "tags",
+    "tech",
+    "notes",
+    "summary",
+    "source",
+    "created_at",
+)
+DEFAULT_COLUMNS = (
+    "company",
+    "website",
+    "email",
+    "phone",
+    "contact_name",
+    "title",
+    "industry",
+    "location",
+    "country",
+    "score",
+    "status",
+    "tags",
+    "notes",
+)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)
 _NONE: dict[str, str] = {}
@@ -39,8 +71,11 @@ def _contacts(uow: UnitOfWork, workspace_id: int, lead_ids: list[int]) -> dict[i
     low, high = lead_ids[0], lead_ids[-1]  # ascending
     # A dense page (the whole table, a broad filter) reads its id range off the index; a sparse one names its ids.
     # Contacts of leads outside the page that a range brings along are never looked up.
-    wanted = (Contact.lead_id.between(low, high) if high - low < 2 * len(lead_ids)
-              else among(uow.session, Contact.lead_id, lead_ids))
+    wanted = (
+        Contact.lead_id.between(low, high)
+        if high - low < 2 * len(lead_ids)
+        else among(uow.session, Contact.lead_id, lead_ids)
+    )
     rows = uow.session.connection().execute(
         select(Contact.lead_id, Contact.kind, Contact.value, Contact.person_name, Contact.person_title)
         .where(wanted, Contact.workspace_id == workspace_id, Contact.kind.in_(("email", "phone")))
@@ -80,9 +115,24 @@ def _rows(uow: UnitOfWork, actor: Actor, flt: LeadFilter, columns: tuple[str, ..
     # The list and timestamp columns are read as the database stores them and converted here, once per
     # distinct value, instead of through each row's type processing (a third of the export's time).
     query = (
-        select(Lead.id, Lead.domain, Lead.name, Lead.website, Lead.industry, Lead.location, Lead.country, Lead.score,
-               Lead.status, User.email, cast(Lead.tags, Text), cast(Lead.tech, Text), Lead.notes, Lead.summary,
-               Lead.source, type_coerce(Lead.created_at, Text))
+        select(
+            Lead.id,
+            Lead.domain,
+            Lead.name,
+            Lead.website,
+            Lead.industry,
+            Lead.location,
+            Lead.country,
+            Lead.score,
+            Lead.status,
+            User.email,
+            cast(Lead.tags, Text),
+            cast(Lead.tech, Text),
+            Lead.notes,
+            Lead.summary,
+            Lead.source,
+            type_coerce(Lead.created_at, Text),
+        )
         .outerjoin(User, User.id == Lead.owner_id)
         .where(*filter_conditions(actor.workspace_id, flt, dialect))
         .order_by(Lead.id)
@@ -98,17 +148,55 @@ def _rows(uow: UnitOfWork, actor: Actor, flt: LeadFilter, columns: tuple[str, ..
             return
         last_id = batch[-1][0]
         contacts = _contacts(uow, actor.workspace_id, [r[0] for r in batch])
-        for (lead_id, domain, name, website, industry, location, country, score, status, owner, tags, tech, notes,
-             summary, source, created_at) in batch:
+        for (
+            lead_id,
+            domain,
+            name,
+            website,
+            industry,
+            location,
+            country,
+            score,
+            status,
+            owner,
+            tags,
+            tech,
+            notes,
+            summary,
+            source,
+            created_at,
+        ) in batch:
             c = contacts.get(lead_id, _NONE)
-            row = (domain, name, website, c.get("email", ""), c.get("phone", ""), c.get("contact_name", ""),
-                   c.get("title", ""), industry, location, country, "" if score is None else f"{score:g}", status,
-                   owner or "", as_text(tags), as_text(tech), notes, summary, source, _timestamp(created_at))
+            row = (
+                domain,
+                name,
+                website,
+                c.get("email", ""),
+                c.get("phone", ""),
+                c.get("contact_name", ""),
+                c.get("title", ""),
+                industry,
+                location,
+                country,
+                "" if score is None else f"{score:g}",
+                status,
+                owner or "",
+                as_text(tags),
+                as_text(tech),
+                notes,
+                summary,
+                source,
+                _timestamp(created_at),
+            )
             yield [v if v[:1] not in _FORMULA_FIRST else "'" + v for v in pick(row)]
 
 
 def export_csv(
-    *, actor: Actor, flt: LeadFilter, columns: tuple[str, ...] | list[str] = DEFAULT_COLUMNS, bom: bool = False,
+    *,
+    actor: Actor,
+    flt: LeadFilter,
+    columns: tuple[str, ...] | list[str] = DEFAULT_COLUMNS,
+    bom: bool = False,
     uow: UnitOfWork | None = None,
 ) -> bytes:
     """The matching leads as UTF-8 CSV bytes (a BOM first when asked, for Excel)."""

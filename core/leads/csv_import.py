@@ -58,8 +58,13 @@ class ImportResult:
 
     def counts(self) -> dict[str, int]:
         """The four counts and the total, for JSON output."""
-        return {"rows_read": self.rows_read, "imported": self.imported, "updated": self.updated,
-                "skipped": self.skipped, "rejected": len(self.rejected)}
+        return {
+            "rows_read": self.rows_read,
+            "imported": self.imported,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "rejected": len(self.rejected),
+        }
 
 
 def _processes() -> int:
@@ -70,8 +75,14 @@ def _processes() -> int:
 def preview(data: bytes, *, sample_rows: int = 20) -> CsvPreview:
     """How the file reads: encoding, delimiter, headers, first rows and the guessed column mapping."""
     parsed = csv_read.parse(data)
-    return CsvPreview(parsed.encoding, parsed.delimiter, parsed.headers, parsed.rows[:sample_rows], len(parsed.rows),
-                      csv_read.guess_mapping(parsed.headers))
+    return CsvPreview(
+        parsed.encoding,
+        parsed.delimiter,
+        parsed.headers,
+        parsed.rows[:sample_rows],
+        len(parsed.rows),
+        csv_read.guess_mapping(parsed.headers),
+    )
 
 
 def rejected_csv(result: ImportResult) -> bytes:
@@ -98,8 +109,11 @@ def _lead_changes(stored: Sequence[Any], row: ValidRow) -> dict[str, Any]:
     """What the row changes on the stored lead (``_stored_columns`` order): blank cells never erase."""
     _id, _domain, notes, tags_text, *current = stored
     wanted = (row.company if row.company != row.domain else "", row.website, row.industry, row.location, row.country)
-    changes: dict[str, Any] = {column.key: value for column, old, value in zip(_CHANGEABLE, current, wanted, strict=True)
-                               if value and old != value}
+    changes: dict[str, Any] = {
+        column.key: value
+        for column, old, value in zip(_CHANGEABLE, current, wanted, strict=True)
+        if value and old != value
+    }
     if row.notes and row.notes not in (notes or ""):
         changes["notes"] = f"{notes}\n{row.notes}".strip()
     tags = _stored_tags(tags_text)
@@ -147,10 +161,19 @@ class _Writer:
         fresh = list({row.domain for _n, row in chunk if row.domain not in self.companies})
         if not fresh:
             return set()
-        dead = set(s.scalars(select(LeadTombstone.domain).where(LeadTombstone.workspace_id == ws,
-                                                                among(s, LeadTombstone.domain, fresh))))
-        existing = {lead.domain: lead for lead in s.execute(  # the columns an import may change, not whole leads
-            select(*_stored_columns()).where(Lead.workspace_id == ws, among(s, Lead.domain, fresh)))}
+        dead = set(
+            s.scalars(
+                select(LeadTombstone.domain).where(
+                    LeadTombstone.workspace_id == ws, among(s, LeadTombstone.domain, fresh)
+                )
+            )
+        )
+        existing = {
+            lead.domain: lead
+            for lead in s.execute(  # the columns an import may change, not whole leads
+                select(*_stored_columns()).where(Lead.workspace_id == ws, among(s, Lead.domain, fresh))
+            )
+        }
         new_rows: dict[str, ValidRow] = {}
         for row_no, row in chunk:
             if row.domain in self.companies:
@@ -179,17 +202,30 @@ class _Writer:
         """Insert a lead for each new company and note its id."""
         ws, now, table = self.actor.workspace_id, utcnow(), Lead.__table__
         columns = ("domain", "website", "name", "industry", "location", "country", "notes", "tags")
-        values = [(r.domain, r.website, r.company, r.industry, r.location, r.country, r.notes, list(r.tags))
-                  for r in new_rows.values()]
-        shared = {"workspace_id": ws, "source": "csv", "status": "new", "tech": [], "score_factors": [], "summary": "",
-                  "opening_hours": "", "created_at": now, "updated_at": now}
+        values = [
+            (r.domain, r.website, r.company, r.industry, r.location, r.country, r.notes, list(r.tags))
+            for r in new_rows.values()
+        ]
+        shared = {
+            "workspace_id": ws,
+            "source": "csv",
+            "status": "new",
+            "tech": [],
+            "score_factors": [],
+            "summary": "",
+            "opening_hours": "",
+            "created_at": now,
+            "updated_at": now,
+        }
         stored: Iterable[tuple[str, int]]
         if (ids := reserve_ids(s, table, len(values))) is not None:  # type: ignore[arg-type]
             insert_rows(s, table, ("id", *columns), [(i, *v) for i, v in zip(ids, values, strict=True)], same=shared)  # type: ignore[arg-type]
             stored = zip(new_rows, ids, strict=True)
         else:  # SQLite: the ids are known once the rows are in
             insert_rows(s, table, columns, values, same=shared)  # type: ignore[arg-type]
-            stored = s.execute(select(Lead.domain, Lead.id).where(Lead.workspace_id == ws, among(s, Lead.domain, new_rows)))
+            stored = s.execute(
+                select(Lead.domain, Lead.id).where(Lead.workspace_id == ws, among(s, Lead.domain, new_rows))
+            )
         for domain, lead_id in stored:
             self.companies[domain].lead_id = lead_id
 
@@ -209,10 +245,23 @@ class _Writer:
             else:
                 outcome[row_no] = "pending"
         # contacts already stored, for the leads that had any before this chunk (a lead created now has none)
-        older = {self.companies[row.domain].lead_id for row_no, row in chunk
-                 if row.domain not in created and not outcome[row_no].startswith("skipped")}
-        have = {(lead_id, kind, value) for lead_id, kind, value in s.execute(
-            select(Contact.lead_id, Contact.kind, Contact.normalised_value).where(among(s, Contact.lead_id, older)))} if older else set()
+        older = {
+            self.companies[row.domain].lead_id
+            for row_no, row in chunk
+            if row.domain not in created and not outcome[row_no].startswith("skipped")
+        }
+        have = (
+            {
+                (lead_id, kind, value)
+                for lead_id, kind, value in s.execute(
+                    select(Contact.lead_id, Contact.kind, Contact.normalised_value).where(
+                        among(s, Contact.lead_id, older)
+                    )
+                )
+            }
+            if older
+            else set()
+        )
         contacts: list[tuple[int, str, str, str, str, str, bool]] = []  # the value is normalised already
         for row_no, row in chunk:
             if outcome[row_no].startswith("skipped"):
@@ -225,13 +274,23 @@ class _Writer:
                     contacts.append((lead_id, kind, value, value, row.person_name, row.person_title, is_role))
                     added = True
             if outcome[row_no] == "pending":
-                outcome[row_no] = "updated" if added else (
-                    "skipped:unchanged" if company.first_row == row_no else "skipped:duplicate of an earlier row")
-        insert_rows(s, Contact.__table__,  # type: ignore[arg-type]
-                    ("lead_id", "kind", "value", "normalised_value", "person_name", "person_title", "is_role_address"),
-                    contacts,
-                    same={"workspace_id": self.actor.workspace_id, "label": "csv", "verification": "unknown",
-                          "created_at": utcnow()})
+                outcome[row_no] = (
+                    "updated"
+                    if added
+                    else ("skipped:unchanged" if company.first_row == row_no else "skipped:duplicate of an earlier row")
+                )
+        insert_rows(
+            s,
+            Contact.__table__,  # type: ignore[arg-type]
+            ("lead_id", "kind", "value", "normalised_value", "person_name", "person_title", "is_role_address"),
+            contacts,
+            same={
+                "workspace_id": self.actor.workspace_id,
+                "label": "csv",
+                "verification": "unknown",
+                "created_at": utcnow(),
+            },
+        )
         for state in outcome.values():
             if state == "imported":
                 self.result.imported += 1
@@ -263,22 +322,38 @@ def import_csv(
             raise InvalidInput("Map a website or an email column: LeadScout needs one to know which company a row is.")
         result = _import_rows(actor, parsed, mapping, on_duplicate, default_region, check_dns, progress, uow_factory)
     with uow_factory() as uow:
-        uow.session.add(AuditEvent(workspace_id=actor.workspace_id, user_id=actor.user_id, action="lead.csv_import",
-                                   target_type="lead", detail={**result.counts(), "encoding": result.encoding}))
+        uow.session.add(
+            AuditEvent(
+                workspace_id=actor.workspace_id,
+                user_id=actor.user_id,
+                action="lead.csv_import",
+                target_type="lead",
+                detail={**result.counts(), "encoding": result.encoding},
+            )
+        )
         uow.commit()
     return result
 
 
 def _import_rows(
-    actor: Actor, parsed: csv_read.ParsedCsv, mapping: dict[str, str | None], on_duplicate: str, default_region: str,
-    check_dns: bool, progress: Callable[[int, int, str], None] | None, uow_factory: Callable[[], UnitOfWork],
+    actor: Actor,
+    parsed: csv_read.ParsedCsv,
+    mapping: dict[str, str | None],
+    on_duplicate: str,
+    default_region: str,
+    check_dns: bool,
+    progress: Callable[[int, int, str], None] | None,
+    uow_factory: Callable[[], UnitOfWork],
 ) -> ImportResult:
-    result = ImportResult(rows_read=len(parsed.rows), encoding=parsed.encoding, delimiter=parsed.delimiter, headers=parsed.headers)
+    result = ImportResult(
+        rows_read=len(parsed.rows), encoding=parsed.encoding, delimiter=parsed.delimiter, headers=parsed.headers
+    )
     writer = _Writer(actor, on_duplicate, result)
     done = 0
     # Big files are checked ahead in worker processes while this process saves each checked chunk.
-    chunks = check_chunks(parsed.headers, parsed.rows, mapping, default_region=default_region, check_dns=check_dns,
-                          processes=_processes())
+    chunks = check_chunks(
+        parsed.headers, parsed.rows, mapping, default_region=default_region, check_dns=check_dns, processes=_processes()
+    )
     with closing(chunks):
         for checked in chunks:
             valid: list[tuple[int, ValidRow]] = []
@@ -299,15 +374,24 @@ def _import_rows(
     return result
 
 
-def submit_import(*, actor: Actor, data: bytes, mapping: dict[str, str | None], on_duplicate: str = "update",
-                  default_region: str = "US") -> int:
+def submit_import(
+    *,
+    actor: Actor,
+    data: bytes,
+    mapping: dict[str, str | None],
+    on_duplicate: str = "update",
+    default_region: str = "US",
+) -> int:
     """Run a big import as a job (the file is kept in the data folder); returns the job id."""
     folder = get_settings().data_dir / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{actor.workspace_id}-{uuid.uuid4().hex}.csv"
     path.write_bytes(data)
-    return jobs.submit(kind=IMPORT_JOB, actor=actor, args={
-        "file": path.name, "mapping": mapping, "on_duplicate": on_duplicate, "default_region": default_region})
+    return jobs.submit(
+        kind=IMPORT_JOB,
+        actor=actor,
+        args={"file": path.name, "mapping": mapping, "on_duplicate": on_duplicate, "default_region": default_region},
+    )
 
 
 def import_csv_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -320,12 +404,24 @@ def import_csv_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]
         job = uow.session.get(Job, ctx.job_id)
         user_id = job.created_by if job else None
     assert ctx.workspace_id is not None
-    actor = actor_for(user_id=user_id, workspace_id=ctx.workspace_id) if user_id else owner_actor(workspace_id=ctx.workspace_id)
+    actor = (
+        actor_for(user_id=user_id, workspace_id=ctx.workspace_id)
+        if user_id
+        else owner_actor(workspace_id=ctx.workspace_id)
+    )
     path = get_settings().data_dir / "imports" / str(args["file"]).replace("/", "")
-    result = import_csv(actor=actor, data=path.read_bytes(), mapping=args.get("mapping"),
-                        on_duplicate=args.get("on_duplicate", "update"), default_region=args.get("default_region", "US"),
-                        progress=ctx.progress)
+    result = import_csv(
+        actor=actor,
+        data=path.read_bytes(),
+        mapping=args.get("mapping"),
+        on_duplicate=args.get("on_duplicate", "update"),
+        default_region=args.get("default_region", "US"),
+        progress=ctx.progress,
+    )
     rejected_name = path.with_suffix(".rejected.csv")
     rejected_name.write_bytes(rejected_csv(result))
-    return {**result.counts(), "rejected_rows": [[n, why] for n, why, _c in result.rejected[:500]],
-            "rejected_file": rejected_name.name}
+    return {
+        **result.counts(),
+        "rejected_rows": [[n, why] for n, why, _c in result.rejected[:500]],
+        "rejected_file": rejected_name.name,
+    }

@@ -15,11 +15,36 @@ from core.leads.csv_read import field_positions, values_at
 from core.leads.phones import fast_e164
 from core.search.candidates import normalise_domain
 
-FREE_MAIL = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "hotmail.com", "hotmail.co.uk", "outlook.com",
-    "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "gmx.de", "gmx.net", "web.de", "proton.me",
-    "protonmail.com", "yandex.ru", "mail.ru", "qq.com", "163.com", "t-online.de", "orange.fr", "free.fr", "btinternet.com",
-})
+FREE_MAIL = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "proton.me",
+        "protonmail.com",
+        "yandex.ru",
+        "mail.ru",
+        "qq.com",
+        "163.com",
+        "t-online.de",
+        "orange.fr",
+        "free.fr",
+        "btinternet.com",
+    }
+)
 
 
 class ValidRow(NamedTuple):
@@ -41,8 +66,19 @@ class ValidRow(NamedTuple):
 
 
 # the longest value each column of the lead and contact tables takes
-MAX_LENGTH = {"domain": 255, "website": 2048, "company": 300, "email": 320, "phone": 32, "person_name": 200,
-              "person_title": 200, "location": 300, "country": 2, "industry": 200, "notes": 20_000}
+MAX_LENGTH = {
+    "domain": 255,
+    "website": 2048,
+    "company": 300,
+    "email": 320,
+    "phone": 32,
+    "person_name": 200,
+    "person_title": 200,
+    "location": 300,
+    "country": 2,
+    "industry": 200,
+    "notes": 20_000,
+}
 LABELS = {"person_name": "first and last name", "person_title": "title"}
 
 
@@ -55,7 +91,8 @@ def _domain(url: str) -> str | None:
 # email-validator accepts, checked in one regex. Anything else goes through email-validator itself; a
 # property test holds the two to the same answer.
 _PLAIN_EMAIL = re.compile(
-    r"[a-z0-9_%+-]{1,64}(?:\.[a-z0-9_%+-]+)*@((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})", re.IGNORECASE)
+    r"[a-z0-9_%+-]{1,64}(?:\.[a-z0-9_%+-]+)*@((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})", re.IGNORECASE
+)
 _SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
 
 
@@ -113,15 +150,27 @@ def validate_row(values: dict[str, str], *, default_region: str, check_dns: bool
         domain = _domain(email_domain)
     if domain is None:
         raise ValueError("needs a website or a company email address to know which company it is")
-    country, city, first, last, tags = values["country"], values["city"], values["first_name"], values["last_name"], values["tags"]
+    country, city, first, last, tags = (
+        values["country"],
+        values["city"],
+        values["first_name"],
+        values["last_name"],
+        values["tags"],
+    )
     code = country.upper() if len(country) == 2 and country.isalpha() else ""
     row = ValidRow(
-        domain, website if not website or "://" in website else f"https://{website}", values["company"] or domain,
-        email, bool(email) and is_role_address(email), phone,
+        domain,
+        website if not website or "://" in website else f"https://{website}",
+        values["company"] or domain,
+        email,
+        bool(email) and is_role_address(email),
+        phone,
         f"{first} {last}" if first and last else first or last,
         values["title"],
         city if code or not country else f"{city}, {country}" if city else country,
-        code, values["industry"], values["notes"],
+        code,
+        values["industry"],
+        values["notes"],
         tuple(dict.fromkeys(t.strip()[:64] for t in tags.replace(";", ",").split(",") if t.strip())) if tags else (),
     )
     if max(map(len, values.values())) > _SHORT_CELL:
@@ -149,12 +198,16 @@ CHUNK_ROWS = 5_000
 
 
 def check_chunk(
-    headers: tuple[str, ...], mapping: dict[str, str | None], rows: list[tuple[int, tuple[str, ...]]],
-    default_region: str, check_dns: bool,
+    headers: tuple[str, ...],
+    mapping: dict[str, str | None],
+    rows: list[tuple[int, tuple[str, ...]]],
+    default_region: str,
+    check_dns: bool,
 ) -> list[tuple[int, ValidRow | str]]:
     positions = field_positions(headers, mapping)
-    return validate_rows([(n, values_at(row, positions)) for n, row in rows],
-                         default_region=default_region, check_dns=check_dns)
+    return validate_rows(
+        [(n, values_at(row, positions)) for n, row in rows], default_region=default_region, check_dns=check_dns
+    )
 
 
 def check_chunks(
@@ -173,8 +226,10 @@ def check_chunks(
     saves the chunks already checked. Closing the iterator early stops the workers.
     """
     numbered = list(enumerate(rows, start=1))
-    chunks = [(headers, mapping, numbered[i : i + CHUNK_ROWS], default_region, check_dns)
-              for i in range(0, len(numbered), CHUNK_ROWS)]
+    chunks = [
+        (headers, mapping, numbered[i : i + CHUNK_ROWS], default_region, check_dns)
+        for i in range(0, len(numbered), CHUNK_ROWS)
+    ]
     if processes > 1 and len(numbered) >= PARALLEL_MIN_ROWS:
         from core.leads.csv_worker import check_in_workers
 

@@ -28,8 +28,9 @@ Chunk = tuple[Any, ...]
 
 def _start() -> subprocess.Popen[bytes]:
     # ``-m`` from the project folder puts it first on sys.path, whatever the parent's working directory
-    return subprocess.Popen([sys.executable, "-m", "core.leads.csv_worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.leads.csv_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT
+    )
 
 
 def _send(worker: subprocess.Popen[bytes], chunk: Chunk) -> None:

@@ -23,11 +23,15 @@ def find_duplicates(*, actor: Actor, limit: int = 200, uow: UnitOfWork | None = 
     with uow:
         s = uow.session
         by_label: dict[str, list[tuple[int, str]]] = {}
-        for lead_id, domain, name in s.execute(select(Lead.id, Lead.domain, Lead.name).where(Lead.workspace_id == actor.workspace_id)):
+        for lead_id, domain, name in s.execute(
+            select(Lead.id, Lead.domain, Lead.name).where(Lead.workspace_id == actor.workspace_id)
+        ):
             by_label.setdefault(_label(domain), []).append((lead_id, name or domain))
         for label, members in sorted(by_label.items()):
             if len(members) > 1 and len(label) > 2:
-                groups.append(DuplicateGroup("domain", label, tuple(m[0] for m in members), tuple(m[1] for m in members)))
+                groups.append(
+                    DuplicateGroup("domain", label, tuple(m[0] for m in members), tuple(m[1] for m in members))
+                )
         shared = (
             select(Contact.normalised_value)
             .where(Contact.workspace_id == actor.workspace_id, Contact.kind == "email")
@@ -40,7 +44,11 @@ def find_duplicates(*, actor: Actor, limit: int = 200, uow: UnitOfWork | None = 
             rows = s.execute(
                 select(Contact.normalised_value, Lead.id, Lead.name, Lead.domain)
                 .join(Lead, Lead.id == Contact.lead_id)
-                .where(Contact.workspace_id == actor.workspace_id, Contact.kind == "email", Contact.normalised_value.in_(emails))
+                .where(
+                    Contact.workspace_id == actor.workspace_id,
+                    Contact.kind == "email",
+                    Contact.normalised_value.in_(emails),
+                )
                 .order_by(Contact.normalised_value, Lead.id)
             ).all()
             by_email: dict[str, dict[int, str]] = {}
@@ -55,8 +63,10 @@ def _free_step(uow: UnitOfWork, message: Message, lead_id: int, contact_id: int)
     taken = set(
         uow.session.scalars(
             select(Message.step).where(
-                Message.workspace_id == message.workspace_id, Message.lead_id == lead_id,
-                Message.contact_id == contact_id, Message.channel == message.channel,
+                Message.workspace_id == message.workspace_id,
+                Message.lead_id == lead_id,
+                Message.contact_id == contact_id,
+                Message.channel == message.channel,
             )
         )
     )
@@ -138,14 +148,30 @@ def merge_leads(*, actor: Actor, keep_id: int, merge_ids: list[int], uow: UnitOf
             keep.tech = list(dict.fromkeys([*(keep.tech or []), *(other.tech or [])]))
             if other.notes and other.notes not in keep.notes:
                 keep.notes = f"{keep.notes}\n{other.notes}".strip()
-            if other.domain != keep.domain and s.scalar(select(LeadTombstone.id).where(
-                    LeadTombstone.workspace_id == actor.workspace_id, LeadTombstone.domain == other.domain)) is None:
+            if (
+                other.domain != keep.domain
+                and s.scalar(
+                    select(LeadTombstone.id).where(
+                        LeadTombstone.workspace_id == actor.workspace_id, LeadTombstone.domain == other.domain
+                    )
+                )
+                is None
+            ):
                 # the merged domain is this company too: a later crawl or import must not re-create it
                 s.add(LeadTombstone(workspace_id=actor.workspace_id, domain=other.domain, deleted_by=actor.user_id))
-            audit(uow, actor, "lead.merged", keep.id, {
-                "merged_id": other.id, "merged_domain": other.domain, "contacts": contacts,
-                "evidence": evidence, "messages": int(messages),
-            })
+            audit(
+                uow,
+                actor,
+                "lead.merged",
+                keep.id,
+                {
+                    "merged_id": other.id,
+                    "merged_domain": other.domain,
+                    "contacts": contacts,
+                    "evidence": evidence,
+                    "messages": int(messages),
+                },
+            )
             s.flush()
             s.delete(other)
             s.flush()

@@ -80,7 +80,7 @@ class RubricRef:
     campaign: str = ""
 
     def label(self, *, with_campaign: bool = False, prefixed: bool = False) -> str:
-        """"v2" ("rubric v2" prefixed), or "v2 of “Roasters in Leeds”" when rubrics of two campaigns are compared."""
+        """ "v2" ("rubric v2" prefixed), or "v2 of “Roasters in Leeds”" when rubrics of two campaigns are compared."""
         if self.version_id == 0:
             return "the default rubric (reachable contact only)"
         if self.number is None:
@@ -125,7 +125,7 @@ class LeadDetail:
 
     @property
     def rubric_note(self) -> str:
-        """"Scored with rubric v1; current is v2." when the score is not from the current rubric, else ""."""
+        """ "Scored with rubric v1; current is v2." when the score is not from the current rubric, else ""."""
         scored, current = self.scored_rubric, self.current_rubric
         if current is None or (scored is not None and scored.version_id == current.version_id):
             return ""

@@ -113,7 +113,12 @@ def filter_conditions(workspace_id: int, flt: LeadFilter, dialect: str) -> list[
     if flt.industry.strip():
         where.append(_contains(Lead.industry, flt.industry, dialect))
     if flt.location.strip():
-        where.append(or_(_contains(Lead.location, flt.location, dialect), func.lower(Lead.country) == flt.location.strip().lower()))
+        where.append(
+            or_(
+                _contains(Lead.location, flt.location, dialect),
+                func.lower(Lead.country) == flt.location.strip().lower(),
+            )
+        )
     if flt.has_email is not None:
         where.append(_has_contact("email") if flt.has_email else ~_has_contact("email"))
     if flt.has_phone is not None:
@@ -197,9 +202,21 @@ def list_leads(
         total = int(uow.session.scalar(select(func.count()).select_from(Lead).where(*where)) or 0)
         query = (
             select(
-                Lead.id, Lead.name, Lead.domain, Lead.website, Lead.industry, Lead.location, Lead.country,
-                Lead.score, Lead.status, func.coalesce(User.email, ""), Lead.tags, Lead.tech, Lead.source,
-                func.coalesce(_first_contact("email"), ""), func.coalesce(_first_contact("phone"), ""),
+                Lead.id,
+                Lead.name,
+                Lead.domain,
+                Lead.website,
+                Lead.industry,
+                Lead.location,
+                Lead.country,
+                Lead.score,
+                Lead.status,
+                func.coalesce(User.email, ""),
+                Lead.tags,
+                Lead.tech,
+                Lead.source,
+                func.coalesce(_first_contact("email"), ""),
+                func.coalesce(_first_contact("phone"), ""),
                 Lead.created_at,
             )
             .outerjoin(User, User.id == Lead.owner_id)
@@ -210,9 +227,22 @@ def list_leads(
         )
         rows = tuple(
             LeadRow(
-                id=r[0], name=r[1], domain=r[2], website=r[3], industry=r[4], location=r[5], country=r[6],
-                score=r[7], status=r[8], owner=r[9], tags=tuple(r[10] or ()), tech=tuple(r[11] or ()),
-                source=r[12], email=r[13], phone=r[14], created_at=r[15],
+                id=r[0],
+                name=r[1],
+                domain=r[2],
+                website=r[3],
+                industry=r[4],
+                location=r[5],
+                country=r[6],
+                score=r[7],
+                status=r[8],
+                owner=r[9],
+                tags=tuple(r[10] or ()),
+                tech=tuple(r[11] or ()),
+                source=r[12],
+                email=r[13],
+                phone=r[14],
+                created_at=r[15],
             )
             for r in uow.session.execute(query)
         )
@@ -241,10 +271,16 @@ def filter_options(*, actor: Actor, uow: UnitOfWork | None = None) -> FilterOpti
             .order_by(User.email)
         ).all()
         campaigns = uow.session.execute(
-            select(Campaign.id, Campaign.name).where(Campaign.workspace_id == actor.workspace_id).order_by(Campaign.id.desc())
+            select(Campaign.id, Campaign.name)
+            .where(Campaign.workspace_id == actor.workspace_id)
+            .order_by(Campaign.id.desc())
         ).all()
         queries = uow.session.scalars(
-            select(SearchHit.query).where(SearchHit.workspace_id == actor.workspace_id).distinct().order_by(SearchHit.query).limit(500)
+            select(SearchHit.query)
+            .where(SearchHit.workspace_id == actor.workspace_id)
+            .distinct()
+            .order_by(SearchHit.query)
+            .limit(500)
         ).all()
     return FilterOptions(
         owners=tuple((r[0], r[1]) for r in owners),

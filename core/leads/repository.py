@@ -111,7 +111,9 @@ def add_evidence(uow: UnitOfWork, *, lead: Lead, facts: list[Fact]) -> int:
     fingerprints = {evidence_fingerprint(f.field, f.value, f.url): f for f in facts}
     existing = set(
         uow.session.scalars(
-            select(Evidence.fingerprint).where(Evidence.lead_id == lead.id, Evidence.fingerprint.in_(list(fingerprints)))
+            select(Evidence.fingerprint).where(
+                Evidence.lead_id == lead.id, Evidence.fingerprint.in_(list(fingerprints))
+            )
         )
     )
     added = 0
@@ -149,6 +151,12 @@ def apply_profile(uow: UnitOfWork, *, lead: Lead, profile: SiteProfile) -> None:
     for fact in profile.evidence:
         kind = _contact_kind(fact.field)
         if kind:
-            upsert_contact(uow, lead=lead, kind=kind, value=fact.value, label=fact.field.split(":", 1)[-1] if kind == "social" else "")
+            upsert_contact(
+                uow,
+                lead=lead,
+                kind=kind,
+                value=fact.value,
+                label=fact.field.split(":", 1)[-1] if kind == "social" else "",
+            )
     uow.flush()
     add_evidence(uow, lead=lead, facts=profile.evidence)

@@ -40,8 +40,12 @@ def audit(uow: UnitOfWork, actor: Actor, action: str, target_id: int | None, det
     """Record who did what to which lead (added to the caller's transaction)."""
     uow.session.add(
         AuditEvent(
-            workspace_id=actor.workspace_id, user_id=actor.user_id, action=action,
-            target_type="lead", target_id=target_id, detail=detail,
+            workspace_id=actor.workspace_id,
+            user_id=actor.user_id,
+            action=action,
+            target_type="lead",
+            target_id=target_id,
+            detail=detail,
         )
     )
 
@@ -62,7 +66,9 @@ def _owned_ids(uow: UnitOfWork, actor: Actor, lead_ids: list[int]) -> list[int]:
     found: list[int] = []
     for start in range(0, len(lead_ids), 5000):
         chunk = lead_ids[start : start + 5000]
-        found.extend(uow.session.scalars(select(Lead.id).where(Lead.workspace_id == actor.workspace_id, Lead.id.in_(chunk))))
+        found.extend(
+            uow.session.scalars(select(Lead.id).where(Lead.workspace_id == actor.workspace_id, Lead.id.in_(chunk)))
+        )
     return sorted(found)
 
 
@@ -74,10 +80,14 @@ def get_lead_detail_or_raise(*, actor: Actor, lead_id: int, uow: UnitOfWork | No
         s = uow.session
         evidence = [
             EvidenceView(e.id, e.field, e.value, e.source_url, e.snippet)
-            for e in s.scalars(select(Evidence).where(Evidence.lead_id == lead.id).order_by(Evidence.field, Evidence.id))
+            for e in s.scalars(
+                select(Evidence).where(Evidence.lead_id == lead.id).order_by(Evidence.field, Evidence.id)
+            )
         ]
         contacts = [
-            ContactView(c.id, c.kind, c.value, c.label, c.person_name, c.person_title, c.is_role_address, c.verification)
+            ContactView(
+                c.id, c.kind, c.value, c.label, c.person_name, c.person_title, c.is_role_address, c.verification
+            )
             for c in s.scalars(select(Contact).where(Contact.lead_id == lead.id).order_by(Contact.kind, Contact.id))
         ]
         hits = [
@@ -91,7 +101,9 @@ def get_lead_detail_or_raise(*, actor: Actor, lead_id: int, uow: UnitOfWork | No
         ]
         crawl = [
             CrawlView(p.url, p.status_code, p.bytes, p.robots, p.error, p.fetched_at)
-            for p in s.scalars(select(PageFetch).where(PageFetch.lead_id == lead.id).order_by(PageFetch.id.desc()).limit(100))
+            for p in s.scalars(
+                select(PageFetch).where(PageFetch.lead_id == lead.id).order_by(PageFetch.id.desc()).limit(100)
+            )
         ]
         messages = [
             MessageView(m.id, m.channel, m.step, m.status, m.subject, value or "", m.sent_at, m.created_at)
@@ -105,14 +117,35 @@ def get_lead_detail_or_raise(*, actor: Actor, lead_id: int, uow: UnitOfWork | No
         owner = s.scalar(select(User.email).where(User.id == lead.owner_id)) if lead.owner_id else None
         scored_rubric, current_rubric = rubric_refs(uow, workspace_id=actor.workspace_id, lead=lead)
         return LeadDetail(
-            id=lead.id, domain=lead.domain, name=lead.name, website=lead.website, summary=lead.summary,
-            industry=lead.industry, location=lead.location, country=lead.country, opening_hours=lead.opening_hours,
-            tech=tuple(lead.tech or ()), score=lead.score, score_factors=tuple(lead.score_factors or ()),
-            rubric_version=lead.rubric_version, status=lead.status, owner_id=lead.owner_id, owner=owner or "",
-            tags=tuple(lead.tags or ()), notes=lead.notes, source=lead.source, campaign_id=lead.campaign_id,
-            created_at=lead.created_at, updated_at=lead.updated_at, evidence=tuple(evidence),
-            contacts=tuple(contacts), hits=tuple(hits), crawl_log=tuple(crawl), messages=tuple(messages),
-            scored_rubric=scored_rubric, current_rubric=current_rubric,
+            id=lead.id,
+            domain=lead.domain,
+            name=lead.name,
+            website=lead.website,
+            summary=lead.summary,
+            industry=lead.industry,
+            location=lead.location,
+            country=lead.country,
+            opening_hours=lead.opening_hours,
+            tech=tuple(lead.tech or ()),
+            score=lead.score,
+            score_factors=tuple(lead.score_factors or ()),
+            rubric_version=lead.rubric_version,
+            status=lead.status,
+            owner_id=lead.owner_id,
+            owner=owner or "",
+            tags=tuple(lead.tags or ()),
+            notes=lead.notes,
+            source=lead.source,
+            campaign_id=lead.campaign_id,
+            created_at=lead.created_at,
+            updated_at=lead.updated_at,
+            evidence=tuple(evidence),
+            contacts=tuple(contacts),
+            hits=tuple(hits),
+            crawl_log=tuple(crawl),
+            messages=tuple(messages),
+            scored_rubric=scored_rubric,
+            current_rubric=current_rubric,
         )
 
 
@@ -136,7 +169,13 @@ def _tidy_tags(tags: list[str]) -> list[str]:
 
 
 def update_lead(
-    *, actor: Actor, lead_id: int, status: str, owner_id: int | None, tags: list[str], notes: str,
+    *,
+    actor: Actor,
+    lead_id: int,
+    status: str,
+    owner_id: int | None,
+    tags: list[str],
+    notes: str,
     uow: UnitOfWork | None = None,
 ) -> None:
     """Change a lead's status, owner, tags and notes (recorded in the audit log)."""
@@ -188,8 +227,13 @@ def delete_leads(*, actor: Actor, lead_ids: list[int], uow: UnitOfWork | None = 
     with uow:
         ids = _owned_ids(uow, actor, lead_ids)
         rows = uow.session.execute(select(Lead.id, Lead.domain).where(Lead.id.in_(ids))).all() if ids else []
-        known = set(uow.session.scalars(select(LeadTombstone.domain).where(
-            LeadTombstone.workspace_id == actor.workspace_id, LeadTombstone.domain.in_([d for _i, d in rows]))))
+        known = set(
+            uow.session.scalars(
+                select(LeadTombstone.domain).where(
+                    LeadTombstone.workspace_id == actor.workspace_id, LeadTombstone.domain.in_([d for _i, d in rows])
+                )
+            )
+        )
         for lead_id, domain in rows:
             if domain not in known:
                 uow.session.add(LeadTombstone(workspace_id=actor.workspace_id, domain=domain, deleted_by=actor.user_id))
@@ -224,7 +268,8 @@ def recrawl(*, actor: Actor, lead_ids: list[int]) -> list[int]:
         if not ids:
             raise InvalidInput("Select at least one lead to re-crawl.")
         fallback = uow.session.scalar(
-            select(Campaign).where(Campaign.workspace_id == actor.workspace_id, Campaign.approved_version_id.is_not(None))
+            select(Campaign)
+            .where(Campaign.workspace_id == actor.workspace_id, Campaign.approved_version_id.is_not(None))
             .order_by(Campaign.id.desc())
         )
         groups: dict[int, list[Lead]] = {}
@@ -237,13 +282,25 @@ def recrawl(*, actor: Actor, lead_ids: list[int]) -> list[int]:
         for campaign_id, leads in groups.items():
             campaign = uow.session.get(Campaign, campaign_id)
             assert campaign is not None and campaign.approved_version_id is not None
-            run = Run(workspace_id=actor.workspace_id, campaign_id=campaign_id,
-                      strategy_version_id=campaign.approved_version_id, status="crawling", stats={"recrawl": True})
+            run = Run(
+                workspace_id=actor.workspace_id,
+                campaign_id=campaign_id,
+                strategy_version_id=campaign.approved_version_id,
+                status="crawling",
+                stats={"recrawl": True},
+            )
             uow.session.add(run)
             uow.flush()
             for lead in leads:
-                uow.session.add(RunSite(workspace_id=actor.workspace_id, run_id=run.id, domain=lead.domain,
-                                        url=lead.website or f"https://{lead.domain}/", source="manual"))
+                uow.session.add(
+                    RunSite(
+                        workspace_id=actor.workspace_id,
+                        run_id=run.id,
+                        domain=lead.domain,
+                        url=lead.website or f"https://{lead.domain}/",
+                        source="manual",
+                    )
+                )
             by_run[run.id] = [lead.domain for lead in leads]
         audit(uow, actor, "lead.recrawl", None, {"lead_ids": ids[:1000], "runs": list(by_run)})
         uow.commit()

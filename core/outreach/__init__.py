@@ -1,3 +1,1 @@
 """Outreach: sandboxed templates, drafts, the outbox, suppression, channels and provider events."""
-
-

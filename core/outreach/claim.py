@@ -59,10 +59,23 @@ class ClaimBatch:
 
 def _candidates(session: Session, *, workspace_id: int | None, after_id: int, size: int) -> list[Any]:
     query = (
-        select(Message.id, Message.workspace_id, Message.lead_id, Message.channel, Message.subject, Message.body,
-               Lead.id.label("lead_found"), Lead.status.label("lead_status"), Lead.location, Lead.country,
-               Contact.id.label("contact_found"), Contact.value, Contact.normalised_value, Contact.person_name,
-               Contact.sms_consent_at)
+        select(
+            Message.id,
+            Message.workspace_id,
+            Message.lead_id,
+            Message.channel,
+            Message.subject,
+            Message.body,
+            Lead.id.label("lead_found"),
+            Lead.status.label("lead_status"),
+            Lead.location,
+            Lead.country,
+            Contact.id.label("contact_found"),
+            Contact.value,
+            Contact.normalised_value,
+            Contact.person_name,
+            Contact.sms_consent_at,
+        )
         .outerjoin(Lead, Lead.id == Message.lead_id)
         .outerjoin(Contact, Contact.id == Message.contact_id)
         .where(Message.status == "queued", Message.id > after_id)
@@ -78,14 +91,16 @@ def _suppressed(session: Session, keys: set[tuple[int, str, str]]) -> dict[tuple
     if not keys:
         return {}
     rows = session.execute(
-        select(Suppression.workspace_id, Suppression.channel, Suppression.address, Suppression.reason)
-        .where(tuple_(Suppression.workspace_id, Suppression.channel, Suppression.address).in_(sorted(keys)))
+        select(Suppression.workspace_id, Suppression.channel, Suppression.address, Suppression.reason).where(
+            tuple_(Suppression.workspace_id, Suppression.channel, Suppression.address).in_(sorted(keys))
+        )
     )
     return {(ws, channel, address): reason for ws, channel, address, reason in rows}
 
 
-def counted_towards_cap(session: Session, *, workspace_id: int, channel: str, provider: str, since: datetime,
-                        cap: int) -> int:
+def counted_towards_cap(
+    session: Session, *, workspace_id: int, channel: str, provider: str, since: datetime, cap: int
+) -> int:
     """Messages counting towards today's cap (in flight, or accepted since ``since``), counted up to ``cap``."""
     same = (Message.workspace_id == workspace_id, Message.channel == channel, Message.provider == provider)
     in_flight = select(Message.id).where(*same, Message.status.in_(IN_FLIGHT))
@@ -133,10 +148,21 @@ class _Caps:
             cap = limits.daily_cap(ws, channel)
             since = limits.start_of_day(self.now, ws.get("timezone") or "UTC")
             self.day[key] = since.date()
-            spent = quota.used(self.session, workspace_id=workspace_id, channel=channel, provider=provider,
-                               day=since.date(), count_so_far=lambda: counted_towards_cap(
-                                   self.session, workspace_id=workspace_id, channel=channel, provider=provider,
-                                   since=since, cap=cap or UNCAPPED_COUNT_LIMIT))
+            spent = quota.used(
+                self.session,
+                workspace_id=workspace_id,
+                channel=channel,
+                provider=provider,
+                day=since.date(),
+                count_so_far=lambda: counted_towards_cap(
+                    self.session,
+                    workspace_id=workspace_id,
+                    channel=channel,
+                    provider=provider,
+                    since=since,
+                    cap=cap or UNCAPPED_COUNT_LIMIT,
+                ),
+            )
             self.left[key] = None if cap is None else cap - spent
         left = self.left[key]
         if left is not None and left <= 0:
@@ -149,8 +175,14 @@ class _Caps:
         """Add what was claimed to each sender's counter for the day."""
         for (workspace_id, channel, provider), count in claimed.items():
             if count:
-                quota.spend(self.session, workspace_id=workspace_id, channel=channel, provider=provider,
-                            day=self.day[(workspace_id, channel, provider)], count=count)
+                quota.spend(
+                    self.session,
+                    workspace_id=workspace_id,
+                    channel=channel,
+                    provider=provider,
+                    day=self.day[(workspace_id, channel, provider)],
+                    count=count,
+                )
 
 
 def _lock_caps(session: Session, workspace_ids: set[int]) -> None:
@@ -162,8 +194,14 @@ def _lock_caps(session: Session, workspace_ids: set[int]) -> None:
 
 
 def claim_batch(
-    *, uow: UnitOfWork, settings: Settings, providers: dict[str, str], now: datetime,
-    workspace_id: int | None = None, after_id: int = 0, size: int = BATCH_SIZE,
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    providers: dict[str, str],
+    now: datetime,
+    workspace_id: int | None = None,
+    after_id: int = 0,
+    size: int = BATCH_SIZE,
 ) -> ClaimBatch:
     """Claim up to ``size`` queued messages after ``after_id`` (queued -> sending), refusing those that must not go."""
     with uow:
@@ -175,11 +213,13 @@ def claim_batch(
             return ClaimBatch()
         workspace_ids = {row.workspace_id for row in rows}
         _lock_caps(session, workspace_ids)
-        workspaces: dict[int, dict[str, Any]] = dict(session.execute(select(Workspace.id, Workspace.settings)
-                                          .where(Workspace.id.in_(workspace_ids))).all())
+        workspaces: dict[int, dict[str, Any]] = dict(
+            session.execute(select(Workspace.id, Workspace.settings).where(Workspace.id.in_(workspace_ids))).all()
+        )
         addresses = {row.id: _address(row) for row in rows}
-        suppressed = _suppressed(session, {(row.workspace_id, row.channel, addresses[row.id])
-                                           for row in rows if addresses[row.id]})
+        suppressed = _suppressed(
+            session, {(row.workspace_id, row.channel, addresses[row.id]) for row in rows if addresses[row.id]}
+        )
         caps = _Caps(session, now, workspaces)
         to_claim: list[Row[Any]] = []
         refused: list[tuple[int, str]] = []
@@ -187,13 +227,18 @@ def claim_batch(
         capped: list[int] = []
         for row in rows:
             ws = workspaces[row.workspace_id]
-            reason = _refusal(row, addresses[row.id], suppressed.get((row.workspace_id, row.channel, addresses[row.id])), ws)
+            reason = _refusal(
+                row, addresses[row.id], suppressed.get((row.workspace_id, row.channel, addresses[row.id])), ws
+            )
             if reason:
                 refused.append((row.id, reason))
                 continue
-            zones = limits.recipient_zones(location=row.location or "", country=row.country or "",
-                                           phone=row.value if row.channel == "sms" else "",
-                                           fallback=ws.get("timezone") or "UTC")
+            zones = limits.recipient_zones(
+                location=row.location or "",
+                country=row.country or "",
+                phone=row.value if row.channel == "sms" else "",
+                fallback=ws.get("timezone") or "UTC",
+            )
             if not limits.in_window(now, zones, limits.window_of(ws)):
                 waiting.append(row.id)
             elif not caps.take(row.workspace_id, row.channel, providers[row.channel]):
@@ -201,20 +246,35 @@ def claim_batch(
             else:
                 to_claim.append(row)
         claimed_ids = _move_to_sending(session, to_claim, providers, now)
-        caps.spend(Counter((row.workspace_id, row.channel, providers[row.channel])
-                           for row in to_claim if row.id in claimed_ids))
+        caps.spend(
+            Counter(
+                (row.workspace_id, row.channel, providers[row.channel]) for row in to_claim if row.id in claimed_ids
+            )
+        )
         _refuse(session, rows, refused, providers, now)
         uow.commit()
     claimed = tuple(
-        Claimed(message=compose_outgoing(message_id=row.id, workspace_id=row.workspace_id, channel=row.channel,
-                                         subject=row.subject, body=row.body, address=row.value,
-                                         person_name=row.person_name or "", workspace_settings=workspaces[row.workspace_id],
-                                         settings=settings),
-                provider=providers[row.channel], lead_id=row.lead_id)
-        for row in to_claim if row.id in claimed_ids
+        Claimed(
+            message=compose_outgoing(
+                message_id=row.id,
+                workspace_id=row.workspace_id,
+                channel=row.channel,
+                subject=row.subject,
+                body=row.body,
+                address=row.value,
+                person_name=row.person_name or "",
+                workspace_settings=workspaces[row.workspace_id],
+                settings=settings,
+            ),
+            provider=providers[row.channel],
+            lead_id=row.lead_id,
+        )
+        for row in to_claim
+        if row.id in claimed_ids
     )
-    return ClaimBatch(claimed=claimed, refused=tuple(refused), waiting=tuple(waiting), capped=tuple(capped),
-                      last_id=rows[-1].id)
+    return ClaimBatch(
+        claimed=claimed, refused=tuple(refused), waiting=tuple(waiting), capped=tuple(capped), last_id=rows[-1].id
+    )
 
 
 def _move_to_sending(session: Session, rows: list[Row[Any]], providers: dict[str, str], now: datetime) -> set[int]:
@@ -223,31 +283,53 @@ def _move_to_sending(session: Session, rows: list[Row[Any]], providers: dict[str
     for row in rows:
         by_channel.setdefault(row.channel, []).append(row)
     for channel, group in by_channel.items():
-        moved.update(session.scalars(
-            update(Message)
-            .where(Message.id.in_([row.id for row in group]), Message.status == "queued")
-            .values(status="sending", provider=providers[channel], attempts=Message.attempts + 1, updated_at=now)
-            .returning(Message.id)
-            .execution_options(synchronize_session=False)
-        ))
-    events = [{"workspace_id": row.workspace_id, "message_id": row.id, "status": "sending",
-               "detail": f"claimed for {providers[row.channel]}"} for row in rows if row.id in moved]
+        moved.update(
+            session.scalars(
+                update(Message)
+                .where(Message.id.in_([row.id for row in group]), Message.status == "queued")
+                .values(status="sending", provider=providers[channel], attempts=Message.attempts + 1, updated_at=now)
+                .returning(Message.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    events = [
+        {
+            "workspace_id": row.workspace_id,
+            "message_id": row.id,
+            "status": "sending",
+            "detail": f"claimed for {providers[row.channel]}",
+        }
+        for row in rows
+        if row.id in moved
+    ]
     if events:
         session.execute(insert(MessageEvent), events)
     return moved
 
 
-def _refuse(session: Session, rows: list[Row[Any]], refused: list[tuple[int, str]], providers: dict[str, str],
-            now: datetime) -> None:
+def _refuse(
+    session: Session, rows: list[Row[Any]], refused: list[tuple[int, str]], providers: dict[str, str], now: datetime
+) -> None:
     if not refused:
         return
     by_id = {row.id: row for row in rows}
     table = cast(Table, Message.__table__)
     session.connection().execute(
-        update(table).where(table.c.id == bindparam("b_id"), table.c.status == "queued")
-        .values(status="failed", error=bindparam("b_error"), provider=bindparam("b_provider"),
-                attempts=table.c.attempts + 1, updated_at=now),
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.status == "queued")
+        .values(
+            status="failed",
+            error=bindparam("b_error"),
+            provider=bindparam("b_provider"),
+            attempts=table.c.attempts + 1,
+            updated_at=now,
+        ),
         [{"b_id": mid, "b_error": reason, "b_provider": providers[by_id[mid].channel]} for mid, reason in refused],
     )
-    session.execute(insert(MessageEvent), [{"workspace_id": by_id[mid].workspace_id, "message_id": mid,
-                                            "status": "failed", "detail": reason} for mid, reason in refused])
+    session.execute(
+        insert(MessageEvent),
+        [
+            {"workspace_id": by_id[mid].workspace_id, "message_id": mid, "status": "failed", "detail": reason}
+            for mid, reason in refused
+        ],
+    )

@@ -14,19 +14,36 @@ from core.outreach.unsubscribe import unsubscribe_url
 
 
 def compose_outgoing(
-    *, message_id: int, workspace_id: int, channel: str, subject: str, body: str, address: str, person_name: str,
-    workspace_settings: Mapping[str, Any], settings: Settings,
+    *,
+    message_id: int,
+    workspace_id: int,
+    channel: str,
+    subject: str,
+    body: str,
+    address: str,
+    person_name: str,
+    workspace_settings: Mapping[str, Any],
+    settings: Settings,
 ) -> OutgoingMessage:
     """An ``OutgoingMessage`` from plain values (the claim builds these without loading ORM rows)."""
     address = address.strip()
     url = ""
     if channel == "email":
-        url = unsubscribe_url(workspace_id=workspace_id, channel="email", address=normalise_address("email", address),
-                              base_url=settings.public_base_url)
-        body = body.rstrip() + email_footer(postal_address=workspace_settings.get("postal_address", ""),
-                                            unsubscribe_url=url)
-    from_address = (workspace_settings.get("from_email") or settings.outreach_from_email or settings.smtp_user
-                    or "outreach@localhost")
+        url = unsubscribe_url(
+            workspace_id=workspace_id,
+            channel="email",
+            address=normalise_address("email", address),
+            base_url=settings.public_base_url,
+        )
+        body = body.rstrip() + email_footer(
+            postal_address=workspace_settings.get("postal_address", ""), unsubscribe_url=url
+        )
+    from_address = (
+        workspace_settings.get("from_email")
+        or settings.outreach_from_email
+        or settings.smtp_user
+        or "outreach@localhost"
+    )
     domain = from_address.rpartition("@")[2] or "localhost"
     callback = f"{settings.public_base_url.rstrip('/')}/hooks/twilio?m={message_id}" if channel == "sms" else ""
     return OutgoingMessage(
@@ -48,7 +65,13 @@ def compose_outgoing(
 def outgoing_for(message: Message, contact: Contact, workspace: Workspace, settings: Settings) -> OutgoingMessage:
     """The ``OutgoingMessage`` for loaded rows (the .eml export shows exactly what would be sent)."""
     return compose_outgoing(
-        message_id=message.id, workspace_id=workspace.id, channel=message.channel, subject=message.subject,
-        body=message.body, address=contact.value, person_name=contact.person_name,
-        workspace_settings=workspace.settings, settings=settings,
+        message_id=message.id,
+        workspace_id=workspace.id,
+        channel=message.channel,
+        subject=message.subject,
+        body=message.body,
+        address=contact.value,
+        person_name=contact.person_name,
+        workspace_settings=workspace.settings,
+        settings=settings,
     )

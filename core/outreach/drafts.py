@@ -76,18 +76,26 @@ def ground_draft(answer: DraftAnswer, *, evidence_ids: set[int], names: tuple[st
         valid, foreign = cited & evidence_ids, cited - evidence_ids
         used |= valid
         if foreign:
-            flags.append({"sentence": text, "blocking": True,
-                          "reason": f"cites evidence that is not this lead's ({', '.join(map(str, sorted(foreign)))})"})
+            flags.append(
+                {
+                    "sentence": text,
+                    "blocking": True,
+                    "reason": f"cites evidence that is not this lead's ({', '.join(map(str, sorted(foreign)))})",
+                }
+            )
         names_prospect = any(name in text.lower() for name in lowered_names)
         if (sentence.about_prospect or names_prospect) and not valid:
             flags.append({"sentence": text, "blocking": True, "reason": UNSUPPORTED})
         body += ("\n\n" if sentence.new_paragraph else " ") + text if body else text
-    return GroundedDraft(subject=_one_line(answer.subject)[:200], body=body, evidence_ids=tuple(sorted(used)),
-                         flags=tuple(flags))
+    return GroundedDraft(
+        subject=_one_line(answer.subject)[:200], body=body, evidence_ids=tuple(sorted(used)), flags=tuple(flags)
+    )
 
 
 def _angle(session: Any, *, workspace_id: int, campaign_id: int | None) -> tuple[Angle, int | None]:
-    query = select(Campaign.id, StrategyVersion.data).join(StrategyVersion, StrategyVersion.id == Campaign.approved_version_id)
+    query = select(Campaign.id, StrategyVersion.data).join(
+        StrategyVersion, StrategyVersion.id == Campaign.approved_version_id
+    )
     query = query.where(Campaign.workspace_id == workspace_id)
     row = session.execute(query.where(Campaign.id == campaign_id)).first() if campaign_id else None
     row = row or session.execute(query.order_by(Campaign.id.desc()).limit(1)).first()
@@ -118,8 +126,9 @@ class _Prepared:
     names: tuple[str, ...]
 
 
-def _prepare(uow: UnitOfWork, *, workspace_id: int, lead: Lead, channel: str, step: int,
-             sender_name: str) -> _Prepared | str:
+def _prepare(
+    uow: UnitOfWork, *, workspace_id: int, lead: Lead, channel: str, step: int, sender_name: str
+) -> _Prepared | str:
     """The LLM request for one lead, or why the lead gets no draft."""
     session = uow.session
     if lead.status == "do_not_contact":
@@ -127,35 +136,56 @@ def _prepare(uow: UnitOfWork, *, workspace_id: int, lead: Lead, channel: str, st
     contact: Contact | None = pick_contact(session, lead=lead, channel=channel)
     if contact is None:
         return f"no {'email address' if channel == 'email' else 'phone number'}"
-    reason = is_suppressed(session, workspace_id=workspace_id, channel=channel,
-                           address=contact.normalised_value or contact.value)
+    reason = is_suppressed(
+        session, workspace_id=workspace_id, channel=channel, address=contact.normalised_value or contact.value
+    )
     if reason:
         return f"{contact.value} is suppressed ({reason})"
-    if session.scalar(select(Message.id).where(Message.workspace_id == workspace_id, Message.lead_id == lead.id,
-                                               Message.contact_id == contact.id, Message.channel == channel,
-                                               Message.step == step)):
+    if session.scalar(
+        select(Message.id).where(
+            Message.workspace_id == workspace_id,
+            Message.lead_id == lead.id,
+            Message.contact_id == contact.id,
+            Message.channel == channel,
+            Message.step == step,
+        )
+    ):
         return f"already has a step {step} {channel} message"
-    evidence = list(session.scalars(select(Evidence).where(Evidence.lead_id == lead.id, Evidence.workspace_id == workspace_id)
-                                    .order_by(Evidence.created_at.desc(), Evidence.id.desc()).limit(MAX_EVIDENCE)))
+    evidence = list(
+        session.scalars(
+            select(Evidence)
+            .where(Evidence.lead_id == lead.id, Evidence.workspace_id == workspace_id)
+            .order_by(Evidence.created_at.desc(), Evidence.id.desc())
+            .limit(MAX_EVIDENCE)
+        )
+    )
     angle, campaign_id = _angle(session, workspace_id=workspace_id, campaign_id=lead.campaign_id)
     data = {
         "angle": f"value proposition: {angle.value_proposition or '(not set)'}\ntone: {angle.tone or 'friendly, plain'}",
         "company": f"name: {lead.name or lead.domain}\nwebsite: {lead.website or lead.domain}\n"
-                   f"industry: {lead.industry or ''}\nlocation: {lead.location or ''}",
+        f"industry: {lead.industry or ''}\nlocation: {lead.location or ''}",
         "evidence": _evidence_block(evidence),
         "channel": channel,
         "sender": sender_name or "the sender",
     }
-    request = LLMRequest(purpose="draft", prompt=load_prompt("draft", 1), data=data, workspace_id=workspace_id,
-                         campaign_id=campaign_id)
+    request = LLMRequest(
+        purpose="draft", prompt=load_prompt("draft", 1), data=data, workspace_id=workspace_id, campaign_id=campaign_id
+    )
     names = tuple(n for n in (lead.name, lead.domain.split(".")[0] if lead.domain else "") if n)
-    return _Prepared(lead_id=lead.id, contact_id=contact.id, request=request, evidence_ids={e.id for e in evidence},
-                     names=names)
+    return _Prepared(
+        lead_id=lead.id, contact_id=contact.id, request=request, evidence_ids={e.id for e in evidence}, names=names
+    )
 
 
 def create_ai_drafts(
-    *, workspace_id: int, lead_ids: list[int], channel: str, llm: LLM, step: int = 1,
-    uow_factory: Callable[[], UnitOfWork] = UnitOfWork, progress: Callable[[int, int], None] | None = None,
+    *,
+    workspace_id: int,
+    lead_ids: list[int],
+    channel: str,
+    llm: LLM,
+    step: int = 1,
+    uow_factory: Callable[[], UnitOfWork] = UnitOfWork,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DraftOutcome:
     """One grounded LLM draft per lead (no database transaction is held while the model answers)."""
     if channel not in ("email", "sms"):
@@ -165,28 +195,38 @@ def create_ai_drafts(
     with uow_factory() as uow:
         workspace = uow.session.get(Workspace, workspace_id)
         sender_name = (workspace.settings.get("from_name") if workspace else "") or get_settings().outreach_from_name
-        found = list(uow.session.scalars(select(Lead.id).where(Lead.workspace_id == workspace_id, Lead.id.in_(lead_ids))
-                                         .order_by(Lead.id)))
+        found = list(
+            uow.session.scalars(
+                select(Lead.id).where(Lead.workspace_id == workspace_id, Lead.id.in_(lead_ids)).order_by(Lead.id)
+            )
+        )
     skipped.extend((lead_id, "not in this workspace") for lead_id in sorted(set(lead_ids) - set(found)))
     for done, lead_id in enumerate(found, start=1):
         with uow_factory() as uow:
             lead = uow.session.get(Lead, lead_id)
             assert lead is not None
-            prepared = _prepare(uow, workspace_id=workspace_id, lead=lead, channel=channel, step=step,
-                                sender_name=sender_name)
+            prepared = _prepare(
+                uow, workspace_id=workspace_id, lead=lead, channel=channel, step=step, sender_name=sender_name
+            )
         if isinstance(prepared, str):
             skipped.append((lead_id, prepared))
         else:
             try:
                 answer = llm.structured(prepared.request, DraftAnswer).value
             except QuotaExceeded as error:
-                skipped.extend((rest, str(error)) for rest in found[done - 1:])
+                skipped.extend((rest, str(error)) for rest in found[done - 1 :])
                 break
             except LLMError as error:
                 skipped.append((lead_id, f"the AI draft failed: {error}"))
             else:
-                result = _save(uow_factory, workspace_id=workspace_id, prepared=prepared, channel=channel, step=step,
-                               draft=ground_draft(answer, evidence_ids=prepared.evidence_ids, names=prepared.names))
+                result = _save(
+                    uow_factory,
+                    workspace_id=workspace_id,
+                    prepared=prepared,
+                    channel=channel,
+                    step=step,
+                    draft=ground_draft(answer, evidence_ids=prepared.evidence_ids, names=prepared.names),
+                )
                 if isinstance(result, int):
                     created.append(result)
                 else:
@@ -196,14 +236,30 @@ def create_ai_drafts(
     return DraftOutcome(created=tuple(created), skipped=tuple(skipped))
 
 
-def _save(uow_factory: Callable[[], UnitOfWork], *, workspace_id: int, prepared: _Prepared, channel: str, step: int,
-          draft: GroundedDraft) -> int | str:
+def _save(
+    uow_factory: Callable[[], UnitOfWork],
+    *,
+    workspace_id: int,
+    prepared: _Prepared,
+    channel: str,
+    step: int,
+    draft: GroundedDraft,
+) -> int | str:
     if not draft.body:
         return "the AI returned an empty draft"
     with uow_factory() as uow:
-        message = Message(workspace_id=workspace_id, lead_id=prepared.lead_id, contact_id=prepared.contact_id,
-                          channel=channel, step=step, subject=draft.subject if channel == "email" else "",
-                          body=draft.body, status="draft", evidence_ids=list(draft.evidence_ids), flags=list(draft.flags))
+        message = Message(
+            workspace_id=workspace_id,
+            lead_id=prepared.lead_id,
+            contact_id=prepared.contact_id,
+            channel=channel,
+            step=step,
+            subject=draft.subject if channel == "email" else "",
+            body=draft.body,
+            status="draft",
+            evidence_ids=list(draft.evidence_ids),
+            flags=list(draft.flags),
+        )
         uow.session.add(message)
         try:
             uow.commit()
@@ -225,8 +281,9 @@ def start_ai_drafts(*, actor: Actor, lead_ids: list[int], channel: str, step: in
         raise InvalidInput("AI drafts need an OpenAI key (Settings); use a template instead.")
     if not lead_ids:
         raise InvalidInput("Select at least one lead.")
-    return jobs.submit(kind=DRAFT_JOB, args={"lead_ids": [int(i) for i in lead_ids], "channel": channel, "step": step},
-                       actor=actor)
+    return jobs.submit(
+        kind=DRAFT_JOB, args={"lead_ids": [int(i) for i in lead_ids], "channel": channel, "step": step}, actor=actor
+    )
 
 
 def draft_job(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
@@ -235,8 +292,11 @@ def draft_job(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     if llm is None or ctx.workspace_id is None:
         return {"created": 0, "skipped": "no LLM key configured"}
     outcome = create_ai_drafts(
-        workspace_id=ctx.workspace_id, lead_ids=[int(i) for i in args.get("lead_ids", [])],
-        channel=str(args.get("channel", "email")), step=int(args.get("step", 1)), llm=llm,
+        workspace_id=ctx.workspace_id,
+        lead_ids=[int(i) for i in args.get("lead_ids", [])],
+        channel=str(args.get("channel", "email")),
+        step=int(args.get("step", 1)),
+        llm=llm,
         progress=lambda done, total: ctx.progress(done, total, f"Drafted {done} of {total} leads"),
     )
     return {"created": len(outcome.created), "skipped": [f"lead {i}: {why}" for i, why in outcome.skipped][:50]}

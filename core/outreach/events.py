@@ -20,8 +20,11 @@ def _find_message(session: Session, event: ProviderEvent) -> Message | None:
     if event.provider_message_id:
         # SendGrid's event id is the X-Message-Id we stored plus ".filter..." suffixes.
         candidates = {event.provider_message_id, event.provider_message_id.split(".")[0]}
-        return session.scalar(select(Message).where(Message.provider == event.provider,
-                                                    Message.provider_message_id.in_(candidates)).limit(1))
+        return session.scalar(
+            select(Message)
+            .where(Message.provider == event.provider, Message.provider_message_id.in_(candidates))
+            .limit(1)
+        )
     return None
 
 
@@ -39,7 +42,9 @@ def _next_status(current: str, incoming: str) -> str | None:
 
 def apply_event(session: Session, event: ProviderEvent) -> bool:
     """Apply one verified event inside the caller's transaction; False when already applied."""
-    if event.event_id and session.scalar(select(MessageEvent.id).where(MessageEvent.provider_event_id == event.event_id)):
+    if event.event_id and session.scalar(
+        select(MessageEvent.id).where(MessageEvent.provider_event_id == event.event_id)
+    ):
         return False
     message = _find_message(session, event)
     if message is None:
@@ -57,22 +62,44 @@ def apply_event(session: Session, event: ProviderEvent) -> bool:
         if event.provider_message_id and not message.provider_message_id:
             message.provider_message_id = event.provider_message_id
         if new_status == "replied":
-            session.execute(update(Lead).where(Lead.id == message.lead_id, Lead.status.in_(("new", "qualified", "contacted")))
-                            .values(status="replied").execution_options(synchronize_session=False))
-        session.add(MessageEvent(workspace_id=message.workspace_id, message_id=message.id, status=new_status,
-                                 detail=detail[:2000], provider_event_id=event.event_id or None))
+            session.execute(
+                update(Lead)
+                .where(Lead.id == message.lead_id, Lead.status.in_(("new", "qualified", "contacted")))
+                .values(status="replied")
+                .execution_options(synchronize_session=False)
+            )
+        session.add(
+            MessageEvent(
+                workspace_id=message.workspace_id,
+                message_id=message.id,
+                status=new_status,
+                detail=detail[:2000],
+                provider_event_id=event.event_id or None,
+            )
+        )
     if event.suppress_reason:
         address = event.address or session.scalar(select(Contact.value).where(Contact.id == message.contact_id)) or ""
-        add_suppression_row(session, workspace_id=message.workspace_id, channel=message.channel, address=address,
-                            reason=event.suppress_reason, source=f"{event.provider}:event")
+        add_suppression_row(
+            session,
+            workspace_id=message.workspace_id,
+            channel=message.channel,
+            address=address,
+            reason=event.suppress_reason,
+            source=f"{event.provider}:event",
+        )
     return True
 
 
 def contacts_with_phone(session: Session, phone: str) -> list[Contact]:
     """Every contact (any workspace) with this phone number: our Twilio number serves them all."""
     normalised = normalise_address("sms", phone)
-    return list(session.scalars(select(Contact).where(Contact.kind == "phone", or_(
-        Contact.normalised_value == normalised, Contact.value == phone))))
+    return list(
+        session.scalars(
+            select(Contact).where(
+                Contact.kind == "phone", or_(Contact.normalised_value == normalised, Contact.value == phone)
+            )
+        )
+    )
 
 
 def apply_inbound_sms(session: Session, *, from_number: str, body: str) -> str:
@@ -82,24 +109,49 @@ def apply_inbound_sms(session: Session, *, from_number: str, body: str) -> str:
     workspaces = {c.workspace_id for c in contacts}
     if word in ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"):
         for workspace_id in workspaces:
-            add_suppression_row(session, workspace_id=workspace_id, channel="sms", address=from_number,
-                                reason="stop", source="twilio:inbound")
+            add_suppression_row(
+                session,
+                workspace_id=workspace_id,
+                channel="sms",
+                address=from_number,
+                reason="stop",
+                source="twilio:inbound",
+            )
         return "stop"
     if word in ("START", "UNSTOP", "YES"):
         from sqlalchemy import delete
 
         from core.db.models import Suppression
 
-        session.execute(delete(Suppression).where(Suppression.channel == "sms", Suppression.reason == "stop",
-                                                  Suppression.address == normalise_address("sms", from_number)))
+        session.execute(
+            delete(Suppression).where(
+                Suppression.channel == "sms",
+                Suppression.reason == "stop",
+                Suppression.address == normalise_address("sms", from_number),
+            )
+        )
         return "start"
     for contact in contacts:
-        message = session.scalar(select(Message).where(Message.contact_id == contact.id, Message.channel == "sms")
-                                 .order_by(Message.id.desc()).limit(1))
+        message = session.scalar(
+            select(Message)
+            .where(Message.contact_id == contact.id, Message.channel == "sms")
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
         if message is not None and _next_status(message.status, "replied"):
             message.status = "replied"
-            session.add(MessageEvent(workspace_id=message.workspace_id, message_id=message.id, status="replied",
-                                     detail=f"inbound SMS: {body[:200]}"))
-        session.execute(update(Lead).where(Lead.id == contact.lead_id, Lead.status.in_(("new", "qualified", "contacted")))
-                        .values(status="replied").execution_options(synchronize_session=False))
+            session.add(
+                MessageEvent(
+                    workspace_id=message.workspace_id,
+                    message_id=message.id,
+                    status="replied",
+                    detail=f"inbound SMS: {body[:200]}",
+                )
+            )
+        session.execute(
+            update(Lead)
+            .where(Lead.id == contact.lead_id, Lead.status.in_(("new", "qualified", "contacted")))
+            .values(status="replied")
+            .execution_options(synchronize_session=False)
+        )
     return "reply" if contacts else "unknown-sender"

@@ -84,15 +84,17 @@ def start_of_day(now: datetime, zone_name: str) -> datetime:
     """Midnight of ``now``'s day in the workspace's time zone."""
     zone = _zone(zone_name) or ZoneInfo("UTC")
     local = now.astimezone(zone)
-    return (local - timedelta(hours=local.hour, minutes=local.minute, seconds=local.second,
-                              microseconds=local.microsecond))
+    return local - timedelta(
+        hours=local.hour, minutes=local.minute, seconds=local.second, microseconds=local.microsecond
+    )
 
 
 class RateLimiter:
     """At most ``rate`` calls per second per channel in this process (a shared pacing clock)."""
 
-    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, rate: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.interval = 1.0 / rate
         self._next: dict[str, float] = {}
         self._lock = threading.Lock()

@@ -50,12 +50,15 @@ def _outcome_update() -> Update:
     settles = or_(*(table.c.status == status for status in IN_FLIGHT))  # no IN: executemany can't expand it
     # A provider event may have got here first (already delivered): keep its status, add the id.
     return (
-        update(table).where(table.c.id == bindparam("b_id"))
-        .values(status=case((settles, bindparam("b_status")), else_=table.c.status),
-                error=case((settles, bindparam("b_error")), else_=table.c.error),
-                provider_message_id=func.coalesce(table.c.provider_message_id, bindparam("b_provider_id")),
-                sent_at=func.coalesce(table.c.sent_at, bindparam("b_sent_at")),
-                updated_at=bindparam("b_at"))
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            status=case((settles, bindparam("b_status")), else_=table.c.status),
+            error=case((settles, bindparam("b_error")), else_=table.c.error),
+            provider_message_id=func.coalesce(table.c.provider_message_id, bindparam("b_provider_id")),
+            sent_at=func.coalesce(table.c.sent_at, bindparam("b_sent_at")),
+            updated_at=bindparam("b_at"),
+        )
     )
 
 
@@ -63,23 +66,53 @@ def write_outcomes(session: Session, outcomes: list[Outcome]) -> None:
     """Store outcomes, their log events and the leads they contacted, in the caller's transaction."""
     if not outcomes:
         return
-    session.connection().execute(_outcome_update(), [
-        {"b_id": o.message_id, "b_status": o.status, "b_error": "" if o.status == "sent" else o.detail,
-         "b_provider_id": (o.result.provider_message_id or None) if o.result else None,
-         "b_sent_at": o.at if o.result else None, "b_at": o.at}
-        for o in outcomes
-    ])
-    session.execute(insert(MessageEvent), [
-        {"workspace_id": o.workspace_id, "message_id": o.message_id, "status": o.status,
-         "detail": o.detail[:2000], "created_at": o.at} for o in outcomes])
-    contacted = sorted({o.lead_id for o in outcomes if o.result is not None and not o.result.recorded_only and o.lead_id})
+    session.connection().execute(
+        _outcome_update(),
+        [
+            {
+                "b_id": o.message_id,
+                "b_status": o.status,
+                "b_error": "" if o.status == "sent" else o.detail,
+                "b_provider_id": (o.result.provider_message_id or None) if o.result else None,
+                "b_sent_at": o.at if o.result else None,
+                "b_at": o.at,
+            }
+            for o in outcomes
+        ],
+    )
+    session.execute(
+        insert(MessageEvent),
+        [
+            {
+                "workspace_id": o.workspace_id,
+                "message_id": o.message_id,
+                "status": o.status,
+                "detail": o.detail[:2000],
+                "created_at": o.at,
+            }
+            for o in outcomes
+        ],
+    )
+    contacted = sorted(
+        {o.lead_id for o in outcomes if o.result is not None and not o.result.recorded_only and o.lead_id}
+    )
     if contacted:
-        session.execute(update(Lead).where(Lead.id.in_(contacted), Lead.status.in_(CONTACTED_FROM))
-                        .values(status="contacted").execution_options(synchronize_session=False))
+        session.execute(
+            update(Lead)
+            .where(Lead.id.in_(contacted), Lead.status.in_(CONTACTED_FROM))
+            .values(status="contacted")
+            .execution_options(synchronize_session=False)
+        )
     for o in outcomes:
         if o.suppress is not None:
-            add_suppression_row(session, workspace_id=o.workspace_id, channel=o.channel, address=o.suppress[0],
-                                reason=o.suppress[1], source=f"{o.provider}:send-error")
+            add_suppression_row(
+                session,
+                workspace_id=o.workspace_id,
+                channel=o.channel,
+                address=o.suppress[0],
+                reason=o.suppress[1],
+                source=f"{o.provider}:send-error",
+            )
 
 
 class OutcomeBuffer:
@@ -115,24 +148,56 @@ def release_unsent(*, message_ids: list[int], uow: UnitOfWork) -> int:
     with uow:
         session = uow.session
         claimed = session.execute(  # updated_at is the claim time: nothing touches a 'sending' row before its send
-            select(Message.id, Message.workspace_id, Message.channel, Message.provider, Message.updated_at, Workspace.settings)
+            select(
+                Message.id,
+                Message.workspace_id,
+                Message.channel,
+                Message.provider,
+                Message.updated_at,
+                Workspace.settings,
+            )
             .join(Workspace, Workspace.id == Message.workspace_id)
-            .where(Message.id.in_(message_ids), Message.status == "sending").with_for_update(of=Message)
+            .where(Message.id.in_(message_ids), Message.status == "sending")
+            .with_for_update(of=Message)
         ).all()
-        rows = session.execute(
-            update(Message).where(Message.id.in_([row.id for row in claimed]), Message.status == "sending")
-            .values(status="queued").returning(Message.id, Message.workspace_id)
-            .execution_options(synchronize_session=False)
-        ).all() if claimed else []
+        rows = (
+            session.execute(
+                update(Message)
+                .where(Message.id.in_([row.id for row in claimed]), Message.status == "sending")
+                .values(status="queued")
+                .returning(Message.id, Message.workspace_id)
+                .execution_options(synchronize_session=False)
+            ).all()
+            if claimed
+            else []
+        )
         released = {mid for mid, _ws in rows}
-        returned = Counter((row.workspace_id, row.channel, row.provider,
-                            start_of_day(row.updated_at, (row.settings or {}).get("timezone") or "UTC").date())
-                           for row in claimed if row.id in released)
+        returned = Counter(
+            (
+                row.workspace_id,
+                row.channel,
+                row.provider,
+                start_of_day(row.updated_at, (row.settings or {}).get("timezone") or "UTC").date(),
+            )
+            for row in claimed
+            if row.id in released
+        )
         for (workspace_id, channel, provider, day), count in returned.items():
-            quota.give_back(session, workspace_id=workspace_id, channel=channel, provider=provider, day=day, count=count)
+            quota.give_back(
+                session, workspace_id=workspace_id, channel=channel, provider=provider, day=day, count=count
+            )
         if rows:
-            session.execute(insert(MessageEvent), [
-                {"workspace_id": ws, "message_id": mid, "status": "queued",
-                 "detail": "released: the sender stopped before sending it"} for mid, ws in rows])
+            session.execute(
+                insert(MessageEvent),
+                [
+                    {
+                        "workspace_id": ws,
+                        "message_id": mid,
+                        "status": "queued",
+                        "detail": "released: the sender stopped before sending it",
+                    }
+                    for mid, ws in rows
+                ],
+            )
         uow.commit()
         return len(rows)

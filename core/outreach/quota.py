@@ -19,30 +19,40 @@ from core.db.models import SendQuota
 
 
 def _row(workspace_id: int, channel: str, provider: str, day: date) -> tuple[ColumnElement[bool], ...]:
-    return (SendQuota.workspace_id == workspace_id, SendQuota.channel == channel, SendQuota.provider == provider,
-            SendQuota.day == day)
+    return (
+        SendQuota.workspace_id == workspace_id,
+        SendQuota.channel == channel,
+        SendQuota.provider == provider,
+        SendQuota.day == day,
+    )
 
 
-def used(session: Session, *, workspace_id: int, channel: str, provider: str, day: date,
-         count_so_far: Callable[[], int]) -> int:
+def used(
+    session: Session, *, workspace_id: int, channel: str, provider: str, day: date, count_so_far: Callable[[], int]
+) -> int:
     """Messages this sender has sent on ``day``; a new day's row starts from ``count_so_far()``
     (the day's messages already out, for the first claim after an upgrade or a cap change)."""
     current = session.scalar(select(SendQuota.used).where(*_row(workspace_id, channel, provider, day)))
     if current is not None:
         return current
     start = count_so_far()
-    session.execute(insert(SendQuota).values(workspace_id=workspace_id, channel=channel, provider=provider, day=day,
-                                             used=start))
+    session.execute(
+        insert(SendQuota).values(workspace_id=workspace_id, channel=channel, provider=provider, day=day, used=start)
+    )
     return start
 
 
 def spend(session: Session, *, workspace_id: int, channel: str, provider: str, day: date, count: int) -> None:
     """Add ``count`` claimed messages to the day's row (read by ``used`` earlier in this transaction)."""
-    session.execute(update(SendQuota).where(*_row(workspace_id, channel, provider, day))
-                    .values(used=SendQuota.used + count))
+    session.execute(
+        update(SendQuota).where(*_row(workspace_id, channel, provider, day)).values(used=SendQuota.used + count)
+    )
 
 
 def give_back(session: Session, *, workspace_id: int, channel: str, provider: str, day: date, count: int) -> None:
     """Return ``count`` messages that were claimed on ``day`` but never handed to the provider."""
-    session.execute(update(SendQuota).where(*_row(workspace_id, channel, provider, day))
-                    .values(used=case((SendQuota.used > count, SendQuota.used - count), else_=0)))
+    session.execute(
+        update(SendQuota)
+        .where(*_row(workspace_id, channel, provider, day))
+        .values(used=case((SendQuota.used > count, SendQuota.used - count), else_=0))
+    )

@@ -44,25 +44,38 @@ def mark_stale_sending_unknown(*, older_than_seconds: float, uow: UnitOfWork | N
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     uow = uow or UnitOfWork()
     with uow:
-        stale = list(uow.session.scalars(select(Message).where(Message.status == "sending", Message.updated_at <= cutoff)))
+        stale = list(
+            uow.session.scalars(select(Message).where(Message.status == "sending", Message.updated_at <= cutoff))
+        )
         count = 0
         for message in stale:
             moved = uow.session.execute(
-                update(Message).where(Message.id == message.id, Message.status == "sending")
-                .values(status="unknown", error="The sender stopped after claiming; the provider may have it. "
-                        "Waiting for a provider event; it will not be sent again.")
+                update(Message)
+                .where(Message.id == message.id, Message.status == "sending")
+                .values(
+                    status="unknown",
+                    error="The sender stopped after claiming; the provider may have it. "
+                    "Waiting for a provider event; it will not be sent again.",
+                )
                 .execution_options(synchronize_session=False)
             )
             if moved.rowcount == 1:
                 count += 1
-                uow.session.add(MessageEvent(workspace_id=message.workspace_id, message_id=message.id,
-                                             status="unknown", detail="sender stopped mid-send"))
+                uow.session.add(
+                    MessageEvent(
+                        workspace_id=message.workspace_id,
+                        message_id=message.id,
+                        status="unknown",
+                        detail="sender stopped mid-send",
+                    )
+                )
         uow.commit()
         return count
 
 
-def send_with_retries(channel: Channel, message: OutgoingMessage, *, retries: int, backoff: float,
-                      sleep: Callable[[float], None]) -> SendResult:
+def send_with_retries(
+    channel: Channel, message: OutgoingMessage, *, retries: int, backoff: float, sleep: Callable[[float], None]
+) -> SendResult:
     """Call the provider, retrying only errors that prove nothing was accepted (429, 5xx, refused)."""
     for attempt in range(retries + 1):
         try:
@@ -77,9 +90,15 @@ def send_with_retries(channel: Channel, message: OutgoingMessage, *, retries: in
 
 
 def send_queued(
-    *, workspace_id: int | None = None, settings: Settings | None = None, uow_factory: Callable[[], UnitOfWork] = UnitOfWork,
-    channels: dict[str, Channel] | None = None, limit: int | None = None, now: Callable[[], datetime] = utcnow,
-    sleep: Callable[[float], None] = time.sleep, progress: Callable[[int, str], None] | None = None,
+    *,
+    workspace_id: int | None = None,
+    settings: Settings | None = None,
+    uow_factory: Callable[[], UnitOfWork] = UnitOfWork,
+    channels: dict[str, Channel] | None = None,
+    limit: int | None = None,
+    now: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Callable[[int, str], None] | None = None,
 ) -> SendSummary:
     """Send queued messages until none is left (or ``limit``); safe to run in many processes at once."""
     s = settings or get_settings()
@@ -88,14 +107,26 @@ def send_queued(
     providers = {"email": email_provider_name(s), "sms": sms_provider_name(s)}
     # A batch holds its rows 'sending' only for about BATCH_SECONDS at the configured rate.
     batch_size = max(1, min(BATCH_SIZE, int(s.outreach_rate_per_second * BATCH_SECONDS)))
-    run = _Run(settings=s, channels=dict(channels or {}), rate=RateLimiter(s.outreach_rate_per_second, sleep=sleep),
-               sleep=sleep, progress=progress)
+    run = _Run(
+        settings=s,
+        channels=dict(channels or {}),
+        rate=RateLimiter(s.outreach_rate_per_second, sleep=sleep),
+        sleep=sleep,
+        progress=progress,
+    )
     after_id = 0
     try:
         while limit is None or run.done < limit:
             size = batch_size if limit is None else min(batch_size, limit - run.done)
-            batch = claim_batch(uow=uow_factory(), settings=s, providers=providers, now=now(),
-                                workspace_id=workspace_id, after_id=after_id, size=size)
+            batch = claim_batch(
+                uow=uow_factory(),
+                settings=s,
+                providers=providers,
+                now=now(),
+                workspace_id=workspace_id,
+                after_id=after_id,
+                size=size,
+            )
             if not batch.last_id:
                 break
             after_id = batch.last_id
@@ -110,8 +141,15 @@ def send_queued(
 class _Run:
     """One sending pass: open channels, counts, and the claimed messages not yet handed to a provider."""
 
-    def __init__(self, *, settings: Settings, channels: dict[str, Channel], rate: RateLimiter,
-                 sleep: Callable[[float], None], progress: Callable[[int, str], None] | None) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        channels: dict[str, Channel],
+        rate: RateLimiter,
+        sleep: Callable[[float], None],
+        progress: Callable[[int, str], None] | None,
+    ) -> None:
         self.settings, self.channels, self.rate, self.sleep, self.progress = settings, channels, rate, sleep, progress
         self.counts = {"sent": 0, "failed": 0, "unknown": 0, "suppressed": 0}
         self.waiting: set[int] = set()
@@ -139,7 +177,8 @@ class _Run:
             while pending:
                 item = pending[0]
                 channel = self.channels.get(item.message.channel) or self.channels.setdefault(
-                    item.message.channel, channel_for(item.message.channel, self.settings))
+                    item.message.channel, channel_for(item.message.channel, self.settings)
+                )
                 self.rate.wait(item.message.channel)
                 pending.pop(0)  # from here the provider may be called: this message is never released
                 status = _send_one(channel, item, self.settings, records, self.sleep)
@@ -156,21 +195,40 @@ class _Run:
     def summary(self) -> SendSummary:
         """The pass's outcome."""
         c = self.counts
-        return SendSummary(sent=c["sent"], failed=c["failed"], unknown=c["unknown"], suppressed=c["suppressed"],
-                           waiting=len(self.waiting), capped=len(self.capped), details=tuple(self.details))
+        return SendSummary(
+            sent=c["sent"],
+            failed=c["failed"],
+            unknown=c["unknown"],
+            suppressed=c["suppressed"],
+            waiting=len(self.waiting),
+            capped=len(self.capped),
+            details=tuple(self.details),
+        )
 
 
-def _send_one(channel: Channel, item: Claimed, s: Settings, records: OutcomeBuffer,
-              sleep: Callable[[float], None]) -> str:
+def _send_one(
+    channel: Channel, item: Claimed, s: Settings, records: OutcomeBuffer, sleep: Callable[[float], None]
+) -> str:
     message = item.message
 
     def record(status: str, detail: str, **extra: Any) -> None:
-        records.add(Outcome(message_id=message.message_id, workspace_id=message.workspace_id, channel=message.channel,
-                            provider=item.provider, status=status, detail=detail, at=utcnow(), **extra))
+        records.add(
+            Outcome(
+                message_id=message.message_id,
+                workspace_id=message.workspace_id,
+                channel=message.channel,
+                provider=item.provider,
+                status=status,
+                detail=detail,
+                at=utcnow(),
+                **extra,
+            )
+        )
 
     try:
-        result = send_with_retries(channel, message, retries=s.outreach_send_retries,
-                                   backoff=s.outreach_backoff_base_seconds, sleep=sleep)
+        result = send_with_retries(
+            channel, message, retries=s.outreach_send_retries, backoff=s.outreach_backoff_base_seconds, sleep=sleep
+        )
     except OutcomeUnknown as error:
         record("unknown", str(error))
         return "unknown"
@@ -196,5 +254,11 @@ def send_job(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
         workspace_id=args.get("workspace_id") or ctx.workspace_id,
         progress=lambda done, msg: ctx.progress(done, None, msg),
     )
-    return {"sent": summary.sent, "failed": summary.failed, "unknown": summary.unknown,
-            "suppressed": summary.suppressed, "waiting": summary.waiting, "capped": summary.capped}
+    return {
+        "sent": summary.sent,
+        "failed": summary.failed,
+        "unknown": summary.unknown,
+        "suppressed": summary.suppressed,
+        "waiting": summary.waiting,
+        "capped": summary.capped,
+    }

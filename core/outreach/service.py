@@ -18,8 +18,16 @@ from core.outreach.context import lead_values, pick_contact
 from core.outreach.models import CHANNELS, PreviewRow, TemplateView
 from core.outreach.suppression import is_suppressed
 
-OUTREACH_SETTING_KEYS = ("postal_address", "timezone", "sms_consent_required", "daily_caps", "send_window",
-                         "send_weekdays", "from_email", "from_name")
+OUTREACH_SETTING_KEYS = (
+    "postal_address",
+    "timezone",
+    "sms_consent_required",
+    "daily_caps",
+    "send_window",
+    "send_weekdays",
+    "from_email",
+    "from_name",
+)
 MAX_DAILY_CAP = 100_000  # per sender and day; far above what one mailbox or number should send
 
 
@@ -35,8 +43,16 @@ def _template_view(t: Template) -> TemplateView:
     return TemplateView(id=t.id, name=t.name, channel=t.channel, subject=t.subject, body=t.body)
 
 
-def save_template(*, actor: Actor, name: str, channel: str, subject: str, body: str, template_id: int | None = None,
-                  uow: UnitOfWork | None = None) -> int:
+def save_template(
+    *,
+    actor: Actor,
+    name: str,
+    channel: str,
+    subject: str,
+    body: str,
+    template_id: int | None = None,
+    uow: UnitOfWork | None = None,
+) -> int:
     """Create or update a template after checking it parses; returns its id."""
     name = templates.refuse_line_breaks("template name", name.strip())
     if not name or not body.strip():
@@ -53,7 +69,12 @@ def save_template(*, actor: Actor, name: str, channel: str, subject: str, body: 
             uow.session.add(row)
         else:
             row = _template_or_raise(uow, actor, template_id)
-        row.name, row.channel, row.subject, row.body = name, channel, subject.strip() if channel == "email" else "", body
+        row.name, row.channel, row.subject, row.body = (
+            name,
+            channel,
+            subject.strip() if channel == "email" else "",
+            body,
+        )
         try:
             uow.flush()
         except IntegrityError as exc:
@@ -73,7 +94,9 @@ def list_templates(*, actor: Actor, uow: UnitOfWork | None = None) -> list[Templ
     """The workspace's templates by name."""
     uow = uow or UnitOfWork()
     with uow:
-        rows = uow.session.scalars(select(Template).where(Template.workspace_id == actor.workspace_id).order_by(Template.name))
+        rows = uow.session.scalars(
+            select(Template).where(Template.workspace_id == actor.workspace_id).order_by(Template.name)
+        )
         return [_template_view(t) for t in rows]
 
 
@@ -96,9 +119,11 @@ def _checked_daily_caps(caps: Any) -> dict[str, int]:
             raise InvalidInput(f"There is no daily cap for '{channel}'; caps exist for email and sms.")
         number = 0 if value is None or value == "" else value
         if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= MAX_DAILY_CAP:
-            raise InvalidInput(f"The daily {'SMS' if channel == 'sms' else 'email'} cap must be a whole number from 0 "
-                               f"(no cap) to {MAX_DAILY_CAP:,}, not '{str(value)[:20]}': enter how many messages one "
-                               "sender may send per day.")
+            raise InvalidInput(
+                f"The daily {'SMS' if channel == 'sms' else 'email'} cap must be a whole number from 0 "
+                f"(no cap) to {MAX_DAILY_CAP:,}, not '{str(value)[:20]}': enter how many messages one "
+                "sender may send per day."
+            )
         checked[channel] = number
     return checked
 
@@ -135,15 +160,23 @@ def update_outreach_settings(*, actor: Actor, uow: UnitOfWork | None = None, **c
         if caps is not None:
             changes["daily_caps"] = {**(workspace.settings.get("daily_caps") or {}), **caps}
         workspace.settings = {**workspace.settings, **changes}
-        uow.session.add(AuditEvent(workspace_id=actor.workspace_id, user_id=actor.user_id,
-                                   action="outreach.settings_changed", detail={"keys": sorted(changes)}))
+        uow.session.add(
+            AuditEvent(
+                workspace_id=actor.workspace_id,
+                user_id=actor.user_id,
+                action="outreach.settings_changed",
+                detail={"keys": sorted(changes)},
+            )
+        )
         uow.commit()
 
 
 def _lead_rows(uow: UnitOfWork, actor: Actor, lead_ids: list[int]) -> list[Lead]:
-    return list(uow.session.scalars(
-        select(Lead).where(Lead.workspace_id == actor.workspace_id, Lead.id.in_(lead_ids)).order_by(Lead.id)
-    ))
+    return list(
+        uow.session.scalars(
+            select(Lead).where(Lead.workspace_id == actor.workspace_id, Lead.id.in_(lead_ids)).order_by(Lead.id)
+        )
+    )
 
 
 def preview(*, actor: Actor, template_id: int, lead_ids: list[int], uow: UnitOfWork | None = None) -> list[PreviewRow]:
@@ -155,7 +188,11 @@ def preview(*, actor: Actor, template_id: int, lead_ids: list[int], uow: UnitOfW
         for lead in _lead_rows(uow, actor, lead_ids):
             contact = pick_contact(uow.session, lead=lead, channel=template.channel)
             values = lead_values(uow.session, lead=lead, contact=contact)
-            base = {"lead_id": lead.id, "lead_name": lead.name or lead.domain, "contact": contact.value if contact else ""}
+            base = {
+                "lead_id": lead.id,
+                "lead_name": lead.name or lead.domain,
+                "contact": contact.value if contact else "",
+            }
             missing = templates.missing_fields(subject=template.subject, body=template.body, values=values)
             if missing:
                 rows.append(PreviewRow(**base, missing=missing))
@@ -170,8 +207,9 @@ def preview(*, actor: Actor, template_id: int, lead_ids: list[int], uow: UnitOfW
     return rows
 
 
-def create_drafts(*, actor: Actor, template_id: int, lead_ids: list[int], step: int = 1,
-                  uow: UnitOfWork | None = None) -> DraftOutcome:
+def create_drafts(
+    *, actor: Actor, template_id: int, lead_ids: list[int], step: int = 1, uow: UnitOfWork | None = None
+) -> DraftOutcome:
     """One draft per lead from a template; skips (with a reason) leads that cannot get one."""
     uow = uow or UnitOfWork()
     created: list[int] = []
@@ -180,7 +218,9 @@ def create_drafts(*, actor: Actor, template_id: int, lead_ids: list[int], step: 
         session = uow.session
         template = _template_or_raise(uow, actor, template_id)
         found = _lead_rows(uow, actor, lead_ids)
-        skipped.extend((lead_id, "not in this workspace") for lead_id in sorted(set(lead_ids) - {lead.id for lead in found}))
+        skipped.extend(
+            (lead_id, "not in this workspace") for lead_id in sorted(set(lead_ids) - {lead.id for lead in found})
+        )
         for lead in found:
             contact = pick_contact(session, lead=lead, channel=template.channel)
             if lead.status == "do_not_contact":
@@ -189,8 +229,12 @@ def create_drafts(*, actor: Actor, template_id: int, lead_ids: list[int], step: 
             if contact is None:
                 skipped.append((lead.id, f"no {'email address' if template.channel == 'email' else 'phone number'}"))
                 continue
-            reason = is_suppressed(session, workspace_id=actor.workspace_id, channel=template.channel,
-                                   address=contact.normalised_value or contact.value)
+            reason = is_suppressed(
+                session,
+                workspace_id=actor.workspace_id,
+                channel=template.channel,
+                address=contact.normalised_value or contact.value,
+            )
             if reason:
                 skipped.append((lead.id, f"{contact.value} is suppressed ({reason})"))
                 continue
@@ -206,9 +250,17 @@ def create_drafts(*, actor: Actor, template_id: int, lead_ids: list[int], step: 
                 continue
             try:
                 with session.begin_nested():
-                    message = Message(workspace_id=actor.workspace_id, lead_id=lead.id, contact_id=contact.id,
-                                      channel=template.channel, step=step, template_id=template.id,
-                                      subject=out.subject, body=out.body, status="draft")
+                    message = Message(
+                        workspace_id=actor.workspace_id,
+                        lead_id=lead.id,
+                        contact_id=contact.id,
+                        channel=template.channel,
+                        step=step,
+                        template_id=template.id,
+                        subject=out.subject,
+                        body=out.body,
+                        status="draft",
+                    )
                     session.add(message)
                 created.append(message.id)
             except IntegrityError:
@@ -237,20 +289,31 @@ def _message_or_raise(uow: UnitOfWork, actor: Actor, message_id: int) -> Message
     return message
 
 
-def approve(*, actor: Actor, message_ids: list[int], uow: UnitOfWork | None = None) -> tuple[int, list[tuple[int, str]]]:
+def approve(
+    *, actor: Actor, message_ids: list[int], uow: UnitOfWork | None = None
+) -> tuple[int, list[tuple[int, str]]]:
     """Approve drafts; a draft with an unresolved flag stays a draft. Returns (approved, refused)."""
     uow = uow or UnitOfWork()
     approved, refused = 0, []
     with uow:
-        rows = uow.session.scalars(select(Message).where(Message.workspace_id == actor.workspace_id,
-                                                         Message.id.in_(message_ids), Message.status == "draft"))
+        rows = uow.session.scalars(
+            select(Message).where(
+                Message.workspace_id == actor.workspace_id, Message.id.in_(message_ids), Message.status == "draft"
+            )
+        )
         for message in rows:
             if any(flag.get("blocking", True) for flag in message.flags):
                 refused.append((message.id, "has claims without evidence; edit it first"))
                 continue
             message.status, message.approved_by, message.approved_at = "approved", actor.user_id, utcnow()
-            uow.session.add(MessageEvent(workspace_id=actor.workspace_id, message_id=message.id, status="approved",
-                                         detail=f"approved by {actor.email}"))
+            uow.session.add(
+                MessageEvent(
+                    workspace_id=actor.workspace_id,
+                    message_id=message.id,
+                    status="approved",
+                    detail=f"approved by {actor.email}",
+                )
+            )
             approved += 1
         uow.commit()
     return approved, refused
@@ -263,11 +326,20 @@ def queue_for_sending(*, actor: Actor, message_ids: list[int] | None = None, uow
         query = update(Message).where(Message.workspace_id == actor.workspace_id, Message.status == "approved")
         if message_ids is not None:
             query = query.where(Message.id.in_(message_ids))
-        ids = list(uow.session.scalars(query.values(status="queued").returning(Message.id)
-                                       .execution_options(synchronize_session=False)))
+        ids = list(
+            uow.session.scalars(
+                query.values(status="queued").returning(Message.id).execution_options(synchronize_session=False)
+            )
+        )
         for message_id in ids:
-            uow.session.add(MessageEvent(workspace_id=actor.workspace_id, message_id=message_id, status="queued",
-                                         detail=f"queued by {actor.email}"))
+            uow.session.add(
+                MessageEvent(
+                    workspace_id=actor.workspace_id,
+                    message_id=message_id,
+                    status="queued",
+                    detail=f"queued by {actor.email}",
+                )
+            )
         uow.commit()
         return len(ids)
 
@@ -282,13 +354,15 @@ def send_now(*, actor: Actor, message_ids: list[int] | None = None, uow: UnitOfW
     return jobs.submit(kind="outreach.send", args={"workspace_id": actor.workspace_id}, actor=actor)
 
 
-def leads_for_outreach(*, actor: Actor, limit: int = 500, include: list[int] | None = None,
-                       uow: UnitOfWork | None = None) -> list[tuple[int, str, str]]:
+def leads_for_outreach(
+    *, actor: Actor, limit: int = 500, include: list[int] | None = None, uow: UnitOfWork | None = None
+) -> list[tuple[int, str, str]]:
     """(lead id, name, status) of leads that may be contacted, best score first, plus ``include``d ones."""
     uow = uow or UnitOfWork()
     with uow:
         base = select(Lead.id, Lead.name, Lead.domain, Lead.status).where(
-            Lead.workspace_id == actor.workspace_id, Lead.status != "do_not_contact")
+            Lead.workspace_id == actor.workspace_id, Lead.status != "do_not_contact"
+        )
         rows = list(uow.session.execute(base.order_by(Lead.score.desc().nulls_last(), Lead.id).limit(limit)).all())
         missing = set(include or []) - {row[0] for row in rows}
         if missing:

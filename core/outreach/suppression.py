@@ -83,7 +83,9 @@ def add_suppression(
         )
         uow.session.add(
             AuditEvent(
-                workspace_id=actor.workspace_id, user_id=actor.user_id, action="suppression.added",
+                workspace_id=actor.workspace_id,
+                user_id=actor.user_id,
+                action="suppression.added",
                 detail={"channel": channel, "reason": reason},
             )
         )
@@ -149,8 +151,12 @@ def import_suppressions_csv(
             reason = row.get("reason") or "manual"
             try:
                 if add_suppression_row(
-                    uow.session, workspace_id=actor.workspace_id, channel=channel, address=address,
-                    reason=reason, source=f"import:{actor.email}",
+                    uow.session,
+                    workspace_id=actor.workspace_id,
+                    channel=channel,
+                    address=address,
+                    reason=reason,
+                    source=f"import:{actor.email}",
                 ):
                     added += 1
             except InvalidInput as error:

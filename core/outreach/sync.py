@@ -41,7 +41,8 @@ def _sendgrid_entries(settings: Settings) -> Iterator[tuple[str, str]]:
         while True:
             try:
                 response = getattr(api.suppression, path).get(
-                    query_params={"limit": SENDGRID_PAGE_SIZE, "offset": offset})
+                    query_params={"limit": SENDGRID_PAGE_SIZE, "offset": offset}
+                )
             except HTTPError as exc:
                 raise SendError(f"SendGrid refused the {path} list ({exc.status_code}).") from exc
             except OSError as exc:
@@ -96,8 +97,11 @@ def _workspaces_by_address(session: Session, addresses: list[str]) -> dict[str, 
     """For each address, the workspaces that have it as an email contact."""
     found: dict[str, set[int]] = {}
     for start in range(0, len(addresses), LOOKUP_CHUNK):
-        rows = session.execute(select(Contact.normalised_value, Contact.workspace_id).distinct().where(
-            Contact.kind == "email", Contact.normalised_value.in_(addresses[start:start + LOOKUP_CHUNK])))
+        rows = session.execute(
+            select(Contact.normalised_value, Contact.workspace_id)
+            .distinct()
+            .where(Contact.kind == "email", Contact.normalised_value.in_(addresses[start : start + LOOKUP_CHUNK]))
+        )
         for address, workspace_id in rows:
             found.setdefault(address, set()).add(workspace_id)
     return found
@@ -119,8 +123,14 @@ def _add_entries(session: Session, provider: str, entries: Iterable[tuple[str, s
     added = 0
     for address, workspace_ids in _workspaces_by_address(session, sorted(reasons)).items():
         for workspace_id in sorted(workspace_ids):
-            added += add_suppression_row(session, workspace_id=workspace_id, channel="email", address=address,
-                                         reason=reasons[address], source=f"{provider}:sync")
+            added += add_suppression_row(
+                session,
+                workspace_id=workspace_id,
+                channel="email",
+                address=address,
+                reason=reasons[address],
+                source=f"{provider}:sync",
+            )
     return added
 
 

@@ -53,7 +53,11 @@ class _LimitedSandbox(ImmutableSandboxedEnvironment):
                 raise SecurityError("exponent too large")
             return operator.pow(left, right)
         for value, count in ((left, right), (right, left)):
-            if isinstance(value, str | list | tuple) and isinstance(count, int) and len(value) * count > MAX_OUTPUT_CHARS:
+            if (
+                isinstance(value, str | list | tuple)
+                and isinstance(count, int)
+                and len(value) * count > MAX_OUTPUT_CHARS
+            ):
                 raise SecurityError("result too large")
         return operator.mul(left, right)
 
@@ -123,7 +127,9 @@ def _render_one(label: str, source: str, context: Mapping[str, str]) -> str:
 def render(*, subject: str, body: str, values: Mapping[str, str]) -> Rendered:
     """Render subject and body with ``values``; empty values count as missing."""
     context = {name: value for name, value in values.items() if value}
-    rendered_subject = refuse_line_breaks("subject", _render_one("subject", subject, context)).strip() if subject else ""
+    rendered_subject = (
+        refuse_line_breaks("subject", _render_one("subject", subject, context)).strip() if subject else ""
+    )
     return Rendered(subject=rendered_subject, body=_render_one("body", body, context).strip())
 
 

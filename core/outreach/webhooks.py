@@ -31,10 +31,21 @@ from core.outreach.models import ProviderEvent
 
 SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 SENDGRID_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
-SENDGRID_STATUS = {"processed": "sent", "delivered": "delivered", "open": "opened", "bounce": "bounced",
-                   "dropped": "failed", "blocked": "failed"}
-SENDGRID_SUPPRESS = {"bounce": "bounced", "spamreport": "complaint", "unsubscribe": "unsubscribed",
-                     "group_unsubscribe": "unsubscribed", "dropped": ""}
+SENDGRID_STATUS = {
+    "processed": "sent",
+    "delivered": "delivered",
+    "open": "opened",
+    "bounce": "bounced",
+    "dropped": "failed",
+    "blocked": "failed",
+}
+SENDGRID_SUPPRESS = {
+    "bounce": "bounced",
+    "spamreport": "complaint",
+    "unsubscribe": "unsubscribed",
+    "group_unsubscribe": "unsubscribed",
+    "dropped": "",
+}
 MAILGUN_STATUS = {"accepted": "sent", "delivered": "delivered", "opened": "opened"}
 TWILIO_STATUS = {"sent": "sent", "delivered": "delivered", "undelivered": "failed", "failed": "failed"}
 
@@ -54,8 +65,9 @@ def _fresh(timestamp: str, max_age: int, now: float | None) -> bool:
         return False
 
 
-def verify_sendgrid(*, public_key: str, body: bytes, signature: str, timestamp: str, max_age: int,
-                    now: float | None = None) -> None:
+def verify_sendgrid(
+    *, public_key: str, body: bytes, signature: str, timestamp: str, max_age: int, now: float | None = None
+) -> None:
     """Raise ``Forged`` unless the ECDSA signature over timestamp + body is valid and fresh."""
     if not _fresh(timestamp, max_age, now):
         raise Forged("stale or missing timestamp")
@@ -67,8 +79,9 @@ def verify_sendgrid(*, public_key: str, body: bytes, signature: str, timestamp: 
         raise Forged("bad signature") from exc
 
 
-def verify_mailgun(*, signing_key: str, timestamp: str, token: str, signature: str, max_age: int,
-                   now: float | None = None) -> None:
+def verify_mailgun(
+    *, signing_key: str, timestamp: str, token: str, signature: str, max_age: int, now: float | None = None
+) -> None:
     """Raise ``Forged`` unless HMAC-SHA256(key, timestamp + token) matches and is fresh."""
     if not _fresh(timestamp, max_age, now):
         raise Forged("stale or missing timestamp")
@@ -85,8 +98,9 @@ def twilio_signature(*, auth_token: str, url: str, params: Mapping[str, str]) ->
 
 def _remember(uow: UnitOfWork, provider: str, token: str) -> None:
     digest = hashlib.sha256(token.encode()).hexdigest()
-    if uow.session.scalar(select(WebhookReplay.id).where(WebhookReplay.provider == provider,
-                                                         WebhookReplay.token == digest)):
+    if uow.session.scalar(
+        select(WebhookReplay.id).where(WebhookReplay.provider == provider, WebhookReplay.token == digest)
+    ):
         raise Forged("replayed request")
     uow.session.add(WebhookReplay(provider=provider, token=digest))
 
@@ -105,8 +119,9 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def receive_sendgrid(*, body: bytes, headers: Mapping[str, str], settings: Settings | None = None,
-                     uow: UnitOfWork | None = None) -> int:
+def receive_sendgrid(
+    *, body: bytes, headers: Mapping[str, str], settings: Settings | None = None, uow: UnitOfWork | None = None
+) -> int:
     """Verify and apply a SendGrid event batch; returns how many events changed something."""
     s = settings or get_settings()
     signature, timestamp = headers.get(SENDGRID_SIGNATURE, ""), headers.get(SENDGRID_TIMESTAMP, "")
@@ -114,8 +129,13 @@ def receive_sendgrid(*, body: bytes, headers: Mapping[str, str], settings: Setti
         raise Forged("SendGrid webhooks are not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)")
     if not signature or not timestamp:
         raise Unsigned("missing signature")
-    verify_sendgrid(public_key=s.sendgrid_webhook_public_key, body=body, signature=signature, timestamp=timestamp,
-                    max_age=s.webhook_max_age_seconds)
+    verify_sendgrid(
+        public_key=s.sendgrid_webhook_public_key,
+        body=body,
+        signature=signature,
+        timestamp=timestamp,
+        max_age=s.webhook_max_age_seconds,
+    )
     try:
         items = json.loads(body)
     except ValueError as exc:
@@ -129,17 +149,23 @@ def receive_sendgrid(*, body: bytes, headers: Mapping[str, str], settings: Setti
         for item in items if isinstance(items, list) else []:
             kind = str(item.get("event", ""))
             event = ProviderEvent(
-                provider="sendgrid", event_id=f"sendgrid:{item.get('sg_event_id', '')}" if item.get("sg_event_id") else "",
-                status=SENDGRID_STATUS.get(kind, ""), message_id=_int_or_none(item.get(MESSAGE_ID_ARG)),
-                provider_message_id=str(item.get("sg_message_id", "")), address=str(item.get("email", "")),
-                suppress_reason=SENDGRID_SUPPRESS.get(kind, ""), detail=f"sendgrid: {kind} {item.get('reason', '')}".strip(),
+                provider="sendgrid",
+                event_id=f"sendgrid:{item.get('sg_event_id', '')}" if item.get("sg_event_id") else "",
+                status=SENDGRID_STATUS.get(kind, ""),
+                message_id=_int_or_none(item.get(MESSAGE_ID_ARG)),
+                provider_message_id=str(item.get("sg_message_id", "")),
+                address=str(item.get("email", "")),
+                suppress_reason=SENDGRID_SUPPRESS.get(kind, ""),
+                detail=f"sendgrid: {kind} {item.get('reason', '')}".strip(),
             )
             applied += apply_event(uow.session, event)
         _commit_once(uow)
         return applied
 
 
-def receive_mailgun(*, payload: Mapping[str, Any], settings: Settings | None = None, uow: UnitOfWork | None = None) -> int:
+def receive_mailgun(
+    *, payload: Mapping[str, Any], settings: Settings | None = None, uow: UnitOfWork | None = None
+) -> int:
     """Verify and apply one Mailgun webhook (JSON with 'signature' and 'event-data')."""
     s = settings or get_settings()
     sig = payload.get("signature") or {}
@@ -148,8 +174,13 @@ def receive_mailgun(*, payload: Mapping[str, Any], settings: Settings | None = N
     if not isinstance(sig, Mapping) or not sig.get("signature"):
         raise Unsigned("missing signature")
     token = str(sig.get("token", ""))
-    verify_mailgun(signing_key=s.mailgun_webhook_signing_key.get_secret_value(), timestamp=str(sig.get("timestamp", "")),
-                   token=token, signature=str(sig.get("signature", "")), max_age=s.webhook_max_age_seconds)
+    verify_mailgun(
+        signing_key=s.mailgun_webhook_signing_key.get_secret_value(),
+        timestamp=str(sig.get("timestamp", "")),
+        token=token,
+        signature=str(sig.get("signature", "")),
+        max_age=s.webhook_max_age_seconds,
+    )
     data = payload.get("event-data") or {}
     kind = str(data.get("event", ""))
     permanent = kind == "failed" and data.get("severity") == "permanent"
@@ -158,10 +189,14 @@ def receive_mailgun(*, payload: Mapping[str, Any], settings: Settings | None = N
     variables = data.get("user-variables") or {}
     message_headers = (data.get("message") or {}).get("headers") or {}
     event = ProviderEvent(
-        provider="mailgun", event_id=f"mailgun:{data.get('id')}" if data.get("id") else "", status=status,
+        provider="mailgun",
+        event_id=f"mailgun:{data.get('id')}" if data.get("id") else "",
+        status=status,
         message_id=_int_or_none(variables.get("leadscout_message_id")),
-        provider_message_id=str(message_headers.get("message-id", "")), address=str(data.get("recipient", "")),
-        suppress_reason=suppress, detail=f"mailgun: {kind} {(data.get('delivery-status') or {}).get('message', '')}".strip(),
+        provider_message_id=str(message_headers.get("message-id", "")),
+        address=str(data.get("recipient", "")),
+        suppress_reason=suppress,
+        detail=f"mailgun: {kind} {(data.get('delivery-status') or {}).get('message', '')}".strip(),
     )
     uow = uow or UnitOfWork()
     with uow:
@@ -171,8 +206,14 @@ def receive_mailgun(*, payload: Mapping[str, Any], settings: Settings | None = N
         return applied
 
 
-def receive_twilio(*, url: str, params: Mapping[str, str], signature: str, settings: Settings | None = None,
-                   uow: UnitOfWork | None = None) -> str:
+def receive_twilio(
+    *,
+    url: str,
+    params: Mapping[str, str],
+    signature: str,
+    settings: Settings | None = None,
+    uow: UnitOfWork | None = None,
+) -> str:
     """Verify and apply a Twilio status callback or inbound SMS; ``url`` is the public URL Twilio called."""
     s = settings or get_settings()
     if not s.twilio_auth_token:
@@ -192,9 +233,14 @@ def receive_twilio(*, url: str, params: Mapping[str, str], signature: str, setti
             ours = parse_qs(urlsplit(url).query).get("m", [""])[0]
             code = params.get("ErrorCode", "")
             event = ProviderEvent(
-                provider="twilio", event_id=f"twilio:{params.get('MessageSid', '')}:{kind}", status=TWILIO_STATUS.get(kind, ""),
-                message_id=_int_or_none(ours), provider_message_id=params.get("MessageSid", ""), address=params.get("To", ""),
-                suppress_reason="stop" if code == "21610" else "", detail=f"twilio: {kind} {code}".strip(),
+                provider="twilio",
+                event_id=f"twilio:{params.get('MessageSid', '')}:{kind}",
+                status=TWILIO_STATUS.get(kind, ""),
+                message_id=_int_or_none(ours),
+                provider_message_id=params.get("MessageSid", ""),
+                address=params.get("To", ""),
+                suppress_reason="stop" if code == "21610" else "",
+                detail=f"twilio: {kind} {code}".strip(),
             )
             outcome = "applied" if apply_event(uow.session, event) else "ignored"
         else:

@@ -72,7 +72,9 @@ def search_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
                 continue
             with UnitOfWork() as uow:
                 add_search_hits(uow, workspace_id=workspace_id, run_id=run_id, results=found)
-                uow.session.add(SearchCall(workspace_id=workspace_id, run_id=run_id, query=query[:500], results=len(found)))
+                uow.session.add(
+                    SearchCall(workspace_id=workspace_id, run_id=run_id, query=query[:500], results=len(found))
+                )
                 uow.commit()
             results.extend(found)
             ctx.progress(index + 1, len(queries), f"Searched {index + 1} of {len(queries)} queries")
@@ -87,9 +89,13 @@ def search_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
             results, known_domains=known_domains(uow, workspace_id=workspace_id) | already, blocklist=blocklist
         )
         for candidate in candidates:
-            uow.session.add(RunSite(workspace_id=workspace_id, run_id=run_id, domain=candidate.domain, url=candidate.url))
+            uow.session.add(
+                RunSite(workspace_id=workspace_id, run_id=run_id, domain=candidate.domain, url=candidate.url)
+            )
         run = uow.session.get(Run, run_id)
-        queued = list(uow.session.scalars(select(RunSite.domain).where(RunSite.run_id == run_id, RunSite.status == "queued")))
+        queued = list(
+            uow.session.scalars(select(RunSite.domain).where(RunSite.run_id == run_id, RunSite.status == "queued"))
+        )
         queued.extend(c.domain for c in candidates)
         if run is not None and run.status != "cancelled":
             run.status = "crawling" if queued else "done"
@@ -97,12 +103,20 @@ def search_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
             run.stats = {**(run.stats or {}), "search_errors": errors}
         uow.commit()
     batches = submit_batches(workspace_id=workspace_id, run_id=run_id, domains=sorted(set(queued)))
-    return {"queries": len(queries), "hits": len(results), "candidates": len(candidates), "batches": batches, "errors": errors}
+    return {
+        "queries": len(queries),
+        "hits": len(results),
+        "candidates": len(candidates),
+        "batches": batches,
+        "errors": errors,
+    }
 
 
 def _record_search(workspace_id: int, run_id: int, query: str, results: int, error: str) -> None:
     with UnitOfWork() as uow:
-        uow.session.add(SearchCall(workspace_id=workspace_id, run_id=run_id, query=query[:500], results=results, error=error))
+        uow.session.add(
+            SearchCall(workspace_id=workspace_id, run_id=run_id, query=query[:500], results=results, error=error)
+        )
         uow.commit()
 
 
@@ -118,10 +132,17 @@ def store_site(*, workspace_id: int, run_id: int, campaign_id: int | None, domai
             row.status, row.error = "failed", (site.error or "the home page could not be fetched")[:2000]
             uow.commit()
             return None
-        profile = extract_site([PageInput(url=p.final_url or p.url, html=p.html or "", kind=p.kind) for p in html_pages])
+        profile = extract_site(
+            [PageInput(url=p.final_url or p.url, html=p.html or "", kind=p.kind) for p in html_pages]
+        )
         lead, created = upsert_lead(
-            uow, workspace_id=workspace_id, domain=domain, website=site.final_url or site.start_url, name=profile.name,
-            source="search" if row.source == "search" else row.source, campaign_id=campaign_id,
+            uow,
+            workspace_id=workspace_id,
+            domain=domain,
+            website=site.final_url or site.start_url,
+            name=profile.name,
+            source="search" if row.source == "search" else row.source,
+            campaign_id=campaign_id,
         )
         if lead is None:
             row.status, row.error = "skipped", "this company was deleted from the workspace before"
@@ -158,8 +179,12 @@ def crawl_batch_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any
     async def on_site(site: SiteCrawl) -> None:
         nonlocal done
         lead_id = await asyncio.to_thread(
-            store_site, workspace_id=workspace_id, run_id=run_id, campaign_id=campaign_id,
-            domain=todo[site.start_url], site=site,
+            store_site,
+            workspace_id=workspace_id,
+            run_id=run_id,
+            campaign_id=campaign_id,
+            domain=todo[site.start_url],
+            site=site,
         )
         if lead_id:
             lead_ids.append(lead_id)
@@ -179,14 +204,18 @@ def crawl_batch_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any
         score_leads(workspace_id=workspace_id, lead_ids=lead_ids, use_llm=False)
     _finish_run_if_done(run_id)
     if lead_ids and settings.openai_enabled:
-        jobs.submit(kind="runs.summarize", args={"lead_ids": lead_ids, "campaign_id": campaign_id}, workspace_id=workspace_id)
+        jobs.submit(
+            kind="runs.summarize", args={"lead_ids": lead_ids, "campaign_id": campaign_id}, workspace_id=workspace_id
+        )
     return {"sites": len(domains), "crawled_now": len(todo), "leads": len(lead_ids)}
 
 
 def _finish_run_if_done(run_id: int) -> None:
     with UnitOfWork() as uow:
         run = uow.session.get(Run, run_id)
-        left = uow.session.scalar(select(RunSite.id).where(RunSite.run_id == run_id, RunSite.status == "queued").limit(1))
+        left = uow.session.scalar(
+            select(RunSite.id).where(RunSite.run_id == run_id, RunSite.status == "queued").limit(1)
+        )
         if run is not None and left is None and run.status == "crawling":
             run.status, run.finished_at = "done", utcnow()
             campaign = uow.session.get(Campaign, run.campaign_id)
@@ -212,7 +241,9 @@ def summarize_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
             rows = uow.session.scalars(select(Page).where(Page.lead_id == lead_id).order_by(Page.id)).all()
             pages = [PageInput(url=row.url, html=gzip.decompress(row.html_gz).decode("utf-8")) for row in rows]
         if pages:
-            summary = summarize_with_llm(pages=pages, llm=llm, workspace_id=ctx.workspace_id, campaign_id=args.get("campaign_id"))
+            summary = summarize_with_llm(
+                pages=pages, llm=llm, workspace_id=ctx.workspace_id, campaign_id=args.get("campaign_id")
+            )
             with UnitOfWork() as uow:
                 lead = uow.session.get(Lead, lead_id)
                 if lead is not None:

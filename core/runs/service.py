@@ -15,7 +15,6 @@ from core.runs.models import RunView, StartedRun
 BATCH_SIZE = 25
 
 
-
 def _approved_campaign(uow: UnitOfWork, actor: Actor, campaign_id: int) -> Campaign:
     campaign = uow.session.get(Campaign, campaign_id)
     if campaign is None or campaign.workspace_id != actor.workspace_id:
@@ -34,18 +33,33 @@ def start_run(*, actor: Actor, campaign_id: int, runner: jobs.Runner | None = No
         )
     with UnitOfWork() as uow:
         campaign = _approved_campaign(uow, actor, campaign_id)
-        run = Run(workspace_id=actor.workspace_id, campaign_id=campaign.id, strategy_version_id=campaign.approved_version_id, status="searching")
+        run = Run(
+            workspace_id=actor.workspace_id,
+            campaign_id=campaign.id,
+            strategy_version_id=campaign.approved_version_id,
+            status="searching",
+        )
         uow.session.add(run)
         campaign.status = "running"
         uow.flush()
-        uow.session.add(AuditEvent(workspace_id=actor.workspace_id, user_id=actor.user_id, action="run.started", target_type="run", target_id=run.id))
+        uow.session.add(
+            AuditEvent(
+                workspace_id=actor.workspace_id,
+                user_id=actor.user_id,
+                action="run.started",
+                target_type="run",
+                target_id=run.id,
+            )
+        )
         uow.commit()
         run_id = run.id
     jobs.submit(kind="runs.search", args={"run_id": run_id}, actor=actor, runner=runner)
     return StartedRun(run_id=run_id)
 
 
-def start_run_from_urls(*, actor: Actor, campaign_id: int, urls_text: str, runner: jobs.Runner | None = None) -> StartedRun:
+def start_run_from_urls(
+    *, actor: Actor, campaign_id: int, urls_text: str, runner: jobs.Runner | None = None
+) -> StartedRun:
     """Start a run on pasted URLs (one per line); bad lines come back with their reasons."""
     from core.search.candidates import DEFAULT_BLOCKLIST, parse_blocklist, parse_url_list
     from core.search.repository import known_domains
@@ -60,13 +74,28 @@ def start_run_from_urls(*, actor: Actor, campaign_id: int, urls_text: str, runne
         rejected = tuple((r.line_no, r.text, r.reason) for r in parsed.rejected)
         if not parsed.candidates:
             reasons = "; ".join(f"line {n}: {why}" for n, _, why in rejected[:5])
-            raise InvalidInput("None of the pasted lines is a new company website" + (f" ({reasons})." if reasons else "."))
-        run = Run(workspace_id=actor.workspace_id, campaign_id=campaign.id, strategy_version_id=campaign.approved_version_id, status="crawling")
+            raise InvalidInput(
+                "None of the pasted lines is a new company website" + (f" ({reasons})." if reasons else ".")
+            )
+        run = Run(
+            workspace_id=actor.workspace_id,
+            campaign_id=campaign.id,
+            strategy_version_id=campaign.approved_version_id,
+            status="crawling",
+        )
         uow.session.add(run)
         campaign.status = "running"
         uow.flush()
         for candidate in parsed.candidates:
-            uow.session.add(RunSite(workspace_id=actor.workspace_id, run_id=run.id, domain=candidate.domain, url=candidate.url, source="manual"))
+            uow.session.add(
+                RunSite(
+                    workspace_id=actor.workspace_id,
+                    run_id=run.id,
+                    domain=candidate.domain,
+                    url=candidate.url,
+                    source="manual",
+                )
+            )
         uow.commit()
         run_id, domains = run.id, [c.domain for c in parsed.candidates]
     submit_batches(workspace_id=actor.workspace_id, run_id=run_id, domains=domains, runner=runner)
@@ -86,7 +115,11 @@ def submit_batches(*, workspace_id: int, run_id: int, domains: list[str], runner
 
 
 def _run_jobs(uow: UnitOfWork, run: Run) -> list[Job]:
-    rows = uow.session.scalars(select(Job).where(Job.workspace_id == run.workspace_id, Job.kind.like("runs.%"), Job.created_at >= run.created_at))
+    rows = uow.session.scalars(
+        select(Job).where(
+            Job.workspace_id == run.workspace_id, Job.kind.like("runs.%"), Job.created_at >= run.created_at
+        )
+    )
     return [job for job in rows if (job.args or {}).get("run_id") == run.id]
 
 
@@ -97,9 +130,14 @@ def get_run_or_raise(*, actor: Actor, run_id: int) -> RunView:
         if run is None or run.workspace_id != actor.workspace_id:
             raise NotFound(f"Run {run_id} does not exist in this workspace.")
         counts = dict(
-            uow.session.execute(select(RunSite.status, func.count()).where(RunSite.run_id == run.id).group_by(RunSite.status)).all()
+            uow.session.execute(
+                select(RunSite.status, func.count()).where(RunSite.run_id == run.id).group_by(RunSite.status)
+            ).all()
         )
-        created = uow.session.scalar(select(func.count()).where(RunSite.run_id == run.id, RunSite.lead_created.is_(True))) or 0
+        created = (
+            uow.session.scalar(select(func.count()).where(RunSite.run_id == run.id, RunSite.lead_created.is_(True)))
+            or 0
+        )
         hits = uow.session.scalar(select(func.count()).select_from(SearchHit).where(SearchHit.run_id == run.id)) or 0
         run_jobs = _run_jobs(uow, run)
         errors = tuple(job.error for job in run_jobs if job.status == "failed" and job.error)
@@ -128,7 +166,9 @@ def list_runs(*, actor: Actor, campaign_id: int) -> list[RunView]:
     """The campaign's runs, newest first."""
     with UnitOfWork() as uow:
         ids = uow.session.scalars(
-            select(Run.id).where(Run.workspace_id == actor.workspace_id, Run.campaign_id == campaign_id).order_by(Run.id.desc())
+            select(Run.id)
+            .where(Run.workspace_id == actor.workspace_id, Run.campaign_id == campaign_id)
+            .order_by(Run.id.desc())
         ).all()
     return [get_run_or_raise(actor=actor, run_id=run_id) for run_id in ids]
 
@@ -141,7 +181,15 @@ def cancel_run(*, actor: Actor, run_id: int) -> RunView:
             raise NotFound(f"Run {run_id} does not exist in this workspace.")
         active = [job.id for job in _run_jobs(uow, run) if job.status in JOB_ACTIVE_STATUSES]
         run.status, run.finished_at = "cancelled", utcnow()
-        uow.session.add(AuditEvent(workspace_id=actor.workspace_id, user_id=actor.user_id, action="run.cancelled", target_type="run", target_id=run_id))
+        uow.session.add(
+            AuditEvent(
+                workspace_id=actor.workspace_id,
+                user_id=actor.user_id,
+                action="run.cancelled",
+                target_type="run",
+                target_id=run_id,
+            )
+        )
         uow.commit()
     for job_id in active:
         try:
@@ -155,9 +203,14 @@ def searches_this_month(*, actor: Actor) -> int:
     """Search API requests made by this workspace since the first of the month (UTC)."""
     start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     with UnitOfWork() as uow:
-        return uow.session.scalar(
-            select(func.count()).select_from(SearchCall).where(SearchCall.workspace_id == actor.workspace_id, SearchCall.created_at >= start)
-        ) or 0
+        return (
+            uow.session.scalar(
+                select(func.count())
+                .select_from(SearchCall)
+                .where(SearchCall.workspace_id == actor.workspace_id, SearchCall.created_at >= start)
+            )
+            or 0
+        )
 
 
 def search_available() -> bool:

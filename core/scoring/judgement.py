@@ -27,9 +27,16 @@ class FitJudgement(BaseModel):
 
 def _data(icp: ICP, facts: LeadFacts) -> dict[str, str]:
     lead = "\n".join(
-        f"{k}: {v}" for k, v in (("name", facts.name), ("website", facts.domain), ("industry", facts.industry),
-                                 ("location", facts.location), ("summary", facts.summary),
-                                 ("technologies", ", ".join(facts.tech))) if v
+        f"{k}: {v}"
+        for k, v in (
+            ("name", facts.name),
+            ("website", facts.domain),
+            ("industry", facts.industry),
+            ("location", facts.location),
+            ("summary", facts.summary),
+            ("technologies", ", ".join(facts.tech)),
+        )
+        if v
     )
     lines = [f"[{e.id}] {e.field}: {e.value[:200]} | {e.snippet[:200]}" for e in facts.evidence[:MAX_EVIDENCE_LINES]]
     return {"icp": icp.model_dump_json(), "lead": lead or "(nothing known)", "evidence": "\n".join(lines) or "(none)"}
@@ -40,8 +47,11 @@ def judge(
 ) -> Factor:
     """Ask the LLM; keep only cited ids that are this lead's evidence, and turn the fit into points."""
     request = LLMRequest(
-        purpose="score", prompt=load_prompt("score", 1), data=_data(icp, facts),
-        workspace_id=workspace_id, campaign_id=campaign_id,
+        purpose="score",
+        prompt=load_prompt("score", 1),
+        data=_data(icp, facts),
+        workspace_id=workspace_id,
+        campaign_id=campaign_id,
     )
     answer = llm.structured(request, FitJudgement).value
     own = {e.id for e in facts.evidence}

@@ -80,8 +80,9 @@ def count_outdated_scores(*, actor: Actor, flt: LeadFilter, uow: UnitOfWork | No
         )
         rubric = _current_rubric(actor.workspace_id, groups, groups.c.campaign_id)
         rows = uow.session.execute(
-            select(rubric.rescore_campaign_id, groups.c.rubric_version, rubric.version_id, groups.c.leads)
-            .select_from(rubric.source)
+            select(rubric.rescore_campaign_id, groups.c.rubric_version, rubric.version_id, groups.c.leads).select_from(
+                rubric.source
+            )
         ).all()
         old: dict[int, int] = {}
         unscored: dict[int, int] = {}

@@ -19,10 +19,19 @@ _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("location", ("locat", "region", "area", "geo", "city", "country", "place", "local")),
     ("signals", ("signal", "tech", "keyword", "need", "intent", "stack")),
 )
-_SIZES = {"micro": (1, 10), "small": (1, 50), "mid": (50, 250), "medium": (50, 250), "large": (250, 10**7),
-          "enterprise": (1000, 10**7)}
-_SIZE_CUE = re.compile(r"(?:team of|over|more than)?\s*(\d[\d,.]*)\s*\+?\s*(?:employees|staff|people|team members|colleagues)"
-                       r"|team of (\d+)", re.I)
+_SIZES = {
+    "micro": (1, 10),
+    "small": (1, 50),
+    "mid": (50, 250),
+    "medium": (50, 250),
+    "large": (250, 10**7),
+    "enterprise": (1000, 10**7),
+}
+_SIZE_CUE = re.compile(
+    r"(?:team of|over|more than)?\s*(\d[\d,.]*)\s*\+?\s*(?:employees|staff|people|team members|colleagues)"
+    r"|team of (\d+)",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -65,9 +74,15 @@ class Factor:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON stored in ``lead.score_factors``."""
-        return {"factor": self.factor, "kind": self.kind, "weight": round(self.weight, 2),
-                "fraction": round(self.fraction, 3), "points": self.points,
-                "evidence_ids": list(self.evidence_ids), "detail": self.detail}
+        return {
+            "factor": self.factor,
+            "kind": self.kind,
+            "weight": round(self.weight, 2),
+            "fraction": round(self.fraction, 3),
+            "points": self.points,
+            "evidence_ids": list(self.evidence_ids),
+            "detail": self.detail,
+        }
 
 
 def factor_kind(name: str) -> str:
@@ -135,7 +150,11 @@ def _size(icp: ICP, facts: LeadFacts) -> tuple[float, list[int], str]:
         if m:
             count = int(re.sub(r"\D", "", m.group(1) or m.group(2)) or 0)
             inside = wanted[0] <= count <= wanted[1]
-            return (1.0 if inside else 0.2), [e.id], f"size cue '{m.group(0).strip()}' {'fits' if inside else 'outside'} {icp.company_size}"
+            return (
+                (1.0 if inside else 0.2),
+                [e.id],
+                f"size cue '{m.group(0).strip()}' {'fits' if inside else 'outside'} {icp.company_size}",
+            )
     return 0.5, [], "no size cue found"
 
 

@@ -67,7 +67,8 @@ def _rubric_of(uow: UnitOfWork, campaign: Campaign | None) -> Rubric | None:
 def resolve_rubrics(uow: UnitOfWork, *, workspace_id: int, campaign_ids: set[int | None]) -> dict[int | None, Rubric]:
     """Each campaign's approved rubric; leads without one use the workspace's latest approved one."""
     fallback_campaign = uow.session.scalar(
-        select(Campaign).where(Campaign.workspace_id == workspace_id, Campaign.approved_version_id.is_not(None))
+        select(Campaign)
+        .where(Campaign.workspace_id == workspace_id, Campaign.approved_version_id.is_not(None))
         .order_by(Campaign.id.desc())
     )
     fallback = _rubric_of(uow, fallback_campaign) or Rubric(DEFAULT_VERSION, DEFAULT_RUBRIC, ICP(), None)
@@ -86,16 +87,29 @@ def _load(uow: UnitOfWork, workspace_id: int, ids: list[int]) -> list[tuple[int 
     for lead_id, kind in s.execute(select(Contact.lead_id, Contact.kind).where(Contact.lead_id.in_(ids))):
         kinds.setdefault(lead_id, set()).add(kind)
     evidence: dict[int, list[EvidenceFact]] = {}
-    for row in s.execute(select(Evidence.lead_id, Evidence.id, Evidence.field, Evidence.value, Evidence.snippet)
-                         .where(Evidence.lead_id.in_(ids)).order_by(Evidence.id)):
+    for row in s.execute(
+        select(Evidence.lead_id, Evidence.id, Evidence.field, Evidence.value, Evidence.snippet)
+        .where(Evidence.lead_id.in_(ids))
+        .order_by(Evidence.id)
+    ):
         evidence.setdefault(row[0], []).append(EvidenceFact(row[1], row[2], row[3] or "", row[4] or ""))
     leads = s.scalars(select(Lead).where(Lead.workspace_id == workspace_id, Lead.id.in_(ids)))
     return [
-        (lead.campaign_id, LeadFacts(
-            lead_id=lead.id, name=lead.name, domain=lead.domain, industry=lead.industry, location=lead.location,
-            country=lead.country, summary=lead.summary, tech=tuple(lead.tech or ()),
-            contact_kinds=tuple(sorted(kinds.get(lead.id, ()))), evidence=tuple(evidence.get(lead.id, ())),
-        ))
+        (
+            lead.campaign_id,
+            LeadFacts(
+                lead_id=lead.id,
+                name=lead.name,
+                domain=lead.domain,
+                industry=lead.industry,
+                location=lead.location,
+                country=lead.country,
+                summary=lead.summary,
+                tech=tuple(lead.tech or ()),
+                contact_kinds=tuple(sorted(kinds.get(lead.id, ()))),
+                evidence=tuple(evidence.get(lead.id, ())),
+            ),
+        )
         for lead in leads
     ]
 
@@ -104,13 +118,22 @@ def _score_one(rubric: Rubric, facts: LeadFacts, llm: LLM | None, workspace_id: 
     if llm is not None:
         name, _kind, weight = effective_weights(rubric.factors, with_judgement=True)[-1]
         try:
-            judged = judge(llm, icp=rubric.icp, facts=facts, weight=weight, factor=name,
-                           workspace_id=workspace_id, campaign_id=rubric.campaign_id)
+            judged = judge(
+                llm,
+                icp=rubric.icp,
+                facts=facts,
+                weight=weight,
+                factor=name,
+                workspace_id=workspace_id,
+                campaign_id=rubric.campaign_id,
+            )
             return [*score_rules(rubric.factors, rubric.icp, facts, with_judgement=True), judged], ""
         except QuotaExceeded:
             raise
         except LeadScoutError as error:  # the LLM failed for this lead: the rules alone score it
-            return score_rules(rubric.factors, rubric.icp, facts, with_judgement=False), f"lead {facts.lead_id}: {error}"
+            return score_rules(
+                rubric.factors, rubric.icp, facts, with_judgement=False
+            ), f"lead {facts.lead_id}: {error}"
     return score_rules(rubric.factors, rubric.icp, facts, with_judgement=False), ""
 
 
@@ -140,7 +163,9 @@ def score_leads(
             current = llm
 
             def one(
-                item: tuple[int | None, LeadFacts], model: LLM | None = current, table: dict[int | None, Rubric] = rubrics
+                item: tuple[int | None, LeadFacts],
+                model: LLM | None = current,
+                table: dict[int | None, Rubric] = rubrics,
             ) -> tuple[list[Factor], str]:
                 return _score_one(table[item[0]], item[1], model, workspace_id)
 
@@ -155,8 +180,14 @@ def score_leads(
                 if error:
                     summary.errors.append(error)
                 summary.judged += any(f.kind == "judgement" for f in factors)
-                rows.append({"id": facts.lead_id, "score": total(factors), "rubric_version": rubrics[campaign_id].version,
-                             "score_factors": [f.as_dict() for f in factors]})
+                rows.append(
+                    {
+                        "id": facts.lead_id,
+                        "score": total(factors),
+                        "rubric_version": rubrics[campaign_id].version,
+                        "score_factors": [f.as_dict() for f in factors],
+                    }
+                )
             with uow_factory() as uow:
                 if rows:
                     uow.session.execute(update(Lead), rows)
@@ -172,8 +203,10 @@ def score_leads_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any
     if ctx.workspace_id is None:
         return {"skipped": "no workspace"}
     done = score_leads(
-        workspace_id=ctx.workspace_id, lead_ids=[int(i) for i in args.get("lead_ids", [])],
-        use_llm=bool(args.get("use_llm", True)), progress=lambda d, t: ctx.progress(d, t, f"Scored {d} of {t} leads"),
+        workspace_id=ctx.workspace_id,
+        lead_ids=[int(i) for i in args.get("lead_ids", [])],
+        use_llm=bool(args.get("use_llm", True)),
+        progress=lambda d, t: ctx.progress(d, t, f"Scored {d} of {t} leads"),
     )
     return {"scored": done.scored, "judged": done.judged, "errors": done.errors[:20]}
 
@@ -196,9 +229,13 @@ def rescore_campaign_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str
     if ctx.workspace_id is None:
         return {"skipped": "no workspace"}
     with UnitOfWork() as uow:
-        ids = leads_of_campaign(uow, workspace_id=ctx.workspace_id, campaign_id=int(args["campaign_id"]), stale_only=True)
+        ids = leads_of_campaign(
+            uow, workspace_id=ctx.workspace_id, campaign_id=int(args["campaign_id"]), stale_only=True
+        )
     done = score_leads(
-        workspace_id=ctx.workspace_id, lead_ids=ids, use_llm=bool(args.get("use_llm", True)),
+        workspace_id=ctx.workspace_id,
+        lead_ids=ids,
+        use_llm=bool(args.get("use_llm", True)),
         progress=lambda d, t: ctx.progress(d, t, f"Re-scored {d} of {t} leads"),
     )
     return {"scored": done.scored, "judged": done.judged, "errors": done.errors[:20]}
@@ -210,4 +247,6 @@ def submit_rescore(*, actor: Actor, campaign_id: int, use_llm: bool = True, runn
         campaign = uow.session.get(Campaign, campaign_id)
         if campaign is None or campaign.workspace_id != actor.workspace_id:
             raise NotFound(f"Campaign {campaign_id} does not exist in this workspace.")
-    return jobs.submit(kind=RESCORE_JOB, args={"campaign_id": campaign_id, "use_llm": use_llm}, actor=actor, runner=runner)
+    return jobs.submit(
+        kind=RESCORE_JOB, args={"campaign_id": campaign_id, "use_llm": use_llm}, actor=actor, runner=runner
+    )

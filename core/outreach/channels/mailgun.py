@@ -32,7 +32,9 @@ class MailgunChannel:
         """The channel for the configured Mailgun domain."""
         key = settings.mailgun_api_key.get_secret_value() if settings.mailgun_api_key else ""
         return cls(
-            api_key=key, domain=settings.mailgun_domain or "", base_url=settings.mailgun_base_url,
+            api_key=key,
+            domain=settings.mailgun_domain or "",
+            base_url=settings.mailgun_base_url,
             timeout=settings.outreach_send_timeout_seconds,
         )
 

@@ -34,7 +34,11 @@ def _reason(body: Any) -> str:
 
 def mail_payload(message: OutgoingMessage) -> dict[str, Any]:
     """The v3 /mail/send JSON body for one message."""
-    for label, value in (("subject", message.subject), ("recipient name", message.to_name), ("sender name", message.from_name)):
+    for label, value in (
+        ("subject", message.subject),
+        ("recipient name", message.to_name),
+        ("sender name", message.from_name),
+    ):
         refuse_line_breaks(label, value)
     to: dict[str, str] = {"email": message.to_address}
     if message.to_name:

@@ -28,8 +28,14 @@ class SMTPChannel:
     name = "smtp"
 
     def __init__(
-        self, *, host: str, port: int, user: str | None = None, password: str | None = None,
-        starttls: bool = True, timeout: float = 30.0,
+        self,
+        *,
+        host: str,
+        port: int,
+        user: str | None = None,
+        password: str | None = None,
+        starttls: bool = True,
+        timeout: float = 30.0,
     ) -> None:
         self.host, self.port, self.user, self.password = host, port, user, password
         self.starttls, self.timeout = starttls, timeout

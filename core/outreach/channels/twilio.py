@@ -48,19 +48,22 @@ class TwilioChannel:
 
     name = "twilio"
 
-    def __init__(self, *, account_sid: str, auth_token: str, from_number: str, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self, *, account_sid: str, auth_token: str, from_number: str, base_url: str, timeout: float = 30.0
+    ) -> None:
         self.from_number = from_number
-        self._client = Client(
-            account_sid, auth_token, http_client=BaseURLHttpClient(base_url, timeout), environment={}
-        )
+        self._client = Client(account_sid, auth_token, http_client=BaseURLHttpClient(base_url, timeout), environment={})
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TwilioChannel:
         """The channel for the configured Twilio account and number."""
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
         return cls(
-            account_sid=settings.twilio_account_sid or "", auth_token=token, from_number=settings.twilio_from or "",
-            base_url=settings.twilio_base_url, timeout=settings.outreach_send_timeout_seconds,
+            account_sid=settings.twilio_account_sid or "",
+            auth_token=token,
+            from_number=settings.twilio_from or "",
+            base_url=settings.twilio_base_url,
+            timeout=settings.outreach_send_timeout_seconds,
         )
 
     def send(self, message: OutgoingMessage) -> SendResult:

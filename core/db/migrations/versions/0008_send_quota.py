@@ -24,8 +24,9 @@ def upgrade() -> None:
         sa.Column("provider", sa.String(length=16), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("used", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspace.id"], name=op.f("fk_send_quota_workspace_id_workspace"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspace.id"], name=op.f("fk_send_quota_workspace_id_workspace"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("workspace_id", "channel", "provider", "day", name=op.f("pk_send_quota")),
     )
 
