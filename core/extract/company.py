@@ -282,9 +282,9 @@ def extract_address(page: Page) -> tuple[Fact, str] | None:
         text = squash((scope or street).text(separator=" ") or "")
         if text:
             return Fact("address", text[:300], page.url, page.snippet(text[:60]) or text[:240]), ""
-    found = _address_in_text(page)
-    if found:
-        return found
+    in_text = _address_in_text(page)
+    if in_text:
+        return in_text
     for node in page.nodes("address"):
         value = squash(node.text(separator=", ") or "").strip(" ,")
         value = re.sub(r"(,\s*)+", ", ", value)

@@ -133,8 +133,13 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("OneTrust", "consent", src=r"cdn\.cookielaw\.org|optanon"),
 )
 
+
+def _compile(pattern: str) -> re.Pattern[str] | None:
+    return re.compile(pattern, re.I) if pattern else None
+
+
 _COMPILED = [
-    (fp, *(re.compile(p, re.I) if p else None for p in (fp.generator, fp.src, fp.markup, fp.cookie, fp.header)))
+    (fp, _compile(fp.generator), _compile(fp.src), _compile(fp.markup), _compile(fp.cookie), _compile(fp.header))
     for fp in FINGERPRINTS
 ]
 

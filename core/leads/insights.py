@@ -59,7 +59,7 @@ def get_insights(*, actor: Actor, uow: UnitOfWork | None = None) -> Insights:
         )
         # a CASE ladder, because CAST rounds on PostgreSQL and truncates on SQLite
         bucket = case(*[(Lead.score < (b + 1) * 10, b) for b in range(9)], else_=9)
-        buckets = dict(
+        buckets: dict[int, int] = dict(
             s.execute(
                 select(bucket, func.count()).where(Lead.workspace_id == ws, Lead.score.is_not(None)).group_by(bucket)
             ).all()

@@ -54,8 +54,8 @@ def find_duplicates(*, actor: Actor, limit: int = 200, uow: UnitOfWork | None = 
             by_email: dict[str, dict[int, str]] = {}
             for email, lead_id, name, domain in rows:
                 by_email.setdefault(email, {})[lead_id] = name or domain
-            for email, members in by_email.items():
-                groups.append(DuplicateGroup("email", email, tuple(members), tuple(members.values())))
+            for email, names in by_email.items():
+                groups.append(DuplicateGroup("email", email, tuple(names), tuple(names.values())))
     return groups[:limit]
 
 

@@ -153,7 +153,7 @@ def filter_conditions(workspace_id: int, flt: LeadFilter, dialect: str) -> list[
     return where
 
 
-def filtered_ids(uow: UnitOfWork, *, workspace_id: int, flt: LeadFilter) -> Select[tuple[int]]:
+def filtered_ids(uow: UnitOfWork, *, workspace_id: int, flt: LeadFilter) -> Select[int]:
     """A SELECT of the ids of the workspace's leads matching ``flt`` (for subqueries and exports)."""
     dialect = uow.session.get_bind().dialect.name
     return select(Lead.id).where(and_(*filter_conditions(workspace_id, flt, dialect)))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ValidationError
 
 from core.config import Settings, get_settings
@@ -153,7 +154,7 @@ class OpenAILLM:
             estimated_usd=self._cost(estimated_in, self._output_estimate),
             uow_factory=self._uow_factory,
         )
-        messages = [
+        messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": request.prompt.system},
             {"role": "user", "content": user_message},
         ]
@@ -198,7 +199,7 @@ class OpenAILLM:
         self._record(request, key, usage, time.monotonic(), cache_hit=True, error="")
         return LLMResult(value, self.model, cached.input_tokens, cached.output_tokens, 0.0, cache_hit=True)
 
-    def _send_with_retries(self, messages: list[dict[str, str]], schema: type[T], usage: _Usage) -> T:
+    def _send_with_retries(self, messages: list[ChatCompletionMessageParam], schema: type[T], usage: _Usage) -> T:
         transient_tries = 0
         parse_tries = 0
         while True:
@@ -232,7 +233,7 @@ class OpenAILLM:
             )
             transient_tries += 1
 
-    def _send_once(self, messages: list[dict[str, str]], schema: type[T], usage: _Usage) -> T:
+    def _send_once(self, messages: list[ChatCompletionMessageParam], schema: type[T], usage: _Usage) -> T:
         raw = self._client.chat.completions.with_raw_response.parse(
             model=self.model,
             messages=messages,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select, update
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Select, func, select, update
 
 from core.auth.models import Actor
 from core.config import get_settings
@@ -140,13 +142,18 @@ def _set_status(
 ) -> None:
     uow = uow or UnitOfWork()
     with uow:
-        moved = uow.session.execute(
-            update(Message)
-            .where(
-                Message.id == message_id, Message.workspace_id == actor.workspace_id, Message.status.in_(allowed_from)
-            )
-            .values(status=status)
-            .execution_options(synchronize_session=False)
+        moved = cast(
+            CursorResult[Any],
+            uow.session.execute(
+                update(Message)
+                .where(
+                    Message.id == message_id,
+                    Message.workspace_id == actor.workspace_id,
+                    Message.status.in_(allowed_from),
+                )
+                .values(status=status)
+                .execution_options(synchronize_session=False)
+            ),
         )
         if moved.rowcount != 1:
             raise InvalidInput(f"Only a message that is {' or '.join(allowed_from)} can be marked {status}.")

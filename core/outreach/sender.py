@@ -15,9 +15,9 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
@@ -49,15 +49,18 @@ def mark_stale_sending_unknown(*, older_than_seconds: float, uow: UnitOfWork | N
         )
         count = 0
         for message in stale:
-            moved = uow.session.execute(
-                update(Message)
-                .where(Message.id == message.id, Message.status == "sending")
-                .values(
-                    status="unknown",
-                    error="The sender stopped after claiming; the provider may have it. "
-                    "Waiting for a provider event; it will not be sent again.",
-                )
-                .execution_options(synchronize_session=False)
+            moved = cast(
+                CursorResult[Any],
+                uow.session.execute(
+                    update(Message)
+                    .where(Message.id == message.id, Message.status == "sending")
+                    .values(
+                        status="unknown",
+                        error="The sender stopped after claiming; the provider may have it. "
+                        "Waiting for a provider event; it will not be sent again.",
+                    )
+                    .execution_options(synchronize_session=False)
+                ),
             )
             if moved.rowcount == 1:
                 count += 1

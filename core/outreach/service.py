@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -188,22 +188,23 @@ def preview(*, actor: Actor, template_id: int, lead_ids: list[int], uow: UnitOfW
         for lead in _lead_rows(uow, actor, lead_ids):
             contact = pick_contact(uow.session, lead=lead, channel=template.channel)
             values = lead_values(uow.session, lead=lead, contact=contact)
-            base = {
-                "lead_id": lead.id,
-                "lead_name": lead.name or lead.domain,
-                "contact": contact.value if contact else "",
-            }
+            base = PreviewRow(
+                lead_id=lead.id,
+                lead_name=lead.name or lead.domain,
+                contact=contact.value if contact else "",
+                missing=(),
+            )
             missing = templates.missing_fields(subject=template.subject, body=template.body, values=values)
             if missing:
-                rows.append(PreviewRow(**base, missing=missing))
+                rows.append(replace(base, missing=missing))
                 continue
             try:
                 out = templates.render(subject=template.subject, body=template.body, values=values)
             except InvalidInput as error:
-                rows.append(PreviewRow(**base, missing=(), error=str(error)))
+                rows.append(replace(base, error=str(error)))
                 continue
             segments = templates.sms_segments(out.body) if template.channel == "sms" else None
-            rows.append(PreviewRow(**base, missing=(), subject=out.subject, body=out.body, segments=segments))
+            rows.append(replace(base, subject=out.subject, body=out.body, segments=segments))
     return rows
 
 

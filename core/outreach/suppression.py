@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from core.auth.models import Actor
@@ -98,12 +99,15 @@ def remove_suppression(*, actor: Actor, channel: str, address: str, uow: UnitOfW
     actor.require("admin")
     uow = uow or UnitOfWork()
     with uow:
-        result = uow.session.execute(
-            delete(Suppression).where(
-                Suppression.workspace_id == actor.workspace_id,
-                Suppression.channel == channel,
-                Suppression.address == normalise_address(channel, address),
-            )
+        result = cast(
+            CursorResult[Any],
+            uow.session.execute(
+                delete(Suppression).where(
+                    Suppression.workspace_id == actor.workspace_id,
+                    Suppression.channel == channel,
+                    Suppression.address == normalise_address(channel, address),
+                )
+            ),
         )
         uow.commit()
         return bool(result.rowcount)

@@ -176,9 +176,9 @@ def score_leads(
                 llm = None
                 results = [_score_one(rubrics[c], f, None, workspace_id) for c, f in loaded]
             rows = []
-            for (campaign_id, facts), (factors, error) in zip(loaded, results, strict=True):
-                if error:
-                    summary.errors.append(error)
+            for (campaign_id, facts), (factors, problem) in zip(loaded, results, strict=True):
+                if problem:
+                    summary.errors.append(problem)
                 summary.judged += any(f.kind == "judgement" for f in factors)
                 rows.append(
                     {

@@ -143,3 +143,19 @@ def test_llm_failure_falls_back_to_the_rules(owner, campaign, llm_server):
     summary = scoring.score_leads(workspace_id=owner.workspace_id, lead_ids=[lead_id], llm=llm)
     assert summary.scored == 1 and summary.judged == 0 and summary.errors
     assert all(f["kind"] != "judgement" for f in lead(lead_id).score_factors)
+
+
+def test_quota_running_out_mid_run_finishes_with_the_rules(owner, campaign, monkeypatch):
+    from core.errors import QuotaExceeded
+
+    def out_of_budget(*_args, **_kwargs):
+        raise QuotaExceeded("The LLM budget for this month is used up.")
+
+    monkeypatch.setattr(scoring, "judge", out_of_budget)
+    leads = [roaster(owner, campaign.campaign_id) for _ in range(2)]
+    summary = scoring.score_leads(workspace_id=owner.workspace_id, lead_ids=leads, llm=object())
+    assert summary.scored == 2 and summary.judged == 0
+    assert summary.errors == ["The LLM budget for this month is used up."]
+    for lead_id in leads:
+        row = lead(lead_id)
+        assert row.score is not None and all(f["kind"] != "judgement" for f in row.score_factors)

@@ -8,7 +8,7 @@ from core.db.models import Base
 from core.db.session import build_engine
 
 config = context.config
-url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+url: str = config.attributes.get("url") or config.get_main_option("sqlalchemy.url") or ""
 if not url:
     from core.config import get_settings
 

@@ -11,6 +11,7 @@ from core.outreach.models import OutgoingMessage, SendResult
 
 
 def _refusal(exc: smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused) -> Exception:
+    text: bytes | str
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(exc.recipients.values()))
     else:
