@@ -92,7 +92,18 @@ def render_detail(actor: Actor, lead_id: int, owners: dict[int, str]) -> None:
     with crawl_tab:
         st.dataframe(pd.DataFrame([c.__dict__ for c in lead.crawl_log]), hide_index=True)
     with messages_tab:
-        st.dataframe(pd.DataFrame([m.__dict__ for m in lead.messages]), hide_index=True)
+        if lead.messages:
+            st.dataframe(pd.DataFrame([m.__dict__ for m in lead.messages]), hide_index=True)
+            if st.button(
+                "Open in the message log",
+                key=f"leads_messages_log_{lead.id}",
+                icon=":material/forum:",
+                help="Every message to this lead with its full history: drafted, approved, sent, opened…",
+            ):
+                st.session_state["outreach_log_lead_id"] = lead.id
+                st.switch_page("pages/outreach.py")
+        else:
+            st.caption("No messages to this lead yet: select it in the table and choose Contact to draft one.")
 
     with st.form(f"leads_edit_{lead.id}"):
         status = st.selectbox(

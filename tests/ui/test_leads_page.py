@@ -113,3 +113,30 @@ def test_contact_hands_the_selected_leads_to_outreach_and_nothing_from_another_w
     previews = [e.label for e in at.expander]
     assert len(previews) == 2
     assert previews[0].startswith("Alpha Roasters — ann") and previews[1].startswith("Beta Bakery — bob")
+
+
+def test_a_leads_messages_open_in_the_message_log(owner):
+    from tests.fixtures import outreach_data
+
+    outreach_data.configure_workspace(owner)
+    written = outreach_data.make_lead(owner, email=f"{unique('m')}@example.test", name="Written Bakery")
+    quiet = outreach_data.make_lead(owner, email=f"{unique('q')}@example.test", name="Quiet Bakery")
+    [message] = outreach_data.draft_and_queue(owner, [written])
+
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=30).run()
+    at.text_input(key="signin_email").set_value(owner.email)
+    at.text_input(key="signin_password").set_value("correct horse battery")
+    at.button[0].click().run()
+    at.switch_page("pages/leads.py").run()
+    at.selectbox(key="leads_open").set_value(quiet).run()
+    assert not at.exception
+    assert any("No messages to this lead yet" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == f"leads_messages_log_{quiet}"]
+
+    at.selectbox(key="leads_open").set_value(written).run()
+    at.button(key=f"leads_messages_log_{written}").click().run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == ":material/send: Outreach"
+    assert at.session_state["outreach_tab"] == "Message log"
+    assert at.selectbox(key="outreach_log_lead").value == written
+    assert [m.value.split(" ·")[0] for m in at.markdown if m.value.startswith("**#")] == [f"**#{message}"]
