@@ -61,9 +61,21 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "title": ("title", "jobtitle", "position", "role", "jobrole"),
     "city": ("city", "town", "location", "ort", "stadt", "ville", "address"),
     "country": ("country", "countrycode", "land", "pays"),
-    "industry": ("industry", "sector", "branche", "vertical"),
-    "notes": ("notes", "note", "comments", "comment", "description"),
-    "tags": ("tags", "tag", "labels", "label", "lists"),
+    "industry": ("industry", "sector", "branche", "vertical", "secteur"),
+    "notes": (
+        "notes",
+        "note",
+        "comments",
+        "comment",
+        "description",
+        "notizen",
+        "bemerkung",
+        "bemerkungen",
+        "kommentar",
+        "remarques",
+        "notas",
+    ),
+    "tags": ("tags", "tag", "labels", "label", "lists", "schlagworte", "etiketten", "etiquettes", "etiquetas"),
 }
 
 
