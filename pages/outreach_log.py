@@ -5,24 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from core.auth.models import Actor
+from core.db.models import MESSAGE_STATUSES
 from core.errors import LeadScoutError
 from core.outreach import log
 from core.outreach.models import MessageView
 
-STATUSES = [
-    "",
-    "draft",
-    "approved",
-    "queued",
-    "sending",
-    "sent",
-    "failed",
-    "unknown",
-    "delivered",
-    "bounced",
-    "opened",
-    "replied",
-]
+STATUSES = ["", *MESSAGE_STATUSES]
 
 
 def _pick_lead(actor: Actor) -> int | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Text, cast, select, update
+from sqlalchemy import Table, Text, cast, select, update
 
 from core import jobs
 from core.auth.models import Actor
@@ -97,6 +97,9 @@ def rejected_csv(result: ImportResult) -> bytes:
 
 # The lead columns a re-import may fill in or change, read for every lead the file names again.
 _CHANGEABLE = (Lead.name, Lead.website, Lead.industry, Lead.location, Lead.country)
+_STORED = (Lead.id, Lead.domain, Lead.notes, cast(Lead.tags, Text), *_CHANGEABLE)
+_LEADS: Table = Lead.__table__  # type: ignore[assignment]  # declared as a FromClause; it is the table
+_CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 
 
 @lru_cache(maxsize=4096)
@@ -106,7 +109,7 @@ def _stored_tags(text: str | None) -> tuple[str, ...]:
 
 
 def _lead_changes(stored: Sequence[Any], row: ValidRow) -> dict[str, Any]:
-    """What the row changes on the stored lead (``_stored_columns`` order): blank cells never erase."""
+    """What the row changes on the stored lead (``_STORED`` order): blank cells never erase."""
     _id, _domain, notes, tags_text, *current = stored
     wanted = (row.company if row.company != row.domain else "", row.website, row.industry, row.location, row.country)
     changes: dict[str, Any] = {
@@ -120,10 +123,6 @@ def _lead_changes(stored: Sequence[Any], row: ValidRow) -> dict[str, Any]:
     if row.tags and not set(row.tags) <= set(tags):
         changes["tags"] = list(dict.fromkeys([*tags, *row.tags]))
     return changes
-
-
-def _stored_columns() -> tuple[Any, ...]:
-    return (Lead.id, Lead.domain, Lead.notes, cast(Lead.tags, Text), *_CHANGEABLE)
 
 
 def _contacts_for(row: ValidRow) -> list[tuple[str, str, bool]]:
@@ -171,7 +170,7 @@ class _Writer:
         existing = {
             lead.domain: lead
             for lead in s.execute(  # the columns an import may change, not whole leads
-                select(*_stored_columns()).where(Lead.workspace_id == ws, among(s, Lead.domain, fresh))
+                select(*_STORED).where(Lead.workspace_id == ws, among(s, Lead.domain, fresh))
             )
         }
         new_rows: dict[str, ValidRow] = {}
@@ -200,7 +199,7 @@ class _Writer:
 
     def _insert_leads(self, s: Any, new_rows: dict[str, ValidRow]) -> None:
         """Insert a lead for each new company and note its id."""
-        ws, now, table = self.actor.workspace_id, utcnow(), Lead.__table__
+        ws, now = self.actor.workspace_id, utcnow()
         columns = ("domain", "website", "name", "industry", "location", "country", "notes", "tags")
         values = [
             (r.domain, r.website, r.company, r.industry, r.location, r.country, r.notes, list(r.tags))
@@ -218,11 +217,11 @@ class _Writer:
             "updated_at": now,
         }
         stored: Iterable[tuple[str, int]]
-        if (ids := reserve_ids(s, table, len(values))) is not None:  # type: ignore[arg-type]
-            insert_rows(s, table, ("id", *columns), [(i, *v) for i, v in zip(ids, values, strict=True)], same=shared)  # type: ignore[arg-type]
+        if (ids := reserve_ids(s, _LEADS, len(values))) is not None:
+            insert_rows(s, _LEADS, ("id", *columns), [(i, *v) for i, v in zip(ids, values, strict=True)], same=shared)
             stored = zip(new_rows, ids, strict=True)
         else:  # SQLite: the ids are known once the rows are in
-            insert_rows(s, table, columns, values, same=shared)  # type: ignore[arg-type]
+            insert_rows(s, _LEADS, columns, values, same=shared)
             stored = s.execute(
                 select(Lead.domain, Lead.id).where(Lead.workspace_id == ws, among(s, Lead.domain, new_rows))
             )
@@ -281,7 +280,7 @@ class _Writer:
                 )
         insert_rows(
             s,
-            Contact.__table__,  # type: ignore[arg-type]
+            _CONTACTS,
             ("lead_id", "kind", "value", "normalised_value", "person_name", "person_title", "is_role_address"),
             contacts,
             same={

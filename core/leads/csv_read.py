@@ -181,8 +181,3 @@ def values_at(row: tuple[str, ...], positions: tuple[tuple[str, int | None], ...
         # undo our own export's formula guard, so export -> import keeps values
         values[fld] = value[1:] if value.startswith(_FORMULA_GUARDED) else value
     return values
-
-
-def row_values(headers: tuple[str, ...], row: tuple[str, ...], mapping: dict[str, str | None]) -> dict[str, str]:
-    """The mapped fields of one row (missing cells are blank, extra cells ignored)."""
-    return values_at(row, field_positions(headers, mapping))
