@@ -45,6 +45,15 @@ def _refused() -> PermissionDenied:
     return PermissionDenied("Your Supabase session could not be verified. Sign in again.")
 
 
+def forget_keys(supabase_url: str) -> None:
+    """Drop the cached signing keys of a project, so the next token fetches them again.
+
+    For a key revoked in Supabase's dashboard (otherwise trusted until the cache expires), and
+    for a new project on an address an earlier one used (the test servers)."""
+    with _lock:
+        _cache.pop(f"{issuer_for(supabase_url)}/.well-known/jwks.json", None)
+
+
 def _fetch(jwks_url: str, timeout: float) -> dict[str, jwt.PyJWK]:
     try:
         response = httpx.get(jwks_url, timeout=timeout)

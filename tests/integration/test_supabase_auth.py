@@ -183,6 +183,31 @@ def test_bad_access_tokens_are_refused(gotrue, forge):
         jwks.verify_access_token(forge(gotrue, address), supabase_url=gotrue.base_url)
 
 
+def test_a_new_project_on_an_address_an_earlier_one_used_is_verified_with_its_own_keys():
+    """The CI flake of stop 12: the OS gave a fake project the port of one torn down seconds before."""
+    with FakeGoTrue() as first:
+        first.add_user(address := email(), PASSWORD)
+        assert jwks.verify_access_token(first.mint(address), supabase_url=first.base_url).email == address
+        port = int(first.base_url.rsplit(":", 1)[1])
+    with FakeGoTrue(port=port) as second:
+        assert second.base_url == first.base_url and second.kid != first.kid
+        second.add_user(address, PASSWORD)
+        assert jwks.verify_access_token(second.mint(address), supabase_url=second.base_url).email == address
+        with pytest.raises(PermissionDenied, match="could not be verified"):
+            jwks.verify_access_token(first.mint(address), supabase_url=second.base_url)
+
+
+def test_a_revoked_key_is_refused_once_the_cached_keys_are_forgotten(gotrue):
+    gotrue.add_user(address := email(), PASSWORD)
+    good = gotrue.mint(address)
+    assert jwks.verify_access_token(good, supabase_url=gotrue.base_url).email == address
+    gotrue.key, gotrue.kid = ec.generate_private_key(ec.SECP256R1()), "rotated"  # old key revoked
+    assert jwks.verify_access_token(good, supabase_url=gotrue.base_url).email == address  # still cached
+    jwks.forget_keys(gotrue.base_url)
+    with pytest.raises(PermissionDenied, match="could not be verified"):
+        jwks.verify_access_token(good, supabase_url=gotrue.base_url)
+
+
 def test_a_session_whose_stored_token_is_forged_is_revoked_on_restore(gotrue):
     address = email()
     gotrue.add_user(address, PASSWORD)
