@@ -8,7 +8,7 @@ import json
 import os
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,7 +24,8 @@ from core.db.models import AuditEvent, Contact, Lead, LeadTombstone, utcnow
 from core.errors import InvalidInput
 from core.leads import csv_read
 from core.leads.bulk import among, cycle_collector_paused, insert_rows, reserve_ids
-from core.leads.csv_rows import ValidRow, check_chunks
+from core.leads.csv_rows import PARALLEL_MIN_ROWS, ValidRow, check_chunks
+from core.leads.csv_worker import Checkers
 
 IMPORT_JOB = "leads.import_csv"
 JOB_THRESHOLD_ROWS = 5000
@@ -65,6 +66,9 @@ class ImportResult:
             "skipped": self.skipped,
             "rejected": len(self.rejected),
         }
+
+
+_MIN_ROW_BYTES = 40  # a row with a company, a website and an email; most are longer
 
 
 def _processes() -> int:
@@ -314,12 +318,24 @@ def import_csv(
     """Import a CSV into the actor's workspace; bad rows come back with reasons, nothing else is lost."""
     if on_duplicate not in ("update", "skip"):
         raise InvalidInput("On duplicate must be 'update' or 'skip'.")
-    with cycle_collector_paused():
+    processes = _processes()
+    # A file this big most likely has enough rows for the check workers: they start while it is parsed.
+    ahead = processes if processes > 1 and len(data) >= PARALLEL_MIN_ROWS * _MIN_ROW_BYTES else 0
+    with cycle_collector_paused(), Checkers(ahead) as checkers:
         parsed = csv_read.parse(data)
         mapping = mapping or csv_read.guess_mapping(parsed.headers)
         if not (mapping.get("website") or mapping.get("email")):
             raise InvalidInput("Map a website or an email column: LeadScout needs one to know which company a row is.")
-        result = _import_rows(actor, parsed, mapping, on_duplicate, default_region, check_dns, progress, uow_factory)
+        chunks = check_chunks(
+            parsed.headers,
+            parsed.rows,
+            mapping,
+            default_region=default_region,
+            check_dns=check_dns,
+            processes=processes,
+            checkers=checkers if ahead else None,
+        )
+        result = _import_rows(actor, parsed, chunks, on_duplicate, progress, uow_factory)
     with uow_factory() as uow:
         uow.session.add(
             AuditEvent(
@@ -337,10 +353,8 @@ def import_csv(
 def _import_rows(
     actor: Actor,
     parsed: csv_read.ParsedCsv,
-    mapping: dict[str, str | None],
+    chunks: Generator[list[tuple[int, ValidRow | str]], None, None],
     on_duplicate: str,
-    default_region: str,
-    check_dns: bool,
     progress: Callable[[int, int, str], None] | None,
     uow_factory: Callable[[], UnitOfWork],
 ) -> ImportResult:
@@ -350,9 +364,6 @@ def _import_rows(
     writer = _Writer(actor, on_duplicate, result)
     done = 0
     # Big files are checked ahead in worker processes while this process saves each checked chunk.
-    chunks = check_chunks(
-        parsed.headers, parsed.rows, mapping, default_region=default_region, check_dns=check_dns, processes=_processes()
-    )
     with closing(chunks):
         for checked in chunks:
             valid: list[tuple[int, ValidRow]] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Generator, Sequence
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
@@ -14,6 +14,9 @@ from core.extract.emails import is_role_address
 from core.leads.csv_read import field_positions, values_at
 from core.leads.phones import fast_e164
 from core.search.candidates import normalise_domain
+
+if TYPE_CHECKING:
+    from core.leads.csv_worker import Checkers
 
 FREE_MAIL = frozenset(
     {
@@ -197,6 +200,17 @@ PARALLEL_MIN_ROWS = 20_000  # below this, starting processes costs more than it 
 CHUNK_ROWS = 5_000
 
 
+def chunk_bounds(rows: int) -> list[tuple[int, int]]:
+    """(start, end) of each chunk: the first ones small, so the first rows are saved (and reported)
+    while the rest are still being checked; then CHUNK_ROWS each."""
+    bounds: list[tuple[int, int]] = []
+    start, size = 0, max(1, CHUNK_ROWS // 5)
+    while start < rows:
+        bounds.append((start, min(start + size, rows)))
+        start, size = start + size, min(size * 2, CHUNK_ROWS)
+    return bounds
+
+
 def check_chunk(
     headers: tuple[str, ...],
     mapping: dict[str, str | None],
@@ -218,22 +232,23 @@ def check_chunks(
     default_region: str,
     check_dns: bool = False,
     processes: int = 1,
+    checkers: Checkers | None = None,
 ) -> Generator[list[tuple[int, ValidRow | str]], None, None]:
     """Map and validate every row (numbered from 1), yielding chunks of checked rows in file order.
 
     Validation is pure CPU (phone metadata, the public-suffix list), so a big file's chunks are
     checked ahead by ``processes`` worker processes (``core.leads.csv_worker``) while the caller
-    saves the chunks already checked. Closing the iterator early stops the workers.
+    saves the chunks already checked. ``checkers`` are workers started ahead by the caller (they are
+    stopped when this ends, used or not). Closing the iterator early stops the workers.
     """
     numbered = list(enumerate(rows, start=1))
-    chunks = [
-        (headers, mapping, numbered[i : i + CHUNK_ROWS], default_region, check_dns)
-        for i in range(0, len(numbered), CHUNK_ROWS)
-    ]
-    if processes > 1 and len(numbered) >= PARALLEL_MIN_ROWS:
-        from core.leads.csv_worker import check_in_workers
+    chunks = [(headers, mapping, numbered[a:b], default_region, check_dns) for a, b in chunk_bounds(len(numbered))]
+    if len(numbered) >= PARALLEL_MIN_ROWS and (checkers is not None or processes > 1):
+        from core.leads.csv_worker import Checkers
 
-        yield from check_in_workers(chunks, processes=min(processes, len(chunks)))
-    else:
-        for chunk in chunks:
-            yield check_chunk(*chunk)
+        yield from (checkers or Checkers(min(processes, len(chunks)))).check(chunks)
+        return
+    if checkers is not None:
+        checkers.close()  # too few rows to be worth the workers started ahead
+    for chunk in chunks:
+        yield check_chunk(*chunk)

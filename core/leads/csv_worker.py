@@ -60,33 +60,61 @@ def _receive(worker: subprocess.Popen[bytes]) -> list[tuple[int, ValidRow | str]
         raise RuntimeError(f"a CSV check worker stopped (exit code {worker.wait()})") from exc
 
 
-def check_in_workers(chunks: list[Chunk], *, processes: int) -> Iterator[list[tuple[int, ValidRow | str]]]:
-    """Each chunk's checked rows, in order; chunk i goes to worker i % processes.
+class Checkers:
+    """Check worker processes, started ahead of their work: a worker takes about half a second to
+    import what checking needs, and the importing process spends that time parsing the file.
 
-    If the workers cannot start or one dies, the remaining chunks are checked in this process (the
-    import still finishes, only slower). Closing the iterator early stops the workers.
+    ``check`` runs the chunks through them; ``close`` (or leaving the ``with`` block) stops them.
     """
-    workers: list[subprocess.Popen[bytes]] = []
-    done = 0
-    try:
+
+    def __init__(self, processes: int) -> None:
+        self._workers: list[subprocess.Popen[bytes]] = []
         try:
-            workers = [_start() for _ in range(processes)]
-            for i, chunk in enumerate(chunks[:processes]):
-                _send(workers[i], chunk)
+            for _ in range(processes):
+                self._workers.append(_start())
+        except OSError as exc:
+            log.warning("CSV check workers could not start (%s); checking in this process", exc)
+
+    def __enter__(self) -> Checkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check(self, chunks: list[Chunk]) -> Iterator[list[tuple[int, ValidRow | str]]]:
+        """Each chunk's checked rows, in order; chunk i goes to worker i % (the number of workers).
+
+        If there are no workers or one dies, the remaining chunks are checked in this process (the
+        import still finishes, only slower). Closing the iterator early stops the workers.
+        """
+        workers = self._workers[: len(chunks)]
+        done = 0
+        if not chunks:
+            self.close()
+            return
+        try:
+            if not workers:
+                raise RuntimeError("no CSV check worker is running")
+            for worker, chunk in zip(workers, chunks, strict=False):
+                _send(worker, chunk)
             while done < len(chunks):
-                worker = workers[done % processes]
+                worker = workers[done % len(workers)]
                 checked = _receive(worker)
-                if done + processes < len(chunks):
-                    _send(worker, chunks[done + processes])
+                if done + len(workers) < len(chunks):
+                    _send(worker, chunks[done + len(workers)])
                 done += 1
                 yield checked
         except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
-            log.warning("CSV check workers failed (%s); checking the remaining rows in this process", exc)
+            if self._workers:
+                log.warning("CSV check workers failed (%s); checking the remaining rows in this process", exc)
             for chunk in chunks[done:]:
                 done += 1
                 yield check_chunk(*chunk)
-    finally:
-        for worker in workers:
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for worker in self._workers:
             for pipe in (worker.stdin, worker.stdout):
                 with suppress(OSError):  # a dead worker's stdin cannot take the rest of its buffer
                     if pipe is not None:
@@ -94,6 +122,7 @@ def check_in_workers(chunks: list[Chunk], *, processes: int) -> Iterator[list[tu
             if worker.poll() is None:
                 worker.kill()
             worker.wait()
+        self._workers = []
 
 
 def _serve(source: IO[bytes], sink: IO[bytes]) -> None:

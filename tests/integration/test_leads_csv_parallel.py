@@ -12,6 +12,7 @@ from core.db import UnitOfWork
 from core.db.models import Lead
 from core.leads import csv_import, csv_rows
 from core.leads.bulk import among, insert_rows
+from core.errors import InvalidInput
 from core.leads.csv_export import COLUMNS, export_csv
 from core.leads.query import LeadFilter
 from tests.conftest import make_owner, unique
@@ -93,7 +94,19 @@ def test_stopping_an_import_stops_it(monkeypatch, owner):
 
     with pytest.raises(KeyboardInterrupt):
         csv_import.import_csv(actor=owner, data=awkward_file(unique("stop")), default_region="GB", progress=progress)
-    assert seen == [5, 10]
+    ends = [end for _start, end in csv_rows.chunk_bounds(60)]
+    assert seen == [1, 3, 7, 12] == ends[:4]  # chunks of 1, 2, 4, then 5 rows; stopped after the first past 10
+
+
+@pytest.mark.parametrize("rows", [0, 1, 2, 999, 1_000, 1_001, 7_000, 100_000, 100_001])
+def test_chunks_start_small_then_take_chunk_rows_and_cover_every_row_once(rows):
+    bounds = csv_rows.chunk_bounds(rows)
+    assert [b for _a, b in bounds[:-1]] == [a for a, _b in bounds[1:]]  # contiguous
+    assert (bounds[0][0] if bounds else 0) == 0 and (bounds[-1][1] if bounds else 0) == rows
+    sizes = [b - a for a, b in bounds]
+    assert all(0 < size <= csv_rows.CHUNK_ROWS for size in sizes)
+    if rows >= 100_000:
+        assert sizes[:4] == [1_000, 2_000, 4_000, 5_000] and set(sizes[3:-1]) == {5_000}
 
 
 def test_bulk_insert_stores_exactly_what_an_orm_insert_stores(owner):
@@ -137,3 +150,26 @@ def test_the_cycle_collector_is_paused_during_an_import_and_back_after_it_howeve
     with pytest.raises(csv_import.InvalidInput):  # a file it cannot read: nothing mapped
         csv_import.import_csv(actor=owner, data=b"a,b\n1,2\n", mapping={"company": "a"})
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("rows", [3, 60])
+def test_workers_started_ahead_are_stopped_however_the_import_ends(monkeypatch, owner, rows):
+    """Workers start while the file is parsed; a refused file, or one with too few rows, stops them."""
+    from core.leads import csv_worker
+
+    started = []
+    start = csv_worker._start
+    monkeypatch.setattr(csv_worker, "_start", lambda: started.append(start()) or started[-1])
+    monkeypatch.setattr(csv_rows, "PARALLEL_MIN_ROWS", 10)
+    monkeypatch.setattr(csv_import, "PARALLEL_MIN_ROWS", 0)  # start them ahead whatever the file's size
+    monkeypatch.setenv("CSV_IMPORT_PROCESSES", "2")
+    from core.config import get_settings
+
+    get_settings.cache_clear()
+    data = b"Company,Website\n" + b"".join(f"C{i},https://w{i}-{unique('ahead')}.co.uk\n".encode() for i in range(rows))
+    with pytest.raises(InvalidInput, match="Map a website or an email column"):
+        csv_import.import_csv(actor=owner, data=data, mapping={"company": "Company"}, default_region="GB")
+    result = csv_import.import_csv(actor=owner, data=data, default_region="GB")
+    get_settings.cache_clear()
+    assert result.imported == rows
+    assert len(started) == 4 and all(worker.poll() is not None for worker in started)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +53,22 @@ def test_only_config_reads_the_environment():
         if path.name != "config.py" and ("os.environ" in path.read_text() or "os.getenv" in path.read_text())
     ]
     assert offenders == []
+
+
+def test_csv_check_workers_start_without_the_search_client_settings_or_database():
+    """Each import starts two of them while it parses the file: their start-up is on the clock."""
+    code = "import sys, core.leads.csv_worker; print(' '.join(sorted(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    modules = set(loaded.stdout.split())
+    assert "core.leads.csv_rows" in modules
+    assert not modules & {"core.search.brave", "core.config", "httpx", "sqlalchemy", "pydantic", "core.db"}
+
+
+def test_the_search_package_still_offers_every_name_it_lists():
+    import core.search
+
+    assert sorted(core.search.__all__) == sorted(core.search._HOME)
+    for name in core.search.__all__:
+        assert getattr(core.search, name) is getattr(importlib.import_module(f"core.search.{core.search._HOME[name]}"), name)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        core.search.nope  # noqa: B018
