@@ -23,7 +23,7 @@ from core.db import UnitOfWork
 from core.db.models import AuditEvent, Contact, Lead, LeadTombstone, utcnow
 from core.errors import InvalidInput
 from core.leads import csv_read
-from core.leads.bulk import among, cycle_collector_paused, insert_rows, reserve_ids
+from core.leads.bulk import among, cycle_collector_paused, insert_rows, planned_per_call, reserve_ids
 from core.leads.csv_rows import PARALLEL_MIN_ROWS, ValidRow, check_chunks
 from core.leads.csv_worker import Checkers
 
@@ -375,7 +375,7 @@ def _import_rows(
                 else:
                     valid.append((number, outcome))
             if valid:
-                with uow_factory() as uow:
+                with uow_factory() as uow, planned_per_call(uow.session):
                     writer.save(uow, valid)
                     uow.commit()
             done += len(checked)
