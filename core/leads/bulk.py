@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ARRAY, JSON, ColumnElement, String, Table, any_, bindparam, func, select
+from sqlalchemy import ARRAY, JSON, ColumnElement, String, Table, any_, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 
@@ -108,6 +108,19 @@ def insert_rows(
 
 def _is_json(column_type: Any) -> bool:
     return isinstance(column_type, JSON) or "JSON" in type(column_type).__name__
+
+
+def refresh_statistics(session: Session, tables: Sequence[Table]) -> None:
+    """Re-count ``tables`` for the query planner after a bulk load (``ANALYZE``).
+
+    SQLite never gathers statistics on its own: without them it reads a whole workspace through the
+    workspace index and sorts it for every page of an export or of the leads table (a 75k-lead export:
+    3.5 s, 2.3 s once analysed). PostgreSQL's autovacuum gets there within minutes, but the work
+    that follows an import (its export, the leads page) comes sooner. Full ANALYZE of the two
+    tables costs about 0.1 s per 100k leads here.
+    """
+    for table in tables:
+        session.execute(text(f"ANALYZE {table.name}"))
 
 
 @contextmanager

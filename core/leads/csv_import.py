@@ -23,7 +23,14 @@ from core.db import UnitOfWork
 from core.db.models import AuditEvent, Contact, Lead, LeadTombstone, utcnow
 from core.errors import InvalidInput
 from core.leads import csv_read
-from core.leads.bulk import among, cycle_collector_paused, insert_rows, planned_per_call, reserve_ids
+from core.leads.bulk import (
+    among,
+    cycle_collector_paused,
+    insert_rows,
+    planned_per_call,
+    refresh_statistics,
+    reserve_ids,
+)
 from core.leads.csv_rows import PARALLEL_MIN_ROWS, ValidRow, check_chunks
 from core.leads.csv_worker import Checkers
 
@@ -68,6 +75,7 @@ class ImportResult:
         }
 
 
+ANALYZE_AFTER_ROWS = 1_000  # new leads from one import before the planner's statistics are refreshed
 _MIN_ROW_BYTES = 40  # a row with a company, a website and an email; most are longer
 
 
@@ -337,6 +345,8 @@ def import_csv(
         )
         result = _import_rows(actor, parsed, chunks, on_duplicate, progress, uow_factory)
     with uow_factory() as uow:
+        if result.imported >= ANALYZE_AFTER_ROWS:
+            refresh_statistics(uow.session, (_LEADS, _CONTACTS))
         uow.session.add(
             AuditEvent(
                 workspace_id=actor.workspace_id,
