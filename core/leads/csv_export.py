@@ -106,6 +106,10 @@ class _Lists:
 
 def _timestamp(raw: datetime | str) -> str:
     """ISO 8601 in UTC from a stored timestamp (SQLite keeps UTC text, PostgreSQL's driver gives a datetime)."""
+    if type(raw) is str and len(raw) == 26 and raw[10] == " " and raw[19] == ".":
+        # SQLite's "YYYY-MM-DD HH:MM:SS.ffffff" (always UTC), rewritten as datetime.isoformat() would
+        # write it, without parsing it: a fifth of a 100k-row export's own time.
+        return f"{raw[:10]}T{raw[11:19]}{'' if raw.endswith('000000') else raw[19:]}+00:00"
     value = raw if isinstance(raw, datetime) else datetime.fromisoformat(raw)
     return (value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)).isoformat()
 
