@@ -10,9 +10,9 @@ from sqlalchemy import insert, select, text
 
 from core.db import UnitOfWork
 from core.db.models import Lead
+from core.errors import InvalidInput
 from core.leads import csv_import, csv_rows
 from core.leads.bulk import among, insert_rows
-from core.errors import InvalidInput
 from core.leads.csv_export import COLUMNS, export_csv
 from core.leads.query import LeadFilter
 from tests.conftest import make_owner, unique
