@@ -61,7 +61,7 @@ def _receive(worker: subprocess.Popen[bytes]) -> list[tuple[int, ValidRow | str]
 
 
 class Checkers:
-    """Check worker processes, started ahead of their work: a worker takes about half a second to
+    """Check worker processes, started ahead of their work: a worker takes about a quarter of a second to
     import what checking needs, and the importing process spends that time parsing the file.
 
     ``check`` runs the chunks through them; ``close`` (or leaving the ``with`` block) stops them.
