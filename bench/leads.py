@@ -195,25 +195,34 @@ def page_timings(actor) -> dict[str, float]:  # type: ignore[no-untyped-def]
             "core_text": core_text, "filter_matches": page.total}
 
 
-def child(n: int) -> dict[str, object]:
-    """Run every measurement on the database in DATABASE_URL; returns the figures."""
-    from core.auth import service as auth
+def migrated() -> str:
+    """The database in DATABASE_URL, migrated; returns its URL."""
     from core.config import get_settings
     from core.db import migrate
-    from core.leads.csv_export import COLUMNS, export_csv
-    from core.leads.csv_import import import_csv
-    from core.leads.query import LeadFilter
 
     get_settings.cache_clear()
     url = get_settings().resolved_database_url
     migrate.upgrade(url)
+    return url
 
-    def owner(label: str):  # type: ignore[no-untyped-def]
-        email = f"{label}-{secrets.token_hex(3)}@bench.test"
-        auth.sign_up(email=email, password="correct horse battery", workspace_name=f"{label}-{secrets.token_hex(3)}")
-        signed = auth.sign_in(email=email, password="correct horse battery")
-        return auth.actor_for(user_id=signed.user_id, workspace_id=signed.workspaces[0][0])
 
+def owner(label: str):  # type: ignore[no-untyped-def]
+    """A new user owning a new workspace, as an actor."""
+    from core.auth import service as auth
+
+    email = f"{label}-{secrets.token_hex(3)}@bench.test"
+    auth.sign_up(email=email, password="correct horse battery", workspace_name=f"{label}-{secrets.token_hex(3)}")
+    signed = auth.sign_in(email=email, password="correct horse battery")
+    return auth.actor_for(user_id=signed.user_id, workspace_id=signed.workspaces[0][0])
+
+
+def child(n: int) -> dict[str, object]:
+    """Run every measurement on the database in DATABASE_URL; returns the figures."""
+    from core.leads.csv_export import COLUMNS, export_csv
+    from core.leads.csv_import import import_csv
+    from core.leads.query import LeadFilter
+
+    url = migrated()
     actor = owner("bench")
     figures: dict[str, object] = {"generate": generate(actor, n)}
     figures.update(page_timings(actor))
@@ -234,16 +243,10 @@ def fresh_child(n: int) -> dict[str, object]:
     """The first import into a new database: no statistics yet, and a quarter of the file repeats a few
     companies, so the duplicate lookups vary in size (what once made PostgreSQL pick a plan that
     compared every lead with every looked-up domain)."""
-    from core.auth import service as auth
-    from core.config import get_settings
-    from core.db import migrate
     from core.leads.csv_import import import_csv
 
-    get_settings.cache_clear()
-    migrate.upgrade(get_settings().resolved_database_url)
-    auth.sign_up(email="fresh@bench.test", password="correct horse battery", workspace_name="fresh")
-    signed = auth.sign_in(email="fresh@bench.test", password="correct horse battery")
-    actor = auth.actor_for(user_id=signed.user_id, workspace_id=signed.workspaces[0][0])
+    migrated()
+    actor = owner("fresh")
     upload = repeating_first(make_csv(n, "fresh"), n // 4, 300)
     seconds, result = timed(import_csv, actor=actor, data=upload, default_region="GB")
     return {"fresh_import": seconds, "fresh_counts": result.counts()}

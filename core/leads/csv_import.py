@@ -9,7 +9,7 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Sequence
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -328,8 +328,8 @@ def import_csv(
         raise InvalidInput("On duplicate must be 'update' or 'skip'.")
     processes = _processes()
     # A file this big most likely has enough rows for the check workers: they start while it is parsed.
-    ahead = processes if processes > 1 and len(data) >= PARALLEL_MIN_ROWS * _MIN_ROW_BYTES else 0
-    with cycle_collector_paused(), Checkers(ahead) as checkers:
+    ahead = processes > 1 and len(data) >= PARALLEL_MIN_ROWS * _MIN_ROW_BYTES
+    with cycle_collector_paused(), Checkers(processes) if ahead else nullcontext() as checkers:
         parsed = csv_read.parse(data)
         mapping = mapping or csv_read.guess_mapping(parsed.headers)
         if not (mapping.get("website") or mapping.get("email")):
@@ -341,7 +341,7 @@ def import_csv(
             default_region=default_region,
             check_dns=check_dns,
             processes=processes,
-            checkers=checkers if ahead else None,
+            checkers=checkers,
         )
         result = _import_rows(actor, parsed, chunks, on_duplicate, progress, uow_factory)
     with uow_factory() as uow:

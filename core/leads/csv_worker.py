@@ -89,23 +89,18 @@ class Checkers:
         """
         workers = self._workers[: len(chunks)]
         done = 0
-        if not chunks:
-            self.close()
-            return
         try:
-            if not workers:
-                raise RuntimeError("no CSV check worker is running")
-            for worker, chunk in zip(workers, chunks, strict=False):
-                _send(worker, chunk)
-            while done < len(chunks):
-                worker = workers[done % len(workers)]
-                checked = _receive(worker)
-                if done + len(workers) < len(chunks):
-                    _send(worker, chunks[done + len(workers)])
-                done += 1
-                yield checked
-        except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
-            if self._workers:
+            try:
+                for worker, chunk in zip(workers, chunks, strict=False):
+                    _send(worker, chunk)
+                while workers and done < len(chunks):
+                    worker = workers[done % len(workers)]
+                    checked = _receive(worker)
+                    if done + len(workers) < len(chunks):
+                        _send(worker, chunks[done + len(workers)])
+                    done += 1
+                    yield checked
+            except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
                 log.warning("CSV check workers failed (%s); checking the remaining rows in this process", exc)
             for chunk in chunks[done:]:
                 done += 1
