@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import jobs
-from core.auth.models import Actor
+from core import background
+from core.actor import Actor
 from core.errors import LeadScoutError
 from core.leads import csv_import, csv_read
 from core.leads.csv_export import COLUMNS, DEFAULT_COLUMNS, export_csv
@@ -35,13 +35,13 @@ def _show_result(
 
 @st.fragment(run_every=2)
 def _poll_import(actor: Actor, job_id: int) -> None:
-    job = jobs.get_job(actor=actor, job_id=job_id)
+    job = background.get_job(actor=actor, job_id=job_id)
     if job is None:
         return
     if job.is_active:
         st.progress(job.fraction or 0.0, text=job.message or "Importing…")
         if st.button("Cancel import", key="leads_import_cancel"):
-            jobs.cancel(actor=actor, job_id=job_id)
+            background.cancel(actor=actor, job_id=job_id)
     elif job.status == "succeeded" and job.result:
         rows = [(n, why, {}) for n, why in job.result.get("rejected_rows", [])]
         _show_result(job.result, rows, None)

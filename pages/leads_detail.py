@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.auth.models import Actor
+from core.actor import Actor
 from core.db.models import LEAD_STATUSES
 from core.errors import LeadScoutError
 from core.leads import service

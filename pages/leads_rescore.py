@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import jobs
-from core.auth.models import Actor
+from core import background
+from core.actor import Actor
 from core.errors import LeadScoutError
 from core.leads.query import LeadFilter
 from core.scoring import outdated
@@ -45,13 +45,15 @@ def render_outdated_banner(actor: Actor, flt: LeadFilter) -> None:
 
 @st.fragment(run_every=3)
 def _rescore_progress(actor: Actor, job_ids: tuple[int, ...]) -> None:
-    views = [view for view in (jobs.get_job(actor=actor, job_id=job_id) for job_id in job_ids) if view is not None]
+    views = [
+        view for view in (background.get_job(actor=actor, job_id=job_id) for job_id in job_ids) if view is not None
+    ]
     if not any(view.is_active for view in views):
         st.rerun()  # finished: count again and redraw the table with the new scores
     for view in views:
         st.progress(view.fraction or 0.0, text=f"Re-score job {view.id}: {view.message or view.status}")
         if view.is_active and st.button("Cancel re-score", key=f"leads_rescore_cancel_{view.id}"):
             try:
-                jobs.cancel(actor=actor, job_id=view.id)
+                background.cancel(actor=actor, job_id=view.id)
             except LeadScoutError as error:
                 st.error(str(error))

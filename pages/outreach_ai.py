@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import jobs
-from core.auth.models import Actor
+from core import background
+from core.actor import Actor
 from core.errors import LeadScoutError
 from core.outreach import drafts
 
 
 @st.fragment(run_every=2)
 def _poll_drafting(actor: Actor, job_id: int) -> None:
-    job = jobs.get_job(actor=actor, job_id=job_id)
+    job = background.get_job(actor=actor, job_id=job_id)
     if job is None:
         return
     if job.is_active:
         st.progress(job.fraction or 0.0, text=job.message or "Drafting…")
         if st.button("Cancel drafting", key="outreach_ai_cancel"):
-            jobs.cancel(actor=actor, job_id=job_id)
+            background.cancel(actor=actor, job_id=job_id)
     elif job.status == "succeeded" and job.result:
         if st.session_state.get("outreach_ai_refreshed") != job_id:
             st.session_state["outreach_ai_refreshed"] = job_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.auth.models import Actor
+from core.actor import Actor
 from core.db.models import MESSAGE_STATUSES
 from core.errors import LeadScoutError
 from core.outreach import log

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.auth.models import Actor
+from core.actor import Actor
 from core.errors import LeadScoutError
 from core.runs import service as runs
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import system
+from core.actor import ROLE_RANK
 from core.auth import service as auth
-from core.auth.models import ROLE_RANK
 from core.errors import LeadScoutError
+from core.monitoring import health as system
 from pages.common import current_actor
 
 actor = current_actor()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import jobs, system
+from core import background
 from core.errors import LeadScoutError
+from core.monitoring import health as system
 from pages.common import current_actor
 from pages.system_rq import render_rq_registries
 
@@ -79,7 +80,7 @@ if health.mode == "rq":
 st.subheader("Jobs")
 if st.button("Test the job queue", help="Runs a short self-test job and shows its progress below."):
     try:
-        job_id = jobs.submit(kind="system.selftest", args={"steps": 10, "pause": 0.3}, actor=actor)
+        job_id = background.submit(kind="system.selftest", args={"steps": 10, "pause": 0.3}, actor=actor)
         st.toast(f"Self-test job {job_id} submitted")
     except LeadScoutError as error:
         st.error(str(error))
@@ -92,7 +93,7 @@ status_filter = st.segmented_control(
 @st.fragment(run_every=2)
 def job_table() -> None:
     """The job list, refreshed every two seconds while the page is open."""
-    views = jobs.list_jobs(actor=actor, status="failed" if status_filter == "failed" else None)
+    views = background.list_jobs(actor=actor, status="failed" if status_filter == "failed" else None)
     if status_filter == "active":
         views = [v for v in views if v.is_active]
     if not views:
@@ -119,7 +120,7 @@ def job_table() -> None:
     for view in [v for v in views if v.is_active][:5]:
         if st.button(f"Cancel job {view.id} ({view.kind})", key=f"system_cancel_{view.id}"):
             try:
-                jobs.cancel(actor=actor, job_id=view.id)
+                background.cancel(actor=actor, job_id=view.id)
             except LeadScoutError as error:
                 st.error(str(error))
     for view in [v for v in views if v.status == "failed"][:10]:
@@ -127,7 +128,7 @@ def job_table() -> None:
             st.code(view.error or "(no error recorded)", language=None)
             if st.button("Retry", key=f"system_retry_{view.id}"):
                 try:
-                    new_id = jobs.retry(actor=actor, job_id=view.id)
+                    new_id = background.retry(actor=actor, job_id=view.id)
                     st.success(f"Submitted again as job {new_id}.")
                 except LeadScoutError as error:
                     st.error(str(error))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import system
-from core.auth.models import Actor
+from core.actor import Actor
 from core.errors import LeadScoutError
+from core.monitoring import health as system
 
 
 def _act(action, actor: Actor, rq_id: str, done: str) -> None:  # noqa: ANN001 - a core.system function

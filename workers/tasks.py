@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rq.worker import Worker as RQWorker
 
-from core.jobs import execute_job
+from core.background import execute_job
 from core.logs import configure_logging
 
 configure_logging("worker")

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.auth.models import Actor
+from core.actor import Actor
 from core.auth.passwords import hash_password
 from core.auth.service import _check_password, normalise_email
 from core.db import UnitOfWork

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from core.actor import ROLE_RANK, Actor
 from core.auth import tokens
-from core.auth.models import ROLE_RANK, Actor, MemberView, SignedIn
+from core.auth.models import MemberView, SignedIn
 from core.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from core.config import get_settings
 from core.db import UnitOfWork

@@ -11,7 +11,7 @@ from operator import itemgetter
 
 from sqlalchemy import Text, cast, select, type_coerce
 
-from core.auth.models import Actor
+from core.actor import Actor
 from core.db import UnitOfWork
 from core.db.models import Contact, Lead, User
 from core.errors import InvalidInput

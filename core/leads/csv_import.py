@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Table, Text, cast, select, update
 
-from core import jobs
-from core.auth.models import Actor
+from core import background
+from core.actor import Actor
 from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import AuditEvent, Contact, Lead, LeadTombstone, utcnow
@@ -34,7 +34,6 @@ from core.leads.bulk import (
 from core.leads.csv_rows import PARALLEL_MIN_ROWS, ValidRow, check_chunks
 from core.leads.csv_worker import Checkers
 
-IMPORT_JOB = "leads.import_csv"
 JOB_THRESHOLD_ROWS = 5000
 
 
@@ -401,47 +400,16 @@ def submit_import(
     mapping: dict[str, str | None],
     on_duplicate: str = "update",
     default_region: str = "US",
+    runner: background.Runner | None = None,
 ) -> int:
     """Run a big import as a job (the file is kept in the data folder); returns the job id."""
     folder = get_settings().data_dir / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{actor.workspace_id}-{uuid.uuid4().hex}.csv"
     path.write_bytes(data)
-    return jobs.submit(
-        kind=IMPORT_JOB,
+    return background.submit(
+        kind=background.kinds.IMPORT_CSV,
         actor=actor,
         args={"file": path.name, "mapping": mapping, "on_duplicate": on_duplicate, "default_region": default_region},
+        runner=runner,
     )
-
-
-def import_csv_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
-    """Job: import a stored file; running it twice changes nothing more (updates are idempotent)."""
-    from core.auth.admin import owner_actor
-    from core.auth.service import actor_for
-    from core.db.models import Job
-
-    with UnitOfWork() as uow:
-        job = uow.session.get(Job, ctx.job_id)
-        user_id = job.created_by if job else None
-    assert ctx.workspace_id is not None
-    actor = (
-        actor_for(user_id=user_id, workspace_id=ctx.workspace_id)
-        if user_id
-        else owner_actor(workspace_id=ctx.workspace_id)
-    )
-    path = get_settings().data_dir / "imports" / str(args["file"]).replace("/", "")
-    result = import_csv(
-        actor=actor,
-        data=path.read_bytes(),
-        mapping=args.get("mapping"),
-        on_duplicate=args.get("on_duplicate", "update"),
-        default_region=args.get("default_region", "US"),
-        progress=ctx.progress,
-    )
-    rejected_name = path.with_suffix(".rejected.csv")
-    rejected_name.write_bytes(rejected_csv(result))
-    return {
-        **result.counts(),
-        "rejected_rows": [[n, why] for n, why, _c in result.rejected[:500]],
-        "rejected_file": rejected_name.name,
-    }

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, distinct, func, select
 
-from core.auth.models import Actor
+from core.actor import Actor
 from core.db import UnitOfWork
 from core.db.models import LEAD_STATUSES, Lead, LLMCall, Message, SearchCall, SearchHit
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from core.auth.models import Actor
+from core.actor import Actor
+from core.audit import audit
 from core.db import UnitOfWork
 from core.db.models import Contact, Evidence, Lead, LeadTombstone, Message, Page, PageFetch, RunSite
 from core.errors import InvalidInput
 from core.leads.models import DuplicateGroup
-from core.leads.service import audit, lead_or_raise
+from core.leads.repository import lead_or_raise
 
 
 def _label(domain: str) -> str:
@@ -161,10 +162,11 @@ def merge_leads(*, actor: Actor, keep_id: int, merge_ids: list[int], uow: UnitOf
                 s.add(LeadTombstone(workspace_id=actor.workspace_id, domain=other.domain, deleted_by=actor.user_id))
             audit(
                 uow,
-                actor,
                 "lead.merged",
-                keep.id,
-                {
+                actor=actor,
+                target_type="lead",
+                target_id=keep.id,
+                detail={
                     "merged_id": other.id,
                     "merged_domain": other.domain,
                     "contacts": contacts,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, String, and_, cast, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.auth.models import Actor
+from core.actor import Actor
 from core.db import UnitOfWork
 from core.db.models import Contact, Lead, SearchHit, User
 

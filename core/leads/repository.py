@@ -7,8 +7,10 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from core.actor import Actor
 from core.db import UnitOfWork
 from core.db.models import Contact, Evidence, Lead, LeadTombstone
+from core.errors import InvalidInput, NotFound
 from core.extract.emails import is_role_address
 from core.extract.models import Fact, SiteProfile
 
@@ -160,3 +162,29 @@ def apply_profile(uow: UnitOfWork, *, lead: Lead, profile: SiteProfile) -> None:
             )
     uow.flush()
     add_evidence(uow, lead=lead, facts=profile.evidence)
+
+
+MAX_BULK = 100_000
+
+
+def lead_or_raise(uow: UnitOfWork, actor: Actor, lead_id: int) -> Lead:
+    """The actor's workspace's lead; ``NotFound`` for a missing lead or another workspace's."""
+    lead = uow.session.get(Lead, lead_id)
+    if lead is None or lead.workspace_id != actor.workspace_id:
+        raise NotFound(f"Lead {lead_id} does not exist in this workspace.")
+    return lead
+
+
+def owned_lead_ids(uow: UnitOfWork, actor: Actor, lead_ids: list[int]) -> list[int]:
+    """The ids among ``lead_ids`` that are leads of the actor's workspace, sorted."""
+    if len(lead_ids) > MAX_BULK:
+        raise InvalidInput(f"Select at most {MAX_BULK} leads at a time.")
+    if not lead_ids:
+        return []
+    found: list[int] = []
+    for start in range(0, len(lead_ids), 5000):
+        chunk = lead_ids[start : start + 5000]
+        found.extend(
+            uow.session.scalars(select(Lead.id).where(Lead.workspace_id == actor.workspace_id, Lead.id.in_(chunk)))
+        )
+    return sorted(found)

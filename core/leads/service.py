@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import delete, select, update
 
-from core.auth.models import Actor
+from core import background
+from core.actor import Actor
+from core.audit import audit
 from core.db import UnitOfWork
 from core.db.models import (
     LEAD_STATUSES,
-    AuditEvent,
-    Campaign,
     Contact,
     Evidence,
     Lead,
@@ -22,7 +20,7 @@ from core.db.models import (
     SearchHit,
     User,
 )
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from core.leads.models import (
     ContactView,
     CrawlView,
@@ -31,45 +29,8 @@ from core.leads.models import (
     LeadDetail,
     MessageView,
 )
-from core.scoring.outdated import rubric_refs
-
-MAX_BULK = 100_000
-
-
-def audit(uow: UnitOfWork, actor: Actor, action: str, target_id: int | None, detail: dict[str, Any]) -> None:
-    """Record who did what to which lead (added to the caller's transaction)."""
-    uow.session.add(
-        AuditEvent(
-            workspace_id=actor.workspace_id,
-            user_id=actor.user_id,
-            action=action,
-            target_type="lead",
-            target_id=target_id,
-            detail=detail,
-        )
-    )
-
-
-def lead_or_raise(uow: UnitOfWork, actor: Actor, lead_id: int) -> Lead:
-    """The actor's workspace's lead; ``NotFound`` for a missing lead or another workspace's."""
-    lead = uow.session.get(Lead, lead_id)
-    if lead is None or lead.workspace_id != actor.workspace_id:
-        raise NotFound(f"Lead {lead_id} does not exist in this workspace.")
-    return lead
-
-
-def _owned_ids(uow: UnitOfWork, actor: Actor, lead_ids: list[int]) -> list[int]:
-    if len(lead_ids) > MAX_BULK:
-        raise InvalidInput(f"Select at most {MAX_BULK} leads at a time.")
-    if not lead_ids:
-        return []
-    found: list[int] = []
-    for start in range(0, len(lead_ids), 5000):
-        chunk = lead_ids[start : start + 5000]
-        found.extend(
-            uow.session.scalars(select(Lead.id).where(Lead.workspace_id == actor.workspace_id, Lead.id.in_(chunk)))
-        )
-    return sorted(found)
+from core.leads.repository import lead_or_raise, owned_lead_ids
+from core.leads.rubrics import rubric_refs
 
 
 def get_lead_detail_or_raise(*, actor: Actor, lead_id: int, uow: UnitOfWork | None = None) -> LeadDetail:
@@ -190,7 +151,7 @@ def update_lead(
         after = {"status": status, "owner_id": owner_id, "tags": lead.tags, "notes": notes}
         changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
         if changed:
-            audit(uow, actor, "lead.updated", lead.id, changed)
+            audit(uow, "lead.updated", actor=actor, target_type="lead", target_id=lead.id, detail=changed)
         uow.commit()
 
 
@@ -200,10 +161,17 @@ def set_status(*, actor: Actor, lead_ids: list[int], status: str, uow: UnitOfWor
         raise InvalidInput(f"Unknown status '{status}'.")
     uow = uow or UnitOfWork()
     with uow:
-        ids = _owned_ids(uow, actor, lead_ids)
+        ids = owned_lead_ids(uow, actor, lead_ids)
         for start in range(0, len(ids), 5000):
             uow.session.execute(update(Lead).where(Lead.id.in_(ids[start : start + 5000])).values(status=status))
-        audit(uow, actor, "lead.bulk_status", None, {"status": status, "lead_ids": ids[:1000], "count": len(ids)})
+        audit(
+            uow,
+            "lead.bulk_status",
+            actor=actor,
+            target_type="lead",
+            target_id=None,
+            detail={"status": status, "lead_ids": ids[:1000], "count": len(ids)},
+        )
         uow.commit()
     return len(ids)
 
@@ -213,10 +181,17 @@ def assign(*, actor: Actor, lead_ids: list[int], owner_id: int | None, uow: Unit
     uow = uow or UnitOfWork()
     with uow:
         _check_owner(uow, actor, owner_id)
-        ids = _owned_ids(uow, actor, lead_ids)
+        ids = owned_lead_ids(uow, actor, lead_ids)
         for start in range(0, len(ids), 5000):
             uow.session.execute(update(Lead).where(Lead.id.in_(ids[start : start + 5000])).values(owner_id=owner_id))
-        audit(uow, actor, "lead.bulk_assign", None, {"owner_id": owner_id, "lead_ids": ids[:1000], "count": len(ids)})
+        audit(
+            uow,
+            "lead.bulk_assign",
+            actor=actor,
+            target_type="lead",
+            target_id=None,
+            detail={"owner_id": owner_id, "lead_ids": ids[:1000], "count": len(ids)},
+        )
         uow.commit()
     return len(ids)
 
@@ -225,7 +200,7 @@ def delete_leads(*, actor: Actor, lead_ids: list[int], uow: UnitOfWork | None = 
     """Delete the selected leads and tombstone their domains, so no crawl or import brings them back."""
     uow = uow or UnitOfWork()
     with uow:
-        ids = _owned_ids(uow, actor, lead_ids)
+        ids = owned_lead_ids(uow, actor, lead_ids)
         rows = uow.session.execute(select(Lead.id, Lead.domain).where(Lead.id.in_(ids))).all() if ids else []
         known = set(
             uow.session.scalars(
@@ -237,7 +212,7 @@ def delete_leads(*, actor: Actor, lead_ids: list[int], uow: UnitOfWork | None = 
         for lead_id, domain in rows:
             if domain not in known:
                 uow.session.add(LeadTombstone(workspace_id=actor.workspace_id, domain=domain, deleted_by=actor.user_id))
-            audit(uow, actor, "lead.deleted", lead_id, {"domain": domain})
+            audit(uow, "lead.deleted", actor=actor, target_type="lead", target_id=lead_id, detail={"domain": domain})
         uow.flush()
         for start in range(0, len(ids), 5000):
             uow.session.execute(delete(Lead).where(Lead.id.in_(ids[start : start + 5000])))
@@ -247,63 +222,8 @@ def delete_leads(*, actor: Actor, lead_ids: list[int], uow: UnitOfWork | None = 
 
 def rescore(*, actor: Actor, lead_ids: list[int], use_llm: bool = True) -> int:
     """Queue a re-score of the selected leads (a job on the llm queue); returns the job id."""
-    from core import jobs
-    from core.scoring import SCORE_JOB
-
     with UnitOfWork() as uow:
-        ids = _owned_ids(uow, actor, lead_ids)
+        ids = owned_lead_ids(uow, actor, lead_ids)
     if not ids:
         raise InvalidInput("Select at least one lead to re-score.")
-    return jobs.submit(kind=SCORE_JOB, args={"lead_ids": ids, "use_llm": use_llm}, actor=actor)
-
-
-def recrawl(*, actor: Actor, lead_ids: list[int]) -> list[int]:
-    """Crawl the selected leads' websites again as a run of their campaign; returns the run ids."""
-    from core.db.models import Run, RunSite
-    from core.runs.service import submit_batches
-
-    by_run: dict[int, list[str]] = {}
-    with UnitOfWork() as uow:
-        ids = _owned_ids(uow, actor, lead_ids)
-        if not ids:
-            raise InvalidInput("Select at least one lead to re-crawl.")
-        fallback = uow.session.scalar(
-            select(Campaign)
-            .where(Campaign.workspace_id == actor.workspace_id, Campaign.approved_version_id.is_not(None))
-            .order_by(Campaign.id.desc())
-        )
-        groups: dict[int, list[Lead]] = {}
-        for lead in uow.session.scalars(select(Lead).where(Lead.id.in_(ids))):
-            campaign = uow.session.get(Campaign, lead.campaign_id) if lead.campaign_id else None
-            campaign = campaign if campaign is not None and campaign.approved_version_id else fallback
-            if campaign is None:
-                raise InvalidInput("Re-crawl needs an approved campaign: approve a strategy first.")
-            groups.setdefault(campaign.id, []).append(lead)
-        for campaign_id, leads in groups.items():
-            campaign = uow.session.get(Campaign, campaign_id)
-            assert campaign is not None and campaign.approved_version_id is not None
-            run = Run(
-                workspace_id=actor.workspace_id,
-                campaign_id=campaign_id,
-                strategy_version_id=campaign.approved_version_id,
-                status="crawling",
-                stats={"recrawl": True},
-            )
-            uow.session.add(run)
-            uow.flush()
-            for lead in leads:
-                uow.session.add(
-                    RunSite(
-                        workspace_id=actor.workspace_id,
-                        run_id=run.id,
-                        domain=lead.domain,
-                        url=lead.website or f"https://{lead.domain}/",
-                        source="manual",
-                    )
-                )
-            by_run[run.id] = [lead.domain for lead in leads]
-        audit(uow, actor, "lead.recrawl", None, {"lead_ids": ids[:1000], "runs": list(by_run)})
-        uow.commit()
-    for run_id, domains in by_run.items():
-        submit_batches(workspace_id=actor.workspace_id, run_id=run_id, domains=domains)
-    return list(by_run)
+    return background.submit(kind=background.kinds.SCORE_LEADS, args={"lead_ids": ids, "use_llm": use_llm}, actor=actor)

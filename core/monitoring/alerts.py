@@ -50,7 +50,7 @@ def _rq_problems(settings: Settings, now: datetime) -> list[Problem]:
 
 
 def _database_problems(settings: Settings, now: datetime) -> list[Problem]:
-    from core.jobs import stale_jobs
+    from core.background import stale_jobs
 
     problems = []
     since = now - timedelta(minutes=settings.alert_window_minutes)
@@ -90,7 +90,7 @@ def _database_problems(settings: Settings, now: datetime) -> list[Problem]:
 
 def find_problems(*, settings: Settings | None = None, now: datetime | None = None) -> list[Problem]:
     """Everything wrong right now: database, receiver, Redis and workers, queues, failures, budgets."""
-    from core.system import check_database, check_receiver
+    from core.monitoring.health import check_database, check_receiver
 
     settings = settings or get_settings()
     now = now or utcnow()

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select, update
 
-from core.auth.models import Actor
+from core.actor import Actor
+from core.background import QUEUES
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import Job
 from core.errors import InvalidInput, NotFound
-from core.jobs import QUEUES
 from core.logs import redact
 
 if TYPE_CHECKING:

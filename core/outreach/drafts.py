@@ -16,18 +16,18 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core.auth.models import Actor
+from core import background
+from core.actor import Actor
 from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import Campaign, Contact, Evidence, Lead, Message, StrategyVersion, Workspace
 from core.errors import InvalidInput, LLMError, QuotaExceeded
-from core.llm import LLM, LLMRequest, get_llm, load_prompt
+from core.llm import LLM, LLMRequest, load_prompt
 from core.outreach.context import pick_contact
 from core.outreach.service import DraftOutcome
 from core.outreach.suppression import is_suppressed
 from core.strategy.models import Angle, parse_strategy
 
-DRAFT_JOB = "outreach.draft"
 MAX_EVIDENCE = 40
 UNSUPPORTED = "states a fact about the prospect without evidence"
 
@@ -275,28 +275,12 @@ def ai_drafts_available() -> bool:
 
 def start_ai_drafts(*, actor: Actor, lead_ids: list[int], channel: str, step: int = 1) -> int:
     """Start the drafting job for a selection of leads; returns the job id."""
-    from core import jobs
-
     if not ai_drafts_available():
         raise InvalidInput("AI drafts need an OpenAI key (Settings); use a template instead.")
     if not lead_ids:
         raise InvalidInput("Select at least one lead.")
-    return jobs.submit(
-        kind=DRAFT_JOB, args={"lead_ids": [int(i) for i in lead_ids], "channel": channel, "step": step}, actor=actor
+    return background.submit(
+        kind=background.kinds.DRAFT,
+        args={"lead_ids": [int(i) for i in lead_ids], "channel": channel, "step": step},
+        actor=actor,
     )
-
-
-def draft_job(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
-    """Job entry point ``outreach.draft``: draft the selected leads (safe to run twice: one draft per step)."""
-    llm = get_llm()
-    if llm is None or ctx.workspace_id is None:
-        return {"created": 0, "skipped": "no LLM key configured"}
-    outcome = create_ai_drafts(
-        workspace_id=ctx.workspace_id,
-        lead_ids=[int(i) for i in args.get("lead_ids", [])],
-        channel=str(args.get("channel", "email")),
-        step=int(args.get("step", 1)),
-        llm=llm,
-        progress=lambda done, total: ctx.progress(done, total, f"Drafted {done} of {total} leads"),
-    )
-    return {"created": len(outcome.created), "skipped": [f"lead {i}: {why}" for i, why in outcome.skipped][:50]}

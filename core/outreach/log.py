@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, func, select, update
 
-from core.auth.models import Actor
+from core.actor import Actor
 from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import Contact, Lead, Message, MessageEvent, Workspace

@@ -249,19 +249,3 @@ def _send_one(
     detail = "recorded in the outbox (not delivered)" if result.recorded_only else f"accepted by {result.provider}"
     record("sent", detail, result=result, lead_id=item.lead_id)
     return "sent"
-
-
-def send_job(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
-    """Job entry point ``outreach.send``: send the workspace's queued messages (safe to run twice)."""
-    summary = send_queued(
-        workspace_id=args.get("workspace_id") or ctx.workspace_id,
-        progress=lambda done, msg: ctx.progress(done, None, msg),
-    )
-    return {
-        "sent": summary.sent,
-        "failed": summary.failed,
-        "unknown": summary.unknown,
-        "suppressed": summary.suppressed,
-        "waiting": summary.waiting,
-        "capped": summary.capped,
-    }

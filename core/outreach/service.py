@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.auth.models import Actor
+from core import background
+from core.actor import Actor
 from core.db import UnitOfWork
 from core.db.models import AuditEvent, Lead, Message, MessageEvent, Template, Workspace, utcnow
 from core.errors import InvalidInput, NotFound
@@ -347,12 +348,10 @@ def queue_for_sending(*, actor: Actor, message_ids: list[int] | None = None, uow
 
 def send_now(*, actor: Actor, message_ids: list[int] | None = None, uow: UnitOfWork | None = None) -> int | None:
     """One-click send: queue the approved messages and start a send job; returns the job id (None if nothing)."""
-    from core import jobs
-
     queued = queue_for_sending(actor=actor, message_ids=message_ids, uow=uow)
     if not queued:
         return None
-    return jobs.submit(kind="outreach.send", args={"workspace_id": actor.workspace_id}, actor=actor)
+    return background.submit(kind=background.kinds.SEND, args={"workspace_id": actor.workspace_id}, actor=actor)
 
 
 def leads_for_outreach(

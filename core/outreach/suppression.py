@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
-from core.auth.models import Actor
+from core.actor import Actor
 from core.db import UnitOfWork
 from core.db.models import SUPPRESSION_REASONS, AuditEvent, Suppression
 from core.errors import InvalidInput

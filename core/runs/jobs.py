@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core import jobs
+from core import background
 from core.config import get_settings
 from core.crawl.models import SiteCrawl
 from core.crawl.override import resolver_from_settings
@@ -39,7 +39,7 @@ def _redis() -> Any | None:
     return Redis.from_url(url)
 
 
-def search_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
+def search_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[str, Any]:
     """Run every query of the approved strategy, store hits, queue candidates in crawl batches."""
     from core.runs.service import submit_batches
     from core.search.brave import build_search_client
@@ -157,7 +157,7 @@ def store_site(*, workspace_id: int, run_id: int, campaign_id: int | None, domai
         return lead.id
 
 
-def crawl_batch_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
+def crawl_batch_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[str, Any]:
     """Crawl and analyse the batch's sites that this run has not crawled yet."""
     settings = get_settings()
     run_id, domains = int(args["run_id"]), list(args["domains"])
@@ -204,7 +204,7 @@ def crawl_batch_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any
         score_leads(workspace_id=workspace_id, lead_ids=lead_ids, use_llm=False)
     _finish_run_if_done(run_id)
     if lead_ids and settings.openai_enabled:
-        jobs.submit(
+        background.submit(
             kind="runs.summarize", args={"lead_ids": lead_ids, "campaign_id": campaign_id}, workspace_id=workspace_id
         )
     return {"sites": len(domains), "crawled_now": len(todo), "leads": len(lead_ids)}
@@ -224,7 +224,7 @@ def _finish_run_if_done(run_id: int) -> None:
         uow.commit()
 
 
-def summarize_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
+def summarize_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[str, Any]:
     """Write an LLM summary (what the company does, industry) for each lead, citing its pages."""
     from core.extract.summary import summarize_with_llm
     from core.llm import get_llm

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core import jobs
-from core.auth.models import Actor
+from core import background
+from core.actor import Actor
+from core.audit import audit
 from core.config import get_settings
 from core.db import UnitOfWork
-from core.db.models import JOB_ACTIVE_STATUSES, AuditEvent, Campaign, Job, Run, RunSite, SearchCall, SearchHit, utcnow
+from core.db.models import (
+    JOB_ACTIVE_STATUSES,
+    AuditEvent,
+    Campaign,
+    Job,
+    Lead,
+    Run,
+    RunSite,
+    SearchCall,
+    SearchHit,
+    utcnow,
+)
 from core.errors import InvalidInput, NotFound
+from core.leads.repository import owned_lead_ids
 from core.runs.models import RunView, StartedRun
 
 BATCH_SIZE = 25
@@ -24,7 +37,7 @@ def _approved_campaign(uow: UnitOfWork, actor: Actor, campaign_id: int) -> Campa
     return campaign
 
 
-def start_run(*, actor: Actor, campaign_id: int, runner: jobs.Runner | None = None) -> StartedRun:
+def start_run(*, actor: Actor, campaign_id: int, runner: background.Runner | None = None) -> StartedRun:
     """Start a run of the campaign's approved strategy: a search job that queues crawl batches."""
     if not get_settings().brave_enabled:
         raise InvalidInput(
@@ -53,12 +66,12 @@ def start_run(*, actor: Actor, campaign_id: int, runner: jobs.Runner | None = No
         )
         uow.commit()
         run_id = run.id
-    jobs.submit(kind="runs.search", args={"run_id": run_id}, actor=actor, runner=runner)
+    background.submit(kind="runs.search", args={"run_id": run_id}, actor=actor, runner=runner)
     return StartedRun(run_id=run_id)
 
 
 def start_run_from_urls(
-    *, actor: Actor, campaign_id: int, urls_text: str, runner: jobs.Runner | None = None
+    *, actor: Actor, campaign_id: int, urls_text: str, runner: background.Runner | None = None
 ) -> StartedRun:
     """Start a run on pasted URLs (one per line); bad lines come back with their reasons."""
     from core.search.candidates import DEFAULT_BLOCKLIST, parse_blocklist, parse_url_list
@@ -102,10 +115,12 @@ def start_run_from_urls(
     return StartedRun(run_id=run_id, rejected=rejected)
 
 
-def submit_batches(*, workspace_id: int, run_id: int, domains: list[str], runner: jobs.Runner | None = None) -> int:
+def submit_batches(
+    *, workspace_id: int, run_id: int, domains: list[str], runner: background.Runner | None = None
+) -> int:
     """Queue crawl jobs of ``BATCH_SIZE`` sites each; returns how many jobs were queued."""
     for start in range(0, len(domains), BATCH_SIZE):
-        jobs.submit(
+        background.submit(
             kind="runs.crawl_batch",
             args={"run_id": run_id, "domains": domains[start : start + BATCH_SIZE]},
             workspace_id=workspace_id,
@@ -193,7 +208,7 @@ def cancel_run(*, actor: Actor, run_id: int) -> RunView:
         uow.commit()
     for job_id in active:
         try:
-            jobs.cancel(actor=actor, job_id=job_id)
+            background.cancel(actor=actor, job_id=job_id)
         except InvalidInput:
             pass  # finished in the meantime
     return get_run_or_raise(actor=actor, run_id=run_id)
@@ -216,3 +231,54 @@ def searches_this_month(*, actor: Actor) -> int:
 def search_available() -> bool:
     """True when web search is configured, so approving a strategy can start a run by itself."""
     return get_settings().brave_enabled
+
+
+def recrawl_leads(*, actor: Actor, lead_ids: list[int]) -> list[int]:
+    """Crawl the selected leads' websites again as a run of their campaign; returns the run ids."""
+    by_run: dict[int, list[str]] = {}
+    with UnitOfWork() as uow:
+        ids = owned_lead_ids(uow, actor, lead_ids)
+        if not ids:
+            raise InvalidInput("Select at least one lead to re-crawl.")
+        fallback = uow.session.scalar(
+            select(Campaign)
+            .where(Campaign.workspace_id == actor.workspace_id, Campaign.approved_version_id.is_not(None))
+            .order_by(Campaign.id.desc())
+        )
+        groups: dict[int, list[Lead]] = {}
+        for lead in uow.session.scalars(select(Lead).where(Lead.id.in_(ids))):
+            campaign = uow.session.get(Campaign, lead.campaign_id) if lead.campaign_id else None
+            campaign = campaign if campaign is not None and campaign.approved_version_id else fallback
+            if campaign is None:
+                raise InvalidInput("Re-crawl needs an approved campaign: approve a strategy first.")
+            groups.setdefault(campaign.id, []).append(lead)
+        for campaign_id, leads in groups.items():
+            campaign = uow.session.get(Campaign, campaign_id)
+            assert campaign is not None and campaign.approved_version_id is not None
+            run = Run(
+                workspace_id=actor.workspace_id,
+                campaign_id=campaign_id,
+                strategy_version_id=campaign.approved_version_id,
+                status="crawling",
+                stats={"recrawl": True},
+            )
+            uow.session.add(run)
+            uow.flush()
+            for lead in leads:
+                uow.session.add(
+                    RunSite(
+                        workspace_id=actor.workspace_id,
+                        run_id=run.id,
+                        domain=lead.domain,
+                        url=lead.website or f"https://{lead.domain}/",
+                        source="manual",
+                    )
+                )
+            by_run[run.id] = [lead.domain for lead in leads]
+        audit(
+            uow, "lead.recrawl", actor=actor, target_type="lead", detail={"lead_ids": ids[:1000], "runs": list(by_run)}
+        )
+        uow.commit()
+    for run_id, domains in by_run.items():
+        submit_batches(workspace_id=actor.workspace_id, run_id=run_id, domains=domains)
+    return list(by_run)

@@ -8,19 +8,15 @@ the strategy version that scored it (0: the default rubric used before any strat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import and_, func, select, true
-from sqlalchemy.orm import aliased, join
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import func, select
 
-from core import jobs
-from core.auth.models import Actor
+from core import background
+from core.actor import Actor
 from core.db import UnitOfWork
-from core.db.models import JOB_ACTIVE_STATUSES, Campaign, Job, Lead, StrategyVersion
-from core.leads.models import RubricRef
+from core.db.models import JOB_ACTIVE_STATUSES, Job, Lead
 from core.leads.query import LeadFilter, filter_conditions
-from core.scoring import RESCORE_JOB
+from core.leads.rubrics import current_rubric
 from core.scoring.service import submit_rescore
 
 
@@ -39,33 +35,6 @@ class OutdatedScores:
         return self.old_rubric + self.unscored
 
 
-@dataclass(frozen=True)
-class _CurrentRubric:
-    """Rows with a lead campaign id joined to its current rubric; none while nothing is approved yet."""
-
-    source: Any  # the FROM clause
-    version_id: ColumnElement[int]  # the strategy version the lead should be scored with
-    rescore_campaign_id: ColumnElement[int]  # the campaign whose re-score job covers the lead
-
-
-def _current_rubric(workspace_id: int, rows: Any, campaign_id: Any) -> _CurrentRubric:
-    """``rows`` (``Lead``, or a subquery of it whose lead campaign column is ``campaign_id``) joined to the rubric."""
-    own = aliased(Campaign)
-    latest = (
-        select(Campaign.id, Campaign.approved_version_id)
-        .where(Campaign.workspace_id == workspace_id, Campaign.approved_version_id.is_not(None))
-        .order_by(Campaign.id.desc())
-        .limit(1)
-        .subquery("latest_approved")
-    )
-    own_approved = and_(own.id == campaign_id, own.workspace_id == workspace_id, own.approved_version_id.is_not(None))
-    return _CurrentRubric(
-        source=join(rows, own, own_approved, isouter=True).join(latest, true()),
-        version_id=func.coalesce(own.approved_version_id, latest.c.approved_version_id),
-        rescore_campaign_id=func.coalesce(campaign_id, latest.c.id),
-    )
-
-
 def count_outdated_scores(*, actor: Actor, flt: LeadFilter, uow: UnitOfWork | None = None) -> OutdatedScores:
     """How many leads matching ``flt`` were scored with another rubric, or not at all while others were."""
     uow = uow or UnitOfWork()
@@ -78,7 +47,7 @@ def count_outdated_scores(*, actor: Actor, flt: LeadFilter, uow: UnitOfWork | No
             .group_by(Lead.campaign_id, Lead.rubric_version)
             .subquery("by_rubric")
         )
-        rubric = _current_rubric(actor.workspace_id, groups, groups.c.campaign_id)
+        rubric = current_rubric(actor.workspace_id, groups, groups.c.campaign_id)
         rows = uow.session.execute(
             select(rubric.rescore_campaign_id, groups.c.rubric_version, rubric.version_id, groups.c.leads).select_from(
                 rubric.source
@@ -109,34 +78,16 @@ def _running_rescores(uow: UnitOfWork, workspace_id: int, campaign_ids: set[int]
         return {}
     active = uow.session.execute(
         select(Job.id, Job.args).where(
-            Job.workspace_id == workspace_id, Job.kind == RESCORE_JOB, Job.status.in_(JOB_ACTIVE_STATUSES)
+            Job.workspace_id == workspace_id,
+            Job.kind == background.kinds.RESCORE_CAMPAIGN.name,
+            Job.status.in_(JOB_ACTIVE_STATUSES),
         )
     )
     found = {job_id: int((args or {}).get("campaign_id", 0)) for job_id, args in active}
     return {job_id: campaign_id for job_id, campaign_id in found.items() if campaign_id in campaign_ids}
 
 
-def rescore_outdated(*, actor: Actor, flt: LeadFilter, runner: jobs.Runner | None = None) -> list[int]:
+def rescore_outdated(*, actor: Actor, flt: LeadFilter, runner: background.Runner | None = None) -> list[int]:
     """Submit the re-score job of each campaign with outdated leads in ``flt`` and none under way; the job ids."""
     outdated = count_outdated_scores(actor=actor, flt=flt)
     return [submit_rescore(actor=actor, campaign_id=c, runner=runner) for c in outdated.campaign_ids]
-
-
-def rubric_refs(uow: UnitOfWork, *, workspace_id: int, lead: Lead) -> tuple[RubricRef | None, RubricRef | None]:
-    """The rubric that scored ``lead`` (None: never scored) and its current one (None: nothing approved yet)."""
-    rubric = _current_rubric(workspace_id, Lead, Lead.campaign_id)
-    current_id = uow.session.scalar(select(rubric.version_id).select_from(rubric.source).where(Lead.id == lead.id))
-    wanted = {v for v in (lead.rubric_version, current_id) if v}  # 0, the default rubric, has no row
-    refs: dict[int, RubricRef] = {}
-    if wanted:
-        versions = uow.session.execute(
-            select(StrategyVersion.id, StrategyVersion.version, Campaign.id, Campaign.name)
-            .join(Campaign, Campaign.id == StrategyVersion.campaign_id)
-            .where(StrategyVersion.workspace_id == workspace_id, StrategyVersion.id.in_(wanted))
-        )
-        refs = {v: RubricRef(version_id=v, number=n, campaign_id=c, campaign=name) for v, n, c, name in versions}
-
-    def ref(version_id: int | None) -> RubricRef | None:
-        return None if version_id is None else refs.get(version_id, RubricRef(version_id=version_id))
-
-    return ref(lead.rubric_version), ref(current_id)

@@ -10,14 +10,13 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from core import jobs
-from core.auth.models import Actor
+from core import background
+from core.actor import Actor
 from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import Campaign, Contact, Evidence, Lead, StrategyVersion
 from core.errors import LeadScoutError, NotFound, QuotaExceeded
 from core.llm import LLM, get_llm
-from core.scoring import RESCORE_JOB
 from core.scoring.judgement import judge
 from core.scoring.rules import EvidenceFact, Factor, LeadFacts, effective_weights, score_rules, total
 from core.strategy.models import ICP, parse_strategy
@@ -198,19 +197,6 @@ def score_leads(
     return summary
 
 
-def score_leads_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
-    """Job: score the given leads of the job's workspace (safe to run twice: it overwrites)."""
-    if ctx.workspace_id is None:
-        return {"skipped": "no workspace"}
-    done = score_leads(
-        workspace_id=ctx.workspace_id,
-        lead_ids=[int(i) for i in args.get("lead_ids", [])],
-        use_llm=bool(args.get("use_llm", True)),
-        progress=lambda d, t: ctx.progress(d, t, f"Scored {d} of {t} leads"),
-    )
-    return {"scored": done.scored, "judged": done.judged, "errors": done.errors[:20]}
-
-
 def leads_of_campaign(uow: UnitOfWork, *, workspace_id: int, campaign_id: int, stale_only: bool) -> list[int]:
     """Ids of the leads a campaign's rubric scores (its own, plus campaign-less ones if it is the latest)."""
     rubrics = resolve_rubrics(uow, workspace_id=workspace_id, campaign_ids={campaign_id, None})
@@ -224,29 +210,17 @@ def leads_of_campaign(uow: UnitOfWork, *, workspace_id: int, campaign_id: int, s
     return list(uow.session.scalars(query.order_by(Lead.id)))
 
 
-def rescore_campaign_job(ctx: jobs.JobContext, args: dict[str, Any]) -> dict[str, Any]:
-    """Job: re-score a campaign's leads whose score used another rubric version (resumes after a crash)."""
-    if ctx.workspace_id is None:
-        return {"skipped": "no workspace"}
-    with UnitOfWork() as uow:
-        ids = leads_of_campaign(
-            uow, workspace_id=ctx.workspace_id, campaign_id=int(args["campaign_id"]), stale_only=True
-        )
-    done = score_leads(
-        workspace_id=ctx.workspace_id,
-        lead_ids=ids,
-        use_llm=bool(args.get("use_llm", True)),
-        progress=lambda d, t: ctx.progress(d, t, f"Re-scored {d} of {t} leads"),
-    )
-    return {"scored": done.scored, "judged": done.judged, "errors": done.errors[:20]}
-
-
-def submit_rescore(*, actor: Actor, campaign_id: int, use_llm: bool = True, runner: jobs.Runner | None = None) -> int:
+def submit_rescore(
+    *, actor: Actor, campaign_id: int, use_llm: bool = True, runner: background.Runner | None = None
+) -> int:
     """Queue the re-score of a campaign's leads after its rubric changed; returns the job id."""
     with UnitOfWork() as uow:
         campaign = uow.session.get(Campaign, campaign_id)
         if campaign is None or campaign.workspace_id != actor.workspace_id:
             raise NotFound(f"Campaign {campaign_id} does not exist in this workspace.")
-    return jobs.submit(
-        kind=RESCORE_JOB, args={"campaign_id": campaign_id, "use_llm": use_llm}, actor=actor, runner=runner
+    return background.submit(
+        kind=background.kinds.RESCORE_CAMPAIGN,
+        args={"campaign_id": campaign_id, "use_llm": use_llm},
+        actor=actor,
+        runner=runner,
     )

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core.auth.models import Actor
+from core import background
+from core.actor import Actor
 from core.config import Settings
 from core.db import UnitOfWork
 from core.db.models import AuditEvent, Campaign, StrategyVersion, User
@@ -260,7 +261,10 @@ def approve(
         had_scores = previous_version is not None and previous_version != version.id
     if had_scores:
         # A different rubric was approved: leads scored on the old one are re-scored as a job.
-        from core.scoring.service import submit_rescore
-
-        submit_rescore(actor=actor, campaign_id=campaign_id, runner=runner)
+        background.submit(
+            kind=background.kinds.RESCORE_CAMPAIGN,
+            args={"campaign_id": campaign_id, "use_llm": True},
+            actor=actor,
+            runner=runner,
+        )
     return get_campaign_or_raise(actor=actor, campaign_id=campaign_id, uow=uow)

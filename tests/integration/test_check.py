@@ -18,11 +18,11 @@ from redis import Redis
 from rq import Queue, Worker
 from sqlalchemy import create_engine, make_url, text
 
+from core.background import QUEUES
 from core.config import PROJECT_ROOT, get_settings
 from core.db import UnitOfWork, migrate
 from core.db.models import Campaign, Job, LLMCall, Workspace, utcnow
 from core.db.session import build_engine
-from core.jobs import QUEUES
 from tests.conftest import TEST_TMP
 from tests.fixtures.outreach_servers import free_port
 
@@ -109,7 +109,7 @@ def test_healthy_system_exits_zero(fresh_database, redis, receiver_url):
 
 def break_everything(database_url: str, redis: Redis) -> None:
     """A stuck queue with no worker, a failing LLM provider, a nearly spent budget, failures, a stale job."""
-    job = Queue("crawl", connection=redis).enqueue("workers.tasks.run_job", 0, "core.jobs_builtin:selftest")
+    job = Queue("crawl", connection=redis).enqueue("workers.tasks.run_job", 0, "core.monitoring.jobs:selftest")
     job.enqueued_at = utcnow() - timedelta(minutes=45)
     job.save()
     now = utcnow()

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from core import jobs
+from core import background
 from core.config import PROJECT_ROOT, get_settings
 from core.errors import InvalidInput, NotFound
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 
 
-def wait_for(actor, job_id: int, statuses: tuple[str, ...], timeout: float = 30.0) -> jobs.JobView:
+def wait_for(actor, job_id: int, statuses: tuple[str, ...], timeout: float = 30.0) -> background.JobView:
     """Poll the job row until it reaches one of ``statuses`` (a bound, not a timing assertion)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        view = jobs.get_job_or_raise(actor=actor, job_id=job_id)
+        view = background.get_job_or_raise(actor=actor, job_id=job_id)
         if view.status in statuses:
             return view
         time.sleep(0.05)
@@ -30,13 +30,13 @@ def wait_for(actor, job_id: int, statuses: tuple[str, ...], timeout: float = 30.
 
 @pytest.fixture
 def embedded():
-    runner = jobs.EmbeddedRunner(get_settings().model_copy(update={"job_retries": 1, "job_retry_delays": [0]}))
+    runner = background.EmbeddedRunner(get_settings().model_copy(update={"job_retries": 1, "job_retry_delays": [0]}))
     yield runner
     runner.shutdown()
 
 
 def test_embedded_job_runs_and_reports_progress(owner, embedded):
-    job_id = jobs.submit(kind="system.selftest", args={"steps": 5, "pause": 0.01}, actor=owner, runner=embedded)
+    job_id = background.submit(kind="system.selftest", args={"steps": 5, "pause": 0.01}, actor=owner, runner=embedded)
     view = wait_for(owner, job_id, ("succeeded", "failed"))
     assert view.status == "succeeded"
     assert (view.progress_done, view.progress_total) == (5, 5)
@@ -45,30 +45,30 @@ def test_embedded_job_runs_and_reports_progress(owner, embedded):
 
 
 def test_embedded_job_progress_is_visible_while_running(owner, embedded):
-    job_id = jobs.submit(kind="system.selftest", args={"steps": 200, "pause": 0.05}, actor=owner, runner=embedded)
+    job_id = background.submit(kind="system.selftest", args={"steps": 200, "pause": 0.05}, actor=owner, runner=embedded)
     seen = set()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and len(seen) < 3:
-        view = jobs.get_job_or_raise(actor=owner, job_id=job_id)
+        view = background.get_job_or_raise(actor=owner, job_id=job_id)
         if view.status == "running" and view.progress_done:
             seen.add(view.progress_done)
         time.sleep(0.1)
-    jobs.cancel(actor=owner, job_id=job_id, runner=embedded)
+    background.cancel(actor=owner, job_id=job_id, runner=embedded)
     assert len(seen) >= 3, f"progress values seen while running: {sorted(seen)}"
     assert wait_for(owner, job_id, ("cancelled",)).status == "cancelled"
 
 
 def test_embedded_cancel_stops_a_running_job(owner, embedded):
-    job_id = jobs.submit(kind="system.selftest", args={"steps": 1000, "pause": 0.05}, actor=owner, runner=embedded)
+    job_id = background.submit(kind="system.selftest", args={"steps": 1000, "pause": 0.05}, actor=owner, runner=embedded)
     wait_for(owner, job_id, ("running",))
-    jobs.cancel(actor=owner, job_id=job_id, runner=embedded)
+    background.cancel(actor=owner, job_id=job_id, runner=embedded)
     view = wait_for(owner, job_id, ("cancelled", "succeeded", "failed"))
     assert view.status == "cancelled"
     assert view.progress_done < 1000
 
 
 def test_embedded_failing_job_is_retried_then_failed(owner, embedded):
-    job_id = jobs.submit(
+    job_id = background.submit(
         kind="system.selftest", args={"steps": 1, "pause": 0, "fail_with": "boom"}, actor=owner, runner=embedded
     )
     view = wait_for(owner, job_id, ("failed", "succeeded"))
@@ -78,37 +78,37 @@ def test_embedded_failing_job_is_retried_then_failed(owner, embedded):
 
 
 def test_retry_creates_a_new_job_with_the_same_arguments(owner, embedded):
-    job_id = jobs.submit(kind="system.selftest", args={"steps": 1, "pause": 0, "fail_with": "x"}, actor=owner, runner=embedded)
+    job_id = background.submit(kind="system.selftest", args={"steps": 1, "pause": 0, "fail_with": "x"}, actor=owner, runner=embedded)
     wait_for(owner, job_id, ("failed",))
-    again = jobs.retry(actor=owner, job_id=job_id, runner=embedded)
+    again = background.retry(actor=owner, job_id=job_id, runner=embedded)
     assert again != job_id
     assert wait_for(owner, again, ("failed",)).error == "RuntimeError: x"
     with pytest.raises(InvalidInput, match="Only failed or cancelled"):
-        running = jobs.submit(kind="system.selftest", args={"steps": 500, "pause": 0.05}, actor=owner, runner=embedded)
+        running = background.submit(kind="system.selftest", args={"steps": 500, "pause": 0.05}, actor=owner, runner=embedded)
         wait_for(owner, running, ("running",))
         try:
-            jobs.retry(actor=owner, job_id=running, runner=embedded)
+            background.retry(actor=owner, job_id=running, runner=embedded)
         finally:
-            jobs.cancel(actor=owner, job_id=running, runner=embedded)
+            background.cancel(actor=owner, job_id=running, runner=embedded)
 
 
 def test_unknown_kind_is_refused(owner, embedded):
     with pytest.raises(InvalidInput, match="Unknown job kind"):
-        jobs.submit(kind="no.such.kind", actor=owner, runner=embedded)
+        background.submit(kind="no.such.kind", actor=owner, runner=embedded)
 
 
 def test_jobs_are_scoped_to_their_workspace(owner, embedded):
     from tests.conftest import make_owner
 
     other = make_owner()
-    job_id = jobs.submit(kind="system.selftest", args={"steps": 1, "pause": 0}, actor=owner, runner=embedded)
+    job_id = background.submit(kind="system.selftest", args={"steps": 1, "pause": 0}, actor=owner, runner=embedded)
     wait_for(owner, job_id, ("succeeded",))
-    assert jobs.get_job(actor=other, job_id=job_id) is None
-    assert all(view.id != job_id for view in jobs.list_jobs(actor=other))
+    assert background.get_job(actor=other, job_id=job_id) is None
+    assert all(view.id != job_id for view in background.list_jobs(actor=other))
     with pytest.raises(NotFound):
-        jobs.cancel(actor=other, job_id=job_id, runner=embedded)
+        background.cancel(actor=other, job_id=job_id, runner=embedded)
     with pytest.raises(NotFound):
-        jobs.retry(actor=other, job_id=job_id, runner=embedded)
+        background.retry(actor=other, job_id=job_id, runner=embedded)
 
 
 def test_interrupted_embedded_jobs_are_marked_failed(owner, uow):
@@ -119,8 +119,8 @@ def test_interrupted_embedded_jobs_are_marked_failed(owner, uow):
         uow.session.add(orphan)
         uow.commit()
         orphan_id = orphan.id
-    assert jobs.recover_interrupted_jobs() >= 1
-    view = jobs.get_job_or_raise(actor=owner, job_id=orphan_id)
+    assert background.recover_interrupted_jobs() >= 1
+    view = background.get_job_or_raise(actor=owner, job_id=orphan_id)
     assert view.status == "failed"
     assert "Interrupted" in view.error
 
@@ -146,8 +146,8 @@ def _redis_or_skip():
 def rq_runner():
     connection = _redis_or_skip()
     settings = get_settings().model_copy(update={"redis_url": REDIS_URL, "job_retries": 2, "job_retry_delays": [0]})
-    runner = jobs.RQRunner(settings, redis_url=REDIS_URL)
-    for name in jobs.QUEUES:
+    runner = background.RQRunner(settings, redis_url=REDIS_URL)
+    for name in background.QUEUES:
         from rq import Queue
 
         Queue(name, connection=connection).empty()
@@ -169,39 +169,39 @@ def run_burst_worker(*queues: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_rq_job_runs_in_a_real_worker(owner, rq_runner):
-    job_id = jobs.submit(kind="system.selftest", args={"steps": 3, "pause": 0.01}, actor=owner, runner=rq_runner)
-    assert jobs.get_job_or_raise(actor=owner, job_id=job_id).status == "queued"
+    job_id = background.submit(kind="system.selftest", args={"steps": 3, "pause": 0.01}, actor=owner, runner=rq_runner)
+    assert background.get_job_or_raise(actor=owner, job_id=job_id).status == "queued"
     proc = run_burst_worker("default")
     assert proc.returncode == 0, proc.stderr
-    view = jobs.get_job_or_raise(actor=owner, job_id=job_id)
+    view = background.get_job_or_raise(actor=owner, job_id=job_id)
     assert view.status == "succeeded", (view, proc.stderr[-2000:])
     assert view.executor == "rq"
     assert view.result == {"steps": 3}
 
 
 def test_rq_failing_job_is_retried_then_recorded_failed(owner, rq_runner):
-    job_id = jobs.submit(
+    job_id = background.submit(
         kind="system.selftest", args={"steps": 1, "pause": 0, "fail_with": "provider exploded"}, actor=owner, runner=rq_runner
     )
     proc = run_burst_worker("default")
     assert proc.returncode == 0, proc.stderr
-    view = jobs.get_job_or_raise(actor=owner, job_id=job_id)
+    view = background.get_job_or_raise(actor=owner, job_id=job_id)
     assert view.status == "failed", (view, proc.stderr[-2000:])
     assert view.attempts == 3  # first try + job_retries=2
     assert view.error == "RuntimeError: provider exploded"
 
 
 def test_rq_cancel_before_start_never_runs(owner, rq_runner):
-    job_id = jobs.submit(kind="system.selftest", args={"steps": 1, "pause": 0}, actor=owner, runner=rq_runner)
-    assert jobs.cancel(actor=owner, job_id=job_id, runner=rq_runner).status == "cancelled"
+    job_id = background.submit(kind="system.selftest", args={"steps": 1, "pause": 0}, actor=owner, runner=rq_runner)
+    assert background.cancel(actor=owner, job_id=job_id, runner=rq_runner).status == "cancelled"
     run_burst_worker("default")
-    view = jobs.get_job_or_raise(actor=owner, job_id=job_id)
+    view = background.get_job_or_raise(actor=owner, job_id=job_id)
     assert view.status == "cancelled"
     assert view.attempts == 0
 
 
 def test_rq_cancel_stops_a_running_job(owner, rq_runner):
-    job_id = jobs.submit(kind="system.selftest", args={"steps": 2000, "pause": 0.05}, actor=owner, runner=rq_runner)
+    job_id = background.submit(kind="system.selftest", args={"steps": 2000, "pause": 0.05}, actor=owner, runner=rq_runner)
     env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), REDIS_URL=REDIS_URL)
     worker = subprocess.Popen(
         [str(Path(sys.executable).with_name("rq")), "worker", "--burst", "--url", REDIS_URL, "default"],
@@ -213,7 +213,7 @@ def test_rq_cancel_stops_a_running_job(owner, rq_runner):
     )
     try:
         wait_for(owner, job_id, ("running",), timeout=60)
-        jobs.cancel(actor=owner, job_id=job_id, runner=rq_runner)
+        background.cancel(actor=owner, job_id=job_id, runner=rq_runner)
         view = wait_for(owner, job_id, ("cancelled", "succeeded", "failed"), timeout=60)
         assert view.status == "cancelled"
         assert view.progress_done < 2000

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from core import jobs
+from core import background
 from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.leads import csv_import, service
@@ -158,14 +158,13 @@ def test_big_import_runs_as_a_job(owner):
     tag = unique("job")
     data = "company,website\n" + "".join(f"Co {i},{tag}-{i}.com\n" for i in range(30)) + "bad,\n"
     runner = HoldRunner()
-    job_id = jobs.submit(kind=csv_import.IMPORT_JOB, actor=owner, runner=runner, args={})  # registered kind
+    job_id = background.submit(kind=background.kinds.IMPORT_CSV, actor=owner, runner=runner, args={})  # registered kind
     assert job_id
-    from unittest import mock
-
-    with mock.patch.object(jobs, "get_runner", return_value=runner):
-        job_id = csv_import.submit_import(actor=owner, data=data.encode(), mapping={"company": "company", "website": "website"})
-    jobs.execute_job(job_id, target="core.leads.csv_import:import_csv_job")
-    view = jobs.get_job_or_raise(actor=owner, job_id=job_id)
+    job_id = csv_import.submit_import(
+        actor=owner, data=data.encode(), mapping={"company": "company", "website": "website"}, runner=runner
+    )
+    background.execute_job(job_id, target="core.leads.jobs:import_csv_job")
+    view = background.get_job_or_raise(actor=owner, job_id=job_id)
     assert view.status == "succeeded", view.error
     assert view.result["imported"] == 30 and view.result["rejected"] == 1 and view.result["rows_read"] == 31
     assert view.result["rejected_rows"][0][0] == 31

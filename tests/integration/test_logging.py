@@ -18,7 +18,7 @@ import pytest
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from core import jobs
+from core import background
 from core.config import PROJECT_ROOT, Settings, get_settings
 from core.errors import LLMError
 from core.llm import LLMRequest, OpenAILLM, load_prompt
@@ -63,11 +63,11 @@ def test_a_full_flow_logs_json_with_ids_and_no_secret_or_body(captured):
     actor = auth.actor_for(user_id=signed.user_id, workspace_id=signed.workspaces[0][0])
 
     # A job that fails with a secret in its error message.
-    runner = jobs.EmbeddedRunner(get_settings().model_copy(update={"job_retries": 0}))
-    job_id = jobs.submit(kind="system.selftest", args={"steps": 1, "pause": 0, "fail_with": f"boom {values['openai_api_key']}"},
+    runner = background.EmbeddedRunner(get_settings().model_copy(update={"job_retries": 0}))
+    job_id = background.submit(kind="system.selftest", args={"steps": 1, "pause": 0, "fail_with": f"boom {values['openai_api_key']}"},
                          actor=actor, runner=runner)
     runner.shutdown()
-    assert jobs.get_job_or_raise(actor=actor, job_id=job_id).status == "failed"
+    assert background.get_job_or_raise(actor=actor, job_id=job_id).status == "failed"
 
     # LLM calls against a local OpenAI server: one answer, one authentication failure.
     with FakeOpenAI(answer={"headline": "x", "points": []}) as server:

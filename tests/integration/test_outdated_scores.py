@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from core import jobs
+from core import background
+from core.background.kinds import RESCORE_CAMPAIGN
 from core.db import UnitOfWork
 from core.db.models import Job
 from core.leads.query import LeadFilter
 from core.leads.service import get_lead_detail_or_raise
-from core.scoring import RESCORE_JOB
 from core.scoring.outdated import count_outdated_scores, rescore_outdated
 from core.strategy import service as strategy
 from tests.conftest import make_owner
@@ -83,16 +83,16 @@ def test_no_approved_strategy_means_nothing_is_outdated():
 def test_rescore_now_submits_the_campaign_jobs_not_already_running_and_they_fix_the_scores(workspace):
     owner, stranger, leads = workspace
     runner = HoldRunner()
-    [held] = [jobs.submit(kind=RESCORE_JOB, args={"campaign_id": leads.campaign}, actor=owner, runner=runner)]
+    [held] = [background.submit(kind=RESCORE_CAMPAIGN.name, args={"campaign_id": leads.campaign}, actor=owner, runner=runner)]
     found = count_outdated_scores(actor=owner, flt=LeadFilter())
     assert found.running_job_ids == (held,) and found.campaign_ids == (leads.draft_campaign,)
 
     [submitted] = rescore_outdated(actor=owner, flt=LeadFilter(), runner=runner)
     with UnitOfWork() as uow:
         job = uow.session.get(Job, submitted)
-        assert (job.kind, job.workspace_id, job.args["campaign_id"]) == (RESCORE_JOB, owner.workspace_id, leads.draft_campaign)
+        assert (job.kind, job.workspace_id, job.args["campaign_id"]) == (RESCORE_CAMPAIGN.name, owner.workspace_id, leads.draft_campaign)
     for job_id in (held, submitted):
-        jobs.execute_job(job_id, target="core.scoring.service:rescore_campaign_job")
+        background.execute_job(job_id, target="core.scoring.jobs:rescore_campaign_job")
     assert count_outdated_scores(actor=owner, flt=LeadFilter()).total == 0
     assert {lead(i).rubric_version for i in (leads.old, leads.default_rubric, leads.loose_old, leads.draft_unscored)} == {leads.v2}
     assert count_outdated_scores(actor=stranger, flt=LeadFilter()).total == 6  # untouched

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import jobs
+from core import background
 from core.config import PROJECT_ROOT, get_settings
 from core.db import UnitOfWork
 from core.db.models import Contact, Evidence, Lead, Page, RunSite, SearchCall, SearchHit
@@ -71,7 +71,7 @@ def lead_counts(workspace_id: int) -> tuple[int, int, int, int]:
 
 def test_a_run_turns_search_results_into_analysed_leads_once(owner, fixture_web):
     sites, _server, brave, _env = fixture_web
-    runner = jobs.EmbeddedRunner(get_settings())
+    runner = background.EmbeddedRunner(get_settings())
     campaign_id = approved_campaign(owner)
 
     started = runs.start_run(actor=owner, campaign_id=campaign_id, runner=runner)
@@ -108,7 +108,7 @@ def test_a_run_turns_search_results_into_analysed_leads_once(owner, fixture_web)
 
 def test_pasted_urls_run_reports_bad_lines_and_crawls_the_rest(owner, fixture_web):
     sites, server, _brave, _env = fixture_web
-    runner = jobs.EmbeddedRunner(get_settings())
+    runner = background.EmbeddedRunner(get_settings())
     campaign_id = approved_campaign(owner)
     text = "\n".join([server.url_of(sites[0]), "not a url at all", "ftp://files.example.com", server.url_of(sites[1])])
     started = runs.start_run_from_urls(actor=owner, campaign_id=campaign_id, urls_text=text, runner=runner)
@@ -158,7 +158,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(owner, f
             raise
         pytest.skip(f"Redis is not reachable at {REDIS_URL}")
     sites, server, _brave, env = fixture_web
-    for name in jobs.QUEUES:
+    for name in background.QUEUES:
         Queue(name, connection=connection).empty()
     worker_env = {**os.environ, **env}
     worker_env.update(REDIS_URL=REDIS_URL, PYTHONPATH=str(PROJECT_ROOT), CRAWL_GLOBAL_CONCURRENCY="1",
@@ -166,7 +166,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(owner, f
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
     monkeypatch.setenv("JOB_RETRY_DELAYS", "[0]")
     get_settings.cache_clear()
-    rq_runner = jobs.RQRunner(get_settings(), redis_url=REDIS_URL)
+    rq_runner = background.RQRunner(get_settings(), redis_url=REDIS_URL)
     campaign_id = approved_campaign(owner)
     started = runs.start_run(actor=owner, campaign_id=campaign_id, runner=rq_runner)
     # jobs submitted by the search job inside the worker use the worker's settings (RQ)

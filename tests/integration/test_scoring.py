@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from core import jobs
+from core import background
 from core.db import UnitOfWork
 from core.db.models import Evidence, LLMCall
 from core.llm import OpenAILLM
@@ -85,15 +85,15 @@ def test_a_rubric_change_rescores_as_a_job(owner, campaign):
     runner = HoldRunner()
     strategy.approve(actor=owner, campaign_id=campaign.campaign_id, version_id=v2.id, runner=runner)
     [job_id] = runner.job_ids  # approving a different rubric queued the re-score by itself
-    assert jobs.get_job_or_raise(actor=owner, job_id=job_id).queue == "llm"
-    jobs.execute_job(job_id, target="core.scoring.service:rescore_campaign_job")
-    view = jobs.get_job_or_raise(actor=owner, job_id=job_id)
+    assert background.get_job_or_raise(actor=owner, job_id=job_id).queue == "llm"
+    background.execute_job(job_id, target="core.scoring.jobs:rescore_campaign_job")
+    view = background.get_job_or_raise(actor=owner, job_id=job_id)
     assert view.status == "succeeded" and view.result["scored"] >= 1
     row = lead(lead_id)
     assert row.rubric_version == v2.id
     assert [(f["factor"], f["weight"]) for f in row.score_factors] == [("Industry match", 50), ("Reachable contact", 50)]
     assert row.score == 100.0
-    jobs.execute_job(job_id, target="core.scoring.service:rescore_campaign_job")  # safe to run twice
+    background.execute_job(job_id, target="core.scoring.jobs:rescore_campaign_job")  # safe to run twice
     assert lead(lead_id).score == 100.0
 
 

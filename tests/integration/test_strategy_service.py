@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from core.auth.models import Actor
+from core.actor import Actor
 from core.db import UnitOfWork
 from core.db.models import Campaign, LLMCall
 from core.errors import InvalidInput, LLMError, NotFound, QuotaExceeded

@@ -13,11 +13,12 @@ import pytest
 from redis import Redis
 from sqlalchemy import make_url
 
-from core import jobs, system
+from core import background
 from core.config import PROJECT_ROOT, get_settings
 from core.db import UnitOfWork
 from core.db.models import Campaign, LLMCall, SearchCall
 from core.errors import NotFound, PermissionDenied
+from core.monitoring import health as system
 from core.monitoring import queues, usage
 from tests.conftest import make_owner
 
@@ -30,7 +31,7 @@ def rq_runner(monkeypatch):
     get_settings.cache_clear()
     connection = Redis.from_url(REDIS_URL)
     connection.flushdb()
-    yield jobs.RQRunner(get_settings().model_copy(update={"job_retries": 0}))
+    yield background.RQRunner(get_settings().model_copy(update={"job_retries": 0}))
     connection.flushdb()
     get_settings.cache_clear()
 
@@ -39,14 +40,14 @@ def burst_worker() -> subprocess.CompletedProcess[str]:
     """A real ``rq worker --burst`` started the way deployment starts it (LeadScout's worker class)."""
     return subprocess.run(
         [str(Path(sys.executable).with_name("rq")), "worker", "--burst", "--worker-class", "workers.tasks.Worker",
-         "--url", REDIS_URL, *jobs.QUEUES],
+         "--url", REDIS_URL, *background.QUEUES],
         cwd=PROJECT_ROOT, env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), REDIS_URL=REDIS_URL),
         capture_output=True, text=True, timeout=60,
     )
 
 
 def test_failed_rq_job_shows_traceback_and_admins_requeue_or_delete_it(owner, rq_runner):
-    job_id = jobs.submit(kind="system.selftest", args={"steps": 1, "pause": 0, "fail_with": "boom"}, actor=owner,
+    job_id = background.submit(kind="system.selftest", args={"steps": 1, "pause": 0, "fail_with": "boom"}, actor=owner,
                          runner=rq_runner)
     done = burst_worker()
     assert done.returncode == 0, done.stderr
@@ -63,7 +64,7 @@ def test_failed_rq_job_shows_traceback_and_admins_requeue_or_delete_it(owner, rq
     with pytest.raises(PermissionDenied, match="admin"):
         system.requeue_rq_job(actor=member, rq_id=failed.rq_id)
     system.requeue_rq_job(actor=owner, rq_id=failed.rq_id)
-    assert jobs.get_job_or_raise(actor=owner, job_id=job_id).status == "queued"
+    assert background.get_job_or_raise(actor=owner, job_id=job_id).status == "queued"
     assert system.rq_jobs(actor=owner, registry="failed") == []
     [default] = [q for q in system.rq_overview()[0] if q.name == "default"]
     assert default.queued == 1 and default.oldest_queued_at is not None
@@ -89,9 +90,9 @@ def test_workers_are_listed_with_their_heartbeat(rq_runner):
 
 
 def test_activity_counts_jobs_spend_searches_and_database_size(owner):
-    runner = jobs.EmbeddedRunner(get_settings().model_copy(update={"job_retries": 0}))
-    jobs.submit(kind="system.selftest", args={"steps": 1, "pause": 0}, actor=owner, runner=runner)
-    jobs.submit(kind="system.selftest", args={"steps": 1, "pause": 0, "fail_with": "x"}, actor=owner, runner=runner)
+    runner = background.EmbeddedRunner(get_settings().model_copy(update={"job_retries": 0}))
+    background.submit(kind="system.selftest", args={"steps": 1, "pause": 0}, actor=owner, runner=runner)
+    background.submit(kind="system.selftest", args={"steps": 1, "pause": 0, "fail_with": "x"}, actor=owner, runner=runner)
     runner.shutdown()
     with UnitOfWork() as uow:
         campaign = Campaign(workspace_id=owner.workspace_id, name="Bakeries", goal="bread", budget_usd=2.0,

@@ -11,11 +11,11 @@ from pathlib import Path
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from core import jobs
+from core import background
+from core.background.kinds import RESCORE_CAMPAIGN
 from core.config import PROJECT_ROOT
 from core.db import UnitOfWork
 from core.db.models import Job
-from core.scoring import RESCORE_JOB
 from tests.conftest import make_owner
 from tests.fixtures.leads_data import campaign_with_new_rubric, lead, scored_lead
 
@@ -26,12 +26,12 @@ def banner(at: AppTest) -> str:
 
 def rescore_jobs(workspace_id: int) -> list[Job]:
     with UnitOfWork() as uow:
-        rows = uow.session.scalars(select(Job).where(Job.workspace_id == workspace_id, Job.kind == RESCORE_JOB)).all()
+        rows = uow.session.scalars(select(Job).where(Job.workspace_id == workspace_id, Job.kind == RESCORE_CAMPAIGN.name)).all()
         uow.session.expunge_all()
         return list(rows)
 
 
-def wait_until_finished(actor, job_id: int, timeout: float = 60.0) -> jobs.JobView:
+def wait_until_finished(actor, job_id: int, timeout: float = 60.0) -> background.JobView:
     """Poll the job row until the runner is done with it (a bound, not a timing assertion). With
     REDIS_URL set the job went to RQ: a real ``rq worker --burst`` runs it, as deployment would."""
     from core.config import get_settings
@@ -40,12 +40,12 @@ def wait_until_finished(actor, job_id: int, timeout: float = 60.0) -> jobs.JobVi
     if redis_url:
         done = subprocess.run(
             [str(Path(sys.executable).with_name("rq")), "worker", "--burst", "--worker-class", "workers.tasks.Worker",
-             "--url", redis_url, *jobs.QUEUES],
+             "--url", redis_url, *background.QUEUES],
             cwd=PROJECT_ROOT, env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT)), capture_output=True, text=True,
             timeout=timeout)
         assert done.returncode == 0, done.stderr
     deadline = time.monotonic() + timeout
-    while (view := jobs.get_job_or_raise(actor=actor, job_id=job_id)).is_active and time.monotonic() < deadline:
+    while (view := background.get_job_or_raise(actor=actor, job_id=job_id)).is_active and time.monotonic() < deadline:
         time.sleep(0.05)
     return view
 

@@ -10,8 +10,8 @@ import shlex
 import pytest
 import yaml
 
+from core.background import QUEUES
 from core.config import PROJECT_ROOT, Settings
-from core.jobs import QUEUES
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 NGINX = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text()

@@ -180,6 +180,6 @@ def configure_logging(role: str, *, stream: IO[str] | None = None, force: bool =
     if not any(isinstance(f, AccessLogFilter) for f in access.filters):
         access.addFilter(AccessLogFilter())
     _handler = handler
-    from core.monitoring.sentry import init_sentry
+    from core.logs.sentry import init_sentry
 
     init_sentry(role=role)

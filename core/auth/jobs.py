@@ -1,34 +1,19 @@
-"""Job functions that ship with the foundation: a queue self-test and session housekeeping."""
+"""Identity housekeeping run in the background: expired sessions and old sign-in attempts."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_
 
+from core.background.context import JobContext
 from core.db import UnitOfWork
 from core.db.models import AuthSession, SignInAttempt, utcnow
-from core.jobs import JobContext
-
-
-def selftest(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
-    """Count to ``steps`` with a pause per step; fail on request. Proves workers are alive."""
-    steps = int(args.get("steps", 10))
-    pause = float(args.get("pause", 0.2))
-    fail_with = args.get("fail_with")
-    for step in range(steps):
-        ctx.progress(step, steps, f"Step {step + 1} of {steps}")
-        ctx.sleep(pause)
-    if fail_with:
-        raise RuntimeError(str(fail_with))
-    ctx.progress(steps, steps, "Done")
-    return {"steps": steps}
 
 
 def purge_sessions(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     """Delete expired or revoked sessions and sign-in attempts older than a day."""
-    from datetime import timedelta
-
     now = utcnow()
     with UnitOfWork() as uow:
         sessions = uow.session.execute(

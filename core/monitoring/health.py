@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text
 
-from core.auth.models import Actor
+from core.actor import Actor
 from core.config import Settings, get_settings
 from core.db import UnitOfWork, get_engine
 from core.db.models import Job

@@ -1,0 +1,53 @@
+"""Every kind of background job: its name, the function that runs it and the queue it goes to.
+
+The table is here, not beside the functions, so any process (an RQ work horse included) can
+submit any kind without importing the module that runs it. Job functions live in their area's
+``jobs.py``; a test resolves every target below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+QUEUES = ("crawl", "llm", "send", "default")
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A registered kind of job: where its function lives and which queue runs it."""
+
+    name: str
+    target: str  # "package.module:function", imported by whichever process runs it
+    queue: str = "default"
+
+    def __post_init__(self) -> None:
+        if self.queue not in QUEUES:
+            raise ValueError(f"unknown queue {self.queue!r}")
+
+
+SELFTEST = JobKind("system.selftest", "core.monitoring.jobs:selftest")
+PURGE_SESSIONS = JobKind("auth.purge_sessions", "core.auth.jobs:purge_sessions")
+RUN_SEARCH = JobKind("runs.search", "core.runs.jobs:search_job")
+RUN_CRAWL_BATCH = JobKind("runs.crawl_batch", "core.runs.jobs:crawl_batch_job", "crawl")
+RUN_SUMMARIZE = JobKind("runs.summarize", "core.runs.jobs:summarize_job", "llm")
+SCORE_LEADS = JobKind("scoring.score_leads", "core.scoring.jobs:score_leads_job", "llm")
+RESCORE_CAMPAIGN = JobKind("scoring.rescore_campaign", "core.scoring.jobs:rescore_campaign_job", "llm")
+IMPORT_CSV = JobKind("leads.import_csv", "core.leads.jobs:import_csv_job")
+SEND = JobKind("outreach.send", "core.outreach.jobs:send_job", "send")
+DRAFT = JobKind("outreach.draft", "core.outreach.jobs:draft_job", "llm")
+
+KINDS: dict[str, JobKind] = {
+    kind.name: kind
+    for kind in (
+        SELFTEST,
+        PURGE_SESSIONS,
+        RUN_SEARCH,
+        RUN_CRAWL_BATCH,
+        RUN_SUMMARIZE,
+        SCORE_LEADS,
+        RESCORE_CAMPAIGN,
+        IMPORT_CSV,
+        SEND,
+        DRAFT,
+    )
+}
