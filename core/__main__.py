@@ -10,7 +10,7 @@ import sys
 from core.cli.output import fail
 from core.errors import LeadScoutError
 
-# Each module adds its subcommands; a module another issue has not built yet is simply absent.
+# Each module adds its subcommands.
 COMMAND_MODULES = (
     "core.cli.admin",
     "core.cli.plan",
@@ -27,13 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="LeadScout without the UI.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

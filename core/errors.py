@@ -4,12 +4,17 @@
     ├── NotFound                    the thing asked for does not exist in this workspace
     ├── InvalidInput                the user (or a file, or a caller) gave something we cannot use
     ├── PermissionDenied            signed out, wrong role, or not a member of the workspace
+    │   ├── WebhookUnsigned         a provider webhook came without its signature (HTTP 401)
+    │   └── WebhookForged           a provider webhook's signature is wrong, stale or replayed (HTTP 403)
     ├── QuotaExceeded               a budget, rate limit or throttle says no for now
     └── ExternalServiceError        a third-party service failed or said no
         ├── LLMError                OpenAI or a compatible server
         ├── SearchError             Brave Search
         ├── CrawlError              fetching a website
         ├── SendError               SendGrid, Mailgun, SMTP or Twilio
+        │   ├── TransientSendError  not taken; a later try may work (429, 5xx, refused connection)
+        │   ├── PermanentSendError  refused for good (bad address, unsubscribed number)
+        │   └── OutcomeUnknown      may have reached the provider, but no answer came
         └── AuthServiceError        Supabase Auth (GoTrue) or its signing keys
 
 Pages catch ``LeadScoutError`` and show ``str(error)``; anything else is a bug and is logged.
@@ -35,6 +40,14 @@ class PermissionDenied(LeadScoutError):
     """Raised when the current user may not do this (not signed in, wrong role, revoked)."""
 
 
+class WebhookUnsigned(PermissionDenied):
+    """Raised when a webhook arrives without the signature its provider always sends (HTTP 401)."""
+
+
+class WebhookForged(PermissionDenied):
+    """Raised when a webhook's signature is wrong, stale or already seen (HTTP 403)."""
+
+
 class QuotaExceeded(LeadScoutError):
     """Raised when a budget, rate limit or sign-in throttle refuses the action for now."""
 
@@ -57,6 +70,26 @@ class CrawlError(ExternalServiceError):
 
 class SendError(ExternalServiceError):
     """Raised when an email or SMS provider refuses or fails a send."""
+
+
+class TransientSendError(SendError):
+    """Raised when the provider did not take the message and a later try may work (429, 5xx, refused)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(SendError):
+    """Raised when the provider refused the message for good; ``code`` is the provider's error code."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class OutcomeUnknown(SendError):
+    """Raised when the request may have reached the provider but no answer came (timeout, crash)."""
 
 
 class AuthServiceError(ExternalServiceError):

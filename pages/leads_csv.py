@@ -92,21 +92,24 @@ def render_import(actor: Actor) -> None:
     on_duplicate = c2.radio("Existing leads", ["update", "skip"], horizontal=True, key="leads_import_dup")
     if st.button("Import", type="primary", key="leads_import_go"):
         try:
-            if preview.rows > csv_import.JOB_THRESHOLD_ROWS:
-                st.session_state["leads_import_job"] = csv_import.submit_import(
-                    actor=actor, data=data, mapping=mapping, on_duplicate=on_duplicate, default_region=region
-                )
-            else:
-                result = csv_import.import_csv(
-                    actor=actor, data=data, mapping=mapping, on_duplicate=on_duplicate, default_region=region
-                )
-                st.session_state["leads_import_result"] = (
-                    result.counts(),
-                    result.rejected,
-                    csv_import.rejected_csv(result),
-                )
+            started = csv_import.start_import(
+                actor=actor,
+                data=data,
+                mapping=mapping,
+                on_duplicate=on_duplicate,
+                default_region=region,
+                read=preview,
+            )
         except LeadScoutError as error:
             st.error(str(error))
+        else:
+            st.session_state["leads_import_job"] = started.job_id
+            if started.result is not None:
+                st.session_state["leads_import_result"] = (
+                    started.result.counts(),
+                    started.result.rejected,
+                    started.rejected_file,
+                )
     if st.session_state.get("leads_import_job"):
         _poll_import(actor, st.session_state["leads_import_job"])
     elif st.session_state.get("leads_import_result"):

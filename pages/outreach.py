@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import LeadScoutError
-from core.outreach import limits, log, service, suppression
+from core.outreach import limits, message_log, sending_settings, service, suppression
 from core.outreach.channels import email_provider_name, sms_provider_name
 from core.outreach.templates import sms_segments
 from pages.common import current_actor
@@ -97,8 +97,8 @@ with drafts_tab:
                     st.info(f"Lead {lead_id} skipped: {reason}")
             except LeadScoutError as error:
                 st.error(str(error))
-    drafts = log.list_messages(actor=actor, status="draft")
-    approved = log.list_messages(actor=actor, status="approved")
+    drafts = message_log.list_messages(actor=actor, status="draft")
+    approved = message_log.list_messages(actor=actor, status="approved")
     st.subheader(f"Drafts ({len(drafts)})")
     for m in drafts:
         if m.flags:
@@ -160,7 +160,7 @@ with suppression_tab:
     st.dataframe([vars(row) for row in suppression.list_suppressions(actor=actor)], hide_index=True)
 
 with settings_tab:
-    current = service.get_outreach_settings(actor=actor)
+    current = sending_settings.get_outreach_settings(actor=actor)
     with st.form("outreach_rules_form"):
         postal = st.text_area("Postal address (added to every email)", value=current.get("postal_address") or "")
         timezone = st.text_input("Workspace time zone", value=current.get("timezone") or "UTC")
@@ -212,7 +212,7 @@ with settings_tab:
         )
         if st.form_submit_button("Save rules"):
             try:
-                service.update_outreach_settings(
+                sending_settings.update_outreach_settings(
                     actor=actor,
                     postal_address=postal,
                     timezone=timezone,

@@ -7,7 +7,7 @@ import streamlit as st
 from core.actor import Actor
 from core.db.models import MESSAGE_STATUSES
 from core.errors import LeadScoutError
-from core.outreach import log
+from core.outreach import message_log
 from core.outreach.models import MessageView
 
 STATUSES = ["", *MESSAGE_STATUSES]
@@ -16,7 +16,7 @@ STATUSES = ["", *MESSAGE_STATUSES]
 def _pick_lead(actor: Actor) -> int | None:
     """The lead filter; a lead id handed over in ``outreach_log_lead_id`` (from a lead's page) picks it."""
     incoming = st.session_state.pop("outreach_log_lead_id", None)
-    leads = dict(log.leads_with_messages(actor=actor, include=incoming))
+    leads = dict(message_log.leads_with_messages(actor=actor, include=incoming))
     if incoming is not None:
         st.session_state["outreach_log_lead"] = incoming if incoming in leads else None
         if incoming not in leads:
@@ -34,7 +34,7 @@ def _pick_lead(actor: Actor) -> int | None:
 
 def _lead_history(actor: Actor, lead_id: int) -> list[MessageView]:
     """Each message to the lead, oldest first, with its status changes in time order."""
-    history = log.lead_history(actor=actor, lead_id=lead_id)
+    history = message_log.lead_history(actor=actor, lead_id=lead_id)
     if not history:
         st.info("No messages to this lead yet.")
     for item in history:
@@ -60,7 +60,7 @@ def _filtered_messages(actor: Actor, *, disabled: bool) -> list[MessageView]:
     search = col3.text_input("Search", key="outreach_log_search", disabled=disabled)
     if disabled:
         return []
-    messages = log.list_messages(actor=actor, status=status or None, channel=channel or None, search=search)
+    messages = message_log.list_messages(actor=actor, status=status or None, channel=channel or None, search=search)
     st.dataframe(
         [
             {
@@ -96,27 +96,27 @@ def _details(actor: Actor, messages: list[MessageView]) -> None:
     st.table(
         [
             {"status": e.status, "detail": e.detail, "at": e.created_at}
-            for e in log.message_history(actor=actor, message_id=selected.id)
+            for e in message_log.message_history(actor=actor, message_id=selected.id)
         ]
     )
     try:
         if selected.channel == "email":
             st.download_button(
                 "Download .eml",
-                log.export_eml(actor=actor, message_id=selected.id),
+                message_log.export_eml(actor=actor, message_id=selected.id),
                 file_name=f"message-{selected.id}.eml",
                 key="outreach_eml",
             )
         if selected.status in ("sent", "delivered", "opened") and st.button("Mark replied", key="outreach_replied"):
-            log.mark_replied(actor=actor, message_id=selected.id)
+            message_log.mark_replied(actor=actor, message_id=selected.id)
             st.success("Marked replied; the lead is now 'replied'.")
         if selected.status == "unknown":
             st.warning("The provider may have this message. Check there, then settle it; it is never resent.")
             outcome = st.radio("It was", ["sent", "failed"], horizontal=True, key="outreach_unknown_outcome")
             if st.button("Settle", key="outreach_settle"):
-                log.resolve_unknown(actor=actor, message_id=selected.id, outcome=outcome)
+                message_log.resolve_unknown(actor=actor, message_id=selected.id, outcome=outcome)
         if selected.status == "failed" and st.button("Queue again", key="outreach_requeue"):
-            log.requeue_failed(actor=actor, message_id=selected.id)
+            message_log.requeue_failed(actor=actor, message_id=selected.id)
     except LeadScoutError as error:
         st.error(str(error))
 

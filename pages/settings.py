@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.actor import ROLE_RANK
-from core.auth import service as auth
+from core.auth import team
 from core.errors import LeadScoutError
 from core.monitoring import health as system
 from pages.common import current_actor
@@ -30,7 +30,7 @@ st.dataframe(
 )
 
 st.subheader(f"Team — {actor.workspace_name}")
-members = auth.list_members(actor=actor)
+members = team.list_members(actor=actor)
 st.dataframe(
     pd.DataFrame(
         [
@@ -58,7 +58,7 @@ with st.form("settings_add_member", clear_on_submit=True):
     role = st.selectbox("Role", roles, index=roles.index("member"), key="settings_new_role")
     if st.form_submit_button("Add"):
         try:
-            auth.add_member(actor=actor, email=email, role=role)
+            team.add_member(actor=actor, email=email, role=role)
             st.session_state["settings_notice"] = f"Added {email}. They join by creating an account with this email."
             st.rerun()
         except LeadScoutError as error:
@@ -76,14 +76,14 @@ new_role = st.selectbox("New role", list(ROLE_RANK), key="settings_member_role")
 change, remove = st.columns(2)
 if change.button("Change role", key="settings_change_role"):
     try:
-        auth.set_role(actor=actor, user_id=target, role=new_role)
+        team.set_role(actor=actor, user_id=target, role=new_role)
         st.session_state["settings_notice"] = f"{others[target].email} is now {new_role}."
         st.rerun()
     except LeadScoutError as error:
         st.error(str(error))
 if remove.button("Remove from workspace", key="settings_remove"):
     try:
-        auth.remove_member(actor=actor, user_id=target)
+        team.remove_member(actor=actor, user_id=target)
         st.session_state["settings_notice"] = f"Removed {others[target].email}."
         st.rerun()
     except LeadScoutError as error:

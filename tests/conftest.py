@@ -43,9 +43,12 @@ from core.db import (  # noqa: E402
 TEST_TMP = _TMP
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def database() -> Iterator[str]:
-    """The migrated test database's URL (downgraded to nothing first, so every run starts clean)."""
+    """The migrated test database's URL (downgraded to nothing first, so every run starts clean).
+
+    Every suite but ``tests/unit`` uses it (see their conftest files); unit tests need no database.
+    """
     get_settings.cache_clear()
     url = get_settings().resolved_database_url
     migrate.downgrade(url)
@@ -54,7 +57,7 @@ def database() -> Iterator[str]:
 
 
 @pytest.fixture
-def uow() -> UnitOfWork:
+def uow(database: str) -> UnitOfWork:
     """A unit of work on the test database."""
     return UnitOfWork(get_engine())
 
@@ -76,6 +79,6 @@ def make_owner():
 
 
 @pytest.fixture
-def owner():
+def owner(database: str):
     """A fresh workspace with its owner, as an ``Actor``."""
     return make_owner()

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from core.config import get_settings
-from core.errors import InvalidInput, LeadScoutError
+from core.errors import InvalidInput, LeadScoutError, WebhookForged, WebhookUnsigned
 from core.logs import configure_logging, log_context
 from core.outreach import unsubscribe as tokens
 from core.outreach import webhooks
@@ -79,7 +79,7 @@ async def unsubscribe(request: Request) -> Response:
 
 
 def _refusal(error: LeadScoutError) -> Response:
-    status = 401 if isinstance(error, webhooks.Unsigned) else 403
+    status = 401 if isinstance(error, WebhookUnsigned) else 403
     log.warning("webhook refused (%s): %s", status, error)
     return PlainTextResponse("unsigned" if status == 401 else "forbidden", status_code=status)
 
@@ -89,7 +89,7 @@ async def hook_sendgrid(request: Request) -> Response:
     body = await request.body()
     try:
         applied = webhooks.receive_sendgrid(body=body, headers=request.headers)
-    except (webhooks.Unsigned, webhooks.Forged) as error:
+    except (WebhookUnsigned, WebhookForged) as error:
         return _refusal(error)
     log.info("sendgrid webhook: %s event(s) applied", applied)
     return JSONResponse({"applied": applied})
@@ -105,7 +105,7 @@ async def hook_mailgun(request: Request) -> Response:
         return PlainTextResponse("unsigned", status_code=401)
     try:
         applied = webhooks.receive_mailgun(payload=payload)
-    except (webhooks.Unsigned, webhooks.Forged) as error:
+    except (WebhookUnsigned, WebhookForged) as error:
         return _refusal(error)
     log.info("mailgun webhook: %s event(s) applied", applied)
     return JSONResponse({"applied": applied})
@@ -121,7 +121,7 @@ async def hook_twilio(request: Request) -> Response:
         outcome = webhooks.receive_twilio(
             url=url, params=params, signature=request.headers.get("X-Twilio-Signature", "")
         )
-    except (webhooks.Unsigned, webhooks.Forged) as error:
+    except (WebhookUnsigned, WebhookForged) as error:
         return _refusal(error)
     # An empty TwiML answer: Twilio's own opt-out handling already replies to STOP/START.
     return Response("<Response/>", media_type="application/xml", headers={"X-LeadScout-Outcome": outcome})

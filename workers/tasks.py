@@ -9,9 +9,12 @@ from __future__ import annotations
 from rq.worker import Worker as RQWorker
 
 from core.background import execute_job
+from core.leads.bulk import allow_cycle_collector_pauses
 from core.logs import configure_logging
 
 configure_logging("worker")
+# A work horse runs one job at a time: bulk imports and exports may pause the cycle collector here.
+allow_cycle_collector_pauses()
 
 
 class Worker(RQWorker):

@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import select
 
 from core.actor import Actor
+from core.audit import audit
+from core.auth.models import check_password_rules, normalise_email
 from core.auth.passwords import hash_password
-from core.auth.service import _check_password, normalise_email
 from core.db import UnitOfWork
-from core.db.models import AuditEvent, Job, Membership, User, Workspace
+from core.db.models import Job, Membership, User, Workspace
 from core.errors import InvalidInput, NotFound
 
 
@@ -19,7 +20,7 @@ def create_user(
 ) -> dict[str, Any]:
     """Create (or update the password of) a user and make them ``role`` of the named workspace."""
     address = normalise_email(email)
-    _check_password(password)
+    check_password_rules(password)
     name = workspace_name.strip()
     if not name:
         raise InvalidInput("Give a workspace name with --workspace.")
@@ -45,9 +46,7 @@ def create_user(
             session.add(Membership(workspace_id=workspace.id, user_id=user.id, role=role))
         else:
             membership.role = role
-        session.add(
-            AuditEvent(workspace_id=workspace.id, user_id=user.id, action="user.created_by_cli", detail={"role": role})
-        )
+        audit(uow, "user.created_by_cli", workspace_id=workspace.id, user_id=user.id, detail={"role": role})
         uow.commit()
         return {
             "user_id": user.id,

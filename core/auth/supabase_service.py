@@ -18,13 +18,14 @@ from urllib.parse import urlencode
 
 from sqlalchemy import CursorResult, delete, func, select, update
 
+from core.audit import audit
 from core.auth import jwks, tokens
-from core.auth.models import SignedIn
-from core.auth.service import _workspaces_of, normalise_email, open_session
+from core.auth.models import SignedIn, normalise_email
+from core.auth.repository import open_session, workspaces_of
 from core.auth.supabase import ProviderSession, SupabaseAuth, supabase_auth
 from core.config import get_settings
 from core.db import UnitOfWork
-from core.db.models import AuditEvent, AuthSession, Membership, OAuthState, User, Workspace, utcnow
+from core.db.models import AuthSession, Membership, OAuthState, User, Workspace, utcnow
 from core.errors import AuthServiceError, InvalidInput, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def _user_for(uow: UnitOfWork, *, subject: str, email: str, email_confirmed: boo
             if user.external_id is not None or not email_confirmed:
                 raise PermissionDenied(f"{address} belongs to another sign-in here. Ask an admin.")
             user.external_id = subject
-            session.add(AuditEvent(user_id=user.id, action="user.linked_supabase"))
+            audit(uow, "user.linked_supabase", user_id=user.id)
         else:
             first_user = session.scalar(select(func.count()).select_from(User)) == 0
             if not first_user and not get_settings().open_signup:
@@ -106,7 +107,7 @@ def _user_for(uow: UnitOfWork, *, subject: str, email: str, email_confirmed: boo
             session.add_all([user, workspace])
             uow.flush()
             session.add(Membership(workspace_id=workspace.id, user_id=user.id, role="owner"))
-            session.add(AuditEvent(workspace_id=workspace.id, user_id=user.id, action="user.signed_up"))
+            audit(uow, "user.signed_up", workspace_id=workspace.id, user_id=user.id)
     if not user.is_active:
         raise PermissionDenied("This account is disabled. Ask an admin.")
     return user
@@ -123,7 +124,7 @@ def _open(uow: UnitOfWork, provider_session: ProviderSession) -> SignedIn:
         )
         user.last_sign_in_at = utcnow()
         uow.flush()
-        workspaces = _workspaces_of(uow, user.id)
+        workspaces = workspaces_of(uow, user.id)
         if not workspaces:
             uow.commit()
             raise PermissionDenied("Your account is not in any workspace. Ask an admin to add you.")

@@ -69,8 +69,10 @@ def parse_filter(items: list[str]):  # type: ignore[no-untyped-def]
 def run_import(args: argparse.Namespace) -> int:
     """Import the file into the workspace as its owner; exit 0, or 3 when some rows were rejected."""
     from core.auth.admin import owner_actor, workspace_id_by_name
+    from core.leads.bulk import allow_cycle_collector_pauses
     from core.leads.csv_import import import_csv
 
+    allow_cycle_collector_pauses()  # this process does nothing else
     if not args.file.is_file():
         return fail(f"no such file: {args.file}")
     actor = owner_actor(workspace_id=workspace_id_by_name(args.workspace))
@@ -98,8 +100,10 @@ def run_import(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     """Write the workspace's matching leads to OUT; print how many rows as JSON."""
     from core.auth.admin import owner_actor, workspace_id_by_name
+    from core.leads.bulk import allow_cycle_collector_pauses
     from core.leads.csv_export import DEFAULT_COLUMNS, export_csv
 
+    allow_cycle_collector_pauses()  # this process does nothing else
     actor = owner_actor(workspace_id=workspace_id_by_name(args.workspace))
     columns = tuple(c.strip() for c in args.columns.split(",")) if args.columns else DEFAULT_COLUMNS
     data = export_csv(actor=actor, flt=parse_filter(args.filter), columns=columns, bom=args.bom)

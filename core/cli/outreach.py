@@ -22,19 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run_send_approved(args: argparse.Namespace) -> int:
     """Send what is queued; print the summary as JSON."""
-    from sqlalchemy import update
-
-    from core.db import UnitOfWork
-    from core.db.models import Message
     from core.outreach.sender import send_queued
+    from core.outreach.service import queue_approved
 
     if args.queue_approved:
-        with UnitOfWork() as uow:
-            query = update(Message).where(Message.status == "approved")
-            if args.workspace_id:
-                query = query.where(Message.workspace_id == args.workspace_id)
-            uow.session.execute(query.values(status="queued"))
-            uow.commit()
+        queue_approved(workspace_id=args.workspace_id or None, by="the command line")
     summary = send_queued(workspace_id=args.workspace_id, limit=args.limit)
     print_json(
         {

@@ -148,17 +148,31 @@ def planned_per_call(session: Session) -> Iterator[None]:
         connection.prepare_threshold = threshold
 
 
+_PAUSES_ALLOWED = False
+
+
+def allow_cycle_collector_pauses() -> None:
+    """Let bulk work in this process pause the cycle collector: for worker and command-line processes only.
+
+    The UI process (which runs the embedded jobs too) never calls this: a pause there would hold up
+    every other user's page scripts.
+    """
+    global _PAUSES_ALLOWED
+    _PAUSES_ALLOWED = True
+
+
 @contextmanager
 def cycle_collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for one bulk import or export.
+    """Pause Python's cyclic garbage collector for one bulk import or export, where this process allows it.
 
     Such work allocates millions of small objects (cells, checked rows, value tuples) that form no
     cycles; reference counting frees them as usual, but each full collection would walk all of them
     again (a 100k-row export: 3.0 s with the collector running, 2.4 s paused). Collection resumes,
     and catches up, when the work ends however it ends.
     """
-    paused = gc.isenabled()
-    gc.disable()
+    paused = _PAUSES_ALLOWED and gc.isenabled()
+    if paused:
+        gc.disable()
     try:
         yield
     finally:

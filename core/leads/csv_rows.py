@@ -11,8 +11,8 @@ import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from core.extract.emails import is_role_address
+from core.leads.csv_phones import fast_e164
 from core.leads.csv_read import field_positions, values_at
-from core.leads.phones import fast_e164
 from core.search.candidates import normalise_domain
 
 if TYPE_CHECKING:

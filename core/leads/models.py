@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -144,3 +145,49 @@ class DuplicateGroup:
     key: str
     lead_ids: tuple[int, ...]
     names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CsvPreview:
+    """What the user checks before importing: how the file was read, the first rows, the guessed mapping."""
+
+    encoding: str
+    delimiter: str
+    headers: tuple[str, ...]
+    sample: tuple[tuple[str, ...], ...]
+    rows: int
+    mapping: dict[str, str | None]
+
+
+@dataclass
+class ImportResult:
+    """imported + updated + skipped + rejected == rows_read, always."""
+
+    rows_read: int = 0
+    imported: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)  # (row number, reason, cells)
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    encoding: str = ""
+    delimiter: str = ","
+    headers: tuple[str, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        """The four counts and the total, for JSON output."""
+        return {
+            "rows_read": self.rows_read,
+            "imported": self.imported,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "rejected": len(self.rejected),
+        }
+
+
+@dataclass(frozen=True)
+class ImportStarted:
+    """An import started from the page: done at once (``result``) or running as job ``job_id``."""
+
+    job_id: int | None = None
+    result: ImportResult | None = None
+    rejected_file: bytes | None = None  # the rejected rows as CSV, when there are any

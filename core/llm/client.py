@@ -207,6 +207,7 @@ class OpenAILLM:
             try:
                 return self._send_once(messages, schema, usage)
             except (openai.OpenAIError, ValueError) as exc:
+                cause: BaseException = exc
                 failure = classify(exc, model=self.model, base_url=self.base_url, timeout=self._timeout)
             usage.failures.append(failure)
             log.info("LLM attempt %d failed: %s", usage.attempts, failure.message)
@@ -216,12 +217,14 @@ class OpenAILLM:
                     raise LLMError(
                         f"The model's answer could not be read after {parse_tries} tries: {failure.message}. "
                         f"Try again, or choose a model that supports structured output."
-                    )
+                    ) from cause
                 continue
             if not failure.retryable:
-                raise LLMError(failure.message)
+                raise LLMError(failure.message) from cause
             if transient_tries >= self._max_retries:
-                raise LLMError(f"{failure.message} Gave up after {usage.attempts} tries; try again in a few minutes.")
+                raise LLMError(
+                    f"{failure.message} Gave up after {usage.attempts} tries; try again in a few minutes."
+                ) from cause
             self._sleep(
                 backoff_delay(
                     transient_tries,

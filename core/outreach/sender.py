@@ -22,14 +22,9 @@ from sqlalchemy import CursorResult, select, update
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import Message, MessageEvent, utcnow
+from core.errors import OutcomeUnknown, PermanentSendError, TransientSendError
 from core.outreach.channels import channel_for, email_provider_name, sms_provider_name
-from core.outreach.channels.base import (
-    STOP_ERROR_CODE,
-    Channel,
-    OutcomeUnknown,
-    PermanentSendError,
-    TransientSendError,
-)
+from core.outreach.channels.base import STOP_ERROR_CODE, Channel
 from core.outreach.claim import BATCH_SIZE, ClaimBatch, Claimed, claim_batch
 from core.outreach.limits import RateLimiter
 from core.outreach.models import OutgoingMessage, SendResult, SendSummary

@@ -1,10 +1,11 @@
-"""Templates, drafts, approval and one-click send: the outreach services the page calls."""
+"""Templates, drafts, approval and one-click send: the outreach services the page calls.
+
+The workspace's outreach settings are in ``sending_settings``; LLM drafts in ``drafts``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -12,24 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from core import background
 from core.actor import Actor
 from core.db import UnitOfWork
-from core.db.models import AuditEvent, Lead, Message, MessageEvent, Template, Workspace, utcnow
+from core.db.models import Lead, Message, MessageEvent, Template, utcnow
 from core.errors import InvalidInput, NotFound
 from core.outreach import templates
 from core.outreach.context import lead_values, pick_contact
 from core.outreach.models import CHANNELS, PreviewRow, TemplateView
 from core.outreach.suppression import is_suppressed
-
-OUTREACH_SETTING_KEYS = (
-    "postal_address",
-    "timezone",
-    "sms_consent_required",
-    "daily_caps",
-    "send_window",
-    "send_weekdays",
-    "from_email",
-    "from_name",
-)
-MAX_DAILY_CAP = 100_000  # per sender and day; far above what one mailbox or number should send
 
 
 @dataclass(frozen=True)
@@ -99,77 +88,6 @@ def list_templates(*, actor: Actor, uow: UnitOfWork | None = None) -> list[Templ
             select(Template).where(Template.workspace_id == actor.workspace_id).order_by(Template.name)
         )
         return [_template_view(t) for t in rows]
-
-
-def get_outreach_settings(*, actor: Actor, uow: UnitOfWork | None = None) -> dict[str, Any]:
-    """The workspace's outreach settings (postal address, time zone, consent rule, caps, window)."""
-    uow = uow or UnitOfWork()
-    with uow:
-        workspace = uow.session.get(Workspace, actor.workspace_id)
-        assert workspace is not None
-        return {key: workspace.settings.get(key) for key in OUTREACH_SETTING_KEYS}
-
-
-def _checked_daily_caps(caps: Any) -> dict[str, int]:
-    """Daily caps as {channel: whole number from 0 to MAX_DAILY_CAP}; 0 (or empty) means no cap."""
-    if not isinstance(caps, Mapping):
-        raise InvalidInput("Daily caps are given per channel, e.g. {'email': 200, 'sms': 100}.")
-    checked: dict[str, int] = {}
-    for channel, value in caps.items():
-        if channel not in CHANNELS:
-            raise InvalidInput(f"There is no daily cap for '{channel}'; caps exist for email and sms.")
-        number = 0 if value is None or value == "" else value
-        if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= MAX_DAILY_CAP:
-            raise InvalidInput(
-                f"The daily {'SMS' if channel == 'sms' else 'email'} cap must be a whole number from 0 "
-                f"(no cap) to {MAX_DAILY_CAP:,}, not '{str(value)[:20]}': enter how many messages one "
-                "sender may send per day."
-            )
-        checked[channel] = number
-    return checked
-
-
-def update_outreach_settings(*, actor: Actor, uow: UnitOfWork | None = None, **changes: Any) -> None:
-    """Change outreach settings (admins, audited); ``daily_caps`` naming one channel keeps the other's cap."""
-    actor.require("admin")
-    unknown = set(changes) - set(OUTREACH_SETTING_KEYS)
-    if unknown:
-        raise InvalidInput(f"Unknown outreach settings: {', '.join(sorted(unknown))}.")
-    for key in ("from_email", "from_name"):
-        if changes.get(key):
-            templates.refuse_line_breaks(key.replace("_", " "), str(changes[key]))
-    if "send_window" in changes:
-        window = list(changes["send_window"] or [])
-        if len(window) != 2 or not 0 <= int(window[0]) < int(window[1]) <= 24:
-            raise InvalidInput("The sending window needs a start hour before its end hour, between 0 and 24.")
-    if "send_weekdays" in changes:
-        days = list(changes["send_weekdays"] or [])
-        if any(int(d) not in range(7) for d in days):
-            raise InvalidInput("Sending days are numbered 0 (Monday) to 6 (Sunday).")
-    if changes.get("timezone"):
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(str(changes["timezone"]))
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise InvalidInput(f"'{changes['timezone']}' is not a time zone (e.g. Europe/Berlin).") from exc
-    caps = _checked_daily_caps(changes["daily_caps"]) if "daily_caps" in changes else None
-    uow = uow or UnitOfWork()
-    with uow:
-        workspace = uow.session.get(Workspace, actor.workspace_id)
-        assert workspace is not None
-        if caps is not None:
-            changes["daily_caps"] = {**(workspace.settings.get("daily_caps") or {}), **caps}
-        workspace.settings = {**workspace.settings, **changes}
-        uow.session.add(
-            AuditEvent(
-                workspace_id=actor.workspace_id,
-                user_id=actor.user_id,
-                action="outreach.settings_changed",
-                detail={"keys": sorted(changes)},
-            )
-        )
-        uow.commit()
 
 
 def _lead_rows(uow: UnitOfWork, actor: Actor, lead_ids: list[int]) -> list[Lead]:
@@ -323,27 +241,36 @@ def approve(
 
 def queue_for_sending(*, actor: Actor, message_ids: list[int] | None = None, uow: UnitOfWork | None = None) -> int:
     """approved -> queued (all approved ones when ``message_ids`` is None); a repeat click queues nothing new."""
+    return queue_approved(workspace_id=actor.workspace_id, message_ids=message_ids, by=actor.email, uow=uow)
+
+
+def queue_approved(
+    *, workspace_id: int | None, by: str, message_ids: list[int] | None = None, uow: UnitOfWork | None = None
+) -> int:
+    """approved -> queued with a history row each, in one workspace (or all: the operator's command line)."""
     uow = uow or UnitOfWork()
     with uow:
-        query = update(Message).where(Message.workspace_id == actor.workspace_id, Message.status == "approved")
+        query = update(Message).where(Message.status == "approved")
+        if workspace_id is not None:
+            query = query.where(Message.workspace_id == workspace_id)
         if message_ids is not None:
             query = query.where(Message.id.in_(message_ids))
-        ids = list(
-            uow.session.scalars(
-                query.values(status="queued").returning(Message.id).execution_options(synchronize_session=False)
-            )
-        )
-        for message_id in ids:
+        queued = uow.session.execute(
+            query.values(status="queued")
+            .returning(Message.id, Message.workspace_id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        for message_id, message_workspace_id in queued:
             uow.session.add(
                 MessageEvent(
-                    workspace_id=actor.workspace_id,
+                    workspace_id=message_workspace_id,
                     message_id=message_id,
                     status="queued",
-                    detail=f"queued by {actor.email}",
+                    detail=f"queued by {by}",
                 )
             )
         uow.commit()
-        return len(ids)
+        return len(queued)
 
 
 def send_now(*, actor: Actor, message_ids: list[int] | None = None, uow: UnitOfWork | None = None) -> int | None:

@@ -10,8 +10,9 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
+from core.audit import audit
 from core.db import UnitOfWork
-from core.db.models import SUPPRESSION_REASONS, AuditEvent, Suppression
+from core.db.models import SUPPRESSION_REASONS, Suppression
 from core.errors import InvalidInput
 from core.outreach.models import SuppressionView
 from core.outreach.templates import refuse_line_breaks
@@ -82,14 +83,7 @@ def add_suppression(
             reason=reason,
             source=source or f"user:{actor.email}",
         )
-        uow.session.add(
-            AuditEvent(
-                workspace_id=actor.workspace_id,
-                user_id=actor.user_id,
-                action="suppression.added",
-                detail={"channel": channel, "reason": reason},
-            )
-        )
+        audit(uow, "suppression.added", actor=actor, detail={"channel": channel, "reason": reason})
         uow.commit()
         return added
 

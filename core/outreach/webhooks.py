@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import WebhookReplay
-from core.errors import PermissionDenied
+from core.errors import WebhookForged, WebhookUnsigned
 from core.outreach.events import apply_event, apply_inbound_sms
 from core.outreach.models import ProviderEvent
 
@@ -50,14 +50,6 @@ MAILGUN_STATUS = {"accepted": "sent", "delivered": "delivered", "opened": "opene
 TWILIO_STATUS = {"sent": "sent", "delivered": "delivered", "undelivered": "failed", "failed": "failed"}
 
 
-class Unsigned(PermissionDenied):
-    """Raised when a webhook arrives without the signature its provider always sends (HTTP 401)."""
-
-
-class Forged(PermissionDenied):
-    """Raised when a webhook's signature is wrong, stale or already seen (HTTP 403)."""
-
-
 def _fresh(timestamp: str, max_age: int, now: float | None) -> bool:
     try:
         return abs((now or time.time()) - float(timestamp)) <= max_age
@@ -70,13 +62,13 @@ def verify_sendgrid(
 ) -> None:
     """Raise ``Forged`` unless the ECDSA signature over timestamp + body is valid and fresh."""
     if not _fresh(timestamp, max_age, now):
-        raise Forged("stale or missing timestamp")
+        raise WebhookForged("stale or missing timestamp")
     try:
         key = load_der_public_key(base64.b64decode(public_key))
         assert isinstance(key, ec.EllipticCurvePublicKey)
         key.verify(base64.b64decode(signature), timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, ValueError, AssertionError) as exc:
-        raise Forged("bad signature") from exc
+        raise WebhookForged("bad signature") from exc
 
 
 def verify_mailgun(
@@ -84,10 +76,10 @@ def verify_mailgun(
 ) -> None:
     """Raise ``Forged`` unless HMAC-SHA256(key, timestamp + token) matches and is fresh."""
     if not _fresh(timestamp, max_age, now):
-        raise Forged("stale or missing timestamp")
+        raise WebhookForged("stale or missing timestamp")
     expected = hmac.new(signing_key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, signature or ""):
-        raise Forged("bad signature")
+        raise WebhookForged("bad signature")
 
 
 def twilio_signature(*, auth_token: str, url: str, params: Mapping[str, str]) -> str:
@@ -101,7 +93,7 @@ def _remember(uow: UnitOfWork, provider: str, token: str) -> None:
     if uow.session.scalar(
         select(WebhookReplay.id).where(WebhookReplay.provider == provider, WebhookReplay.token == digest)
     ):
-        raise Forged("replayed request")
+        raise WebhookForged("replayed request")
     uow.session.add(WebhookReplay(provider=provider, token=digest))
 
 
@@ -109,7 +101,7 @@ def _commit_once(uow: UnitOfWork) -> None:
     try:
         uow.commit()
     except IntegrityError as exc:  # the same delivery raced us: it is a replay, and nothing of ours stays
-        raise Forged("replayed request") from exc
+        raise WebhookForged("replayed request") from exc
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -126,9 +118,9 @@ def receive_sendgrid(
     s = settings or get_settings()
     signature, timestamp = headers.get(SENDGRID_SIGNATURE, ""), headers.get(SENDGRID_TIMESTAMP, "")
     if not s.sendgrid_webhook_public_key:
-        raise Forged("SendGrid webhooks are not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)")
+        raise WebhookForged("SendGrid webhooks are not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)")
     if not signature or not timestamp:
-        raise Unsigned("missing signature")
+        raise WebhookUnsigned("missing signature")
     verify_sendgrid(
         public_key=s.sendgrid_webhook_public_key,
         body=body,
@@ -139,7 +131,7 @@ def receive_sendgrid(
     try:
         items = json.loads(body)
     except ValueError as exc:
-        raise Forged("body is not JSON") from exc
+        raise WebhookForged("body is not JSON") from exc
     from core.outreach.channels.sendgrid import MESSAGE_ID_ARG
 
     uow = uow or UnitOfWork()
@@ -170,9 +162,9 @@ def receive_mailgun(
     s = settings or get_settings()
     sig = payload.get("signature") or {}
     if not s.mailgun_webhook_signing_key:
-        raise Forged("Mailgun webhooks are not configured (MAILGUN_WEBHOOK_SIGNING_KEY)")
+        raise WebhookForged("Mailgun webhooks are not configured (MAILGUN_WEBHOOK_SIGNING_KEY)")
     if not isinstance(sig, Mapping) or not sig.get("signature"):
-        raise Unsigned("missing signature")
+        raise WebhookUnsigned("missing signature")
     token = str(sig.get("token", ""))
     verify_mailgun(
         signing_key=s.mailgun_webhook_signing_key.get_secret_value(),
@@ -217,12 +209,12 @@ def receive_twilio(
     """Verify and apply a Twilio status callback or inbound SMS; ``url`` is the public URL Twilio called."""
     s = settings or get_settings()
     if not s.twilio_auth_token:
-        raise Forged("Twilio is not configured")
+        raise WebhookForged("Twilio is not configured")
     if not signature:
-        raise Unsigned("missing signature")
+        raise WebhookUnsigned("missing signature")
     expected = twilio_signature(auth_token=s.twilio_auth_token.get_secret_value(), url=url, params=params)
     if not hmac.compare_digest(expected, signature):
-        raise Forged("bad signature")
+        raise WebhookForged("bad signature")
     uow = uow or UnitOfWork()
     with uow:
         _remember(uow, "twilio", signature + url)

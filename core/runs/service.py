@@ -11,7 +11,6 @@ from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import (
     JOB_ACTIVE_STATUSES,
-    AuditEvent,
     Campaign,
     Job,
     Lead,
@@ -55,15 +54,7 @@ def start_run(*, actor: Actor, campaign_id: int, runner: background.Runner | Non
         uow.session.add(run)
         campaign.status = "running"
         uow.flush()
-        uow.session.add(
-            AuditEvent(
-                workspace_id=actor.workspace_id,
-                user_id=actor.user_id,
-                action="run.started",
-                target_type="run",
-                target_id=run.id,
-            )
-        )
+        audit(uow, "run.started", actor=actor, target_type="run", target_id=run.id)
         uow.commit()
         run_id = run.id
     background.submit(kind="runs.search", args={"run_id": run_id}, actor=actor, runner=runner)
@@ -196,15 +187,7 @@ def cancel_run(*, actor: Actor, run_id: int) -> RunView:
             raise NotFound(f"Run {run_id} does not exist in this workspace.")
         active = [job.id for job in _run_jobs(uow, run) if job.status in JOB_ACTIVE_STATUSES]
         run.status, run.finished_at = "cancelled", utcnow()
-        uow.session.add(
-            AuditEvent(
-                workspace_id=actor.workspace_id,
-                user_id=actor.user_id,
-                action="run.cancelled",
-                target_type="run",
-                target_id=run_id,
-            )
-        )
+        audit(uow, "run.cancelled", actor=actor, target_type="run", target_id=run_id)
         uow.commit()
     for job_id in active:
         try:

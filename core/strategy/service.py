@@ -9,9 +9,10 @@ from sqlalchemy.exc import IntegrityError
 
 from core import background
 from core.actor import Actor
+from core.audit import audit
 from core.config import Settings
 from core.db import UnitOfWork
-from core.db.models import AuditEvent, Campaign, StrategyVersion, User
+from core.db.models import Campaign, StrategyVersion, User
 from core.errors import InvalidInput, LeadScoutError, NotFound
 from core.llm import LLM
 from core.strategy.changes import describe_changes
@@ -121,15 +122,13 @@ def create_campaign_from_goal(
             created_by=actor.user_id,
         )
         uow.session.add(version)
-        uow.session.add(
-            AuditEvent(
-                workspace_id=actor.workspace_id,
-                user_id=actor.user_id,
-                action="campaign.created",
-                target_type="campaign",
-                target_id=campaign_id,
-                detail={"mode": strategy.mode},
-            )
+        audit(
+            uow,
+            "campaign.created",
+            actor=actor,
+            target_type="campaign",
+            target_id=campaign_id,
+            detail={"mode": strategy.mode},
         )
         uow.commit()
         return _version_view(version, actor.email)
@@ -212,15 +211,13 @@ def save_version(
             created_by=actor.user_id,
         )
         uow.session.add(version)
-        uow.session.add(
-            AuditEvent(
-                workspace_id=actor.workspace_id,
-                user_id=actor.user_id,
-                action="strategy.saved",
-                target_type="campaign",
-                target_id=campaign_id,
-                detail={"version": number},
-            )
+        audit(
+            uow,
+            "strategy.saved",
+            actor=actor,
+            target_type="campaign",
+            target_id=campaign_id,
+            detail={"version": number},
         )
         try:
             uow.commit()
@@ -247,15 +244,13 @@ def approve(
         previous_version = campaign.approved_version_id
         campaign.approved_version_id = version.id
         campaign.status = "approved"
-        uow.session.add(
-            AuditEvent(
-                workspace_id=actor.workspace_id,
-                user_id=actor.user_id,
-                action="strategy.approved",
-                target_type="campaign",
-                target_id=campaign.id,
-                detail={"version": version.version, "version_id": version.id},
-            )
+        audit(
+            uow,
+            "strategy.approved",
+            actor=actor,
+            target_type="campaign",
+            target_id=campaign.id,
+            detail={"version": version.version, "version_id": version.id},
         )
         uow.commit()
         had_scores = previous_version is not None and previous_version != version.id

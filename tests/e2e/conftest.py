@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+
+@pytest.fixture(autouse=True)
+def _migrated(database: str) -> None:
+    """The app under test and the test's own set-up share the migrated database."""
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from core.auth import service as auth
+from core.auth import team
 from core.db.models import AuthSession, User, utcnow
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from tests.conftest import make_owner, unique
@@ -78,11 +79,11 @@ def test_handoff_code_works_once_and_rotates_the_token():
 
 def test_removed_member_is_signed_out(owner):
     email = new_email()
-    auth.add_member(actor=owner, email=email)
+    team.add_member(actor=owner, email=email)
     auth.sign_up(email=email, password=PASSWORD)
     signed = auth.sign_in(email=email, password=PASSWORD)
     assert [ws[0] for ws in signed.workspaces] == [owner.workspace_id]
-    auth.remove_member(actor=owner, user_id=signed.user_id)
+    team.remove_member(actor=owner, user_id=signed.user_id)
     assert auth.restore_session(token=signed.token) is None
     with pytest.raises(PermissionDenied):
         auth.actor_for(user_id=signed.user_id, workspace_id=owner.workspace_id)
@@ -90,34 +91,34 @@ def test_removed_member_is_signed_out(owner):
 
 def test_role_rules(owner):
     admin_email, member_email = new_email(), new_email()
-    admin_id = auth.add_member(actor=owner, email=admin_email, role="admin")
-    member_id = auth.add_member(actor=owner, email=member_email, role="member")
+    admin_id = team.add_member(actor=owner, email=admin_email, role="admin")
+    member_id = team.add_member(actor=owner, email=member_email, role="member")
     admin = auth.actor_for(user_id=admin_id, workspace_id=owner.workspace_id)
     member = auth.actor_for(user_id=member_id, workspace_id=owner.workspace_id)
 
     with pytest.raises(PermissionDenied, match="needs the admin role"):
-        auth.set_role(actor=member, user_id=admin_id, role="member")
+        team.set_role(actor=member, user_id=admin_id, role="member")
     with pytest.raises(PermissionDenied, match="needs the admin role"):
-        auth.add_member(actor=member, email=new_email())
+        team.add_member(actor=member, email=new_email())
     with pytest.raises(PermissionDenied, match="needs the owner role"):
-        auth.set_role(actor=admin, user_id=member_id, role="owner")
+        team.set_role(actor=admin, user_id=member_id, role="owner")
     with pytest.raises(PermissionDenied, match="needs the owner role"):
-        auth.set_role(actor=admin, user_id=owner.user_id, role="member")
+        team.set_role(actor=admin, user_id=owner.user_id, role="member")
     with pytest.raises(InvalidInput, match="at least one owner"):
-        auth.set_role(actor=owner, user_id=owner.user_id, role="admin")
+        team.set_role(actor=owner, user_id=owner.user_id, role="admin")
     with pytest.raises(InvalidInput, match="Unknown role"):
-        auth.set_role(actor=owner, user_id=member_id, role="superuser")
-    auth.set_role(actor=admin, user_id=member_id, role="admin")
-    assert {m.email: m.role for m in auth.list_members(actor=owner)}[member_email] == "admin"
+        team.set_role(actor=owner, user_id=member_id, role="superuser")
+    team.set_role(actor=admin, user_id=member_id, role="admin")
+    assert {m.email: m.role for m in team.list_members(actor=owner)}[member_email] == "admin"
 
 
 def test_workspace_isolation_for_team_services(owner):
     other = make_owner()
-    assert {m.user_id for m in auth.list_members(actor=other)} == {other.user_id}
+    assert {m.user_id for m in team.list_members(actor=other)} == {other.user_id}
     with pytest.raises(NotFound):
-        auth.set_role(actor=other, user_id=owner.user_id, role="member")
+        team.set_role(actor=other, user_id=owner.user_id, role="member")
     with pytest.raises(NotFound):
-        auth.remove_member(actor=other, user_id=owner.user_id)
+        team.remove_member(actor=other, user_id=owner.user_id)
     with pytest.raises(PermissionDenied):
         auth.actor_for(user_id=other.user_id, workspace_id=owner.workspace_id)
 

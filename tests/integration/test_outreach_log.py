@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.outreach import log, sender, service
+from core.outreach import message_log, sender, service
 from tests.conftest import make_owner, unique
 from tests.fixtures.outreach_data import configure_workspace, draft_and_queue, make_lead, settings_for
 
@@ -22,11 +22,11 @@ def test_a_leads_history_holds_every_message_with_its_events_in_time_order(actor
     [sms] = draft_and_queue(actor, [lead], channel="sms", body="Hi {{ company }}")
     draft_and_queue(actor, [elsewhere])
     sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(provider="outbox"))
-    log.mark_replied(actor=actor, message_id=email)
+    message_log.mark_replied(actor=actor, message_id=email)
     follow_up = service.save_template(actor=actor, name=unique("tpl"), channel="email", subject="Again", body="Hi again")
     [second] = service.create_drafts(actor=actor, template_id=follow_up, lead_ids=[lead], step=2).created
 
-    history = log.lead_history(actor=actor, lead_id=lead)
+    history = message_log.lead_history(actor=actor, lead_id=lead)
 
     assert [(h.message.id, h.message.channel, h.message.step) for h in history] == [
         (email, "email", 1), (sms, "sms", 1), (second, "email", 2)]
@@ -38,7 +38,7 @@ def test_a_leads_history_holds_every_message_with_its_events_in_time_order(actor
         times = [e.created_at for e in item.events]
         assert times == sorted(times)
     # most recently messaged first: the step 2 draft is newer than the other lead's message
-    assert log.leads_with_messages(actor=actor) == [(lead, "History Bakery"), (elsewhere, "Elsewhere Bakery")]
+    assert message_log.leads_with_messages(actor=actor) == [(lead, "History Bakery"), (elsewhere, "Elsewhere Bakery")]
 
 
 def test_another_workspaces_lead_shows_nothing(actor):
@@ -46,13 +46,13 @@ def test_another_workspaces_lead_shows_nothing(actor):
     draft_and_queue(actor, [lead])
     stranger = make_owner()
 
-    assert log.lead_history(actor=stranger, lead_id=lead) == []
-    assert log.leads_with_messages(actor=stranger, include=lead) == []
-    mine = log.leads_with_messages(actor=actor, include=lead)
+    assert message_log.lead_history(actor=stranger, lead_id=lead) == []
+    assert message_log.leads_with_messages(actor=stranger, include=lead) == []
+    mine = message_log.leads_with_messages(actor=actor, include=lead)
     assert [lead_id for lead_id, _ in mine] == [lead]
 
 
 def test_a_lead_without_messages_can_be_included_and_has_an_empty_history(actor):
     quiet = make_lead(actor, email=f"{unique('q')}@example.test", name="Quiet Bakery")
-    assert log.leads_with_messages(actor=actor, include=quiet) == [(quiet, "Quiet Bakery")]
-    assert log.lead_history(actor=actor, lead_id=quiet) == []
+    assert message_log.leads_with_messages(actor=actor, include=quiet) == [(quiet, "Quiet Bakery")]
+    assert message_log.lead_history(actor=actor, lead_id=quiet) == []

@@ -16,7 +16,7 @@ from core.config import PROJECT_ROOT
 from core.db import UnitOfWork
 from core.db.models import Lead, Message, MessageEvent
 from core.errors import NotFound
-from core.outreach import log, sender, service, suppression
+from core.outreach import message_log, sender, service, suppression
 from core.outreach.events import apply_event
 from core.outreach.models import ProviderEvent
 from tests.conftest import unique
@@ -63,7 +63,7 @@ def test_smtp_server_receives_exactly_the_messages_with_headers(actor):
     assert set(statuses(ids).values()) == {"sent"}
     with UnitOfWork() as uow:
         assert set(uow.session.scalars(select(Lead.status).where(Lead.id.in_(leads)))) == {"contacted"}
-    history = [e.status for e in log.message_history(actor=actor, message_id=ids[0])]
+    history = [e.status for e in message_log.message_history(actor=actor, message_id=ids[0])]
     assert history == ["approved", "queued", "sending", "sent"]
 
 
@@ -233,7 +233,7 @@ def test_outbox_default_records_and_exports_eml(actor):
         message = uow.session.get(Message, ids[0])
         assert (message.provider, message.provider_message_id) == ("outbox", f"outbox-{ids[0]}")
         assert uow.session.get(Lead, message.lead_id).status == "qualified"  # recorded, not contacted
-    eml = email.message_from_bytes(log.export_eml(actor=actor, message_id=ids[0]))
+    eml = email.message_from_bytes(message_log.export_eml(actor=actor, message_id=ids[0]))
     assert eml["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
@@ -243,9 +243,9 @@ def test_workspaces_are_isolated(actor):
     other = make_owner()
     lead = make_lead(actor, email=f"{unique('i')}@example.test")
     ids = draft_and_queue(actor, [lead])
-    assert log.list_messages(actor=other) == []
+    assert message_log.list_messages(actor=other) == []
     with pytest.raises(NotFound):
-        log.export_eml(actor=other, message_id=ids[0])
+        message_log.export_eml(actor=other, message_id=ids[0])
     assert service.approve(actor=other, message_ids=ids) == (0, [])
 
 

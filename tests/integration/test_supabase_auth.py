@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
-from core.auth import jwks, tokens
+from core.auth import jwks, team, tokens
 from core.auth import service as auth
 from core.auth import supabase_service as supa
 from core.auth.supabase import GoTrueAuth
@@ -149,7 +149,7 @@ def test_a_state_is_used_once_and_an_unknown_state_is_refused(gotrue):
 
 def test_an_invited_member_is_linked_by_confirmed_email(gotrue, owner):
     address = email()
-    auth.add_member(actor=owner, email=address, role="member")
+    team.add_member(actor=owner, email=address, role="member")
     gotrue.add_user(address, PASSWORD)
     signed = supa.sign_in(email=address, password=PASSWORD)
     assert (owner.workspace_id, owner.workspace_name, "member") in signed.workspaces

@@ -26,3 +26,8 @@ def _run_main_script_first(main_script_path: str) -> None:
 def run_app_py_on_every_rerun(monkeypatch: pytest.MonkeyPatch) -> None:
     """Route AppTest's MPA v1 path through app.py, as ``streamlit run`` does."""
     monkeypatch.setattr(script_runner, "_mpa_v1", _run_main_script_first)
+
+
+@pytest.fixture(autouse=True)
+def _migrated(database: str) -> None:
+    """The pages run against the migrated test database."""

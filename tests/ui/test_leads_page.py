@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from core.auth import service as auth
+from core.auth import team
 from core.config import PROJECT_ROOT
 from core.leads.query import LeadFilter, list_leads
 from core.outreach import service as outreach
@@ -82,7 +82,7 @@ def test_import_with_a_bad_row_shows_the_row_and_reason():
 
 def test_contact_hands_the_selected_leads_to_outreach_and_nothing_from_another_workspace(owner):
     other = make_owner()
-    auth.add_member(actor=other, email=owner.email, role="member")  # one person, two workspaces
+    team.add_member(actor=other, email=owner.email, role="member")  # one person, two workspaces
     a = make_lead(owner, f"{unique('a')}.com", name="Alpha Roasters", emails=(f"{unique('ann')}@alpha.test",))
     b = make_lead(owner, f"{unique('b')}.com", name="Beta Bakery", emails=(f"{unique('bob')}@beta.test",))
     make_lead(owner, f"{unique('c')}.com", name="Gamma Garage", emails=(f"{unique('cy')}@gamma.test",))

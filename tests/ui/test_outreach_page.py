@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core.config import PROJECT_ROOT
-from core.outreach import limits, service, suppression
+from core.outreach import limits, sending_settings, service, suppression
 from tests.conftest import make_owner, unique
 from tests.fixtures.outreach_data import configure_workspace, draft_and_queue, make_lead
 
@@ -65,12 +65,12 @@ def test_daily_caps_are_changed_on_the_sending_rules_tab(owner):
     at = click(at, "Save rules")
     assert not at.exception and not at.error
     assert any(s.value == "Saved." for s in at.success)
-    assert service.get_outreach_settings(actor=owner)["daily_caps"] == {"email": 250, "sms": 0}
+    assert sending_settings.get_outreach_settings(actor=owner)["daily_caps"] == {"email": 250, "sms": 0}
 
-    at.number_input(key="outreach_rules_email_cap").set_value(service.MAX_DAILY_CAP + 1)
+    at.number_input(key="outreach_rules_email_cap").set_value(sending_settings.MAX_DAILY_CAP + 1)
     at = click(at, "Save rules")
     assert any("daily email cap must be a whole number from 0 (no cap) to 100,000" in e.value for e in at.error)
-    assert service.get_outreach_settings(actor=owner)["daily_caps"] == {"email": 250, "sms": 0}
+    assert sending_settings.get_outreach_settings(actor=owner)["daily_caps"] == {"email": 250, "sms": 0}
 
 
 def test_the_lead_filter_shows_every_message_to_the_lead_with_its_history(owner):

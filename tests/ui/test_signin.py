@@ -5,6 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core.auth import service as auth
+from core.auth import team
 from core.config import PROJECT_ROOT
 from tests.conftest import unique
 
@@ -76,7 +77,7 @@ def test_throttling_kicks_in_after_repeated_failures():
 
 def test_a_member_cannot_change_roles_on_the_settings_page(owner):
     member_email = f"{unique('mem')}@example.test"
-    auth.add_member(actor=owner, email=member_email, role="member")
+    team.add_member(actor=owner, email=member_email, role="member")
     auth.sign_up(email=member_email, password=PASSWORD)  # claims the invitation
     at = fresh_app()
     sign_in(at, member_email, PASSWORD)
@@ -98,10 +99,10 @@ def test_an_owner_adds_a_member_and_changes_a_role(owner):
     at.run()
     assert not at.exception
     assert any(new_email in s.value for s in at.success)
-    member_id = next(m.user_id for m in auth.list_members(actor=owner) if m.email == new_email)
+    member_id = next(m.user_id for m in team.list_members(actor=owner) if m.email == new_email)
     at.selectbox(key="settings_member").set_value(member_id)
     at.selectbox(key="settings_member_role").set_value("admin")
     at.button(key="settings_change_role").click()
     at.run()
-    roles = {m.email: m.role for m in auth.list_members(actor=owner)}
+    roles = {m.email: m.role for m in team.list_members(actor=owner)}
     assert roles[new_email] == "admin"

@@ -12,7 +12,18 @@ import pytest
 
 from core.config import PROJECT_ROOT
 
-FORBIDDEN_IN_PAGES = {"sqlalchemy", "httpx", "openai", "sendgrid", "twilio", "rq", "redis", "psycopg", "requests", "supabase"}
+FORBIDDEN_IN_PAGES = {
+    "sqlalchemy",
+    "httpx",
+    "openai",
+    "sendgrid",
+    "twilio",
+    "rq",
+    "redis",
+    "psycopg",
+    "requests",
+    "supabase",
+}
 
 
 def imported_roots(path: Path) -> set[str]:
@@ -69,6 +80,8 @@ def test_the_search_package_still_offers_every_name_it_lists():
 
     assert sorted(core.search.__all__) == sorted(core.search._HOME)
     for name in core.search.__all__:
-        assert getattr(core.search, name) is getattr(importlib.import_module(f"core.search.{core.search._HOME[name]}"), name)
+        assert getattr(core.search, name) is getattr(
+            importlib.import_module(f"core.search.{core.search._HOME[name]}"), name
+        )
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         core.search.nope  # noqa: B018

@@ -116,8 +116,23 @@ def test_url_is_refused(url: str) -> None:
         asyncio.run(check_url(url, policy=AddressPolicy(), resolver=resolver))
 
 
-def test_table_is_large_enough() -> None:
-    assert len(REFUSED) >= 40
+LITERAL_ADDRESSES = [url for url in REFUSED[:45] if "example.com" not in url and "localhost" not in url]
+
+
+@pytest.mark.parametrize("url", LITERAL_ADDRESSES)
+def test_an_address_in_any_spelling_is_refused_without_asking_the_resolver(url: str) -> None:
+    """Numeric hosts are read as the address they spell: no DNS answer can make them public."""
+    resolver = TableResolver()
+    with pytest.raises(CrawlError):
+        asyncio.run(check_url(url, policy=AddressPolicy(), resolver=resolver))
+    assert resolver.lookups == []
+
+
+def test_a_name_is_refused_for_its_answer_not_for_its_spelling() -> None:
+    resolver = TableResolver()
+    with pytest.raises(CrawlError, match="private|internal|not public|loopback|address"):
+        asyncio.run(check_url("http://loopback.example.com/", policy=AddressPolicy(), resolver=resolver))
+    assert resolver.lookups == ["loopback.example.com"]
 
 
 def test_public_names_and_addresses_pass() -> None:

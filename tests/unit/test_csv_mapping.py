@@ -6,12 +6,48 @@ import pytest
 
 from core.leads.csv_read import FIELDS, guess_mapping
 
-GERMAN = ("Firma", "Webseite", "E-Mail", "Telefon", "Vorname", "Nachname", "Position", "Stadt", "Land", "Branche",
-          "Notizen", "Schlagworte")
-CRM = ("Account Name", "Website URL", "Work Email", "Phone Number", "First Name", "Last Name", "Job Title", "City",
-       "Country Code", "Industry", "Description", "Labels")
-PLAIN = ("company", "website", "email", "phone", "first_name", "last_name", "title", "city", "country", "industry",
-         "notes", "tags")
+GERMAN = (
+    "Firma",
+    "Webseite",
+    "E-Mail",
+    "Telefon",
+    "Vorname",
+    "Nachname",
+    "Position",
+    "Stadt",
+    "Land",
+    "Branche",
+    "Notizen",
+    "Schlagworte",
+)
+CRM = (
+    "Account Name",
+    "Website URL",
+    "Work Email",
+    "Phone Number",
+    "First Name",
+    "Last Name",
+    "Job Title",
+    "City",
+    "Country Code",
+    "Industry",
+    "Description",
+    "Labels",
+)
+PLAIN = (
+    "company",
+    "website",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "title",
+    "city",
+    "country",
+    "industry",
+    "notes",
+    "tags",
+)
 
 
 @pytest.mark.parametrize("headers", [GERMAN, CRM, PLAIN], ids=["german", "crm-export", "plain"])

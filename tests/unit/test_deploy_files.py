@@ -50,7 +50,11 @@ def check_command(argv: list[str]) -> None:
         assert rest[0] == "worker"
         assert import_target(option(rest, "--worker-class"), ".") is not None
         assert import_target("workers.tasks.run_job", ".") is not None
-        queues = [a for a in rest[1:] if not a.startswith("-") and a not in (option(rest, "--url"), option(rest, "--worker-class"))]
+        queues = [
+            a
+            for a in rest[1:]
+            if not a.startswith("-") and a not in (option(rest, "--url"), option(rest, "--worker-class"))
+        ]
         assert tuple(queues) == QUEUES
         assert "--with-scheduler" in rest
     elif program == "uvicorn":

@@ -33,10 +33,22 @@ def cloudflare(email: str, key: int = 0x5A) -> str:
         ("<p>bob (at) acme-roasters (punkt) de</p>", "bob@acme-roasters.de"),
         ("<p>&#104;&#101;&#108;&#108;&#111;&#64;acme-roasters.com</p>", "hello@acme-roasters.com"),
         ("<p>contacto&#64;acme-roasters&#46;es</p>", "contacto@acme-roasters.es"),
-        (f'<a href="/cdn-cgi/l/email-protection#{cloudflare("team@acme-roasters.com")}">[email&#160;protected]</a>', "team@acme-roasters.com"),
-        (f'<span class="__cf_email__" data-cfemail="{cloudflare("ops@acme-roasters.com", 0x13)}">[email&#160;protected]</span>', "ops@acme-roasters.com"),
-        ('<script type="application/ld+json">{"@type":"Organization","email":"mailto:press@acme-roasters.com"}</script>', "press@acme-roasters.com"),
-        ('<script type="application/ld+json">{"@graph":[{"@type":"WebSite"},{"@type":"LocalBusiness","contactPoint":[{"@type":"ContactPoint","email":"orders@acme-roasters.com"}]}]}</script>', "orders@acme-roasters.com"),
+        (
+            f'<a href="/cdn-cgi/l/email-protection#{cloudflare("team@acme-roasters.com")}">[email&#160;protected]</a>',
+            "team@acme-roasters.com",
+        ),
+        (
+            f'<span class="__cf_email__" data-cfemail="{cloudflare("ops@acme-roasters.com", 0x13)}">[email&#160;protected]</span>',
+            "ops@acme-roasters.com",
+        ),
+        (
+            '<script type="application/ld+json">{"@type":"Organization","email":"mailto:press@acme-roasters.com"}</script>',
+            "press@acme-roasters.com",
+        ),
+        (
+            '<script type="application/ld+json">{"@graph":[{"@type":"WebSite"},{"@type":"LocalBusiness","contactPoint":[{"@type":"ContactPoint","email":"orders@acme-roasters.com"}]}]}</script>',
+            "orders@acme-roasters.com",
+        ),
     ],
 )
 def test_emails_are_found_however_they_are_written(markup, expected):
@@ -83,7 +95,11 @@ def test_cloudflare_decoding_and_cleaning_helpers():
         ("<p>Teléfono: 912 345 678</p>", "https://acme.es/", "+34912345678"),
         ("<p>Call 020 7946 0958</p>", "https://acme.co.uk/", "+442079460958"),
         ("<p>+44 20 7946 0958</p>", "https://acme.com/", "+442079460958"),
-        ('<script type="application/ld+json">{"@type":"LocalBusiness","telephone":"+49 89 1234567"}</script>', "https://acme.de/", "+49891234567"),
+        (
+            '<script type="application/ld+json">{"@type":"LocalBusiness","telephone":"+49 89 1234567"}</script>',
+            "https://acme.de/",
+            "+49891234567",
+        ),
     ],
 )
 def test_phones_come_out_in_e164(markup, url, expected):
@@ -136,7 +152,12 @@ def test_profiles_are_kept_and_share_buttons_and_posts_dropped():
 
 @pytest.mark.parametrize(
     "url",
-    ["https://www.linkedin.com/in/jane-doe", "https://www.facebook.com/facebook", "https://twitter.com/share", "https://www.instagram.com/explore/tags/coffee"],
+    [
+        "https://www.linkedin.com/in/jane-doe",
+        "https://www.facebook.com/facebook",
+        "https://twitter.com/share",
+        "https://www.instagram.com/explore/tags/coffee",
+    ],
 )
 def test_personal_and_platform_pages_are_not_company_profiles(url):
     assert canonical_profile(url) is None
@@ -167,11 +188,26 @@ def test_json_ld_graph_with_arrays():
 @pytest.mark.parametrize(
     ("text", "url", "address", "country"),
     [
-        ("Besuchen Sie uns: Kastanienallee 12, 10435 Berlin", "https://acme.de/", "Kastanienallee 12, 10435 Berlin", "DE"),
+        (
+            "Besuchen Sie uns: Kastanienallee 12, 10435 Berlin",
+            "https://acme.de/",
+            "Kastanienallee 12, 10435 Berlin",
+            "DE",
+        ),
         ("Adresse : 12 rue de la Paix, 75002 Paris", "https://acme.fr/", "12 rue de la Paix, 75002 Paris", "FR"),
         ("Dirección: Calle Mayor 5, 28013 Madrid", "https://acme.es/", "Calle Mayor 5, 28013 Madrid", "ES"),
-        ("Find us at 221B Baker Street, London NW1 6XE", "https://acme.co.uk/", "221B Baker Street, London NW1 6XE", "GB"),
-        ("Roastery: 1200 SE Morrison St, Portland, OR 97214", "https://acme.com/", "1200 SE Morrison St, Portland, OR 97214", "US"),
+        (
+            "Find us at 221B Baker Street, London NW1 6XE",
+            "https://acme.co.uk/",
+            "221B Baker Street, London NW1 6XE",
+            "GB",
+        ),
+        (
+            "Roastery: 1200 SE Morrison St, Portland, OR 97214",
+            "https://acme.com/",
+            "1200 SE Morrison St, Portland, OR 97214",
+            "US",
+        ),
     ],
 )
 def test_addresses_in_page_text(text, url, address, country):
@@ -198,7 +234,9 @@ def test_name_from_open_graph_or_title(head, name):
 
 
 def test_broken_html_still_yields_facts():
-    html = "<html><body><div><p>Call <b>+49 30 1234567<p>mail: info@acme.de <table><tr><td>Kastanienallee 12, 10435 Berlin"
+    html = (
+        "<html><body><div><p>Call <b>+49 30 1234567<p>mail: info@acme.de <table><tr><td>Kastanienallee 12, 10435 Berlin"
+    )
     profile = profile_of(html, "https://acme.de/")
     assert profile.phones == ["+49301234567"]
     assert profile.emails == ["info@acme.de"]
@@ -206,18 +244,38 @@ def test_broken_html_still_yields_facts():
 
 
 def test_pages_in_german_french_and_spanish():
-    de = profile_of('<html lang="de"><body><h2>Kontakt</h2><p>E-Mail: vertrieb@muster.de, Tel.: +49 (0)89 123 456 78</p><form><input type="email" name="email"><textarea name="nachricht"></textarea></form></body></html>', "https://muster.de/kontakt")
-    assert (de.language, de.emails, de.phones, de.contact_form) == ("de", ["vertrieb@muster.de"], ["+498912345678"], True)
-    fr = profile_of('<html lang="fr-FR"><body><p>Écrivez-nous : bonjour@atelier.fr — Tél. 04 72 00 00 00</p></body></html>', "https://atelier.fr/")
+    de = profile_of(
+        '<html lang="de"><body><h2>Kontakt</h2><p>E-Mail: vertrieb@muster.de, Tel.: +49 (0)89 123 456 78</p><form><input type="email" name="email"><textarea name="nachricht"></textarea></form></body></html>',
+        "https://muster.de/kontakt",
+    )
+    assert (de.language, de.emails, de.phones, de.contact_form) == (
+        "de",
+        ["vertrieb@muster.de"],
+        ["+498912345678"],
+        True,
+    )
+    fr = profile_of(
+        '<html lang="fr-FR"><body><p>Écrivez-nous : bonjour@atelier.fr — Tél. 04 72 00 00 00</p></body></html>',
+        "https://atelier.fr/",
+    )
     assert (fr.language, fr.emails, fr.phones) == ("fr", ["bonjour@atelier.fr"], ["+33472000000"])
-    es = profile_of('<html lang="es"><body><p>Escríbenos a hola [arroba] taller.es</p><p>Llámanos: 933 123 456</p></body></html>', "https://taller.es/")
+    es = profile_of(
+        '<html lang="es"><body><p>Escríbenos a hola [arroba] taller.es</p><p>Llámanos: 933 123 456</p></body></html>',
+        "https://taller.es/",
+    )
     assert (es.language, es.phones) == ("es", ["+34933123456"])
 
 
 def test_nothing_is_invented_on_a_page_without_contacts():
     html = "<html><head><title>About</title></head><body><p>We roast coffee since 1998. Our team of 12 loves beans.</p></body></html>"
     profile = profile_of(html)
-    assert (profile.emails, profile.phones, profile.socials, profile.address, profile.contact_form) == ([], [], {}, "", False)
+    assert (profile.emails, profile.phones, profile.socials, profile.address, profile.contact_form) == (
+        [],
+        [],
+        {},
+        "",
+        False,
+    )
 
 
 # --- technologies and posts -----------------------------------------------------------------
@@ -230,7 +288,9 @@ def test_technologies_with_their_evidence():
     <link rel="stylesheet" href="/wp-content/plugins/woocommerce/assets/css/woocommerce.css">
     <script src="https://assets.calendly.com/assets/external/widget.js"></script></head><body></body></html>"""
     profile = profile_of(html)
-    assert profile.tech == sorted(["WordPress", "Stripe", "Google Tag Manager", "HubSpot", "Intercom", "WooCommerce", "Calendly"])
+    assert profile.tech == sorted(
+        ["WordPress", "Stripe", "Google Tag Manager", "HubSpot", "Intercom", "WooCommerce", "Calendly"]
+    )
     evidence = {f.value: f.snippet for f in profile.evidence if f.field == "tech"}
     assert "js.stripe.com" in evidence["Stripe"] and "WordPress 6.5" in evidence["WordPress"]
 
@@ -241,14 +301,22 @@ def test_latest_posts_from_a_blog_listing_newest_first():
     <article><h2><a href="/blog/mid">Summer menu</a></h2><time datetime="2026-06-01">Jun</time></article>
     <article><h2><a href="/blog/older">Older</a></h2><time datetime="2024-01-01">Jan</time></article></body></html>"""
     profile = profile_of(html, "https://acme.com/blog")
-    assert [(p.title, p.published) for p in profile.posts] == [("A new roast", "2026-09-30"), ("Summer menu", "2026-06-01"), ("Old news", "2025-01-05")]
+    assert [(p.title, p.published) for p in profile.posts] == [
+        ("A new roast", "2026-09-30"),
+        ("Summer menu", "2026-06-01"),
+        ("Old news", "2025-01-05"),
+    ]
     assert profile.posts[0].url == "https://acme.com/blog/new-roast"
 
 
 def test_a_single_article_page_is_read_with_newspaper():
-    html = """<html><head><title>We opened a second roastery</title><meta property="og:type" content="article">
+    html = (
+        """<html><head><title>We opened a second roastery</title><meta property="og:type" content="article">
     <meta property="article:published_time" content="2026-10-14T09:00:00+00:00"></head>
-    <body><article><h1>We opened a second roastery</h1><p>""" + "Our new roastery in Portland opens today. " * 20 + "</p></article></body></html>"
+    <body><article><h1>We opened a second roastery</h1><p>"""
+        + "Our new roastery in Portland opens today. " * 20
+        + "</p></article></body></html>"
+    )
     profile = profile_of(html, "https://acme.com/blog/second-roastery")
     assert [(p.title, p.published) for p in profile.posts] == [("We opened a second roastery", "2026-10-14")]
 
@@ -266,7 +334,16 @@ def test_every_value_has_evidence_from_its_page():
     url = "https://acme-roasters.com/"
     profile = profile_of(RICH_PAGE, url)
     page = Page(url, RICH_PAGE)
-    assert {f.field for f in profile.evidence} >= {"name", "description", "email", "phone", "social:instagram", "address", "tech", "contact_form"}
+    assert {f.field for f in profile.evidence} >= {
+        "name",
+        "description",
+        "email",
+        "phone",
+        "social:instagram",
+        "address",
+        "tech",
+        "contact_form",
+    }
     for fact in profile.evidence:
         assert fact.url == url
         assert fact.snippet, fact
@@ -280,8 +357,12 @@ def test_every_value_has_evidence_from_its_page():
 
 def test_facts_point_at_the_page_they_came_from():
     pages = [
-        PageInput("https://acme.de/", "<html><head><title>Acme GmbH</title></head><body><p>Willkommen</p></body></html>"),
-        PageInput("https://acme.de/impressum", "<html><body><p>E-Mail: info@acme.de</p><p>Tel. 030 1234567</p></body></html>"),
+        PageInput(
+            "https://acme.de/", "<html><head><title>Acme GmbH</title></head><body><p>Willkommen</p></body></html>"
+        ),
+        PageInput(
+            "https://acme.de/impressum", "<html><body><p>E-Mail: info@acme.de</p><p>Tel. 030 1234567</p></body></html>"
+        ),
     ]
     profile = extract_site(pages)
     by_field = {f.field: f.url for f in profile.evidence}

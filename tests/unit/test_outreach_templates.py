@@ -34,15 +34,19 @@ def test_injection_payloads_fail_safely(source):
 
 
 def test_lead_data_is_a_value_never_template_source():
-    out = templates.render(subject="Hi {{ company }}", body="{{ company }}",
-                           values={"company": "{{ ''.__class__.__mro__ }}{% for x in range(9) %}"})
+    out = templates.render(
+        subject="Hi {{ company }}",
+        body="{{ company }}",
+        values={"company": "{{ ''.__class__.__mro__ }}{% for x in range(9) %}"},
+    )
     assert out.body == "{{ ''.__class__.__mro__ }}{% for x in range(9) %}"
 
 
 def test_missing_fields_are_listed_and_strict():
     values = {"company": "Acme", "first_name": ""}
-    assert templates.missing_fields(subject="Hi {{ first_name }}", body="{{ company }} {{ hook|default('x') }}",
-                                    values=values) == ("first_name",)
+    assert templates.missing_fields(
+        subject="Hi {{ first_name }}", body="{{ company }} {{ hook|default('x') }}", values=values
+    ) == ("first_name",)
     with pytest.raises(InvalidInput, match="first_name"):
         templates.render(subject="Hi {{ first_name }}", body="x", values=values)
 
@@ -57,8 +61,17 @@ def test_line_breaks_in_subject_are_refused(bad):
 
 @pytest.mark.parametrize("field", ["to_name", "to_address", "from_name", "from_address", "subject"])
 def test_line_breaks_in_names_and_addresses_are_refused(field):
-    values = dict(message_id=1, workspace_id=1, channel="email", to_address="a@example.test", to_name="Ada",
-                  from_address="s@example.test", from_name="Sam", subject="Hi", body="Body")
+    values = dict(
+        message_id=1,
+        workspace_id=1,
+        channel="email",
+        to_address="a@example.test",
+        to_name="Ada",
+        from_address="s@example.test",
+        from_name="Sam",
+        subject="Hi",
+        body="Body",
+    )
     values[field] = values[field] + "\r\nBcc: victim@example.com"
     with pytest.raises(InvalidInput, match="single line"):
         build_email(OutgoingMessage(**values))

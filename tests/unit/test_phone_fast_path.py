@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberFormat, PhoneNumberType
 from phonenumbers.phonenumberutil import _test_number_length
 
-from core.leads.phones import _LENGTH_TABLE_SIZE, _region_plans, fast_e164
+from core.leads.csv_phones import _LENGTH_TABLE_SIZE, _region_plans, fast_e164
 
 REGIONS = "GB US CA DE FR ES IT NL IE AU NZ IN BR JP CH AT BE SE NO DK PL PT MX ZA SG".split()
 ALL_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)

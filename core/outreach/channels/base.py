@@ -15,32 +15,11 @@ from email.utils import formatdate
 from functools import lru_cache
 from typing import Protocol
 
-from core.errors import SendError
 from core.outreach.models import OutgoingMessage, SendResult
 from core.outreach.templates import refuse_line_breaks
 from core.outreach.unsubscribe import list_unsubscribe_headers
 
 STOP_ERROR_CODE = "21610"  # Twilio: "Attempt to send to unsubscribed recipient" (they texted STOP)
-
-
-class TransientSendError(SendError):
-    """Raised when the provider did not take the message and a later try may work (429, 5xx, refused)."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PermanentSendError(SendError):
-    """Raised when the provider refused the message for good; ``code`` is the provider's error code."""
-
-    def __init__(self, message: str, *, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class OutcomeUnknown(SendError):
-    """Raised when the request may have reached the provider but no answer came (timeout, crash)."""
 
 
 class Channel(Protocol):

@@ -5,13 +5,8 @@ from __future__ import annotations
 import httpx
 
 from core.config import Settings
-from core.outreach.channels.base import (
-    OutcomeUnknown,
-    PermanentSendError,
-    TransientSendError,
-    build_email,
-    status_is_retryable,
-)
+from core.errors import OutcomeUnknown, PermanentSendError, TransientSendError
+from core.outreach.channels.base import build_email, status_is_retryable
 from core.outreach.models import OutgoingMessage, SendResult
 from core.outreach.unsubscribe import list_unsubscribe_headers
 

@@ -11,12 +11,8 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
 from core.config import Settings
-from core.outreach.channels.base import (
-    OutcomeUnknown,
-    PermanentSendError,
-    TransientSendError,
-    status_is_retryable,
-)
+from core.errors import OutcomeUnknown, PermanentSendError, TransientSendError
+from core.outreach.channels.base import status_is_retryable
 from core.outreach.models import OutgoingMessage, SendResult
 from core.outreach.templates import refuse_line_breaks
 from core.outreach.unsubscribe import list_unsubscribe_headers

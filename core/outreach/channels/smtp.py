@@ -6,7 +6,8 @@ import smtplib
 import ssl
 
 from core.config import Settings
-from core.outreach.channels.base import OutcomeUnknown, PermanentSendError, TransientSendError, build_email
+from core.errors import OutcomeUnknown, PermanentSendError, TransientSendError
+from core.outreach.channels.base import build_email
 from core.outreach.models import OutgoingMessage, SendResult
 
 

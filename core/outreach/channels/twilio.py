@@ -11,12 +11,8 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from core.config import Settings
-from core.outreach.channels.base import (
-    OutcomeUnknown,
-    PermanentSendError,
-    TransientSendError,
-    status_is_retryable,
-)
+from core.errors import OutcomeUnknown, PermanentSendError, TransientSendError
+from core.outreach.channels.base import status_is_retryable
 from core.outreach.models import OutgoingMessage, SendResult
 
 TWILIO_API = "https://api.twilio.com"
