@@ -37,8 +37,8 @@ worker: $(RUNTIME_STAMP)
 	exec $(VENV)/bin/rq worker --worker-class workers.tasks.Worker crawl llm send default --with-scheduler --url "$$url"
 
 lint: $(DEV_STAMP)
-	$(VENV)/bin/ruff check core workers pages app.py server.py tests
-	$(VENV)/bin/ruff format --check core workers pages app.py server.py
+	$(VENV)/bin/ruff check core workers pages ui app.py server.py tests bench
+	$(VENV)/bin/ruff format --check core workers pages ui app.py server.py
 	$(VENV)/bin/mypy core
 
 clean-venv:

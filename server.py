@@ -17,10 +17,12 @@ from starlette.routing import Route
 
 from core.auth import service as auth
 from core.auth.cookies import OAUTH_COOKIE, OAUTH_COOKIE_SECONDS, SESSION_COOKIE, cookie_is_secure
+from core.background.schedule import start_in_ui_process
 from core.config import get_settings
 from core.logs import configure_logging
 
 configure_logging("ui")
+start_in_ui_process()  # periodic housekeeping jobs, when this process also runs the jobs
 
 log = logging.getLogger("core.server")
 

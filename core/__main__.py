@@ -9,6 +9,7 @@ import sys
 
 from core.cli.output import fail
 from core.errors import LeadScoutError
+from core.logs import configure_logging
 
 # Each module adds its subcommands.
 COMMAND_MODULES = (
@@ -33,7 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the subcommand, turn LeadScout errors into exit code 1."""
-    from core.logs import configure_logging
 
     configure_logging("cli")
     args = build_parser().parse_args(argv)

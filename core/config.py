@@ -85,7 +85,6 @@ class Settings(BaseSettings):
     brave_base_url: str = "https://api.search.brave.com/res/v1"
     search_rate_per_second: float = 1.0
     search_results_per_query: int = Field(default=20, ge=1)
-    crawl_pages_per_site: int = Field(default=5, ge=1)
     crawl_pages_per_second: float = Field(default=2.0, gt=0)
     search_blocklist: str = ""  # extra comma-separated domains (or bare names: "yelp") to skip
 

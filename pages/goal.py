@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from core.config import get_settings
 from core.errors import LeadScoutError
-from core.llm import get_llm
 from core.strategy import service
-from pages.common import current_actor
+from ui.common import current_actor, show_errors
 
 EXAMPLES = (
     "Independent coffee roasters in Portland, OR that sell online and might need compostable packaging",
@@ -48,25 +46,16 @@ with st.expander("Examples"):
         st.button(example, key=f"goal_example_{number}", on_click=_use_example, args=(example,), type="tertiary")
 
 if st.button("Generate strategy", type="primary", key="goal_generate", icon=":material/auto_awesome:"):
-    try:
+    with show_errors():
         with st.spinner("Planning..."):
-            version = service.create_campaign_from_goal(actor=actor, goal=st.session_state["goal_text"], llm=get_llm())
-    except LeadScoutError as error:
-        st.error(str(error))
-    else:
+            version = service.create_campaign_from_goal(actor=actor, goal=st.session_state["goal_text"])
         st.session_state["strategy_campaign_id"] = version.campaign_id
         st.session_state["goal_created_id"] = version.campaign_id
-        try:
-            st.switch_page("pages/strategy.py")
-        except StreamlitAPIException:  # not registered with st.navigation (a standalone run): link below
-            pass
+        st.switch_page("pages/strategy.py")
 
 if (created := st.session_state["goal_created_id"]) is not None:
     st.success(f"Strategy drafted for campaign {created}. Review and edit it before approving.")
-    try:
-        st.page_link("pages/strategy.py", label="Open the strategy", icon=":material/arrow_forward:")
-    except StreamlitAPIException:  # page_link needs st.navigation to know the page
-        st.caption("Open the Strategy page to review it.")
+    st.page_link("pages/strategy.py", label="Open the strategy", icon=":material/arrow_forward:")
 
 st.subheader("Earlier campaigns")
 try:
@@ -103,7 +92,4 @@ else:
     )
     if st.button("Open", key="goal_open"):
         st.session_state["strategy_campaign_id"] = picked
-        try:
-            st.switch_page("pages/strategy.py")
-        except StreamlitAPIException:
-            st.info("Open the Strategy page to review it.")
+        st.switch_page("pages/strategy.py")

@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from core.leads.insights import SEARCH_USD_PER_CALL, get_insights
-from pages.common import current_actor
+from ui.common import current_actor
 
 actor = current_actor()
 st.title(":material/insights: Insights")

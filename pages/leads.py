@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
-from core.db.models import LEAD_STATUSES
-from core.errors import LeadScoutError
 from core.leads import merge, service
+from core.leads.models import LEAD_STATUSES
 from core.leads.query import SORTABLE, LeadFilter, filter_options, list_leads
-from pages.common import current_actor
-from pages.leads_csv import render_export, render_import
-from pages.leads_detail import render_detail
-from pages.leads_rescore import render_outdated_banner
+from ui.common import current_actor, show_errors
+from ui.leads_csv import render_export, render_import
+from ui.leads_detail import render_detail
+from ui.leads_rescore import render_outdated_banner
 
 actor = current_actor()
 st.title(":material/table_view: Leads")
@@ -156,7 +154,7 @@ if selected:
         key="leads_bulk_owner",
         label_visibility="collapsed",
     )
-    try:
+    with show_errors():
         if b1.button("Set status", key="leads_bulk_status_go"):
             st.success(
                 f"Set {service.set_status(actor=actor, lead_ids=selected, status=new_status)} leads to {new_status}."
@@ -177,12 +175,7 @@ if selected:
             st.session_state.pop("leads_selected", None)
         if b6.button("Contact", key="leads_bulk_contact", type="primary"):
             st.session_state["outreach_lead_ids"] = list(selected)
-            try:
-                st.switch_page("pages/outreach.py")
-            except StreamlitAPIException:  # outreach not in this navigation (tests, or not built yet)
-                st.info(f"{len(selected)} leads handed to Outreach: open the Outreach page to draft messages.")
-    except LeadScoutError as error:
-        st.error(str(error))
+            st.switch_page("pages/outreach.py")
 
 detail_tab, import_tab, export_tab, dup_tab = st.tabs(["Detail", "Import CSV", "Export CSV", "Duplicates"])
 with detail_tab:
@@ -211,9 +204,7 @@ with dup_tab:
             "Keep", group.lead_ids, format_func=lambda i, lb=labels: f"{lb[i]} (#{i})", key=f"leads_dup_keep_{n}"
         )
         if st.button("Merge the others into it", key=f"leads_dup_merge_{n}"):
-            try:
+            with show_errors():
                 merge.merge_leads(actor=actor, keep_id=keep, merge_ids=list(group.lead_ids))
                 st.session_state["leads_dups"] = merge.find_duplicates(actor=actor)
                 st.success("Merged; contacts, evidence and messages moved, recorded in the audit log.")
-            except LeadScoutError as error:
-                st.error(str(error))

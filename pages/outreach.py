@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import LeadScoutError
 from core.outreach import limits, message_log, sending_settings, service, suppression
 from core.outreach.channels import email_provider_name, sms_provider_name
 from core.outreach.templates import sms_segments
-from pages.common import current_actor
-from pages.outreach_ai import render_ai_drafting
-from pages.outreach_log import render_message_log
+from ui.common import current_actor, show_errors
+from ui.outreach_ai import render_ai_drafting
+from ui.outreach_log import render_message_log
 
 actor = current_actor()
 st.title(":material/send: Outreach")
@@ -50,7 +49,7 @@ with templates_tab:
             seg = sms_segments(body)
             st.caption(f"{seg.characters} characters, {seg.encoding}, {seg.segments} segment(s) before filling fields")
         if st.form_submit_button("Save template"):
-            try:
+            with show_errors():
                 service.save_template(
                     actor=actor,
                     name=name,
@@ -60,8 +59,6 @@ with templates_tab:
                     template_id=choice.id if choice else None,
                 )
                 st.success("Saved.")
-            except LeadScoutError as error:
-                st.error(str(error))
 
 with drafts_tab:
     incoming = st.session_state.get("outreach_lead_ids")  # set by the leads page's "Contact" action
@@ -90,13 +87,11 @@ with drafts_tab:
                     if row.segments:
                         st.caption(f"{row.segments.encoding}, {row.segments.segments} segment(s)")
         if st.button("Create drafts", type="primary", key="outreach_make_drafts"):
-            try:
+            with show_errors():
                 outcome = service.create_drafts(actor=actor, template_id=template.id, lead_ids=lead_ids)
                 st.success(f"{len(outcome.created)} drafts created.")
                 for lead_id, reason in outcome.skipped:
                     st.info(f"Lead {lead_id} skipped: {reason}")
-            except LeadScoutError as error:
-                st.error(str(error))
     drafts = message_log.list_messages(actor=actor, status="draft")
     approved = message_log.list_messages(actor=actor, status="approved")
     st.subheader(f"Drafts ({len(drafts)})")
@@ -121,11 +116,9 @@ with drafts_tab:
     st.subheader(f"Approved, ready to send ({len(approved)})")
     confirm = st.checkbox(f"Yes, send {len(approved)} message(s) now", key="outreach_confirm")
     if st.button("Send", type="primary", disabled=not (approved and confirm), key="outreach_send"):
-        try:
+        with show_errors():
             job_id = service.send_now(actor=actor, message_ids=[m.id for m in approved])
             st.success(f"Sending in the background (job {job_id}); follow it in the message log.")
-        except LeadScoutError as error:
-            st.error(str(error))
 
 with log_tab:
     render_message_log(actor)
@@ -135,22 +128,18 @@ with suppression_tab:
         kind = st.radio("Channel", ["email", "sms"], horizontal=True)
         address = st.text_input("Address or phone number")
         if st.form_submit_button("Suppress"):
-            try:
+            with show_errors():
                 suppression.add_suppression(actor=actor, channel=kind, address=address)
                 st.success("Suppressed.")
-            except LeadScoutError as error:
-                st.error(str(error))
     upload = st.file_uploader("Import CSV (address[, channel][, reason])", type="csv", key="outreach_supp_upload")
     if upload is not None and st.button("Import", key="outreach_supp_import"):
-        try:
+        with show_errors():
             added, problems = suppression.import_suppressions_csv(
                 actor=actor, text=upload.getvalue().decode("utf-8", "replace")
             )
             st.success(f"{added} added.")
             for line, problem in problems:
                 st.warning(f"Line {line}: {problem}")
-        except LeadScoutError as error:
-            st.error(str(error))
     st.download_button(
         "Export CSV",
         suppression.export_suppressions_csv(actor=actor),
@@ -211,7 +200,7 @@ with settings_tab:
             help=per_day.format(what="texts", sender="SMS number"),
         )
         if st.form_submit_button("Save rules"):
-            try:
+            with show_errors():
                 sending_settings.update_outreach_settings(
                     actor=actor,
                     postal_address=postal,
@@ -222,5 +211,3 @@ with settings_tab:
                     daily_caps={"email": email_cap, "sms": sms_cap},
                 )
                 st.success("Saved.")
-            except LeadScoutError as error:
-                st.error(str(error))

@@ -7,9 +7,8 @@ import streamlit as st
 
 from core.actor import ROLE_RANK
 from core.auth import team
-from core.errors import LeadScoutError
 from core.monitoring import health as system
-from pages.common import current_actor
+from ui.common import current_actor, show_errors
 
 actor = current_actor()
 st.title("Settings")
@@ -57,12 +56,10 @@ with st.form("settings_add_member", clear_on_submit=True):
     email = st.text_input("Email", key="settings_new_email")
     role = st.selectbox("Role", roles, index=roles.index("member"), key="settings_new_role")
     if st.form_submit_button("Add"):
-        try:
+        with show_errors():
             team.add_member(actor=actor, email=email, role=role)
             st.session_state["settings_notice"] = f"Added {email}. They join by creating an account with this email."
             st.rerun()
-        except LeadScoutError as error:
-            st.error(str(error))
 
 st.markdown("**Change a role or remove someone**")
 others = {m.user_id: m for m in members if m.user_id != actor.user_id}
@@ -75,16 +72,12 @@ target = st.selectbox(
 new_role = st.selectbox("New role", list(ROLE_RANK), key="settings_member_role")
 change, remove = st.columns(2)
 if change.button("Change role", key="settings_change_role"):
-    try:
+    with show_errors():
         team.set_role(actor=actor, user_id=target, role=new_role)
         st.session_state["settings_notice"] = f"{others[target].email} is now {new_role}."
         st.rerun()
-    except LeadScoutError as error:
-        st.error(str(error))
 if remove.button("Remove from workspace", key="settings_remove"):
-    try:
+    with show_errors():
         team.remove_member(actor=actor, user_id=target)
         st.session_state["settings_notice"] = f"Removed {others[target].email}."
         st.rerun()
-    except LeadScoutError as error:
-        st.error(str(error))

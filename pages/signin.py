@@ -6,8 +6,8 @@ import streamlit as st
 
 from core.auth import service as auth
 from core.config import get_settings
-from core.errors import LeadScoutError
-from pages import signin_supabase
+from ui import signin_supabase
+from ui.common import show_errors
 
 st.title("LeadScout")
 st.caption("Find companies that fit, learn what they do, and reach out — once, politely.")
@@ -22,11 +22,8 @@ with sign_in_tab, st.form("signin_form"):
     email = st.text_input("Email", key="signin_email")
     password = st.text_input("Password", type="password", key="signin_password")
     if st.form_submit_button("Sign in", type="primary"):
-        try:
+        with show_errors():
             signed = auth.sign_in(email=email, password=password)
-        except LeadScoutError as error:
-            st.error(str(error))
-        else:
             st.session_state["auth_token"] = signed.token
             st.session_state["app_handoff"] = True
             st.rerun()
@@ -37,12 +34,9 @@ with sign_up_tab, st.form("signup_form"):
     workspace = st.text_input("Team or company name", key="signup_workspace", help="Your new workspace's name.")
     new_password = st.text_input("Password (10+ characters)", type="password", key="signup_password")
     if st.form_submit_button("Create account", type="primary"):
-        try:
+        with show_errors():
             auth.sign_up(email=new_email, password=new_password, workspace_name=workspace, display_name=name)
             signed = auth.sign_in(email=new_email, password=new_password)
-        except LeadScoutError as error:
-            st.error(str(error))
-        else:
             st.session_state["auth_token"] = signed.token
             st.session_state["app_handoff"] = True
             st.rerun()

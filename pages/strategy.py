@@ -8,8 +8,8 @@ import streamlit as st
 from core.errors import LeadScoutError
 from core.runs import service as runs
 from core.strategy import service
-from pages.common import current_actor
-from pages.runs_panel import render_runs
+from ui.common import current_actor, show_errors
+from ui.runs_panel import render_runs
 
 actor = current_actor()
 st.session_state.setdefault("strategy_campaign_id", None)
@@ -143,11 +143,8 @@ if st.button("Save as new version", type="primary", key="strategy_save", icon=":
         "angle": {"value_proposition": value_proposition, "tone": tone},
         "mode": plan.mode,
     }
-    try:
+    with show_errors():
         saved = service.save_version(actor=actor, campaign_id=campaign_id, strategy=edited, change_note=change_note)
-    except LeadScoutError as error:
-        st.error(str(error))
-    else:
         st.session_state["strategy_notice"] = f"Saved version {saved.version}: {saved.change_note}"
         st.session_state[f"strategy_approve_pick_{campaign_id}"] = saved.id  # offer the new version for approval
         st.rerun()
@@ -167,7 +164,7 @@ pick = st.selectbox(
     format_func=lambda vid: f"Version {next(v.version for v in versions if v.id == vid)}",
 )
 if st.button("Approve and run", key="strategy_approve", icon=":material/check_circle:"):
-    try:
+    with show_errors():
         campaign = service.approve(actor=actor, campaign_id=campaign_id, version_id=pick)
         number = next(v.version for v in versions if v.id == pick)
         if runs.search_available():
@@ -178,9 +175,6 @@ if st.button("Approve and run", key="strategy_approve", icon=":material/check_ci
                 f"Approved version {number}. Web search is not configured (BRAVE_API_KEY), "
                 "so paste the websites to analyse below."
             )
-    except LeadScoutError as error:
-        st.error(str(error))
-    else:
         st.session_state["strategy_notice"] = notice
         st.rerun()
 

@@ -6,10 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from core import background
-from core.errors import LeadScoutError
 from core.monitoring import health as system
-from pages.common import current_actor
-from pages.system_rq import render_rq_registries
+from ui.common import current_actor, show_errors
+from ui.system_rq import render_rq_registries
 
 actor = current_actor()
 st.title("System")
@@ -79,11 +78,9 @@ if health.mode == "rq":
 
 st.subheader("Jobs")
 if st.button("Test the job queue", help="Runs a short self-test job and shows its progress below."):
-    try:
+    with show_errors():
         job_id = background.submit(kind="system.selftest", args={"steps": 10, "pause": 0.3}, actor=actor)
         st.toast(f"Self-test job {job_id} submitted")
-    except LeadScoutError as error:
-        st.error(str(error))
 
 status_filter = st.segmented_control(
     "Show", ["all", "active", "failed"], default="all", key="system_job_filter", label_visibility="collapsed"
@@ -119,19 +116,15 @@ def job_table() -> None:
     )
     for view in [v for v in views if v.is_active][:5]:
         if st.button(f"Cancel job {view.id} ({view.kind})", key=f"system_cancel_{view.id}"):
-            try:
+            with show_errors():
                 background.cancel(actor=actor, job_id=view.id)
-            except LeadScoutError as error:
-                st.error(str(error))
     for view in [v for v in views if v.status == "failed"][:10]:
         with st.expander(f"Job {view.id} failed: {view.kind}"):
             st.code(view.error or "(no error recorded)", language=None)
             if st.button("Retry", key=f"system_retry_{view.id}"):
-                try:
+                with show_errors():
                     new_id = background.retry(actor=actor, job_id=view.id)
                     st.success(f"Submitted again as job {new_id}.")
-                except LeadScoutError as error:
-                    st.error(str(error))
 
 
 job_table()

@@ -6,9 +6,12 @@ workers with ``--worker-class workers.tasks.Worker`` so RQ's own lines are JSON 
 
 from __future__ import annotations
 
+from typing import Any
+
 from rq.worker import Worker as RQWorker
 
 from core.background import execute_job
+from core.background.schedule import ensure_ticker
 from core.leads.bulk import allow_cycle_collector_pauses
 from core.logs import configure_logging
 
@@ -18,7 +21,12 @@ allow_cycle_collector_pauses()
 
 
 class Worker(RQWorker):
-    """RQ's worker, imported from here so logging is configured before it starts."""
+    """RQ's worker, imported from here so logging is configured before it starts; it submits periodic jobs too."""
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        """Start this worker's periodic-jobs ticker, then work as RQ does."""
+        ensure_ticker()
+        return super().work(*args, **kwargs)
 
 
 def run_job(job_id: int, target: str) -> None:

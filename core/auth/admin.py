@@ -10,8 +10,9 @@ from core.actor import Actor
 from core.audit import audit
 from core.auth.models import check_password_rules, normalise_email
 from core.auth.passwords import hash_password
+from core.auth.service import actor_for
 from core.db import UnitOfWork
-from core.db.models import Job, Membership, User, Workspace
+from core.db.models import Campaign, Job, Membership, User, Workspace
 from core.errors import InvalidInput, NotFound
 
 
@@ -94,7 +95,6 @@ def list_jobs_for_cli(*, workspace_name: str | None, status: str | None, limit: 
 
 def owner_actor(*, workspace_id: int, uow: UnitOfWork | None = None) -> Actor:
     """The workspace's first owner as an ``Actor``: who the command line acts as."""
-    from core.auth.service import actor_for
 
     uow = uow or UnitOfWork()
     with uow:
@@ -110,7 +110,6 @@ def owner_actor(*, workspace_id: int, uow: UnitOfWork | None = None) -> Actor:
 
 def campaign_workspace(*, campaign_id: int, uow: UnitOfWork | None = None) -> int:
     """The workspace a campaign belongs to; ``NotFound`` when there is no such campaign."""
-    from core.db.models import Campaign
 
     uow = uow or UnitOfWork()
     with uow:

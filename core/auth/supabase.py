@@ -92,6 +92,7 @@ class SupabaseAuth(Protocol):
 
 def translate(exc: Exception) -> LeadScoutError:
     """The LeadScout error for a supabase-py exception (messages fit to show a user)."""
+    # imported here: the Supabase SDK takes about 0.5 s to load; only Supabase deployments need it
     from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
 
     if isinstance(exc, AuthWeakPasswordError):
@@ -136,6 +137,7 @@ class GoTrueAuth:
 
     @contextmanager
     def _client(self) -> Iterator[tuple[SyncGoTrueClient, SyncMemoryStorage]]:
+        # imported here: the Supabase SDK takes about 0.5 s to load; only Supabase deployments need it
         from supabase import ClientOptions, SupabaseException, create_client
         from supabase_auth import SyncMemoryStorage
         from supabase_auth.errors import AuthError
@@ -193,6 +195,7 @@ class GoTrueAuth:
 
     def sign_out(self, *, access_token: str) -> None:
         """End this session at Supabase (its refresh token stops working)."""
+        # imported here: the Supabase SDK takes about 0.5 s to load; only Supabase deployments need it
         from supabase_auth.errors import AuthApiError
 
         with self._client() as (auth, _):

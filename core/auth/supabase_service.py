@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from sqlalchemy import CursorResult, delete, func, select, update
 
@@ -56,7 +56,6 @@ def oauth_callback_url(state: str) -> str:
 
 def oauth_state_of(authorize_url: str) -> str | None:
     """The state inside an authorize URL we built, if the URL points at our Supabase project."""
-    from urllib.parse import parse_qs, urlsplit
 
     base = (get_settings().supabase_url or "").rstrip("/")
     if not base or not authorize_url.startswith(f"{base}/auth/v1/authorize?"):

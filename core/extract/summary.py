@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from core.extract.models import Fact, PageInput
 from core.extract.page import Page
 from core.llm import LLM, LLMRequest, load_prompt
+from core.llm.prompt import delimit
 
 MAX_CHARS_PER_PAGE = 4000
 MAX_PAGES = 5
@@ -40,7 +41,6 @@ class CompanySummary:
 
 
 def _page_blocks(pages: list[PageInput]) -> str:
-    from core.llm.prompt import delimit
 
     blocks = []
     for page in pages[:MAX_PAGES]:

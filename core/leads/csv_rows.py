@@ -244,6 +244,7 @@ def check_chunks(
     numbered = list(enumerate(rows, start=1))
     chunks = [(headers, mapping, numbered[a:b], default_region, check_dns) for a, b in chunk_bounds(len(numbered))]
     if len(numbered) >= PARALLEL_MIN_ROWS and (checkers is not None or processes > 1):
+        # imported here: csv_worker imports this module (its processes load only the row checks)
         from core.leads.csv_worker import Checkers
 
         yield from (checkers or Checkers(min(processes, len(chunks)))).check(chunks)

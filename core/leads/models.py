@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.db.models import LEAD_STATUSES as LEAD_STATUSES  # the statuses a lead moves through, for pages and the API
+
 
 @dataclass(frozen=True)
 class EvidenceView:

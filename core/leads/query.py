@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.actor import Actor
 from core.db import UnitOfWork
-from core.db.models import Contact, Lead, SearchHit, User
+from core.db.models import Campaign, Contact, Lead, Membership, SearchHit, User
 
 SORTABLE = {
     "score": Lead.score,
@@ -260,7 +260,6 @@ class FilterOptions:
 
 def filter_options(*, actor: Actor, uow: UnitOfWork | None = None) -> FilterOptions:
     """The owners, campaigns and search queries of the actor's workspace."""
-    from core.db.models import Campaign, Membership
 
     uow = uow or UnitOfWork()
     with uow:

@@ -15,15 +15,12 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
-from urllib.parse import urlsplit
 
-from pydantic import SecretStr
-
-from core.config import Settings, get_settings
+from core.config import get_settings
+from core.logs.redaction import redact
+from core.logs.sentry import init_sentry
 
 CONTEXT_FIELDS = ("job_id", "session_id", "workspace_id", "request_id")
-REDACTED = "[redacted]"
-MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
 # Libraries whose own handlers we replace, so their lines come out as JSON too.
 ADOPTED_LOGGERS = ("rq.worker", "rq.job", "rq.scheduler", "uvicorn", "uvicorn.error", "uvicorn.access")
 
@@ -41,8 +38,6 @@ QUIET_LOGGERS = (
 )
 
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("leadscout_log_context", default=None)
-_extra_secrets: set[str] = set()
-_secrets_cache: tuple[object, int, tuple[str, ...]] = (None, 0, ())
 _handler: logging.Handler | None = None
 
 
@@ -59,45 +54,6 @@ def log_context(**fields: Any) -> Iterator[None]:
         yield
     finally:
         _context.reset(token)
-
-
-def add_secret(value: str) -> None:
-    """Treat ``value`` as a secret from now on (redacted from every log line)."""
-    if len(value) >= MIN_SECRET_LENGTH:
-        _extra_secrets.add(value)
-
-
-def configured_secrets(settings: Settings) -> tuple[str, ...]:
-    """Every secret in Settings: SecretStr values and passwords inside connection URLs."""
-    found: set[str] = set(_extra_secrets)
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr):
-            found.add(value.get_secret_value())
-    for url in (settings.database_url, settings.redis_url or ""):
-        with contextlib.suppress(ValueError):
-            if password := urlsplit(url).password:
-                found.add(password)
-    return tuple(sorted((s for s in found if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True))
-
-
-def _current_secrets() -> tuple[str, ...]:
-    global _secrets_cache
-    settings = get_settings()
-    if _secrets_cache[0] is not settings or _secrets_cache[1] != len(_extra_secrets):
-        _secrets_cache = (settings, len(_extra_secrets), configured_secrets(settings))
-    return _secrets_cache[2]
-
-
-def redact(text: str, secrets: tuple[str, ...] | None = None) -> str:
-    """``text`` with every configured secret (raw or JSON-escaped) replaced by [redacted]."""
-    for secret in _current_secrets() if secrets is None else secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-        escaped = json.dumps(secret)[1:-1]
-        if escaped != secret and escaped in text:
-            text = text.replace(escaped, REDACTED)
-    return text
 
 
 class ContextFilter(logging.Filter):
@@ -180,6 +136,4 @@ def configure_logging(role: str, *, stream: IO[str] | None = None, force: bool =
     if not any(isinstance(f, AccessLogFilter) for f in access.filters):
         access.addFilter(AccessLogFilter())
     _handler = handler
-    from core.logs.sentry import init_sentry
-
     init_sentry(role=role)

@@ -6,10 +6,12 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.background import stale_jobs
 from core.config import Settings, get_settings
 from core.db.models import utcnow
 from core.errors import ExternalServiceError
 from core.monitoring import queues, usage
+from core.monitoring.health import check_database, check_receiver
 
 BUDGET_ACTIVITY_WINDOW = timedelta(days=1)  # finished campaigns near their budget are not news
 
@@ -23,6 +25,7 @@ class Problem:
 
 
 def _rq_problems(settings: Settings, now: datetime) -> list[Problem]:
+    # imported here: redis and httpx load only where RQ or an alert webhook is configured
     from redis.exceptions import RedisError
 
     try:
@@ -50,7 +53,6 @@ def _rq_problems(settings: Settings, now: datetime) -> list[Problem]:
 
 
 def _database_problems(settings: Settings, now: datetime) -> list[Problem]:
-    from core.background import stale_jobs
 
     problems = []
     since = now - timedelta(minutes=settings.alert_window_minutes)
@@ -90,7 +92,6 @@ def _database_problems(settings: Settings, now: datetime) -> list[Problem]:
 
 def find_problems(*, settings: Settings | None = None, now: datetime | None = None) -> list[Problem]:
     """Everything wrong right now: database, receiver, Redis and workers, queues, failures, budgets."""
-    from core.monitoring.health import check_database, check_receiver
 
     settings = settings or get_settings()
     now = now or utcnow()
@@ -110,6 +111,7 @@ def find_problems(*, settings: Settings | None = None, now: datetime | None = No
 
 def notify(problems: list[Problem], *, settings: Settings | None = None) -> None:
     """Post the problems to ALERT_WEBHOOK_URL as Slack-compatible JSON ``{"text": ...}``."""
+    # imported here: redis and httpx load only where RQ or an alert webhook is configured
     import httpx
 
     settings = settings or get_settings()

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from core.actor import Actor
 from core.config import Settings, get_settings
@@ -46,7 +47,6 @@ class Health:
 
 def mask_url(url: str) -> str:
     """A connection URL with its password replaced by ***."""
-    from sqlalchemy.engine import make_url
 
     try:
         return make_url(url).render_as_string(hide_password=True)
@@ -83,6 +83,7 @@ def check_redis(settings: Settings | None = None) -> Check:
     settings = settings or get_settings()
     if not settings.redis_url:
         return Check("Job queue", True, "Embedded: jobs run inside the app process (set REDIS_URL to use RQ workers)")
+    # imported here: redis and httpx load only where RQ or a receiver URL is configured
     from redis import Redis
 
     started = time.perf_counter()
@@ -106,6 +107,7 @@ def rq_overview(settings: Settings | None = None) -> tuple[tuple[QueueInfo, ...]
 
 def check_receiver(settings: Settings | None = None) -> Check | None:
     """Does the receiver answer GET /healthz (None when RECEIVER_URL is empty)?"""
+    # imported here: redis and httpx load only where RQ or a receiver URL is configured
     import httpx
 
     settings = settings or get_settings()

@@ -73,6 +73,7 @@ class RQJobInfo:
 
 def connect(settings: Settings | None = None) -> Redis:
     """A Redis connection for RQ; ``InvalidInput`` when REDIS_URL is not set."""
+    # imported here: only deployments with REDIS_URL load redis and rq (about 0.2 s)
     from redis import Redis
 
     url = (settings or get_settings()).redis_url
@@ -87,6 +88,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 def queue_states(*, connection: Redis) -> tuple[QueueInfo, ...]:
     """Every LeadScout queue with its registries' sizes and the oldest waiting job's enqueue time."""
+    # imported here: only deployments with REDIS_URL load redis and rq (about 0.2 s)
     from rq import Queue
     from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
@@ -114,6 +116,7 @@ def queue_states(*, connection: Redis) -> tuple[QueueInfo, ...]:
 
 def workers(*, connection: Redis) -> tuple[WorkerInfo, ...]:
     """Every RQ worker registered in Redis (dead ones expire with their heartbeat)."""
+    # imported here: only deployments with REDIS_URL load redis and rq (about 0.2 s)
     from rq import Worker
 
     return tuple(
@@ -147,6 +150,7 @@ def _workspace_rq_ids(actor: Actor, rq_ids: list[str]) -> set[str]:
 
 def registry_jobs(*, actor: Actor, registry: RegistryName, connection: Redis, limit: int = 50) -> list[RQJobInfo]:
     """The actor's workspace's jobs in RQ's failed or started registries, newest first."""
+    # imported here: only deployments with REDIS_URL load redis and rq (about 0.2 s)
     from rq import Queue
     from rq.exceptions import NoSuchJobError
     from rq.registry import FailedJobRegistry, StartedJobRegistry
@@ -180,6 +184,7 @@ def registry_jobs(*, actor: Actor, registry: RegistryName, connection: Redis, li
 
 
 def _failed_registry_of(actor: Actor, rq_id: str, connection: Redis):  # noqa: ANN202 - rq type
+    # imported here: only deployments with REDIS_URL load redis and rq (about 0.2 s)
     from rq import Queue
     from rq.registry import FailedJobRegistry
 

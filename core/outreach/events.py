@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.db.models import Contact, Lead, Message, MessageEvent
+from core.db.models import Contact, Lead, Message, MessageEvent, Suppression
 from core.outreach.models import FINAL_FAILURES, PROGRESS_RANK, ProviderEvent
 from core.outreach.suppression import add_suppression_row, normalise_address
 
@@ -119,10 +119,6 @@ def apply_inbound_sms(session: Session, *, from_number: str, body: str) -> str:
             )
         return "stop"
     if word in ("START", "UNSTOP", "YES"):
-        from sqlalchemy import delete
-
-        from core.db.models import Suppression
-
         session.execute(
             delete(Suppression).where(
                 Suppression.channel == "sms",

@@ -11,6 +11,9 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+from phonenumbers import timezone as phone_zones
+
 DEFAULT_WINDOW = (8, 20)  # local hours [start, end)
 DEFAULT_WEEKDAYS = (0, 1, 2, 3, 4)  # Monday..Friday
 DEFAULT_DAILY_CAPS = {"email": 200, "sms": 100}
@@ -39,9 +42,6 @@ def recipient_zones(*, location: str, country: str, phone: str = "", fallback: s
     country's zones (all of them, so the window holds everywhere), else the workspace's zone."""
     candidates: tuple[str, ...] = ()
     if phone:
-        import phonenumbers
-        from phonenumbers import timezone as phone_zones
-
         try:
             parsed = phonenumbers.parse(phone, country.upper() or None)
             candidates = tuple(z for z in phone_zones.time_zones_for_number(parsed) if z != "Etc/Unknown")

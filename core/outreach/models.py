@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.db.models import MESSAGE_STATUSES as MESSAGE_STATUSES  # the statuses of the outbox, for pages and the API
+
 CHANNELS = ("email", "sms")
 # Statuses a provider event may move a message to, in the order they can only advance.
 PROGRESS_RANK = {"sent": 1, "delivered": 2, "opened": 3, "replied": 4}

@@ -7,6 +7,7 @@ import io
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
@@ -55,7 +56,6 @@ def add_suppression_row(
     normalised = normalise_address(channel, address)
     if is_suppressed(session, workspace_id=workspace_id, channel=channel, address=normalised):
         return False
-    from sqlalchemy.exc import IntegrityError
 
     try:
         with session.begin_nested():

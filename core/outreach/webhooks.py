@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -132,6 +133,7 @@ def receive_sendgrid(
         items = json.loads(body)
     except ValueError as exc:
         raise WebhookForged("body is not JSON") from exc
+    # imported here: the SendGrid SDK (0.2 s) loads only for SendGrid's own webhook
     from core.outreach.channels.sendgrid import MESSAGE_ID_ARG
 
     uow = uow or UnitOfWork()
@@ -219,8 +221,6 @@ def receive_twilio(
     with uow:
         _remember(uow, "twilio", signature + url)
         if params.get("MessageStatus") or params.get("SmsStatus") in ("sent", "delivered", "undelivered", "failed"):
-            from urllib.parse import parse_qs, urlsplit
-
             kind = params.get("MessageStatus") or params.get("SmsStatus", "")
             ours = parse_qs(urlsplit(url).query).get("m", [""])[0]
             code = params.get("ErrorCode", "")

@@ -24,16 +24,23 @@ from core.db.models import Campaign, Lead, Page, Run, RunSite, SearchCall, Strat
 from core.errors import QuotaExceeded, SearchError
 from core.extract.models import PageInput
 from core.extract.profile import extract_site
+from core.extract.summary import summarize_with_llm
 from core.leads.repository import add_evidence, apply_profile, upsert_lead
+from core.llm import get_llm
+from core.runs.service import submit_batches
+from core.scoring.service import score_leads
+from core.search.brave import build_search_client
 from core.search.candidates import DEFAULT_BLOCKLIST, parse_blocklist, select_candidates
 from core.search.models import SearchResult
 from core.search.repository import add_search_hits, known_domains
+from core.strategy.models import parse_strategy
 
 
 def _redis() -> Any | None:
     url = get_settings().redis_url
     if not url:
         return None
+    # imported here: only deployments with REDIS_URL load redis (about 0.2 s)
     from redis import Redis
 
     return Redis.from_url(url)
@@ -41,9 +48,6 @@ def _redis() -> Any | None:
 
 def search_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[str, Any]:
     """Run every query of the approved strategy, store hits, queue candidates in crawl batches."""
-    from core.runs.service import submit_batches
-    from core.search.brave import build_search_client
-    from core.strategy.models import parse_strategy
 
     settings = get_settings()
     run_id = int(args["run_id"])
@@ -199,7 +203,6 @@ def crawl_batch_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[st
         asyncio.run(crawl())
     if lead_ids:
         # Rule-based scores at once (fast, no LLM); the LLM judgement follows the summaries.
-        from core.scoring.service import score_leads
 
         score_leads(workspace_id=workspace_id, lead_ids=lead_ids, use_llm=False)
     _finish_run_if_done(run_id)
@@ -226,8 +229,6 @@ def _finish_run_if_done(run_id: int) -> None:
 
 def summarize_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[str, Any]:
     """Write an LLM summary (what the company does, industry) for each lead, citing its pages."""
-    from core.extract.summary import summarize_with_llm
-    from core.llm import get_llm
 
     llm = get_llm()
     if llm is None:
@@ -255,7 +256,6 @@ def summarize_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[str,
                     uow.commit()
         ctx.progress(index + 1, len(lead_ids), f"Summarised {index + 1} of {len(lead_ids)}")
     # With the summaries (industry) in place, score again with the LLM judgement as one factor.
-    from core.scoring.service import score_leads
 
     scored = score_leads(workspace_id=ctx.workspace_id or 0, lead_ids=lead_ids, llm=llm)
     return {"leads": len(lead_ids), "judged": scored.judged}

@@ -23,6 +23,8 @@ from core.db.models import (
 from core.errors import InvalidInput, NotFound
 from core.leads.repository import owned_lead_ids
 from core.runs.models import RunView, StartedRun
+from core.search.candidates import DEFAULT_BLOCKLIST, parse_blocklist, parse_url_list
+from core.search.repository import known_domains
 
 BATCH_SIZE = 25
 
@@ -65,8 +67,6 @@ def start_run_from_urls(
     *, actor: Actor, campaign_id: int, urls_text: str, runner: background.Runner | None = None
 ) -> StartedRun:
     """Start a run on pasted URLs (one per line); bad lines come back with their reasons."""
-    from core.search.candidates import DEFAULT_BLOCKLIST, parse_blocklist, parse_url_list
-    from core.search.repository import known_domains
 
     with UnitOfWork() as uow:
         campaign = _approved_campaign(uow, actor, campaign_id)

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import or_, select, update
 
@@ -16,7 +15,7 @@ from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import Campaign, Contact, Evidence, Lead, StrategyVersion
 from core.errors import LeadScoutError, NotFound, QuotaExceeded
-from core.llm import LLM, get_llm
+from core.llm import CONFIGURED, LLM, resolve_llm
 from core.scoring.judgement import judge
 from core.scoring.rules import EvidenceFact, Factor, LeadFacts, effective_weights, score_rules, total
 from core.strategy.models import ICP, parse_strategy
@@ -44,13 +43,6 @@ class ScoreSummary:
     scored: int = 0
     judged: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-class _Auto:
-    pass
-
-
-AUTO: Any = _Auto()
 
 
 def _rubric_of(uow: UnitOfWork, campaign: Campaign | None) -> Rubric | None:
@@ -140,16 +132,13 @@ def score_leads(
     *,
     workspace_id: int,
     lead_ids: list[int],
-    llm: LLM | None = AUTO,
+    llm: LLM | None = CONFIGURED,
     use_llm: bool = True,
     progress: Callable[[int, int], None] | None = None,
     uow_factory: Callable[[], UnitOfWork] = UnitOfWork,
 ) -> ScoreSummary:
     """Score the workspace's leads (others are ignored) and store score, factors and rubric version."""
-    if isinstance(llm, _Auto):
-        llm = get_llm() if use_llm else None
-    elif not use_llm:
-        llm = None
+    llm = resolve_llm(llm) if use_llm else None
     summary = ScoreSummary()
     ids = sorted(set(lead_ids))
     workers = max(1, get_settings().llm_max_concurrency) if llm is not None else 1

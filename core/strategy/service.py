@@ -14,7 +14,7 @@ from core.config import Settings
 from core.db import UnitOfWork
 from core.db.models import Campaign, StrategyVersion, User
 from core.errors import InvalidInput, LeadScoutError, NotFound
-from core.llm import LLM
+from core.llm import CONFIGURED, LLM, resolve_llm
 from core.strategy.changes import describe_changes
 from core.strategy.generate import clean_goal, generate, with_cost
 from core.strategy.models import CampaignView, Strategy, StrategyVersionView, parse_strategy
@@ -78,13 +78,14 @@ def create_campaign_from_goal(
     *,
     actor: Actor,
     goal: str,
-    llm: LLM | None,
+    llm: LLM | None = CONFIGURED,
     uow: UnitOfWork | None = None,
     budget_usd: float | None = None,
     budget_tokens: int | None = None,
     settings: Settings | None = None,
 ) -> StrategyVersionView:
     """A new draft campaign for ``goal`` with strategy version 1 (LLM, or heuristic without one)."""
+    llm = resolve_llm(llm)
     text = clean_goal(goal)
     uow = uow or UnitOfWork()
     with uow:

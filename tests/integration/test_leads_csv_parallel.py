@@ -136,8 +136,15 @@ def test_bulk_insert_stores_exactly_what_an_orm_insert_stores(owner):
 def test_the_cycle_collector_is_paused_during_an_import_and_back_after_it_however_it_ends(monkeypatch):
     import gc
 
+    from core.leads import bulk
+
     owner = make_owner()
     monkeypatch.setattr(csv_rows, "CHUNK_ROWS", 20)
+    in_the_ui = []  # this process never allowed pauses, like the UI process that runs embedded jobs
+    csv_import.import_csv(actor=owner, data=awkward_file(unique("gc0")), default_region="GB",
+                          progress=lambda done, total, message: in_the_ui.append(gc.isenabled()))
+    assert in_the_ui and all(in_the_ui)
+    monkeypatch.setattr(bulk, "_PAUSES_ALLOWED", True)  # as a worker or command-line process allows them
     during = []
     result = csv_import.import_csv(actor=owner, data=awkward_file(unique("gc")), default_region="GB",
                                    progress=lambda done, total, message: during.append(gc.isenabled()))

@@ -18,13 +18,24 @@ def page(name: str, actor, **state) -> AppTest:
     return at.run()
 
 
+def signed_in_app(actor) -> AppTest:
+    """The whole app (router, sign-in gate, navigation) signed in as ``actor``, on its first page."""
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=30).run()
+    at.text_input(key="signin_email").set_value(actor.email)
+    at.text_input(key="signin_password").set_value("correct horse battery")
+    at.button[0].click().run()
+    return at.run()
+
+
 def test_goal_to_approved_strategy(owner):
-    goal = page("goal.py", owner)
+    goal = signed_in_app(owner)
     assert not goal.exception
     goal.text_area(key="goal_text").set_value(GOAL)
     goal.button(key="goal_generate").click().run()
     assert not goal.exception and not goal.error
     campaign_id = goal.session_state["strategy_campaign_id"]
+    assert goal.data_editor(key=f"strategy_queries_{campaign_id}_1") is not None  # it opened the new strategy
+    goal.switch_page("pages/goal.py").run()
     assert "Strategy drafted" in goal.success[0].value
     assert campaign_id in goal.dataframe[0].value["id"].tolist()
 

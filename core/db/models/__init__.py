@@ -38,6 +38,7 @@ from core.db.models.system import (
     Job,
     LLMCacheEntry,
     LLMCall,
+    PeriodicSlot,
 )
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "OAuthState",
     "Page",
     "PageFetch",
+    "PeriodicSlot",
     "Run",
     "RunSite",
     "SearchCall",

@@ -1,4 +1,4 @@
-"""Jobs, LLM calls and their cache, and the audit log."""
+"""Jobs and their periodic slots, LLM calls and their cache, and the audit log."""
 
 from __future__ import annotations
 
@@ -77,6 +77,15 @@ class LLMCacheEntry(CreatedAt, Base):
     response: Mapped[dict[str, Any]]
     input_tokens: Mapped[int] = mapped_column(default=0)
     output_tokens: Mapped[int] = mapped_column(default=0)
+
+
+class PeriodicSlot(Base):
+    """When a periodic job is next due; the process that moves it forward submits the job (once per period)."""
+
+    __tablename__ = "periodic_slot"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_due_at: Mapped[datetime]
 
 
 class AuditEvent(CreatedAt, Base):

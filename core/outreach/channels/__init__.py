@@ -26,18 +26,22 @@ def channel_for(channel: str, settings: Settings | None = None) -> Channel:
     s = settings or get_settings()
     name = email_provider_name(s) if channel == "email" else sms_provider_name(s)
     if name == "smtp":
+        # imported here: only the configured provider's SDK loads (SendGrid's alone takes 0.2 s)
         from core.outreach.channels.smtp import SMTPChannel
 
         return SMTPChannel.from_settings(s)
     if name == "sendgrid":
+        # imported here: only the configured provider's SDK loads (SendGrid's alone takes 0.2 s)
         from core.outreach.channels.sendgrid import SendGridChannel
 
         return SendGridChannel.from_settings(s)
     if name == "mailgun":
+        # imported here: only the configured provider's SDK loads (SendGrid's alone takes 0.2 s)
         from core.outreach.channels.mailgun import MailgunChannel
 
         return MailgunChannel.from_settings(s)
     if name == "twilio":
+        # imported here: only the configured provider's SDK loads (SendGrid's alone takes 0.2 s)
         from core.outreach.channels.twilio import TwilioChannel
 
         return TwilioChannel.from_settings(s)

@@ -9,6 +9,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from core.config import Settings
 from core.errors import OutcomeUnknown, PermanentSendError, TransientSendError
@@ -33,7 +34,6 @@ class BaseURLHttpClient(TwilioHttpClient):
 
 
 def _never_connected(exc: requests.ConnectionError) -> bool:
-    from urllib3.exceptions import MaxRetryError, NewConnectionError
 
     cause = exc.args[0] if exc.args else None
     return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)

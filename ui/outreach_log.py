@@ -5,10 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.actor import Actor
-from core.db.models import MESSAGE_STATUSES
-from core.errors import LeadScoutError
 from core.outreach import message_log
-from core.outreach.models import MessageView
+from core.outreach.models import MESSAGE_STATUSES, MessageView
+from ui.common import show_errors
 
 STATUSES = ["", *MESSAGE_STATUSES]
 
@@ -99,7 +98,7 @@ def _details(actor: Actor, messages: list[MessageView]) -> None:
             for e in message_log.message_history(actor=actor, message_id=selected.id)
         ]
     )
-    try:
+    with show_errors():
         if selected.channel == "email":
             st.download_button(
                 "Download .eml",
@@ -117,8 +116,6 @@ def _details(actor: Actor, messages: list[MessageView]) -> None:
                 message_log.resolve_unknown(actor=actor, message_id=selected.id, outcome=outcome)
         if selected.status == "failed" and st.button("Queue again", key="outreach_requeue"):
             message_log.requeue_failed(actor=actor, message_id=selected.id)
-    except LeadScoutError as error:
-        st.error(str(error))
 
 
 def render_message_log(actor: Actor) -> None:

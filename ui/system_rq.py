@@ -5,16 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from core.actor import Actor
-from core.errors import LeadScoutError
 from core.monitoring import health as system
+from ui.common import show_errors
 
 
 def _act(action, actor: Actor, rq_id: str, done: str) -> None:  # noqa: ANN001 - a core.system function
-    try:
+    with show_errors():
         action(actor=actor, rq_id=rq_id)
         st.toast(done)
-    except LeadScoutError as error:
-        st.error(str(error))
 
 
 def render_rq_registries(actor: Actor) -> None:

@@ -6,9 +6,9 @@ import streamlit as st
 
 from core import background
 from core.actor import Actor
-from core.errors import LeadScoutError
 from core.leads.query import LeadFilter
 from core.scoring import outdated
+from ui.common import show_errors
 
 
 def render_outdated_banner(actor: Actor, flt: LeadFilter) -> None:
@@ -31,7 +31,7 @@ def render_outdated_banner(actor: Actor, flt: LeadFilter) -> None:
     if found.running_job_ids:
         _rescore_progress(actor, found.running_job_ids)
     if found.campaign_ids and st.button("Re-score now", key="leads_rescore_outdated", icon=":material/refresh:"):
-        try:
+        with show_errors():
             job_ids = outdated.rescore_outdated(actor=actor, flt=flt)
             st.session_state["leads_rescore_notice"] = (
                 f"Re-scoring in job {', '.join(map(str, job_ids))}."
@@ -39,8 +39,6 @@ def render_outdated_banner(actor: Actor, flt: LeadFilter) -> None:
                 else "A re-score of these leads is already under way."
             )
             st.rerun()
-        except LeadScoutError as error:
-            st.error(str(error))
 
 
 @st.fragment(run_every=3)
@@ -53,7 +51,5 @@ def _rescore_progress(actor: Actor, job_ids: tuple[int, ...]) -> None:
     for view in views:
         st.progress(view.fraction or 0.0, text=f"Re-score job {view.id}: {view.message or view.status}")
         if view.is_active and st.button("Cancel re-score", key=f"leads_rescore_cancel_{view.id}"):
-            try:
+            with show_errors():
                 background.cancel(actor=actor, job_id=view.id)
-            except LeadScoutError as error:
-                st.error(str(error))

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from core.actor import Actor
-from core.db.models import LEAD_STATUSES
 from core.errors import LeadScoutError
 from core.leads import service
+from core.leads.models import LEAD_STATUSES
+from ui.common import show_errors
 
 
 def render_detail(actor: Actor, lead_id: int, owners: dict[int, str]) -> None:
@@ -120,7 +121,7 @@ def render_detail(actor: Actor, lead_id: int, owners: dict[int, str]) -> None:
         tags = st.text_input("Tags (comma-separated)", value=", ".join(lead.tags), key=f"leads_edit_tags_{lead.id}")
         notes = st.text_area("Notes", value=lead.notes, key=f"leads_edit_notes_{lead.id}")
         if st.form_submit_button("Save"):
-            try:
+            with show_errors():
                 service.update_lead(
                     actor=actor,
                     lead_id=lead.id,
@@ -130,5 +131,3 @@ def render_detail(actor: Actor, lead_id: int, owners: dict[int, str]) -> None:
                     notes=notes,
                 )
                 st.success("Saved.")
-            except LeadScoutError as error:
-                st.error(str(error))

@@ -6,8 +6,8 @@ import streamlit as st
 
 from core import background
 from core.actor import Actor
-from core.errors import LeadScoutError
 from core.outreach import drafts
+from ui.common import show_errors
 
 
 @st.fragment(run_every=2)
@@ -44,11 +44,9 @@ def render_ai_drafting(actor: Actor, lead_ids: list[int]) -> None:
     )
     channel = st.radio("Channel", ["email", "sms"], horizontal=True, key="outreach_ai_channel")
     if st.button("Draft with AI", type="primary", disabled=not lead_ids, key="outreach_ai_start"):
-        try:
+        with show_errors():
             st.session_state["outreach_ai_job"] = drafts.start_ai_drafts(
                 actor=actor, lead_ids=lead_ids, channel=channel
             )
-        except LeadScoutError as error:
-            st.error(str(error))
     if st.session_state.get("outreach_ai_job"):
         _poll_drafting(actor, st.session_state["outreach_ai_job"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.actor import Actor
-from core.errors import LeadScoutError
 from core.runs import service as runs
+from ui.common import show_errors
 
 
 def render_runs(actor: Actor, campaign_id: int) -> None:
@@ -19,11 +19,8 @@ def render_runs(actor: Actor, campaign_id: int) -> None:
             placeholder="https://example-roaster.com\nanother-company.de",
         )
         if st.form_submit_button("Analyse these websites", icon=":material/travel_explore:"):
-            try:
+            with show_errors():
                 started = runs.start_run_from_urls(actor=actor, campaign_id=campaign_id, urls_text=urls)
-            except LeadScoutError as error:
-                st.error(str(error))
-            else:
                 st.success(f"Run {started.run_id} started.")
                 for line, text, reason in started.rejected:
                     st.warning(f"Line {line} skipped ({text.strip()[:80]}): {reason}")
@@ -46,7 +43,5 @@ def _run_list(actor: Actor, campaign_id: int) -> None:
         for error in view.errors[:3]:
             st.error(error)
         if view.is_active and st.button("Cancel run", key=f"runs_cancel_{view.id}", icon=":material/stop_circle:"):
-            try:
+            with show_errors():
                 runs.cancel_run(actor=actor, run_id=view.id)
-            except LeadScoutError as error:
-                st.error(str(error))

@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.auth import supabase_service as supa
 from core.errors import LeadScoutError
+from ui.common import show_errors
 
 
 def _signed_in(token: str) -> None:
@@ -52,11 +53,8 @@ def _choose_new_password(token: str) -> None:
     with st.form("signin_new_password_form"):
         password = st.text_input("New password", type="password", key="signin_new_password")
         if st.form_submit_button("Save password and continue", type="primary"):
-            try:
+            with show_errors():
                 supa.set_new_password(token=token, password=password)
-            except LeadScoutError as error:
-                st.error(str(error))
-            else:
                 del st.session_state["signin_recovery_token"]
                 _signed_in(token)
 
@@ -65,10 +63,8 @@ def _oauth_buttons() -> None:
     columns = st.columns(len(supa.OAUTH_PROVIDERS))
     for column, (provider, label) in zip(columns, supa.OAUTH_PROVIDERS.items(), strict=True):
         if column.button(f"Continue with {label}", key=f"signin_oauth_{provider}", width="stretch"):
-            try:
+            with show_errors():
                 st.session_state["signin_oauth_url"] = supa.start_oauth(provider=provider)
-            except LeadScoutError as error:
-                st.error(str(error))
     url = st.session_state.pop("signin_oauth_url", None)  # shown once: a later rerun must not redirect again
     if url:
         # Through our own route, which ties this sign-in to this browser with an HttpOnly cookie.
@@ -91,19 +87,14 @@ def render() -> None:
         email = st.text_input("Email", key="signin_email")
         password = st.text_input("Password", type="password", key="signin_password")
         if st.form_submit_button("Sign in", type="primary"):
-            try:
+            with show_errors():
                 _signed_in(supa.sign_in(email=email, password=password).token)
-            except LeadScoutError as error:
-                st.error(str(error))
     with sign_up_tab, st.form("signup_form"):
         new_email = st.text_input("Email", key="signup_email")
         new_password = st.text_input("Password", type="password", key="signup_password")
         if st.form_submit_button("Create account", type="primary"):
-            try:
+            with show_errors():
                 signed = supa.sign_up(email=new_email, password=new_password)
-            except LeadScoutError as error:
-                st.error(str(error))
-            else:
                 if signed is None:
                     st.info(f"Check your email: we sent a confirmation link to {new_email.strip()}.")
                 else:
@@ -111,9 +102,6 @@ def render() -> None:
     with reset_tab, st.form("signin_reset_form"):
         reset_email = st.text_input("Email", key="signin_reset_email")
         if st.form_submit_button("Send reset link"):
-            try:
+            with show_errors():
                 supa.request_password_reset(email=reset_email)
-            except LeadScoutError as error:
-                st.error(str(error))
-            else:
                 st.success("If an account exists for that address, a reset link is on its way.")

@@ -11,6 +11,7 @@ from core.errors import LeadScoutError
 from core.leads import csv_import, csv_read
 from core.leads.csv_export import COLUMNS, DEFAULT_COLUMNS, export_csv
 from core.leads.query import LeadFilter
+from ui.common import show_errors
 
 
 def _show_result(
@@ -91,7 +92,7 @@ def render_import(actor: Actor) -> None:
     region = c1.text_input("Default phone region (ISO code)", value="US", max_chars=2, key="leads_import_region")
     on_duplicate = c2.radio("Existing leads", ["update", "skip"], horizontal=True, key="leads_import_dup")
     if st.button("Import", type="primary", key="leads_import_go"):
-        try:
+        with show_errors():
             started = csv_import.start_import(
                 actor=actor,
                 data=data,
@@ -100,9 +101,6 @@ def render_import(actor: Actor) -> None:
                 default_region=region,
                 read=preview,
             )
-        except LeadScoutError as error:
-            st.error(str(error))
-        else:
             st.session_state["leads_import_job"] = started.job_id
             if started.result is not None:
                 st.session_state["leads_import_result"] = (
@@ -123,14 +121,12 @@ def render_export(actor: Actor, flt: LeadFilter, selected: list[int]) -> None:
     columns = st.multiselect("Columns", COLUMNS, default=list(DEFAULT_COLUMNS), key="leads_export_columns")
     bom = st.checkbox("Add a BOM (for Excel)", key="leads_export_bom")
     if st.button("Prepare CSV", key="leads_export_go"):
-        try:
+        with show_errors():
             chosen = LeadFilter(lead_ids=tuple(selected)) if scope == "selected leads" else flt
             if scope == "selected leads" and not selected:
                 st.warning("Select leads in the table first.")
             else:
                 st.session_state["leads_export_data"] = export_csv(actor=actor, flt=chosen, columns=columns, bom=bom)
-        except LeadScoutError as error:
-            st.error(str(error))
     if st.session_state.get("leads_export_data"):
         data = st.session_state["leads_export_data"]
         st.download_button(

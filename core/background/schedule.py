@@ -1,0 +1,126 @@
+"""Periodic jobs: housekeeping that runs every so often, submitted once per period across every process.
+
+Every process that runs jobs (the UI process in the embedded default, each ``rq worker``) runs a
+ticker thread. On each tick it tries to move each periodic job's ``periodic_slot`` row forward with
+a conditional UPDATE (or to create it); only the process whose statement changed the row submits the
+job, so N processes still submit it once per period.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, update
+from sqlalchemy.exc import IntegrityError
+
+from core.background import kinds
+from core.background.kinds import JobKind
+from core.background.runners import Runner
+from core.background.service import submit
+from core.config import get_settings
+from core.db import UnitOfWork
+from core.db.models import PeriodicSlot, utcnow
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job kind submitted every ``every``, with fixed arguments."""
+
+    kind: JobKind
+    every: timedelta
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+PERIODIC: tuple[Periodic, ...] = (Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),)
+
+
+def _claim(uow: UnitOfWork, periodic: Periodic, now: datetime) -> bool:
+    """Move the slot to the next period if it is due (or create it); True when this call did."""
+    name = periodic.kind.name
+    moved = cast(
+        CursorResult[Any],
+        uow.session.execute(
+            update(PeriodicSlot)
+            .where(PeriodicSlot.name == name, PeriodicSlot.next_due_at <= now)
+            .values(next_due_at=now + periodic.every)
+        ),
+    )
+    if moved.rowcount:
+        uow.commit()
+        return True
+    if uow.session.get(PeriodicSlot, name) is not None:
+        return False
+    uow.session.add(PeriodicSlot(name=name, next_due_at=now + periodic.every))
+    try:
+        uow.commit()
+    except IntegrityError:  # another process created it first: the job is theirs
+        return False
+    return True
+
+
+def submit_due(
+    *, now: datetime | None = None, periodic: tuple[Periodic, ...] = PERIODIC, runner: Runner | None = None
+) -> list[int]:
+    """Submit every periodic job whose period has come and that no other process claimed; the job ids."""
+    now = now or utcnow()
+    submitted = []
+    for item in periodic:
+        with UnitOfWork() as uow:
+            claimed = _claim(uow, item, now)
+        if claimed:
+            submitted.append(submit(kind=item.kind, args=dict(item.args), runner=runner))
+    return submitted
+
+
+class Ticker:
+    """A daemon thread that submits due periodic jobs every ``TICK_SECONDS`` until stopped."""
+
+    def __init__(self, *, interval: float = TICK_SECONDS, runner: Runner | None = None) -> None:
+        self._interval = interval
+        self._runner = runner
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="periodic-jobs", daemon=True)
+
+    def start(self) -> Ticker:
+        """Start ticking (the first tick comes right away)."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop ticking and wait for the thread."""
+        self._stop.set()
+        self._thread.join(timeout=self._interval + 5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                submit_due(runner=self._runner)
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the ticker; the next tick retries
+                log.exception("submitting periodic jobs failed")
+            self._stop.wait(self._interval)
+
+
+_ticker: Ticker | None = None
+_ticker_lock = threading.Lock()
+
+
+def ensure_ticker() -> None:
+    """Start this process's ticker once; every RQ worker runs one."""
+    global _ticker
+    with _ticker_lock:
+        if _ticker is None:
+            _ticker = Ticker().start()
+
+
+def start_in_ui_process() -> None:
+    """In the embedded default the UI process runs the jobs, so it ticks; with RQ the workers do."""
+    if not get_settings().redis_enabled:
+        ensure_ticker()
