@@ -6,12 +6,13 @@ workers with ``--worker-class workers.tasks.Worker`` so RQ's own lines are JSON 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rq.worker import Worker as RQWorker
 
 from core.background import execute_job
-from core.background.schedule import ensure_ticker
+from core.background.schedule import TICK_SECONDS, tick_safely
 from core.leads.bulk import allow_cycle_collector_pauses
 from core.logs import configure_logging
 
@@ -21,12 +22,25 @@ allow_cycle_collector_pauses()
 
 
 class Worker(RQWorker):
-    """RQ's worker, imported from here so logging is configured before it starts; it submits periodic jobs too."""
+    """RQ's worker, imported from here so logging is configured before it starts; it submits periodic jobs too.
 
-    def work(self, *args: Any, **kwargs: Any) -> bool:
-        """Start this worker's periodic-jobs ticker, then work as RQ does."""
-        ensure_ticker()
-        return super().work(*args, **kwargs)
+    Ticks run in the worker's main loop, on its heartbeat, never in a thread of their own: RQ forks a
+    work horse per job, and a thread holding a lock at that moment would leave the horse deadlocked.
+    """
+
+    _last_tick = float("-inf")
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """Wake from an idle wait at least once per tick."""
+        return max(1, min(super().dequeue_timeout, int(TICK_SECONDS)))
+
+    def heartbeat(self, *args: Any, **kwargs: Any) -> None:
+        """RQ's heartbeat, plus submitting the periodic jobs that are due (at most once per tick)."""
+        super().heartbeat(*args, **kwargs)
+        if time.monotonic() - self._last_tick >= TICK_SECONDS:
+            self._last_tick = time.monotonic()
+            tick_safely()
 
 
 def run_job(job_id: int, target: str) -> None:

@@ -1,9 +1,10 @@
 """Periodic jobs: housekeeping that runs every so often, submitted once per period across every process.
 
-Every process that runs jobs (the UI process in the embedded default, each ``rq worker``) runs a
-ticker thread. On each tick it tries to move each periodic job's ``periodic_slot`` row forward with
-a conditional UPDATE (or to create it); only the process whose statement changed the row submits the
-job, so N processes still submit it once per period.
+Every process that runs jobs ticks: the UI process in the embedded default with a ``Ticker`` thread,
+each ``rq worker`` from its main loop (a thread there could hold a lock at the moment RQ forks a
+work horse, and the horse would deadlock on it). On each tick the process tries to move each
+periodic job's ``periodic_slot`` row forward with a conditional UPDATE (or to create it); only the
+process whose statement changed the row submits the job, so N processes still submit it once per period.
 """
 
 from __future__ import annotations
@@ -80,6 +81,14 @@ def submit_due(
     return submitted
 
 
+def tick_safely(*, runner: Runner | None = None) -> None:
+    """Submit due periodic jobs; a failure is logged, and the next tick tries again."""
+    try:
+        submit_due(runner=runner)
+    except Exception:  # noqa: BLE001 - a database hiccup must not stop the caller's loop
+        log.exception("submitting periodic jobs failed")
+
+
 class Ticker:
     """A daemon thread that submits due periodic jobs every ``TICK_SECONDS`` until stopped."""
 
@@ -101,10 +110,7 @@ class Ticker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                submit_due(runner=self._runner)
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the ticker; the next tick retries
-                log.exception("submitting periodic jobs failed")
+            tick_safely(runner=self._runner)
             self._stop.wait(self._interval)
 
 
@@ -112,15 +118,11 @@ _ticker: Ticker | None = None
 _ticker_lock = threading.Lock()
 
 
-def ensure_ticker() -> None:
-    """Start this process's ticker once; every RQ worker runs one."""
+def start_in_ui_process() -> None:
+    """In the embedded default the UI process runs the jobs, so it ticks (once per process); with RQ the workers do."""
     global _ticker
+    if get_settings().redis_enabled:
+        return
     with _ticker_lock:
         if _ticker is None:
             _ticker = Ticker().start()
-
-
-def start_in_ui_process() -> None:
-    """In the embedded default the UI process runs the jobs, so it ticks; with RQ the workers do."""
-    if not get_settings().redis_enabled:
-        ensure_ticker()

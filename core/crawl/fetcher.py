@@ -6,8 +6,6 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
@@ -28,6 +26,7 @@ from core.crawl.models import CrawlConfig, CrawlLogEntry, FetchResult, Validator
 from core.crawl.robots import RobotsCache, RobotsRules, rules_from_response
 from core.crawl.transport import Connector, GuardedTransport
 from core.errors import CrawlError
+from core.retry import parse_retry_after
 
 _SNIFF_BYTES = 1024
 
@@ -37,23 +36,6 @@ class _Attempt:
     result: FetchResult
     redirect_to: str | None = None
     retry_after: float | None = None
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def origin_of(url: str) -> str:

@@ -19,8 +19,9 @@ from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.errors import LLMError
 from core.llm import ledger
-from core.llm.failures import Failure, backoff_delay, classify
+from core.llm.failures import Failure, classify
 from core.llm.prompt import Prompt, render_data
+from core.retry import backoff_delay
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import email.utils
-import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import openai
 import pydantic
+
+from core.retry import retry_after_seconds
 
 
 @dataclass(frozen=True)
@@ -19,40 +18,6 @@ class Failure:
     message: str
     retryable: bool
     retry_after: float | None = None
-
-
-def retry_after_seconds(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    if not headers:
-        return None
-    lowered = {k.lower(): v for k, v in headers.items()}
-    millis = lowered.get("retry-after-ms")
-    if millis:
-        try:
-            return max(float(millis) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = lowered.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None  # neither seconds nor a date: fall back to our own backoff
-    return max(parsed.timestamp() - (now if now is not None else time.time()), 0.0)
-
-
-def backoff_delay(
-    attempt: int, *, base: float, cap: float, retry_after: float | None, rng: Callable[[], float]
-) -> float:
-    """Exponential backoff with full jitter; a server's Retry-After is a floor (both capped)."""
-    jittered = rng() * base * (2**attempt)
-    delay = max(jittered, retry_after or 0.0)
-    return min(delay, cap)
 
 
 def _error_code(exc: openai.APIStatusError) -> str:

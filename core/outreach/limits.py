@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as phone_zones
 
+from core.ratelimit import LocalTokenBucket, RateLimiter
+
 DEFAULT_WINDOW = (8, 20)  # local hours [start, end)
 DEFAULT_WEEKDAYS = (0, 1, 2, 3, 4)  # Monday..Friday
 DEFAULT_DAILY_CAPS = {"email": 200, "sms": 100}
@@ -89,22 +91,18 @@ def start_of_day(now: datetime, zone_name: str) -> datetime:
     )
 
 
-class RateLimiter:
-    """At most ``rate`` calls per second per channel in this process (a shared pacing clock)."""
+class ChannelPacers:
+    """At most ``rate`` sends per second on each channel, one token bucket per channel (``core.ratelimit``)."""
 
-    def __init__(
-        self, rate: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
-        self.interval = 1.0 / rate
-        self._next: dict[str, float] = {}
+    def __init__(self, rate: float, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._rate, self._sleep = rate, sleep
+        self._buckets: dict[str, RateLimiter] = {}
         self._lock = threading.Lock()
-        self._clock, self._sleep = clock, sleep
 
-    def wait(self, channel: str) -> None:
-        """Block until the next call on ``channel`` is allowed."""
+    def acquire(self, channel: str) -> None:
+        """Block until the next send on ``channel`` is allowed."""
         with self._lock:
-            now = self._clock()
-            slot = max(now, self._next.get(channel, now))
-            self._next[channel] = slot + self.interval
-        if slot > now:
-            self._sleep(slot - now)
+            bucket = self._buckets.get(channel)
+            if bucket is None:
+                bucket = self._buckets[channel] = LocalTokenBucket(rate=self._rate, sleep=self._sleep)
+        bucket.acquire()

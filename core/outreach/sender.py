@@ -26,9 +26,10 @@ from core.errors import OutcomeUnknown, PermanentSendError, TransientSendError
 from core.outreach.channels import channel_for, email_provider_name, sms_provider_name
 from core.outreach.channels.base import STOP_ERROR_CODE, Channel
 from core.outreach.claim import BATCH_SIZE, ClaimBatch, Claimed, claim_batch
-from core.outreach.limits import RateLimiter
+from core.outreach.limits import ChannelPacers
 from core.outreach.models import OutgoingMessage, SendResult, SendSummary
 from core.outreach.outcomes import Outcome, OutcomeBuffer, release_unsent
+from core.retry import backoff_delay
 
 log = logging.getLogger(__name__)
 BATCH_SECONDS = 10.0
@@ -81,9 +82,9 @@ def send_with_retries(
         except TransientSendError as error:
             if attempt == retries:
                 raise
-            delay = error.retry_after if error.retry_after is not None else backoff * (2**attempt)
+            delay = backoff_delay(attempt, base=backoff, cap=300.0, retry_after=error.retry_after)
             log.info("transient send failure for message %s, retrying in %.1fs: %s", message.message_id, delay, error)
-            sleep(min(delay, 300.0))
+            sleep(delay)
     raise AssertionError("unreachable")
 
 
@@ -108,7 +109,7 @@ def send_queued(
     run = _Run(
         settings=s,
         channels=dict(channels or {}),
-        rate=RateLimiter(s.outreach_rate_per_second, sleep=sleep),
+        pacers=ChannelPacers(s.outreach_rate_per_second, sleep=sleep),
         sleep=sleep,
         progress=progress,
     )
@@ -144,11 +145,17 @@ class _Run:
         *,
         settings: Settings,
         channels: dict[str, Channel],
-        rate: RateLimiter,
+        pacers: ChannelPacers,
         sleep: Callable[[float], None],
         progress: Callable[[int, str], None] | None,
     ) -> None:
-        self.settings, self.channels, self.rate, self.sleep, self.progress = settings, channels, rate, sleep, progress
+        self.settings, self.channels, self.pacers, self.sleep, self.progress = (
+            settings,
+            channels,
+            pacers,
+            sleep,
+            progress,
+        )
         self.counts = {"sent": 0, "failed": 0, "unknown": 0, "suppressed": 0}
         self.waiting: set[int] = set()
         self.capped: set[int] = set()
@@ -177,7 +184,7 @@ class _Run:
                 channel = self.channels.get(item.message.channel) or self.channels.setdefault(
                     item.message.channel, channel_for(item.message.channel, self.settings)
                 )
-                self.rate.wait(item.message.channel)
+                self.pacers.acquire(item.message.channel)
                 pending.pop(0)  # from here the provider may be called: this message is never released
                 status = _send_one(channel, item, self.settings, records, self.sleep)
                 self.counts[status] += 1

@@ -1,4 +1,4 @@
-"""Search: the Brave Web Search client, the shared rate limiter and candidate selection.
+"""Search: the Brave Web Search client and candidate selection (its rate limiter is ``core.ratelimit``).
 
 The names below load on first use (PEP 562), so a process that needs only one module (the CSV
 check workers use ``candidates``) does not import the Brave client, httpx and the settings with it.
@@ -22,24 +22,16 @@ _HOME = {
     "SearchResult": "models",
     "SearchUsage": "models",
     "UrlList": "models",
-    "LocalTokenBucket": "ratelimit",
-    "RateLimiter": "ratelimit",
-    "RedisTokenBucket": "ratelimit",
-    "build_rate_limiter": "ratelimit",
 }
 __all__ = [
     "DEFAULT_BLOCKLIST",
     "BraveSearch",
     "Candidate",
-    "LocalTokenBucket",
-    "RateLimiter",
-    "RedisTokenBucket",
     "RejectedLine",
     "SearchClient",
     "SearchResult",
     "SearchUsage",
     "UrlList",
-    "build_rate_limiter",
     "build_search_client",
     "normalise_domain",
     "parse_url_list",
@@ -50,7 +42,6 @@ if TYPE_CHECKING:
     from core.search.brave import BraveSearch, SearchClient, build_search_client
     from core.search.candidates import DEFAULT_BLOCKLIST, normalise_domain, parse_url_list, select_candidates
     from core.search.models import Candidate, RejectedLine, SearchResult, SearchUsage, UrlList
-    from core.search.ratelimit import LocalTokenBucket, RateLimiter, RedisTokenBucket, build_rate_limiter
 
 
 def __getattr__(name: str) -> Any:

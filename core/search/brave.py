@@ -5,15 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import httpx
 
 from core.config import Settings
 from core.errors import InvalidInput, QuotaExceeded, SearchError
+from core.ratelimit import RateLimiter, token_bucket
+from core.retry import backoff_delay, parse_retry_after
 from core.search.models import SearchResult, SearchUsage
-from core.search.ratelimit import RateLimiter, build_rate_limiter
 
 MAX_COUNT = 20  # Brave's page size limit
 MAX_OFFSET = 9  # Brave's paging limit
@@ -45,23 +45,16 @@ def _pair(value: str | None) -> list[float]:
         return []
 
 
-def retry_after_seconds(headers: httpx.Headers, *, now: datetime | None = None) -> float:
+def brave_wait_seconds(headers: httpx.Headers, *, now: datetime | None = None) -> float:
     """How long a 429 says to wait: the reset of each exhausted window, or Retry-After."""
     resets = _pair(headers.get("x-ratelimit-reset"))
     remaining = _pair(headers.get("x-ratelimit-remaining"))
     exhausted = [r for r, left in zip(resets, remaining, strict=False) if left <= 0]
     wait = max(exhausted) if exhausted else (resets[0] if resets else 0.0)
-    retry_after = headers.get("retry-after")
-    if retry_after:
-        try:
-            wait = max(wait, float(retry_after))
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(retry_after)
-                wait = max(wait, (when - (now or datetime.now(UTC))).total_seconds())
-            except (TypeError, ValueError):
-                pass
-    return max(0.0, wait) if (resets or retry_after) else 1.0
+    retry_after = parse_retry_after(headers.get("retry-after"), now=now.timestamp() if now else None)
+    if retry_after is not None:
+        wait = max(wait, retry_after)
+    return max(0.0, wait) if (resets or retry_after is not None) else 1.0
 
 
 class BraveSearch:
@@ -148,7 +141,7 @@ class BraveSearch:
                 last_error = f"{type(exc).__name__}: {exc}"
                 if attempt == self._retries:
                     raise SearchError(f"Brave Search is unreachable ({last_error})") from exc
-                self._sleep(min(2**attempt, 30))
+                self._sleep(backoff_delay(attempt, base=1.0, cap=30.0))
                 continue
             self._count_search()
             self._note_quota(response.headers)
@@ -159,7 +152,7 @@ class BraveSearch:
                     raise SearchError("Brave Search answered with invalid JSON") from exc
                 return data if isinstance(data, dict) else {}
             if response.status_code == 429:
-                wait = retry_after_seconds(response.headers)
+                wait = brave_wait_seconds(response.headers)
                 if wait > MAX_WAIT_SECONDS:
                     raise QuotaExceeded(f"the Brave Search quota is used up; it resets in {wait / 3600:.1f} h")
                 self._limiter.pause(wait)
@@ -169,7 +162,7 @@ class BraveSearch:
                 raise SearchError("Brave Search refused the API key; check BRAVE_API_KEY")
             if response.status_code >= 500:
                 last_error = f"HTTP {response.status_code}"
-                self._sleep(min(2**attempt, 30))
+                self._sleep(backoff_delay(attempt, base=1.0, cap=30.0))
                 continue
             raise SearchError(f"Brave Search rejected the request (HTTP {response.status_code})")
         raise SearchError(f"Brave Search failed after {self._retries + 1} attempts ({last_error})")
@@ -206,6 +199,6 @@ def build_search_client(*, settings: Settings, redis: Any | None = None) -> Brav
     return BraveSearch(
         api_key=key,
         base_url=settings.brave_base_url,
-        limiter=build_rate_limiter(settings=settings, redis=redis),
+        limiter=token_bucket(key="brave", rate=settings.search_rate_per_second, redis=redis),
         redis=redis,
     )

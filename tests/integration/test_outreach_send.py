@@ -127,6 +127,16 @@ def test_429_and_5xx_are_retried_and_permanent_errors_keep_the_reason(actor, pro
     assert len(providers.calls_to("sendgrid")) == 1
 
 
+@pytest.mark.parametrize("provider", ["mailgun", "sendgrid"])
+def test_a_429_whose_retry_after_is_an_http_date_is_retried(actor, providers, provider):
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('d')}@example.test")])
+    providers.fail_retry_after = "Wed, 21 Oct 2015 07:28:00 GMT"  # RFC 9110 allows a date; this one has passed
+    providers.fail_next.append(429)
+    summary = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(providers.url, provider=provider))
+    assert (summary.sent, summary.failed, summary.unknown) == (1, 0, 0)
+    assert statuses(ids) == {ids[0]: "sent"}
+
+
 def test_unsubscribed_while_queued_is_not_sent(actor):
     address = f"{unique('u')}@example.test"
     ids = draft_and_queue(actor, [make_lead(actor, email=address)])

@@ -82,3 +82,36 @@ def test_the_purge_deletes_expired_and_revoked_sessions_and_keeps_live_ones():
         left = uow.session.scalars(select(AuthSession.id).where(AuthSession.user_id == live.user_id)).all()
     assert left == [by_age[0].id]
     assert auth.restore_session(token=live.token) is not None
+
+
+def test_an_rq_worker_submits_the_due_periodic_jobs_and_still_forks_work_horses_cleanly():
+    """The Procfile's worker ticks from its main loop; a horse forked after a tick must not hang."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from core.config import PROJECT_ROOT
+    from core.db.models import PeriodicSlot
+
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    started = utcnow()
+    with UnitOfWork() as uow:
+        uow.session.merge(PeriodicSlot(name=background.kinds.PURGE_SESSIONS.name, next_due_at=started))
+        uow.commit()
+    owner_job = background.submit(
+        kind=background.kinds.SELFTEST, args={"steps": 1, "pause": 0}, runner=background.RQRunner(redis_url=redis_url)
+    )
+    worker = subprocess.run(
+        [str(Path(sys.executable).with_name("rq")), "worker", "--burst", "--worker-class", "workers.tasks.Worker",
+         "--url", redis_url, "crawl", "llm", "send", "default"],
+        cwd=PROJECT_ROOT, env=dict(os.environ, REDIS_URL=redis_url), capture_output=True, text=True, timeout=120,
+    )
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    with UnitOfWork() as uow:
+        purges = uow.session.scalars(
+            select(Job).where(Job.kind == background.kinds.PURGE_SESSIONS.name, Job.created_at >= started)
+        ).all()
+        selftest = uow.session.get(Job, owner_job)
+        assert [job.status for job in purges] == ["succeeded"]
+        assert selftest is not None and selftest.status == "succeeded"

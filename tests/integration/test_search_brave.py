@@ -11,7 +11,8 @@ import pytest
 import redis as redis_lib
 
 from core.errors import QuotaExceeded, SearchError
-from core.search import BraveSearch, LocalTokenBucket, RedisTokenBucket, select_candidates
+from core.ratelimit import LocalTokenBucket, RedisTokenBucket
+from core.search import BraveSearch, select_candidates
 from tests.fixtures.brave_server import FakeBrave
 
 

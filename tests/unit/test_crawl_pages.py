@@ -7,9 +7,9 @@ import gzip
 import pytest
 
 from core.crawl.decode import CappedGunzip, decode_html, is_html_response
-from core.crawl.fetcher import parse_retry_after
 from core.crawl.select import choose_pages, classify, extract_links, parse_sitemap
 from core.errors import CrawlError
+from core.retry import parse_retry_after
 
 
 def test_decoding_order_utf8_then_declared_then_detected() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.llm.failures import backoff_delay, retry_after_seconds
 from core.llm.ledger import cache_key, cost_usd
 from core.llm.prompt import delimit, load_prompt, render_data
+from core.retry import backoff_delay, retry_after_seconds
 
 
 def test_prompt_file_is_versioned_and_keeps_user_text_out():

@@ -9,6 +9,7 @@ from core.errors import OutcomeUnknown, PermanentSendError, TransientSendError
 from core.outreach.channels.base import build_email, status_is_retryable
 from core.outreach.models import OutgoingMessage, SendResult
 from core.outreach.unsubscribe import list_unsubscribe_headers
+from core.retry import retry_after_seconds
 
 MESSAGE_ID_VARIABLE = "leadscout_message_id"
 
@@ -65,8 +66,7 @@ class MailgunChannel:
                 reason = response.text
             reason = f"Mailgun {response.status_code}: {reason[:300]}"
             if status_is_retryable(response.status_code):
-                retry_after = response.headers.get("Retry-After")
-                raise TransientSendError(reason, retry_after=float(retry_after) if retry_after else None)
+                raise TransientSendError(reason, retry_after=retry_after_seconds(response.headers))
             raise PermanentSendError(reason, code=str(response.status_code))
         try:
             provider_id = str(response.json().get("id", ""))

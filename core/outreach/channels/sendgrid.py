@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import urllib.error
+from collections.abc import Mapping
 from typing import Any
 
 from python_http_client.exceptions import HTTPError
@@ -16,6 +17,7 @@ from core.outreach.channels.base import status_is_retryable
 from core.outreach.models import OutgoingMessage, SendResult
 from core.outreach.templates import refuse_line_breaks
 from core.outreach.unsubscribe import list_unsubscribe_headers
+from core.retry import retry_after_seconds
 
 MESSAGE_ID_ARG = "leadscout_message_id"
 
@@ -79,8 +81,8 @@ class SendGridChannel:
         except HTTPError as exc:
             reason = f"SendGrid {exc.status_code}: {_reason(exc.body)}"
             if status_is_retryable(exc.status_code):
-                retry_after = (exc.headers or {}).get("Retry-After") if hasattr(exc.headers, "get") else None
-                raise TransientSendError(reason, retry_after=float(retry_after) if retry_after else None) from exc
+                headers = exc.headers if isinstance(exc.headers, Mapping) else None
+                raise TransientSendError(reason, retry_after=retry_after_seconds(headers)) from exc
             raise PermanentSendError(reason, code=str(exc.status_code)) from exc
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):

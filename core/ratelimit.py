@@ -1,4 +1,8 @@
-"""A token bucket shared by every worker (Redis) or by the threads of one process (in-process)."""
+"""Rate limits as token buckets: shared by every worker (Redis) or by the threads of one process.
+
+One interface (``RateLimiter``: ``acquire`` and ``pause``) for every rate LeadScout keeps: Brave's
+requests per second, and each outreach channel's sends per second.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
-
-from core.config import Settings
 
 # KEYS[1] = bucket; ARGV = rate per second, burst. Returns 0 when a token was taken, else the
 # milliseconds to wait. Redis's own clock is used so workers on different machines agree.
@@ -107,7 +109,7 @@ class RedisTokenBucket:
         self,
         *,
         redis: Any,
-        key: str = "leadscout:ratelimit:brave",
+        key: str,
         rate: float,
         burst: int = 1,
         sleep: Callable[[float], None] = time.sleep,
@@ -128,9 +130,8 @@ class RedisTokenBucket:
         self._pause(keys=[self._key], args=[max(0.0, seconds)])
 
 
-def build_rate_limiter(*, settings: Settings, redis: Any | None = None) -> RateLimiter:
-    """The Brave limiter: shared through Redis when a client is given, in-process otherwise."""
-    rate = settings.search_rate_per_second
+def token_bucket(*, key: str, rate: float, redis: Any | None = None, burst: int = 1) -> RateLimiter:
+    """A bucket of ``rate`` per second named ``key``: shared through Redis when a client is given."""
     if redis is not None:
-        return RedisTokenBucket(redis=redis, rate=rate)
-    return LocalTokenBucket(rate=rate)
+        return RedisTokenBucket(redis=redis, key=f"leadscout:ratelimit:{key}", rate=rate, burst=burst)
+    return LocalTokenBucket(rate=rate, burst=burst)
