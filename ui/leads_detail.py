@@ -8,17 +8,37 @@ import streamlit as st
 from core.actor import Actor
 from core.errors import LeadScoutError
 from core.leads import service
-from core.leads.models import LEAD_STATUSES
+from core.leads.models import LEAD_STATUSES, LeadDetail
 from ui.common import show_errors
 
 
 def render_detail(actor: Actor, lead_id: int, owners: dict[int, str]) -> None:
-    """Show one lead and its edit form."""
+    """Show one lead: its fields with evidence, the tabs behind them, and its edit form."""
     try:
         lead = service.get_lead_detail_or_raise(actor=actor, lead_id=lead_id)
     except LeadScoutError as error:
         st.error(str(error))
         return
+    _render_header(lead)
+    score_tab, contacts_tab, evidence_tab, found_tab, crawl_tab, messages_tab = st.tabs(
+        ["Score", "Contacts", "Evidence", "Found by", "Crawl log", "Messages"]
+    )
+    with score_tab:
+        _render_score(lead)
+    with contacts_tab:
+        _render_contacts(lead)
+    with evidence_tab:
+        _render_evidence(lead)
+    with found_tab:
+        _render_found_by(lead)
+    with crawl_tab:
+        st.dataframe(pd.DataFrame([c.__dict__ for c in lead.crawl_log]), hide_index=True)
+    with messages_tab:
+        _render_messages(lead)
+    _render_edit_form(actor, lead, owners)
+
+
+def _render_header(lead: LeadDetail) -> None:
     st.subheader(lead.name or lead.domain)
     st.markdown(
         f"[{lead.website or lead.domain}]({lead.website or 'https://' + lead.domain}) · source **{lead.source}**"
@@ -43,69 +63,75 @@ def render_detail(actor: Actor, lead_id: int, owners: dict[int, str]) -> None:
         for line in by_field.get(field, [])[:5]:
             st.caption(line)
 
-    score_tab, contacts_tab, evidence_tab, found_tab, crawl_tab, messages_tab = st.tabs(
-        ["Score", "Contacts", "Evidence", "Found by", "Crawl log", "Messages"]
-    )
-    with score_tab:
-        if lead.score_factors:
-            st.dataframe(
-                pd.DataFrame(
-                    [{**f, "evidence_ids": ", ".join(map(str, f.get("evidence_ids", [])))} for f in lead.score_factors]
-                ),
-                hide_index=True,
-            )
-        else:
-            st.info("Not scored yet.")
-    with contacts_tab:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "kind": c.kind,
-                        "value": c.value,
-                        "role address": c.is_role_address,
-                        "person": c.person_name,
-                        "title": c.person_title,
-                        "verification": c.verification,
-                    }
-                    for c in lead.contacts
-                ]
-            ),
-            hide_index=True,
-        )
-    with evidence_tab:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {"id": e.id, "field": e.field, "value": e.value, "source": e.source_url, "snippet": e.snippet}
-                    for e in lead.evidence
-                ]
-            ),
-            hide_index=True,
-            column_config={"source": st.column_config.LinkColumn("Source")},
-        )
-    with found_tab:
-        for hit in lead.hits:
-            st.markdown(f"**“{hit.query}”** (rank {hit.rank}, run {hit.run_id}): [{hit.title or hit.url}]({hit.url})")
-            st.caption(hit.snippet)
-        if not lead.hits:
-            st.caption("Not found by a search (added by hand or from a CSV).")
-    with crawl_tab:
-        st.dataframe(pd.DataFrame([c.__dict__ for c in lead.crawl_log]), hide_index=True)
-    with messages_tab:
-        if lead.messages:
-            st.dataframe(pd.DataFrame([m.__dict__ for m in lead.messages]), hide_index=True)
-            if st.button(
-                "Open in the message log",
-                key=f"leads_messages_log_{lead.id}",
-                icon=":material/forum:",
-                help="Every message to this lead with its full history: drafted, approved, sent, opened…",
-            ):
-                st.session_state["outreach_log_lead_id"] = lead.id
-                st.switch_page("pages/outreach.py")
-        else:
-            st.caption("No messages to this lead yet: select it in the table and choose Contact to draft one.")
 
+def _render_score(lead: LeadDetail) -> None:
+    if not lead.score_factors:
+        st.info("Not scored yet.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [{**f, "evidence_ids": ", ".join(map(str, f.get("evidence_ids", [])))} for f in lead.score_factors]
+        ),
+        hide_index=True,
+    )
+
+
+def _render_contacts(lead: LeadDetail) -> None:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "kind": c.kind,
+                    "value": c.value,
+                    "role address": c.is_role_address,
+                    "person": c.person_name,
+                    "title": c.person_title,
+                    "verification": c.verification,
+                }
+                for c in lead.contacts
+            ]
+        ),
+        hide_index=True,
+    )
+
+
+def _render_evidence(lead: LeadDetail) -> None:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"id": e.id, "field": e.field, "value": e.value, "source": e.source_url, "snippet": e.snippet}
+                for e in lead.evidence
+            ]
+        ),
+        hide_index=True,
+        column_config={"source": st.column_config.LinkColumn("Source")},
+    )
+
+
+def _render_found_by(lead: LeadDetail) -> None:
+    for hit in lead.hits:
+        st.markdown(f"**“{hit.query}”** (rank {hit.rank}, run {hit.run_id}): [{hit.title or hit.url}]({hit.url})")
+        st.caption(hit.snippet)
+    if not lead.hits:
+        st.caption("Not found by a search (added by hand or from a CSV).")
+
+
+def _render_messages(lead: LeadDetail) -> None:
+    if not lead.messages:
+        st.caption("No messages to this lead yet: select it in the table and choose Contact to draft one.")
+        return
+    st.dataframe(pd.DataFrame([m.__dict__ for m in lead.messages]), hide_index=True)
+    if st.button(
+        "Open in the message log",
+        key=f"leads_messages_log_{lead.id}",
+        icon=":material/forum:",
+        help="Every message to this lead with its full history: drafted, approved, sent, opened…",
+    ):
+        st.session_state["outreach_log_lead_id"] = lead.id
+        st.switch_page("pages/outreach.py")
+
+
+def _render_edit_form(actor: Actor, lead: LeadDetail, owners: dict[int, str]) -> None:
     with st.form(f"leads_edit_{lead.id}"):
         status = st.selectbox(
             "Status", LEAD_STATUSES, index=LEAD_STATUSES.index(lead.status), key=f"leads_edit_status_{lead.id}"

@@ -1,6 +1,7 @@
 """The LLM layer: structured output, retries, usage and cost, cache and budget."""
 
-from core.llm.client import CONFIGURED, LLM, LLMRequest, LLMResult, OpenAILLM, get_llm, resolve_llm
+from core.llm.client import LLM, LLMRequest, LLMResult, OpenAILLM, get_llm
+from core.llm.configured import CONFIGURED, resolve_llm
 from core.llm.prompt import Prompt, load_prompt
 
 __all__ = [

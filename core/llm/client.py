@@ -287,19 +287,3 @@ def get_llm(settings: Settings | None = None) -> LLM | None:
     """The configured LLM, or None when no API key is set (callers fall back to heuristics)."""
     s = settings or get_settings()
     return OpenAILLM.from_settings(s) if s.openai_enabled else None
-
-
-class _Configured:
-    """The type of ``CONFIGURED``."""
-
-    def __repr__(self) -> str:
-        return "CONFIGURED"
-
-
-# The default of a service's ``llm`` argument: the LLM the settings configure (``None`` means none at all).
-CONFIGURED: Any = _Configured()
-
-
-def resolve_llm(llm: LLM | None) -> LLM | None:
-    """``llm`` itself, or the configured LLM when it is ``CONFIGURED``."""
-    return get_llm() if isinstance(llm, _Configured) else llm
