@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import PROJECT_ROOT
 from core.strategy import service
+
+pytestmark = pytest.mark.usefixtures("run_app_py_on_every_rerun")  # these tests open app.py
 
 GOAL = "Independent bakeries in Leeds and York that cater weddings, not chains"
 

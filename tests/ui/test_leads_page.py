@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import team
@@ -10,6 +11,8 @@ from core.leads.query import LeadFilter, list_leads
 from core.outreach import service as outreach
 from tests.conftest import make_owner, unique
 from tests.fixtures.leads_data import lead, make_lead
+
+pytestmark = pytest.mark.usefixtures("run_app_py_on_every_rerun")  # these tests open app.py
 
 
 def page(actor, **state) -> AppTest:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import service as auth
 from core.auth import team
 from core.config import PROJECT_ROOT
 from tests.conftest import unique
+
+pytestmark = pytest.mark.usefixtures("run_app_py_on_every_rerun")  # these tests open app.py
 
 PASSWORD = "a long enough password"
 

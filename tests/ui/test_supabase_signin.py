@@ -18,6 +18,8 @@ from core.config import PROJECT_ROOT, get_settings
 from tests.conftest import unique
 from tests.fixtures.gotrue_server import FakeGoTrue
 
+pytestmark = pytest.mark.usefixtures("run_app_py_on_every_rerun")  # these tests open app.py
+
 
 @pytest.fixture
 def gotrue(monkeypatch):
