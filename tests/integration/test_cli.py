@@ -43,3 +43,28 @@ def test_errors_go_to_stderr_with_a_non_zero_exit():
     assert "is not an email address" in bad.stderr
     missing = run_cli("jobs", "--workspace", unique("nobody"))
     assert missing.returncode == 1 and "No workspace is called" in missing.stderr
+
+
+def test_send_approved_queues_through_the_service_with_a_history_row_then_sends(owner):
+    from sqlalchemy import select
+
+    from core.db import UnitOfWork
+    from core.db.models import Message, MessageEvent
+    from core.outreach import service
+    from tests.fixtures.outreach_data import configure_workspace, make_lead
+
+    configure_workspace(owner)
+    lead = make_lead(owner, email=f"{unique('cli')}@example.test")
+    template = service.save_template(actor=owner, name=unique("tpl"), channel="email", subject="Hi", body="Hello {{ company }}")
+    [message_id] = service.create_drafts(actor=owner, template_id=template, lead_ids=[lead]).created
+    service.approve(actor=owner, message_ids=[message_id])
+
+    sent = run_cli("send-approved", "--queue-approved", "--workspace-id", str(owner.workspace_id))
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout)["sent"] == 1
+    with UnitOfWork() as uow:
+        history = uow.session.execute(
+            select(MessageEvent.status, MessageEvent.detail).where(MessageEvent.message_id == message_id).order_by(MessageEvent.id)
+        ).all()
+        assert uow.session.get(Message, message_id).status == "sent"
+    assert ("queued", "queued by the command line") in [tuple(row) for row in history]
