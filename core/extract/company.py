@@ -82,49 +82,6 @@ COUNTRY_NAMES = {
     "mexico": "MX",
     "méxico": "MX",
 }
-COUNTRY_TIMEZONES = {
-    "DE": "Europe/Berlin",
-    "FR": "Europe/Paris",
-    "ES": "Europe/Madrid",
-    "GB": "Europe/London",
-    "AT": "Europe/Vienna",
-    "CH": "Europe/Zurich",
-    "IT": "Europe/Rome",
-    "NL": "Europe/Amsterdam",
-    "BE": "Europe/Brussels",
-    "IE": "Europe/Dublin",
-    "PT": "Europe/Lisbon",
-    "PL": "Europe/Warsaw",
-    "SE": "Europe/Stockholm",
-    "DK": "Europe/Copenhagen",
-    "NO": "Europe/Oslo",
-    "FI": "Europe/Helsinki",
-    "NZ": "Pacific/Auckland",
-    "JP": "Asia/Tokyo",
-    "SG": "Asia/Singapore",
-}
-US_STATE_TIMEZONES = {
-    "OR": "America/Los_Angeles",
-    "WA": "America/Los_Angeles",
-    "CA": "America/Los_Angeles",
-    "NV": "America/Los_Angeles",
-    "AZ": "America/Phoenix",
-    "CO": "America/Denver",
-    "UT": "America/Denver",
-    "NM": "America/Denver",
-    "TX": "America/Chicago",
-    "IL": "America/Chicago",
-    "MN": "America/Chicago",
-    "MO": "America/Chicago",
-    "NY": "America/New_York",
-    "MA": "America/New_York",
-    "FL": "America/New_York",
-    "GA": "America/New_York",
-    "PA": "America/New_York",
-    "NJ": "America/New_York",
-    "NC": "America/New_York",
-    "VA": "America/New_York",
-}
 # Street-and-postcode lines for the countries LeadScout is used in most.
 ADDRESS_PATTERNS = (
     (
@@ -332,11 +289,3 @@ def extract_opening_hours(page: Page) -> Fact | None:
     if match:
         return Fact("opening_hours", squash(match.group(0)), page.url, page.snippet(match.group(0)))
     return None
-
-
-def timezone_for(country: str, address: str = "") -> str:
-    """An IANA time zone for a country (and, in the US, the state in the address)."""
-    if country == "US":
-        state = re.search(r",\s*([A-Z]{2})\s+\d{5}", address)
-        return US_STATE_TIMEZONES.get(state.group(1), "") if state else ""
-    return COUNTRY_TIMEZONES.get(country, "")

@@ -10,7 +10,6 @@ from core.extract.company import (
     extract_description,
     extract_name,
     extract_opening_hours,
-    timezone_for,
 )
 from core.extract.emails import extract_emails, is_role_address
 from core.extract.models import Fact, PageInput, SiteProfile
@@ -19,6 +18,7 @@ from core.extract.phones import extract_phones, region_for_host
 from core.extract.posts import extract_posts
 from core.extract.socials import extract_socials
 from core.extract.tech import extract_tech
+from core.zones import single_zone
 
 SOCIAL_ORDER = ("linkedin", "facebook", "instagram", "x", "youtube", "tiktok")
 
@@ -83,7 +83,7 @@ def extract_site(pages: Iterable[PageInput], *, region: str = "") -> SiteProfile
     profile.phones = list(phones)
     profile.socials = {n: socials[n].value for n in SOCIAL_ORDER if n in socials}
     profile.tech = sorted(tech)
-    profile.timezone = timezone_for(profile.country, profile.address)
+    profile.timezone = single_zone(country=profile.country, phones=profile.phones, address=profile.address)
     facts.extend(emails.values())
     facts.extend(phones.values())
     facts.extend(socials[n] for n in SOCIAL_ORDER if n in socials)

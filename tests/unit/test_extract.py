@@ -9,6 +9,7 @@ from core.extract.models import PageInput
 from core.extract.page import Page
 from core.extract.profile import extract_site
 from core.extract.socials import canonical_profile
+from core.zones import single_zone
 
 
 def profile_of(html: str, url: str = "https://www.acme-roasters.com/", region: str = ""):
@@ -215,9 +216,29 @@ def test_addresses_in_page_text(text, url, address, country):
     assert (profile.address, profile.country) == (address, country)
 
 
-def test_us_address_gives_the_state_time_zone():
-    profile = profile_of("<html><body><p>1200 SE Morrison St, Portland, OR 97214</p></body></html>")
-    assert profile.timezone == "America/Los_Angeles"
+def test_a_us_area_code_gives_the_time_zone_and_an_address_alone_does_not_guess():
+    """The US spans six zones: the site's phone (503, Oregon) decides; without one the zone stays
+    empty (the sending window then holds in every US zone) rather than a wrong Eastern guess."""
+    with_phone = profile_of(
+        '<html><body><p>1200 SE Morrison St, Portland, OR 97214</p><a href="tel:+15035550143">Call</a></body></html>'
+    )
+    without = profile_of("<html><body><p>1200 SE Morrison St, Portland, OR 97214</p></body></html>")
+    assert (with_phone.timezone, without.timezone) == ("America/Los_Angeles", "")
+
+
+@pytest.mark.parametrize(
+    ("country", "address", "zone"),
+    [
+        ("DE", "", "Europe/Berlin"),  # zone.tab: "most of Germany" (Büsingen is the other)
+        ("ES", "", "Europe/Madrid"),  # "Spain (mainland)", not the Canaries
+        ("FR", "", "Europe/Paris"),  # the only zone
+        ("US", "233 S Wacker Dr, Chicago, IL 60606", "America/Chicago"),  # a zone city named
+        ("US", "", ""),
+        ("", "", ""),
+    ],
+)
+def test_company_zone_comes_from_tzdata(country, address, zone):
+    assert single_zone(country=country, address=address) == zone
 
 
 @pytest.mark.parametrize(

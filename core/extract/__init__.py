@@ -1,0 +1,1 @@
+"""HTML → SiteProfile with evidence: every extractor is pure (no database, no network)."""
