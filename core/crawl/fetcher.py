@@ -23,6 +23,7 @@ from core.crawl.decode import (
 from core.crawl.gates import HostGates
 from core.crawl.h1 import StreamConnector
 from core.crawl.models import CrawlConfig, CrawlLogEntry, FetchResult, Validators
+from core.crawl.nesting import nesting_cut
 from core.crawl.robots import RobotsCache, RobotsRules, rules_from_response
 from core.crawl.transport import Connector, GuardedTransport
 from core.errors import CrawlError
@@ -190,7 +191,7 @@ class Fetcher:
                     len(attempt.result.body),
                     started,
                     robots_state,
-                    attempt.result.error,
+                    attempt.result.error or attempt.result.note,
                     attempt.result,
                 )
                 return replace(attempt, result=replace(attempt.result, log=(entry,)))
@@ -236,8 +237,21 @@ class Fetcher:
         result = replace(base, body=body, truncated=truncated, content_hash=hashlib.sha256(body).hexdigest())
         if not html_only:
             return _Attempt(result)
-        text, charset = decode_html(body, base.content_type, truncated=truncated)
-        return _Attempt(replace(result, text=text, encoding=charset))
+        # Decoding and the nesting scan are linear but slow for a 2 MB page: off the event loop.
+        text, charset, note = await asyncio.to_thread(
+            _decode_within_nesting, body, base.content_type, truncated, self.config.max_nesting
+        )
+        return _Attempt(replace(result, text=text, encoding=charset, truncated=truncated or bool(note), note=note))
+
+
+def _decode_within_nesting(body: bytes, content_type: str, truncated: bool, limit: int) -> tuple[str, str, str]:
+    """The page's text, cut where it nests deeper than ``limit`` (parsing cost grows with depth)."""
+    text, charset = decode_html(body, content_type, truncated=truncated)
+    cut = nesting_cut(text, limit)
+    if cut is None:
+        return text, charset, ""
+    note = f"cut at character {cut:,} of {len(text):,}: the page nests deeper than {limit:,} elements"
+    return text[:cut], charset, note
 
 
 async def _take_location_aside(response: httpx.Response) -> None:

@@ -101,7 +101,8 @@ async def crawl_site_async(
     if home_page is None:
         error = home.error or "the home page could not be fetched"
         return SiteCrawl(start_url=start, final_url=home.final_url, domain=domain, log=tuple(log), error=error)
-    links = extract_links(home.text, home.final_url) if home.text else []
+    # Parsing runs on a thread (lexbor lets go of the GIL), so other sites' requests go on meanwhile.
+    links = await asyncio.to_thread(extract_links, home.text, home.final_url) if home.text else []
     chosen = choose_pages(links, home_url=home.final_url, limit=limit, sitemap_urls=hints)
     results = await asyncio.gather(*(fetcher.fetch(p.url, validators=previous.get(p.url)) for p in chosen))
     pages, skipped = [home_page], []

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 from sqlalchemy import select
 
 from core import background
 from core.config import get_settings
 from core.db import UnitOfWork
-from core.db.models import Lead, PageFetch, RunSite
+from core.db.models import Contact, Lead, Page, PageFetch, RunSite
 from core.runs import service as runs
 from tests.fixtures.site_server import SiteServer
 from tests.fixtures.sites import FixtureResponse, generate_sites
 from tests.integration.test_runs import approved_campaign, wait_for_run
 
+DEEP_NESTING = 181_000
+DEEP_PAGE = (
+    b"<!doctype html><html><head><title>Deep Nest GmbH</title></head><body><p>hello@deep.test</p>"
+    + b"<div>" * DEEP_NESTING
+    + b"bottom"
+    + b"</div>" * DEEP_NESTING
+    + b"</body></html>"
+)
 PLINK_PAGE = (
     b"<!doctype html><html><head><title>Plink Ltd</title></head><body><h1>Plink Ltd</h1>"
     b'<a href="http://xn--a-.plink.test/contact">Contact</a> <a href="/about">About us</a></body></html>'
@@ -30,6 +40,8 @@ def hostile_routes(host: str, path: str, headers: dict[str, str]) -> FixtureResp
         return FixtureResponse(status=302, headers=(("Location", "data:text/html,hi"),))
     if host == "plink.test":
         return FixtureResponse(body=PLINK_PAGE)
+    if host == "deep.test":
+        return FixtureResponse(body=DEEP_PAGE)
     return None
 
 
@@ -107,6 +119,35 @@ def test_a_batch_that_keeps_failing_ends_its_sites_as_failed_and_the_run_finishe
     assert (view.sites_failed, view.sites_queued) == (len(sites), 0)
     for status, error in site_rows(started).values():
         assert status == "failed" and "not-a-port" in error
+
+
+def test_a_page_nested_181000_deep_is_cut_with_a_reason_and_the_other_sites_are_stored(owner, hostile_web):
+    sites, server = hostile_web
+    runner = background.EmbeddedRunner(get_settings())
+    campaign_id = approved_campaign(owner)
+    deep = f"http://deep.test:{server.port}/"
+    good = [server.url_of(site) for site in sites]
+    started = background_run(owner, campaign_id, [deep, *good], runner)
+    view = wait_for_run(owner, started, timeout=60)
+    runner.shutdown()
+
+    assert view.status == "done" and view.failed_jobs == 0, view
+    assert {status for status, _error in site_rows(started).values()} == {"crawled"}
+    with UnitOfWork() as uow:
+        leads = {
+            lead.domain: lead
+            for lead in uow.session.scalars(select(Lead).where(Lead.workspace_id == owner.workspace_id))
+        }
+        assert {site.truth.name for site in sites} <= {lead.name for lead in leads.values()}
+        deep_lead = leads["deep.test"]
+        assert deep_lead.name == "Deep Nest GmbH"  # what came before the nesting is kept
+        page = uow.session.scalar(select(Page).where(Page.lead_id == deep_lead.id))
+        html = gzip.decompress(page.html_gz).decode()
+        note = uow.session.scalar(select(PageFetch.error).where(PageFetch.url == deep, PageFetch.run_id == started))
+        emails = set(uow.session.scalars(select(Contact.normalised_value).where(Contact.lead_id == deep_lead.id)))
+    assert html.count("<div>") == 1000 and "bottom" not in html
+    assert "nests deeper than 1,000" in note
+    assert emails == {"hello@deep.test"}
 
 
 def background_run(owner, campaign_id: int, urls: list[str], runner) -> int:
