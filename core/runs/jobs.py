@@ -209,6 +209,8 @@ def crawl_batch_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[st
             # Rule-based scores at once (fast, no LLM); the LLM judgement follows the summaries.
 
             score_leads(workspace_id=workspace_id, lead_ids=lead_ids, use_llm=False)
+    except background.JobCancelled:
+        raise  # a cancelled run keeps its sites queued
     except Exception as exc:
         if ctx.final_attempt or isinstance(exc, background.PERMANENT_ERRORS):
             # No attempt is left: the sites end as failed with the error, so the run can finish.

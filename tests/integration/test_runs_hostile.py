@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 
 import pytest
 from sqlalchemy import select
@@ -42,6 +43,9 @@ def hostile_routes(host: str, path: str, headers: dict[str, str]) -> FixtureResp
         return FixtureResponse(body=PLINK_PAGE)
     if host == "deep.test":
         return FixtureResponse(body=DEEP_PAGE)
+    if host in ("slow.test", "slower.test"):
+        delay = 2.0 if host == "slow.test" else 8.0
+        return FixtureResponse(body=b"<html><head><title>Slow Ltd</title></head><body>late</body></html>", delay=delay)
     return None
 
 
@@ -148,6 +152,26 @@ def test_a_page_nested_181000_deep_is_cut_with_a_reason_and_the_other_sites_are_
     assert html.count("<div>") == 1000 and "bottom" not in html
     assert "nests deeper than 1,000" in note
     assert emails == {"hello@deep.test"}
+
+
+def test_a_cancelled_batch_keeps_its_unfinished_sites_queued(owner, hostile_web, monkeypatch):
+    sites, server = hostile_web
+    monkeypatch.setenv("JOB_RETRIES", "0")  # the first attempt is the last: cancelling is no failure
+    get_settings.cache_clear()
+    runner = background.EmbeddedRunner(get_settings())
+    campaign_id = approved_campaign(owner)
+    slow, slower = f"http://slow.test:{server.port}/", f"http://slower.test:{server.port}/"
+    started = background_run(owner, campaign_id, [slow, slower, *(server.url_of(site) for site in sites)], runner)
+    deadline = time.monotonic() + 30
+    while runs.get_run_or_raise(actor=owner, run_id=started).sites_crawled == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    runs.cancel_run(actor=owner, run_id=started)  # while the slow sites are still loading: the job
+    # sees the flag when the first of them is stored
+    view = wait_for_run(owner, started, timeout=60)
+    runner.shutdown()
+
+    assert view.status == "cancelled"
+    assert site_rows(started)[slower] == ("queued", "")
 
 
 def background_run(owner, campaign_id: int, urls: list[str], runner) -> int:
