@@ -17,13 +17,14 @@ says they are cancelled, and must be safe to run twice (a crashed worker's job r
 
 from core.background import kinds
 from core.background.context import JobCancelled, JobContext
-from core.background.execution import describe_error, execute_job
+from core.background.execution import PERMANENT_ERRORS, describe_error, execute_job
 from core.background.kinds import QUEUES, JobKind
 from core.background.queries import JobView, get_job, get_job_or_raise, list_jobs, stale_jobs
 from core.background.runners import EmbeddedRunner, RQRunner, Runner, get_runner, recover_interrupted_jobs
 from core.background.service import cancel, retry, submit
 
 __all__ = [
+    "PERMANENT_ERRORS",
     "QUEUES",
     "EmbeddedRunner",
     "JobCancelled",

@@ -21,9 +21,18 @@ class JobCancelled(Exception):
 class JobContext:
     """Handed to a job function: its arguments, progress reporting and the cancel flag."""
 
-    def __init__(self, job_id: int, workspace_id: int | None, *, uow_factory: Callable[[], UnitOfWork]) -> None:
+    def __init__(
+        self,
+        job_id: int,
+        workspace_id: int | None,
+        *,
+        uow_factory: Callable[[], UnitOfWork],
+        final_attempt: bool = True,
+    ) -> None:
         self.job_id = job_id
         self.workspace_id = workspace_id
+        # False while the runner will retry a failure; a job may clean up when no attempt is left.
+        self.final_attempt = final_attempt
         self._uow_factory = uow_factory
         self._last_write = 0.0
         self._last_cancel_check = 0.0

@@ -92,7 +92,7 @@ def _execute_job(job_id: int, *, target: str, final_attempt: bool) -> None:
         return
     kind, args, workspace_id = started
     target = KINDS[kind].target if kind in KINDS else target
-    context = JobContext(job_id, workspace_id, uow_factory=UnitOfWork)
+    context = JobContext(job_id, workspace_id, uow_factory=UnitOfWork, final_attempt=final_attempt)
     try:
         result = resolve(target)(context, args)
     except JobCancelled:

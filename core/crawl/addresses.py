@@ -8,6 +8,7 @@ import re
 import socket
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -146,30 +147,56 @@ class Target:
     address: IPAddress
 
 
-def _parse(url: str) -> httpx.URL:
-    if any(ch == "\\" or ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
-        raise CrawlError("refused: the URL contains a backslash, space or control character")
+def _parse(url: str) -> tuple[httpx.URL, str]:
+    """The parsed URL and its host; ``CrawlError`` for anything httpx or the idna codec refuses."""
     try:
         parsed = httpx.URL(url)
+        host = parsed.host  # decodes an "xn--" name, which may raise IDNAError
     except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
         raise CrawlError(f"refused: not a valid URL ({exc})") from exc
     if parsed.scheme not in ("http", "https"):
         raise CrawlError(f"refused: scheme {parsed.scheme!r} is not http or https")
     if parsed.userinfo:
         raise CrawlError("refused: URLs with a user name or password are not fetched")
-    if not parsed.host:
+    if not host:
         raise CrawlError("refused: the URL has no host")
-    return parsed
+    return parsed, host
 
 
-async def check_url(url: str, *, policy: AddressPolicy, resolver: Resolver) -> Target:
-    """Validate ``url`` and resolve it once; raise ``CrawlError`` unless every address is allowed."""
-    parsed = _parse(url)
-    host = parsed.host.rstrip(".").lower()
+def _refuse_private_literal(url: str, policy: AddressPolicy) -> None:
+    """Read the host as a browser would before httpx sees it: httpx rejects legacy spellings of an
+    address (0177.0.0.1, 127.000.000.001) as invalid, but the refusal must say what they point at."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return  # malformed; _parse gives the reason
+    literal = parse_ip_literal(host) if host else None
+    if host and literal is not None and not policy.address_is_allowed(host, literal):
+        raise CrawlError(f"refused: {host} is or resolves to a non-public address ({literal})")
+
+
+def check_url_form(url: str, *, policy: AddressPolicy) -> tuple[httpx.URL, str, int, IPAddress | None]:
+    """Everything about ``url`` that needs no name lookup; raise ``CrawlError`` with the reason.
+
+    Returns the parsed URL, its host, port and the address the host spells (None for a name).
+    """
+    if any(ch == "\\" or ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise CrawlError("refused: the URL contains a backslash, space or control character")
+    _refuse_private_literal(url, policy)
+    parsed, host = _parse(url)
+    host = host.rstrip(".").lower()
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     if port not in policy.allowed_ports:
         raise CrawlError(f"refused: port {port} is not allowed")
     literal = parse_ip_literal(host)
+    if literal is not None and not policy.address_is_allowed(host, literal):
+        raise CrawlError(f"refused: {host} is or resolves to a non-public address ({literal})")
+    return parsed, host, port, literal
+
+
+async def check_url(url: str, *, policy: AddressPolicy, resolver: Resolver) -> Target:
+    """Validate ``url`` and resolve it once; raise ``CrawlError`` unless every address is allowed."""
+    parsed, host, port, literal = check_url_form(url, policy=policy)
     if literal is not None:
         addresses: list[IPAddress] = [literal]
     else:

@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from core.crawl.addresses import AddressPolicy, Resolver
+from core.crawl.addresses import AddressPolicy, Resolver, check_url_form
 from core.crawl.decode import (
     HTML_TYPES,
     SNIFFABLE_TYPES,
@@ -23,12 +23,14 @@ from core.crawl.decode import (
 from core.crawl.gates import HostGates
 from core.crawl.h1 import StreamConnector
 from core.crawl.models import CrawlConfig, CrawlLogEntry, FetchResult, Validators
+from core.crawl.nesting import nesting_cut
 from core.crawl.robots import RobotsCache, RobotsRules, rules_from_response
 from core.crawl.transport import Connector, GuardedTransport
 from core.errors import CrawlError
 from core.retry import parse_retry_after
 
 _SNIFF_BYTES = 1024
+_LOCATION = "leadscout.location"
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,12 @@ class Fetcher:
         connector: Connector | None = None,
     ) -> None:
         self.config = config
+        self._policy = policy
         self._client = httpx.AsyncClient(
             transport=GuardedTransport(policy=policy, resolver=resolver, connector=connector or StreamConnector()),
             trust_env=False,
             follow_redirects=False,
+            event_hooks={"response": [_take_location_aside]},
             timeout=httpx.Timeout(config.total_timeout, connect=config.connect_timeout),
             headers={
                 "User-Agent": config.user_agent,
@@ -107,10 +111,19 @@ class Fetcher:
         max_bytes: int | None = None,
         obey_robots: bool = True,
     ) -> FetchResult:
-        """Fetch ``url`` following up to ``max_redirects`` checked hops; never raises for HTTP trouble."""
+        """Fetch ``url`` following up to ``max_redirects`` checked hops; never raises for HTTP trouble.
+
+        A URL that cannot be fetched at all (a bad host name, another scheme, a private address in
+        any spelling) is refused before robots.txt is asked: one log entry with the reason.
+        """
         log: list[CrawlLogEntry] = []
         current, hops, retries = url, 0, 0
         while True:
+            try:
+                check_url_form(current, policy=self._policy)
+            except CrawlError as exc:
+                log.append(_entry(current, None, 0, 0.0, "n/a", str(exc)))
+                return FetchResult(url=url, final_url=current, status=None, error=str(exc), log=tuple(log))
             robots_state, delay = "n/a", self.config.per_host_delay
             if obey_robots:
                 try:
@@ -167,6 +180,8 @@ class Fetcher:
                 error = str(exc)
             except TimeoutError:
                 error = f"timed out after {self.config.total_timeout:g} s"
+            except (httpx.InvalidURL, UnicodeError, ValueError) as exc:  # not httpx.HTTPError subclasses
+                error = f"refused: not a valid URL ({exc})"
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}".rstrip(": ")
             else:
@@ -176,7 +191,7 @@ class Fetcher:
                     len(attempt.result.body),
                     started,
                     robots_state,
-                    attempt.result.error,
+                    attempt.result.error or attempt.result.note,
                     attempt.result,
                 )
                 return replace(attempt, result=replace(attempt.result, log=(entry,)))
@@ -194,7 +209,7 @@ class Fetcher:
             last_modified=response.headers.get("last-modified"),
         )
         if 300 <= status < 400 and status != 304:
-            location = response.headers.get("location")
+            location = response.extensions.get(_LOCATION)
             await _drain(response, 65536)
             if not location:
                 return _Attempt(replace(base, error=f"HTTP {status} without Location"))
@@ -222,8 +237,31 @@ class Fetcher:
         result = replace(base, body=body, truncated=truncated, content_hash=hashlib.sha256(body).hexdigest())
         if not html_only:
             return _Attempt(result)
-        text, charset = decode_html(body, base.content_type, truncated=truncated)
-        return _Attempt(replace(result, text=text, encoding=charset))
+        # Decoding and the nesting scan are linear but slow for a 2 MB page: off the event loop.
+        text, charset, note = await asyncio.to_thread(
+            _decode_within_nesting, body, base.content_type, truncated, self.config.max_nesting
+        )
+        return _Attempt(replace(result, text=text, encoding=charset, truncated=truncated or bool(note), note=note))
+
+
+def _decode_within_nesting(body: bytes, content_type: str, truncated: bool, limit: int) -> tuple[str, str, str]:
+    """The page's text, cut where it nests deeper than ``limit`` (parsing cost grows with depth)."""
+    text, charset = decode_html(body, content_type, truncated=truncated)
+    cut = nesting_cut(text, limit)
+    if cut is None:
+        return text, charset, ""
+    note = f"cut at character {cut:,} of {len(text):,}: the page nests deeper than {limit:,} elements"
+    return text[:cut], charset, note
+
+
+async def _take_location_aside(response: httpx.Response) -> None:
+    """httpx builds the next request from Location even when it does not follow redirects, and
+    raises on a target it cannot parse; the fetcher follows each hop itself, after checking it,
+    so the header is moved where httpx does not look."""
+    location = response.headers.get("location")
+    if location is not None:
+        response.extensions[_LOCATION] = location
+        del response.headers["location"]
 
 
 async def _drain(response: httpx.Response, limit: int) -> None:

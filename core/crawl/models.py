@@ -27,6 +27,7 @@ class CrawlConfig:
     robots_ttl: float = 24 * 3600.0
     max_pages: int = 6
     use_sitemap: bool = True
+    max_nesting: int = 1000  # a page is cut where it nests deeper (real pages stay under 100)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CrawlConfig:
@@ -85,6 +86,7 @@ class FetchResult:
     last_modified: str | None = None
     content_hash: str | None = None
     error: str = ""
+    note: str = ""  # why a usable page was cut, for the crawl log
     log: tuple[CrawlLogEntry, ...] = ()
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from core.crawl.transport import Connector
 from core.search.candidates import normalise_domain
 
 SITEMAP_MAX_BYTES = 1_000_000
+log = logging.getLogger(__name__)
 
 
 def build_fetcher(
@@ -64,6 +66,16 @@ async def _sitemap_hints(fetcher: Fetcher, home_url: str, log: list[CrawlLogEntr
     return parse_sitemap(result.body) if result.ok and result.status == 200 else []
 
 
+def start_url_of(url: str) -> str:
+    """Where a site's crawl starts: the URL with a scheme (https if none) and a path."""
+    start = url if "://" in url else "https://" + url
+    try:
+        has_path = bool(urlsplit(start).path)
+    except ValueError:  # a malformed URL; the fetcher refuses it with the reason
+        return start
+    return start if has_path else start + "/"
+
+
 async def crawl_site_async(
     url: str,
     *,
@@ -74,9 +86,7 @@ async def crawl_site_async(
     """Fetch the home page, then up to ``max_pages`` more same-site pages chosen by kind."""
     limit = fetcher.config.max_pages if max_pages is None else max_pages
     previous = previous or {}
-    start = url if "://" in url else "https://" + url
-    if not urlsplit(start).path:
-        start += "/"
+    start = start_url_of(url)
     log: list[CrawlLogEntry] = []
     sitemap_log: list[CrawlLogEntry] = []
     sitemap = None
@@ -91,7 +101,8 @@ async def crawl_site_async(
     if home_page is None:
         error = home.error or "the home page could not be fetched"
         return SiteCrawl(start_url=start, final_url=home.final_url, domain=domain, log=tuple(log), error=error)
-    links = extract_links(home.text, home.final_url) if home.text else []
+    # Parsing runs on a thread (lexbor lets go of the GIL), so other sites' requests go on meanwhile.
+    links = await asyncio.to_thread(extract_links, home.text, home.final_url) if home.text else []
     chosen = choose_pages(links, home_url=home.final_url, limit=limit, sitemap_urls=hints)
     results = await asyncio.gather(*(fetcher.fetch(p.url, validators=previous.get(p.url)) for p in chosen))
     pages, skipped = [home_page], []
@@ -110,6 +121,17 @@ async def crawl_site_async(
         log=tuple(log),
         skipped=tuple(skipped),
     )
+
+
+async def _crawl_one_site(url: str, *, fetcher: Fetcher, max_pages: int | None) -> SiteCrawl:
+    """One site's crawl; a failure the fetcher did not foresee fails this site only, with its reason."""
+    try:
+        return await crawl_site_async(url, fetcher=fetcher, max_pages=max_pages)
+    except Exception as exc:  # noqa: BLE001 - one hostile site must never take the others down
+        log.exception("crawling %s failed", url)
+        error = f"the crawl failed: {type(exc).__name__}: {exc}"[:2000]
+        start = start_url_of(url)
+        return SiteCrawl(start_url=start, final_url=start, domain=normalise_domain(start) or "", error=error)
 
 
 async def crawl_sites_async(
@@ -132,7 +154,7 @@ async def crawl_sites_async(
     async def worker() -> None:
         while not queue.empty():
             index = queue.get_nowait()
-            site = await crawl_site_async(todo[index], fetcher=fetcher, max_pages=max_pages)
+            site = await _crawl_one_site(todo[index], fetcher=fetcher, max_pages=max_pages)
             if keep_results:
                 results[index] = site
             if on_site is not None:

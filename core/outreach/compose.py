@@ -9,8 +9,16 @@ from core.config import Settings
 from core.db.models import Contact, Message, Workspace
 from core.outreach.models import OutgoingMessage
 from core.outreach.suppression import normalise_address
-from core.outreach.templates import email_footer
+from core.outreach.templates import email_footer, refuse_line_breaks
 from core.outreach.unsubscribe import unsubscribe_url
+
+
+def refuse_unsendable_contact(contact: Contact, *, channel: str) -> None:
+    """``InvalidInput`` when the contact cannot go into a message's headers (a line break in its
+    name or address would inject headers, and every channel refuses it before sending)."""
+    if channel == "email":
+        refuse_line_breaks("recipient name", contact.person_name or "")
+    refuse_line_breaks("recipient address", contact.value)
 
 
 def compose_outgoing(

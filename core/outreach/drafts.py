@@ -23,6 +23,7 @@ from core.db import UnitOfWork
 from core.db.models import Campaign, Contact, Evidence, Lead, Message, StrategyVersion, Workspace
 from core.errors import InvalidInput, LLMError, QuotaExceeded
 from core.llm import LLM, LLMRequest, load_prompt
+from core.outreach.compose import refuse_unsendable_contact
 from core.outreach.context import pick_contact
 from core.outreach.service import DraftOutcome
 from core.outreach.suppression import is_suppressed
@@ -141,6 +142,10 @@ def _prepare(
     )
     if reason:
         return f"{contact.value} is suppressed ({reason})"
+    try:
+        refuse_unsendable_contact(contact, channel=channel)
+    except InvalidInput as error:
+        return f"{contact.value}: {error}"
     if session.scalar(
         select(Message.id).where(
             Message.workspace_id == workspace_id,

@@ -22,7 +22,7 @@ from sqlalchemy import CursorResult, select, update
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import Message, MessageEvent, utcnow
-from core.errors import OutcomeUnknown, PermanentSendError, TransientSendError
+from core.errors import InvalidInput, OutcomeUnknown, PermanentSendError, TransientSendError
 from core.outreach.channels import channel_for, email_provider_name, sms_provider_name
 from core.outreach.channels.base import STOP_ERROR_CODE, Channel
 from core.outreach.claim import BATCH_SIZE, ClaimBatch, Claimed, claim_batch
@@ -243,6 +243,9 @@ def _send_one(
     except PermanentSendError as error:
         stop = (message.to_address, "stop") if error.code == STOP_ERROR_CODE else None
         record("failed", str(error), suppress=stop)
+        return "failed"
+    except InvalidInput as error:  # the channel refused the message while building it: nothing went out
+        record("failed", f"Refused before sending: {error}")
         return "failed"
     except Exception as error:  # a bug or an unexpected vendor failure after the call began: never resend
         log.exception("unexpected error sending message %s", message.message_id)

@@ -16,6 +16,7 @@ from core.db import UnitOfWork
 from core.db.models import Lead, Message, MessageEvent, Template, utcnow
 from core.errors import InvalidInput, NotFound
 from core.outreach import templates
+from core.outreach.compose import refuse_unsendable_contact
 from core.outreach.context import lead_values, pick_contact
 from core.outreach.models import CHANNELS, PreviewRow, TemplateView
 from core.outreach.suppression import is_suppressed
@@ -157,6 +158,11 @@ def create_drafts(
             )
             if reason:
                 skipped.append((lead.id, f"{contact.value} is suppressed ({reason})"))
+                continue
+            try:
+                refuse_unsendable_contact(contact, channel=template.channel)
+            except InvalidInput as error:
+                skipped.append((lead.id, f"{contact.value}: {error}"))
                 continue
             values = lead_values(session, lead=lead, contact=contact)
             missing = templates.missing_fields(subject=template.subject, body=template.body, values=values)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core import background
 from core.config import get_settings
@@ -34,6 +35,8 @@ from core.search.candidates import DEFAULT_BLOCKLIST, parse_blocklist, select_ca
 from core.search.models import SearchResult
 from core.search.repository import add_search_hits, known_domains
 from core.strategy.models import parse_strategy
+
+log = logging.getLogger(__name__)
 
 
 def _redis() -> Any | None:
@@ -183,7 +186,7 @@ def crawl_batch_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[st
     async def on_site(site: SiteCrawl) -> None:
         nonlocal done
         lead_id = await asyncio.to_thread(
-            store_site,
+            store_site_or_fail,
             workspace_id=workspace_id,
             run_id=run_id,
             campaign_id=campaign_id,
@@ -199,18 +202,49 @@ def crawl_batch_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[st
         async with build_fetcher(settings=settings, resolver=resolver_from_settings(settings.crawl_resolve)) as fetcher:
             await crawl_sites_async(list(todo), fetcher=fetcher, on_site=on_site, keep_results=False)
 
-    if todo:
-        asyncio.run(crawl())
-    if lead_ids:
-        # Rule-based scores at once (fast, no LLM); the LLM judgement follows the summaries.
+    try:
+        if todo:
+            asyncio.run(crawl())
+        if lead_ids:
+            # Rule-based scores at once (fast, no LLM); the LLM judgement follows the summaries.
 
-        score_leads(workspace_id=workspace_id, lead_ids=lead_ids, use_llm=False)
+            score_leads(workspace_id=workspace_id, lead_ids=lead_ids, use_llm=False)
+    except background.JobCancelled:
+        raise  # a cancelled run keeps its sites queued
+    except Exception as exc:
+        if ctx.final_attempt or isinstance(exc, background.PERMANENT_ERRORS):
+            # No attempt is left: the sites end as failed with the error, so the run can finish.
+            _fail_queued_sites(run_id, domains, f"the crawl batch failed: {background.describe_error(exc)}")
+            _finish_run_if_done(run_id)
+        raise
     _finish_run_if_done(run_id)
     if lead_ids and settings.openai_enabled:
         background.submit(
             kind="runs.summarize", args={"lead_ids": lead_ids, "campaign_id": campaign_id}, workspace_id=workspace_id
         )
     return {"sites": len(domains), "crawled_now": len(todo), "leads": len(lead_ids)}
+
+
+def store_site_or_fail(
+    *, workspace_id: int, run_id: int, campaign_id: int | None, domain: str, site: SiteCrawl
+) -> int | None:
+    """``store_site``, but a site whose storing fails ends as failed with the error, not the batch."""
+    try:
+        return store_site(workspace_id=workspace_id, run_id=run_id, campaign_id=campaign_id, domain=domain, site=site)
+    except Exception as exc:  # noqa: BLE001 - one site's data must never take the others down
+        log.exception("storing %s of run %s failed", domain, run_id)
+        _fail_queued_sites(run_id, [domain], f"storing the site failed: {background.describe_error(exc)}")
+        return None
+
+
+def _fail_queued_sites(run_id: int, domains: list[str], error: str) -> None:
+    with UnitOfWork() as uow:
+        uow.session.execute(
+            update(RunSite)
+            .where(RunSite.run_id == run_id, RunSite.domain.in_(domains), RunSite.status == "queued")
+            .values(status="failed", error=error[:2000])
+        )
+        uow.commit()
 
 
 def _finish_run_if_done(run_id: int) -> None:

@@ -105,6 +105,9 @@ REFUSED = [
     "http://public.example.com\\.evil/",
     "http://1.2.3.999/",  # numeric last label but not an address: never resolved
     "http:///nohost",
+    "http://xn--localhost-/",  # an A-label the idna codec refuses
+    "http://xn--a-.plink.test/contact",
+    "data:text/html,hi",
     "http://does-not-resolve.example.com/",
 ]
 
@@ -126,6 +129,12 @@ def test_an_address_in_any_spelling_is_refused_without_asking_the_resolver(url: 
     with pytest.raises(CrawlError):
         asyncio.run(check_url(url, policy=AddressPolicy(), resolver=resolver))
     assert resolver.lookups == []
+
+
+@pytest.mark.parametrize("url", ["http://0177.0.0.1/", "http://127.000.000.001/", "http://0300.0250.0.1/"])
+def test_legacy_spellings_httpx_cannot_parse_are_refused_as_the_private_address_they_spell(url: str) -> None:
+    with pytest.raises(CrawlError, match=r"non-public address \((127\.0\.0\.1|192\.168\.0\.1)\)"):
+        asyncio.run(check_url(url, policy=AddressPolicy(), resolver=TableResolver()))
 
 
 def test_a_name_is_refused_for_its_answer_not_for_its_spelling() -> None:
