@@ -1,6 +1,8 @@
 """Provider webhooks: signatures checked, replays refused, events parsed and applied in one transaction.
 
-SendGrid: ECDSA (P-256, SHA-256) over timestamp + raw body, public key as base64 DER.
+SendGrid: ECDSA (P-256, SHA-256) over timestamp + raw body, public key as base64 DER. Its replay
+cache holds the digest of what was signed (timestamp + body), never the signature: an ECDSA
+signature is malleable ((r, n - s) verifies too) and base64 decoding forgives padding and junk.
 Mailgun: HMAC-SHA256 of timestamp + token with the webhook signing key; tokens kept as a replay cache.
 Twilio: HMAC-SHA1 over the public URL + sorted form parameters, base64, in X-Twilio-Signature.
 """
@@ -89,6 +91,11 @@ def twilio_signature(*, auth_token: str, url: str, params: Mapping[str, str]) ->
     return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
 
 
+def sendgrid_replay_key(*, timestamp: str, body: bytes) -> str:
+    """What makes a SendGrid delivery unique: the signed timestamp and payload, not the signature's encoding."""
+    return timestamp + ":" + hashlib.sha256(body).hexdigest()
+
+
 def _remember(uow: UnitOfWork, provider: str, token: str) -> None:
     digest = hashlib.sha256(token.encode()).hexdigest()
     if uow.session.scalar(
@@ -138,7 +145,7 @@ def receive_sendgrid(
 
     uow = uow or UnitOfWork()
     with uow:
-        _remember(uow, "sendgrid", signature)
+        _remember(uow, "sendgrid", sendgrid_replay_key(timestamp=timestamp, body=body))
         applied = 0
         for item in items if isinstance(items, list) else []:
             kind = str(item.get("event", ""))
