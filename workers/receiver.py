@@ -43,12 +43,21 @@ def _target(request: Request) -> tokens.UnsubscribeTarget:
     return tokens.read_token(request.query_params.get("t", ""))
 
 
+def _unusable(error: InvalidInput) -> HTMLResponse:
+    """A genuine link whose target we cannot act on (say, a channel we do not send on): 400 with the reason."""
+    return _page("Link not usable", f"<p>{html.escape(str(error))}</p>", 400)
+
+
 async def unsubscribe_form(request: Request) -> Response:
     """GET: show who will be unsubscribed and a button (mail scanners follow GETs, so no change here)."""
     try:
         target = _target(request)
     except InvalidInput as error:
         return _page("Link not valid", f"<p>{html.escape(str(error))}</p>", 403)
+    try:
+        normalise_address(target.channel, target.address)
+    except InvalidInput as error:
+        return _unusable(error)
     token = html.escape(request.query_params.get("t", ""), quote=True)
     return _page(
         "Unsubscribe",
@@ -65,16 +74,19 @@ async def unsubscribe(request: Request) -> Response:
         return _page("Link not valid", f"<p>{html.escape(str(error))}</p>", 403)
     from core.db import UnitOfWork
 
-    with UnitOfWork() as uow:
-        add_suppression_row(
-            uow.session,
-            workspace_id=target.workspace_id,
-            channel=target.channel,
-            address=normalise_address(target.channel, target.address),
-            reason="unsubscribed",
-            source="one-click",
-        )
-        uow.commit()
+    try:
+        with UnitOfWork() as uow:
+            add_suppression_row(
+                uow.session,
+                workspace_id=target.workspace_id,
+                channel=target.channel,
+                address=normalise_address(target.channel, target.address),
+                reason="unsubscribed",
+                source="one-click",
+            )
+            uow.commit()
+    except InvalidInput as error:
+        return _unusable(error)
     return _page("Unsubscribed", f"<p>{html.escape(target.address)} will get no more messages from us.</p>")
 
 
@@ -84,6 +96,12 @@ def _refusal(error: LeadScoutError) -> Response:
     return PlainTextResponse("unsigned" if status == 401 else "forbidden", status_code=status)
 
 
+def _bad_request(error: InvalidInput) -> Response:
+    """A genuine (signed) delivery we cannot read: 400 with the reason, nothing applied."""
+    log.warning("webhook refused (400): %s", error)
+    return PlainTextResponse(str(error), status_code=400)
+
+
 async def hook_sendgrid(request: Request) -> Response:
     """SendGrid Event Webhook (signed)."""
     body = await request.body()
@@ -91,6 +109,8 @@ async def hook_sendgrid(request: Request) -> Response:
         applied = webhooks.receive_sendgrid(body=body, headers=request.headers)
     except (WebhookUnsigned, WebhookForged) as error:
         return _refusal(error)
+    except InvalidInput as error:
+        return _bad_request(error)
     log.info("sendgrid webhook: %s event(s) applied", applied)
     return JSONResponse({"applied": applied})
 
@@ -101,12 +121,14 @@ async def hook_mailgun(request: Request) -> Response:
         payload = json.loads(await request.body())
         if not isinstance(payload, dict):
             raise ValueError("not an object")
-    except ValueError:
+    except (ValueError, RecursionError):  # no object, so no signature to check
         return PlainTextResponse("unsigned", status_code=401)
     try:
         applied = webhooks.receive_mailgun(payload=payload)
     except (WebhookUnsigned, WebhookForged) as error:
         return _refusal(error)
+    except InvalidInput as error:
+        return _bad_request(error)
     log.info("mailgun webhook: %s event(s) applied", applied)
     return JSONResponse({"applied": applied})
 
@@ -123,6 +145,8 @@ async def hook_twilio(request: Request) -> Response:
         )
     except (WebhookUnsigned, WebhookForged) as error:
         return _refusal(error)
+    except InvalidInput as error:
+        return _bad_request(error)
     # An empty TwiML answer: Twilio's own opt-out handling already replies to STOP/START.
     return Response("<Response/>", media_type="application/xml", headers={"X-LeadScout-Outcome": outcome})
 
