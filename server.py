@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 import streamlit as st
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -18,6 +19,7 @@ from starlette.routing import Route
 from core.auth import service as auth
 from core.auth.cookies import OAUTH_COOKIE, OAUTH_COOKIE_SECONDS, SESSION_COOKIE, cookie_is_secure
 from core.background.schedule import start_in_ui_process
+from core.body_limit import BodySizeLimit
 from core.config import get_settings
 from core.logs import configure_logging
 
@@ -98,12 +100,13 @@ async def end_session(request: Request) -> RedirectResponse:
     return response
 
 
-app = st.App(
-    str(Path(__file__).with_name("app.py")),
-    routes=[
-        Route("/session/start", start_session),
-        Route("/session/end", end_session),
-        Route("/session/oauth", start_oauth),
-        Route("/session/oauth-callback", finish_oauth),
-    ],
-)
+ROUTES = [
+    Route("/session/start", start_session),
+    Route("/session/end", end_session),
+    Route("/session/oauth", start_oauth),
+    Route("/session/oauth-callback", finish_oauth),
+]
+# Our own routes refuse oversized bodies (MAX_REQUEST_BODY_BYTES); Streamlit's uploads keep their own limit.
+MIDDLEWARE = [Middleware(BodySizeLimit, prefixes=("/session/",))]
+
+app = st.App(str(Path(__file__).with_name("app.py")), routes=ROUTES, middleware=MIDDLEWARE)

@@ -1,7 +1,8 @@
 """The receiver: one-click unsubscribe (RFC 8058) and provider webhooks. ``make receiver``.
 
 Every route is thin: read the request, call one ``core.outreach`` service, map its errors to
-HTTP (unsigned 401, forged/replayed 403). Nothing changes unless the request is genuine.
+HTTP (unsigned 401, forged/replayed 403, genuine but unreadable 400, body over the limit 413).
+Nothing changes unless the request is genuine.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from core.body_limit import BodySizeLimit
 from core.config import get_settings
 from core.errors import InvalidInput, LeadScoutError, WebhookForged, WebhookUnsigned
 from core.logs import configure_logging, log_context
@@ -179,7 +181,8 @@ class RequestContext:
 
 
 app = Starlette(
-    middleware=[Middleware(RequestContext)],
+    # Oversized bodies get 413 before any route reads them (MAX_REQUEST_BODY_BYTES).
+    middleware=[Middleware(RequestContext), Middleware(BodySizeLimit)],
     routes=[
         Route("/unsubscribe", unsubscribe_form, methods=["GET"]),
         Route("/unsubscribe", unsubscribe, methods=["POST"]),
