@@ -59,39 +59,55 @@ def sign_up(
         return user.id
 
 
-def sign_in(*, email: str, password: str, uow: UnitOfWork | None = None) -> SignedIn:
-    """Check the password (throttled per email) and open a new session."""
-    address = normalise_email(email)
+def _count_attempt(uow: UnitOfWork, address: str) -> SignInAttempt:
+    """Record this attempt as failed *before* its password is checked, then count; refuse past the limit.
+
+    The row is committed first, so every concurrent attempt on the address counts it: of any number
+    of parallel attempts at most ``signin_max_failures`` get their password checked (a check that
+    succeeds starts the count afresh, as it always has). A refused attempt checked nothing, so its
+    row goes again and a lockout does not grow while someone keeps knocking.
+    """
     settings = get_settings()
+    session = uow.session
+    attempt = SignInAttempt(email=address, succeeded=False)
+    session.add(attempt)
+    uow.commit()
+    window_start = utcnow() - timedelta(minutes=settings.signin_lockout_minutes)
+    last_success = session.scalar(
+        select(func.max(SignInAttempt.created_at)).where(
+            SignInAttempt.email == address, SignInAttempt.succeeded.is_(True)
+        )
+    )
+    since = max(window_start, last_success) if last_success else window_start
+    attempts = session.scalar(
+        select(func.count()).where(
+            SignInAttempt.email == address,
+            SignInAttempt.succeeded.is_(False),
+            SignInAttempt.created_at > since,
+        )
+    )
+    if (attempts or 0) > settings.signin_max_failures:
+        session.delete(attempt)
+        uow.commit()
+        raise QuotaExceeded(
+            f"Too many failed sign-ins for {address}. Wait {settings.signin_lockout_minutes} "
+            "minutes and try again, or reset your password."
+        )
+    return attempt
+
+
+def sign_in(*, email: str, password: str, uow: UnitOfWork | None = None) -> SignedIn:
+    """Check the password (throttled per email, counted before the check) and open a new session."""
+    address = normalise_email(email)
     uow = uow or UnitOfWork()
     with uow:
         session = uow.session
-        window_start = utcnow() - timedelta(minutes=settings.signin_lockout_minutes)
-        last_success = session.scalar(
-            select(func.max(SignInAttempt.created_at)).where(
-                SignInAttempt.email == address, SignInAttempt.succeeded.is_(True)
-            )
-        )
-        since = max(window_start, last_success) if last_success else window_start
-        recent_failures = session.scalar(
-            select(func.count()).where(
-                SignInAttempt.email == address,
-                SignInAttempt.succeeded.is_(False),
-                SignInAttempt.created_at > since,
-            )
-        )
-        if (recent_failures or 0) >= settings.signin_max_failures:
-            raise QuotaExceeded(
-                f"Too many failed sign-ins for {address}. Wait {settings.signin_lockout_minutes} "
-                "minutes and try again, or reset your password."
-            )
+        attempt = _count_attempt(uow, address)
         user = session.scalar(select(User).where(User.email == address))
         ok = verify_password(user.password_hash if user else None, password)
         if not ok or user is None or not user.is_active:
-            session.add(SignInAttempt(email=address, succeeded=False))
-            uow.commit()
-            raise PermissionDenied("Wrong email or password.")
-        session.add(SignInAttempt(email=address, succeeded=True))
+            raise PermissionDenied("Wrong email or password.")  # the attempt is already counted as failed
+        attempt.succeeded = True
         if user.password_hash and needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         user.last_sign_in_at = utcnow()
