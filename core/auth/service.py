@@ -168,27 +168,33 @@ def sign_out(*, token: str, uow: UnitOfWork | None = None) -> None:
         end_remote(sealed_access_token)
 
 
-def create_handoff(*, token: str, uow: UnitOfWork | None = None) -> str:
-    """A one-time code (valid 60 s) the browser trades for an HttpOnly session cookie."""
+def _handoff_hash(code: str, browser: str) -> str:
+    return tokens.hash_raw(f"{code}:{browser}")
+
+
+def create_handoff(*, token: str, browser: str, uow: UnitOfWork | None = None) -> str:
+    """A one-time code (valid 60 s) that only the browser with the ``browser`` cookie can trade for the session cookie."""
+    if not browser or len(browser) > 100:
+        raise InvalidInput("This browser has no sign-in cookie yet. Reload the page and sign in again.")
     uow = uow or UnitOfWork()
     with uow:
         row = live_session(uow, token)
         if row is None:
             raise PermissionDenied("Your session has ended. Sign in again.")
         code = secrets.token_urlsafe(32)
-        row.handoff_hash = tokens.hash_raw(code)
+        row.handoff_hash = _handoff_hash(code, browser)
         row.handoff_expires_at = utcnow() + timedelta(seconds=HANDOFF_SECONDS)
         uow.commit()
         return code
 
 
-def redeem_handoff(*, code: str, uow: UnitOfWork | None = None) -> tuple[str, int] | None:
-    """Trade a handoff code once for a fresh token of the same user; None when used or stale."""
-    if not code or len(code) > 100:
+def redeem_handoff(*, code: str, browser: str, uow: UnitOfWork | None = None) -> tuple[str, int] | None:
+    """Trade a handoff code once for a fresh token of the same user; None when used, stale or another browser's."""
+    if not code or len(code) > 100 or not browser or len(browser) > 100:
         return None
     uow = uow or UnitOfWork()
     with uow:
-        row = uow.session.scalar(select(AuthSession).where(AuthSession.handoff_hash == tokens.hash_raw(code)))
+        row = uow.session.scalar(select(AuthSession).where(AuthSession.handoff_hash == _handoff_hash(code, browser)))
         if row is None or row.revoked_at is not None or row.handoff_expires_at is None:
             return None
         if row.handoff_expires_at <= utcnow():
