@@ -8,7 +8,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.auth import service as auth
-from core.auth.cookies import SESSION_COOKIE
+from core.auth.cookies import BROWSER_COOKIE, SESSION_COOKIE
 from core.errors import LeadScoutError
 from core.logs import bind_log_context, configure_logging
 
@@ -21,6 +21,15 @@ st.set_page_config(page_title="LeadScout", page_icon=":material/travel_explore:"
 def _navigate_browser(path: str) -> None:
     """Send the browser to one of server.py's session routes (no user data in the script)."""
     st.html(f"<script>window.location.replace({json.dumps(path)});</script>", unsafe_allow_javascript=True)
+
+
+def _post_browser(path: str) -> None:
+    """Have the browser POST an empty form to one of server.py's session routes (a same-origin POST)."""
+    st.html(
+        "<script>const form = document.createElement('form'); form.method = 'post';"
+        f"form.action = {json.dumps(path)}; document.body.appendChild(form); form.submit();</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _signed_in() -> auth.SignedIn | None:
@@ -43,17 +52,18 @@ def _sign_out() -> None:
 
 
 if st.session_state.pop("app_signed_out", False):
-    _navigate_browser("/session/end")
+    _post_browser("/session/end")  # POST: a link or an image elsewhere cannot sign anyone out
 
 signed = _signed_in()
 if signed is None:
     st.navigation([st.Page("pages/signin.py", title="Sign in", icon=":material/login:")]).run()
     st.stop()
 
-if st.session_state.pop("app_handoff", False):
-    # Just signed in: let the browser trade a one-time code for the HttpOnly session cookie.
+browser = st.context.cookies.get(BROWSER_COOKIE, "")
+if st.session_state.pop("app_handoff", False) and browser:
+    # Just signed in: let this browser (and no other client) trade a one-time code for the HttpOnly session cookie.
     try:
-        _navigate_browser(f"/session/start?code={auth.create_handoff(token=signed.token)}")
+        _navigate_browser(f"/session/start?code={auth.create_handoff(token=signed.token, browser=browser)}")
     except LeadScoutError:
         pass
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import sys
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.auth.cookies import BROWSER_COOKIE  # noqa: E402
 from tests.e2e.stack import run_stack  # noqa: E402
 from tests.fixtures.sites import generate_sites  # noqa: E402
 
@@ -80,14 +82,19 @@ def crawl(actor, campaign_id: int, urls: list[str]) -> float:  # type: ignore[no
         time.sleep(0.2)
 
 
-def browse(app_url: str, codes: list[str], stop: threading.Event, results: list[float], rounds: int | None) -> None:
+def browse(
+    app_url: str, codes: list[tuple[str, str]], stop: threading.Event, results: list[float], rounds: int | None
+) -> None:
     """Sessions (one browser context each) load the leads page concurrently, over and over, until stopped."""
     import asyncio
 
     from playwright.async_api import async_playwright
 
-    async def session(browser, code: str) -> None:  # type: ignore[no-untyped-def]
-        page = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
+    async def session(browser, handoff: tuple[str, str]) -> None:  # type: ignore[no-untyped-def]
+        code, nonce = handoff
+        context = await browser.new_context(viewport={"width": 1400, "height": 900})
+        await context.add_cookies([{"name": BROWSER_COOKIE, "value": nonce, "url": app_url}])  # the code is bound to it
+        page = await context.new_page()
         await page.goto(f"{app_url}/session/start?code={code}")
         await page.wait_for_selector("text=Signed in as", timeout=60_000)
         done = 0
@@ -133,12 +140,14 @@ def main() -> None:
         strategy.approve(actor=actor, campaign_id=plan.campaign_id, version_id=plan.id)
         urls = [stack.site_server.url_of(site) for site in sites]
 
-        def one_time_codes() -> list[str]:
-            """Fresh sign-in codes (they expire after a minute), one per browser session."""
-            return [
-                auth.create_handoff(token=auth.sign_in(email="load@example.test", password="a long password").token)
-                for _ in range(args.sessions)
-            ]
+        def one_time_codes() -> list[tuple[str, str]]:
+            """Fresh sign-in codes (they expire after a minute) and the browser cookie each is bound to, one per session."""
+            codes = []
+            for _ in range(args.sessions):
+                nonce = secrets.token_urlsafe(32)
+                token = auth.sign_in(email="load@example.test", password="a long password").token
+                codes.append((auth.create_handoff(token=token, browser=nonce), nonce))
+            return codes
 
         alone = crawl(actor, plan.campaign_id, urls[: args.sites])
         codes = one_time_codes()

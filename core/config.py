@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     sendgrid_webhook_public_key: str | None = None  # base64 DER (Event Webhook > Signed Event Webhook)
     mailgun_webhook_signing_key: SecretStr | None = None
     webhook_max_age_seconds: int = Field(default=600, ge=1)
+    # Request bodies over this get 413 at the receiver and at server.py's own routes, before they are read
+    max_request_body_bytes: int = Field(default=2_097_152, ge=1024)
 
     # Supabase
     supabase_url: str | None = None

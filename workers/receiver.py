@@ -1,7 +1,8 @@
 """The receiver: one-click unsubscribe (RFC 8058) and provider webhooks. ``make receiver``.
 
 Every route is thin: read the request, call one ``core.outreach`` service, map its errors to
-HTTP (unsigned 401, forged/replayed 403). Nothing changes unless the request is genuine.
+HTTP (unsigned 401, forged/replayed 403, genuine but unreadable 400, body over the limit 413).
+Nothing changes unless the request is genuine.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from core.body_limit import BodySizeLimit
 from core.config import get_settings
 from core.errors import InvalidInput, LeadScoutError, WebhookForged, WebhookUnsigned
 from core.logs import configure_logging, log_context
@@ -43,12 +45,21 @@ def _target(request: Request) -> tokens.UnsubscribeTarget:
     return tokens.read_token(request.query_params.get("t", ""))
 
 
+def _unusable(error: InvalidInput) -> HTMLResponse:
+    """A genuine link whose target we cannot act on (say, a channel we do not send on): 400 with the reason."""
+    return _page("Link not usable", f"<p>{html.escape(str(error))}</p>", 400)
+
+
 async def unsubscribe_form(request: Request) -> Response:
     """GET: show who will be unsubscribed and a button (mail scanners follow GETs, so no change here)."""
     try:
         target = _target(request)
     except InvalidInput as error:
         return _page("Link not valid", f"<p>{html.escape(str(error))}</p>", 403)
+    try:
+        normalise_address(target.channel, target.address)
+    except InvalidInput as error:
+        return _unusable(error)
     token = html.escape(request.query_params.get("t", ""), quote=True)
     return _page(
         "Unsubscribe",
@@ -65,16 +76,19 @@ async def unsubscribe(request: Request) -> Response:
         return _page("Link not valid", f"<p>{html.escape(str(error))}</p>", 403)
     from core.db import UnitOfWork
 
-    with UnitOfWork() as uow:
-        add_suppression_row(
-            uow.session,
-            workspace_id=target.workspace_id,
-            channel=target.channel,
-            address=normalise_address(target.channel, target.address),
-            reason="unsubscribed",
-            source="one-click",
-        )
-        uow.commit()
+    try:
+        with UnitOfWork() as uow:
+            add_suppression_row(
+                uow.session,
+                workspace_id=target.workspace_id,
+                channel=target.channel,
+                address=normalise_address(target.channel, target.address),
+                reason="unsubscribed",
+                source="one-click",
+            )
+            uow.commit()
+    except InvalidInput as error:
+        return _unusable(error)
     return _page("Unsubscribed", f"<p>{html.escape(target.address)} will get no more messages from us.</p>")
 
 
@@ -84,6 +98,12 @@ def _refusal(error: LeadScoutError) -> Response:
     return PlainTextResponse("unsigned" if status == 401 else "forbidden", status_code=status)
 
 
+def _bad_request(error: InvalidInput) -> Response:
+    """A genuine (signed) delivery we cannot read: 400 with the reason, nothing applied."""
+    log.warning("webhook refused (400): %s", error)
+    return PlainTextResponse(str(error), status_code=400)
+
+
 async def hook_sendgrid(request: Request) -> Response:
     """SendGrid Event Webhook (signed)."""
     body = await request.body()
@@ -91,6 +111,8 @@ async def hook_sendgrid(request: Request) -> Response:
         applied = webhooks.receive_sendgrid(body=body, headers=request.headers)
     except (WebhookUnsigned, WebhookForged) as error:
         return _refusal(error)
+    except InvalidInput as error:
+        return _bad_request(error)
     log.info("sendgrid webhook: %s event(s) applied", applied)
     return JSONResponse({"applied": applied})
 
@@ -101,12 +123,14 @@ async def hook_mailgun(request: Request) -> Response:
         payload = json.loads(await request.body())
         if not isinstance(payload, dict):
             raise ValueError("not an object")
-    except ValueError:
+    except (ValueError, RecursionError):  # no object, so no signature to check
         return PlainTextResponse("unsigned", status_code=401)
     try:
         applied = webhooks.receive_mailgun(payload=payload)
     except (WebhookUnsigned, WebhookForged) as error:
         return _refusal(error)
+    except InvalidInput as error:
+        return _bad_request(error)
     log.info("mailgun webhook: %s event(s) applied", applied)
     return JSONResponse({"applied": applied})
 
@@ -123,6 +147,8 @@ async def hook_twilio(request: Request) -> Response:
         )
     except (WebhookUnsigned, WebhookForged) as error:
         return _refusal(error)
+    except InvalidInput as error:
+        return _bad_request(error)
     # An empty TwiML answer: Twilio's own opt-out handling already replies to STOP/START.
     return Response("<Response/>", media_type="application/xml", headers={"X-LeadScout-Outcome": outcome})
 
@@ -155,7 +181,8 @@ class RequestContext:
 
 
 app = Starlette(
-    middleware=[Middleware(RequestContext)],
+    # Oversized bodies get 413 before any route reads them (MAX_REQUEST_BODY_BYTES).
+    middleware=[Middleware(RequestContext), Middleware(BodySizeLimit)],
     routes=[
         Route("/unsubscribe", unsubscribe_form, methods=["GET"]),
         Route("/unsubscribe", unsubscribe, methods=["POST"]),

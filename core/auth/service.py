@@ -59,39 +59,55 @@ def sign_up(
         return user.id
 
 
-def sign_in(*, email: str, password: str, uow: UnitOfWork | None = None) -> SignedIn:
-    """Check the password (throttled per email) and open a new session."""
-    address = normalise_email(email)
+def _count_attempt(uow: UnitOfWork, address: str) -> SignInAttempt:
+    """Record this attempt as failed *before* its password is checked, then count; refuse past the limit.
+
+    The row is committed first, so every concurrent attempt on the address counts it: of any number
+    of parallel attempts at most ``signin_max_failures`` get their password checked (a check that
+    succeeds starts the count afresh, as it always has). A refused attempt checked nothing, so its
+    row goes again and a lockout does not grow while someone keeps knocking.
+    """
     settings = get_settings()
+    session = uow.session
+    attempt = SignInAttempt(email=address, succeeded=False)
+    session.add(attempt)
+    uow.commit()
+    window_start = utcnow() - timedelta(minutes=settings.signin_lockout_minutes)
+    last_success = session.scalar(
+        select(func.max(SignInAttempt.created_at)).where(
+            SignInAttempt.email == address, SignInAttempt.succeeded.is_(True)
+        )
+    )
+    since = max(window_start, last_success) if last_success else window_start
+    attempts = session.scalar(
+        select(func.count()).where(
+            SignInAttempt.email == address,
+            SignInAttempt.succeeded.is_(False),
+            SignInAttempt.created_at > since,
+        )
+    )
+    if (attempts or 0) > settings.signin_max_failures:
+        session.delete(attempt)
+        uow.commit()
+        raise QuotaExceeded(
+            f"Too many failed sign-ins for {address}. Wait {settings.signin_lockout_minutes} "
+            "minutes and try again, or reset your password."
+        )
+    return attempt
+
+
+def sign_in(*, email: str, password: str, uow: UnitOfWork | None = None) -> SignedIn:
+    """Check the password (throttled per email, counted before the check) and open a new session."""
+    address = normalise_email(email)
     uow = uow or UnitOfWork()
     with uow:
         session = uow.session
-        window_start = utcnow() - timedelta(minutes=settings.signin_lockout_minutes)
-        last_success = session.scalar(
-            select(func.max(SignInAttempt.created_at)).where(
-                SignInAttempt.email == address, SignInAttempt.succeeded.is_(True)
-            )
-        )
-        since = max(window_start, last_success) if last_success else window_start
-        recent_failures = session.scalar(
-            select(func.count()).where(
-                SignInAttempt.email == address,
-                SignInAttempt.succeeded.is_(False),
-                SignInAttempt.created_at > since,
-            )
-        )
-        if (recent_failures or 0) >= settings.signin_max_failures:
-            raise QuotaExceeded(
-                f"Too many failed sign-ins for {address}. Wait {settings.signin_lockout_minutes} "
-                "minutes and try again, or reset your password."
-            )
+        attempt = _count_attempt(uow, address)
         user = session.scalar(select(User).where(User.email == address))
         ok = verify_password(user.password_hash if user else None, password)
         if not ok or user is None or not user.is_active:
-            session.add(SignInAttempt(email=address, succeeded=False))
-            uow.commit()
-            raise PermissionDenied("Wrong email or password.")
-        session.add(SignInAttempt(email=address, succeeded=True))
+            raise PermissionDenied("Wrong email or password.")  # the attempt is already counted as failed
+        attempt.succeeded = True
         if user.password_hash and needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         user.last_sign_in_at = utcnow()
@@ -152,27 +168,33 @@ def sign_out(*, token: str, uow: UnitOfWork | None = None) -> None:
         end_remote(sealed_access_token)
 
 
-def create_handoff(*, token: str, uow: UnitOfWork | None = None) -> str:
-    """A one-time code (valid 60 s) the browser trades for an HttpOnly session cookie."""
+def _handoff_hash(code: str, browser: str) -> str:
+    return tokens.hash_raw(f"{code}:{browser}")
+
+
+def create_handoff(*, token: str, browser: str, uow: UnitOfWork | None = None) -> str:
+    """A one-time code (valid 60 s) that only the browser with the ``browser`` cookie can trade for the session cookie."""
+    if not browser or len(browser) > 100:
+        raise InvalidInput("This browser has no sign-in cookie yet. Reload the page and sign in again.")
     uow = uow or UnitOfWork()
     with uow:
         row = live_session(uow, token)
         if row is None:
             raise PermissionDenied("Your session has ended. Sign in again.")
         code = secrets.token_urlsafe(32)
-        row.handoff_hash = tokens.hash_raw(code)
+        row.handoff_hash = _handoff_hash(code, browser)
         row.handoff_expires_at = utcnow() + timedelta(seconds=HANDOFF_SECONDS)
         uow.commit()
         return code
 
 
-def redeem_handoff(*, code: str, uow: UnitOfWork | None = None) -> tuple[str, int] | None:
-    """Trade a handoff code once for a fresh token of the same user; None when used or stale."""
-    if not code or len(code) > 100:
+def redeem_handoff(*, code: str, browser: str, uow: UnitOfWork | None = None) -> tuple[str, int] | None:
+    """Trade a handoff code once for a fresh token of the same user; None when used, stale or another browser's."""
+    if not code or len(code) > 100 or not browser or len(browser) > 100:
         return None
     uow = uow or UnitOfWork()
     with uow:
-        row = uow.session.scalar(select(AuthSession).where(AuthSession.handoff_hash == tokens.hash_raw(code)))
+        row = uow.session.scalar(select(AuthSession).where(AuthSession.handoff_hash == _handoff_hash(code, browser)))
         if row is None or row.revoked_at is not None or row.handoff_expires_at is None:
             return None
         if row.handoff_expires_at <= utcnow():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import uuid
@@ -13,6 +12,7 @@ from core import background
 from core.actor import Actor
 from core.audit import audit
 from core.config import get_settings
+from core.csv_safe import formula_safe_writer
 from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.leads import csv_read
@@ -54,7 +54,7 @@ def preview(data: bytes, *, sample_rows: int = 20) -> CsvPreview:
 def rejected_csv(result: ImportResult) -> bytes:
     """The rejected rows as a CSV (original columns plus row and error) to fix and upload again."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = formula_safe_writer(out)
     writer.writerow([*result.headers, "row", "error"])
     for row_no, reason, cells in result.rejected:
         writer.writerow([*(cells.get(h, "") for h in result.headers), row_no, reason])

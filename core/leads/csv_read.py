@@ -7,6 +7,7 @@ import io
 import re
 from dataclasses import dataclass
 
+from core.csv_safe import unguard
 from core.errors import InvalidInput
 
 csv.field_size_limit(64 * 1024 * 1024)  # a huge field is a row to reject, not a crash
@@ -169,9 +170,6 @@ def field_positions(headers: tuple[str, ...], mapping: dict[str, str | None]) ->
     return tuple((fld, index.get(header) if (header := mapping.get(fld)) else None) for fld in FIELDS)
 
 
-_FORMULA_GUARDED = ("'=", "'+", "'-", "'@")
-
-
 def values_at(row: tuple[str, ...], positions: tuple[tuple[str, int | None], ...]) -> dict[str, str]:
     """The mapped fields of one row (missing cells are blank, extra cells ignored)."""
     values: dict[str, str] = {}
@@ -179,5 +177,5 @@ def values_at(row: tuple[str, ...], positions: tuple[tuple[str, int | None], ...
     for fld, i in positions:
         value = row[i].strip() if i is not None and i < width else ""
         # undo our own export's formula guard, so export -> import keeps values
-        values[fld] = value[1:] if value.startswith(_FORMULA_GUARDED) else value
+        values[fld] = unguard(value)
     return values

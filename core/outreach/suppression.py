@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.actor import Actor
 from core.audit import audit
+from core.csv_safe import formula_safe_writer, unguard
 from core.db import UnitOfWork
 from core.db.models import SUPPRESSION_REASONS, Suppression
 from core.errors import InvalidInput
@@ -125,7 +126,7 @@ def list_suppressions(
 def export_suppressions_csv(*, actor: Actor, uow: UnitOfWork | None = None) -> str:
     """The whole suppression list as CSV (channel, address, reason, source, created_at)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = formula_safe_writer(out)
     writer.writerow(["channel", "address", "reason", "source", "created_at"])
     for row in list_suppressions(actor=actor, limit=1_000_000, uow=uow):
         writer.writerow([row.channel, row.address, row.reason, row.source, row.created_at.isoformat()])
@@ -143,7 +144,8 @@ def import_suppressions_csv(
         raise InvalidInput("The CSV needs an 'address' column (optional: channel, reason).")
     with uow:
         for line, raw in enumerate(reader, start=2):
-            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+            # unguard: our own export wrote formula-like cells ('+4930…, '=…@…) with an apostrophe
+            row = {(k or "").strip().lower(): unguard((v or "").strip()) for k, v in raw.items()}
             address = row.get("address", "")
             channel = row.get("channel") or ("email" if "@" in address else "sms")
             reason = row.get("reason") or "manual"

@@ -51,8 +51,11 @@ def read_token(token: str, *, secret: str | None = None) -> UnsubscribeTarget:
     expected = hmac.new(_key(secret), payload, hashlib.sha256).digest()[:20]
     if not hmac.compare_digest(signature, expected):
         raise InvalidInput("This unsubscribe link is not genuine.")
-    workspace, channel, address = payload.decode().split(":", 2)
-    return UnsubscribeTarget(workspace_id=int(workspace), channel=channel, address=address)
+    try:
+        workspace, channel, address = payload.decode().split(":", 2)
+        return UnsubscribeTarget(workspace_id=int(workspace), channel=channel, address=address)
+    except ValueError as exc:  # genuine but not in our format: nothing to act on
+        raise InvalidInput("This unsubscribe link is damaged.") from exc
 
 
 def unsubscribe_url(*, workspace_id: int, channel: str, address: str, base_url: str | None = None) -> str:

@@ -1,6 +1,8 @@
 """Provider webhooks: signatures checked, replays refused, events parsed and applied in one transaction.
 
-SendGrid: ECDSA (P-256, SHA-256) over timestamp + raw body, public key as base64 DER.
+SendGrid: ECDSA (P-256, SHA-256) over timestamp + raw body, public key as base64 DER. Its replay
+cache holds the digest of what was signed (timestamp + body), never the signature: an ECDSA
+signature is malleable ((r, n - s) verifies too) and base64 decoding forgives padding and junk.
 Mailgun: HMAC-SHA256 of timestamp + token with the webhook signing key; tokens kept as a replay cache.
 Twilio: HMAC-SHA1 over the public URL + sorted form parameters, base64, in X-Twilio-Signature.
 """
@@ -10,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -26,9 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import WebhookReplay
-from core.errors import WebhookForged, WebhookUnsigned
+from core.errors import InvalidInput, WebhookForged, WebhookUnsigned
 from core.outreach.events import apply_event, apply_inbound_sms
 from core.outreach.models import ProviderEvent
+from core.outreach.webhook_payloads import MAX_ID_LENGTH, json_object, message_id, parse_json, single_value
 
 SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 SENDGRID_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -89,6 +91,11 @@ def twilio_signature(*, auth_token: str, url: str, params: Mapping[str, str]) ->
     return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
 
 
+def sendgrid_replay_key(*, timestamp: str, body: bytes) -> str:
+    """What makes a SendGrid delivery unique: the signed timestamp and payload, not the signature's encoding."""
+    return timestamp + ":" + hashlib.sha256(body).hexdigest()
+
+
 def _remember(uow: UnitOfWork, provider: str, token: str) -> None:
     digest = hashlib.sha256(token.encode()).hexdigest()
     if uow.session.scalar(
@@ -105,11 +112,26 @@ def _commit_once(uow: UnitOfWork) -> None:
         raise WebhookForged("replayed request") from exc
 
 
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+def _sendgrid_event(item: Any, number: int) -> ProviderEvent:
+    """One event of a SendGrid batch; ``InvalidInput`` naming the event when its shape is odd."""
+    where = f"SendGrid event {number}: "
+    if not isinstance(item, Mapping):
+        raise InvalidInput(f"SendGrid event {number} is not a JSON object.")
+    # imported here: the SendGrid SDK (0.2 s) loads only for SendGrid's own webhook
+    from core.outreach.channels.sendgrid import MESSAGE_ID_ARG
+
+    kind = single_value(item, "event", where=where)
+    event_id = single_value(item, "sg_event_id", where=where, max_length=MAX_ID_LENGTH)
+    return ProviderEvent(
+        provider="sendgrid",
+        event_id=f"sendgrid:{event_id}" if event_id else "",
+        status=SENDGRID_STATUS.get(kind, ""),
+        message_id=message_id(single_value(item, MESSAGE_ID_ARG, where=where)),
+        provider_message_id=single_value(item, "sg_message_id", where=where, max_length=MAX_ID_LENGTH),
+        address=single_value(item, "email", where=where),
+        suppress_reason=SENDGRID_SUPPRESS.get(kind, ""),
+        detail=f"sendgrid: {kind} {single_value(item, 'reason', where=where)}".strip(),
+    )
 
 
 def receive_sendgrid(
@@ -129,32 +151,40 @@ def receive_sendgrid(
         timestamp=timestamp,
         max_age=s.webhook_max_age_seconds,
     )
-    try:
-        items = json.loads(body)
-    except ValueError as exc:
-        raise WebhookForged("body is not JSON") from exc
-    # imported here: the SendGrid SDK (0.2 s) loads only for SendGrid's own webhook
-    from core.outreach.channels.sendgrid import MESSAGE_ID_ARG
-
+    items = parse_json(body, what="SendGrid body")
+    if not isinstance(items, list):
+        raise InvalidInput("The SendGrid body is not a JSON list of events.")
+    events = [_sendgrid_event(item, number) for number, item in enumerate(items, start=1)]
     uow = uow or UnitOfWork()
     with uow:
-        _remember(uow, "sendgrid", signature)
-        applied = 0
-        for item in items if isinstance(items, list) else []:
-            kind = str(item.get("event", ""))
-            event = ProviderEvent(
-                provider="sendgrid",
-                event_id=f"sendgrid:{item.get('sg_event_id', '')}" if item.get("sg_event_id") else "",
-                status=SENDGRID_STATUS.get(kind, ""),
-                message_id=_int_or_none(item.get(MESSAGE_ID_ARG)),
-                provider_message_id=str(item.get("sg_message_id", "")),
-                address=str(item.get("email", "")),
-                suppress_reason=SENDGRID_SUPPRESS.get(kind, ""),
-                detail=f"sendgrid: {kind} {item.get('reason', '')}".strip(),
-            )
-            applied += apply_event(uow.session, event)
+        _remember(uow, "sendgrid", sendgrid_replay_key(timestamp=timestamp, body=body))
+        applied = sum(int(apply_event(uow.session, event)) for event in events)
         _commit_once(uow)
         return applied
+
+
+def _mailgun_event(value: Any) -> ProviderEvent:
+    """The event in a Mailgun webhook's 'event-data'; ``InvalidInput`` naming the part whose shape is odd."""
+    data = json_object(value, name="event-data", where="Mailgun ")
+    kind = single_value(data, "event")
+    permanent = kind == "failed" and single_value(data, "severity") == "permanent"
+    status = "bounced" if permanent else MAILGUN_STATUS.get(kind, "")
+    suppress = {"complained": "complaint", "unsubscribed": "unsubscribed"}.get(kind, "bounced" if permanent else "")
+    variables = json_object(data.get("user-variables"), name="user-variables")
+    message = json_object(data.get("message"), name="message")
+    message_headers = json_object(message.get("headers"), name="message.headers")
+    delivery = json_object(data.get("delivery-status"), name="delivery-status")
+    event_id = single_value(data, "id", max_length=MAX_ID_LENGTH)
+    return ProviderEvent(
+        provider="mailgun",
+        event_id=f"mailgun:{event_id}" if event_id else "",
+        status=status,
+        message_id=message_id(single_value(variables, "leadscout_message_id")),
+        provider_message_id=single_value(message_headers, "message-id", max_length=MAX_ID_LENGTH),
+        address=single_value(data, "recipient"),
+        suppress_reason=suppress,
+        detail=f"mailgun: {kind} {single_value(delivery, 'message')}".strip(),
+    )
 
 
 def receive_mailgun(
@@ -167,31 +197,18 @@ def receive_mailgun(
         raise WebhookForged("Mailgun webhooks are not configured (MAILGUN_WEBHOOK_SIGNING_KEY)")
     if not isinstance(sig, Mapping) or not sig.get("signature"):
         raise WebhookUnsigned("missing signature")
-    token = str(sig.get("token", ""))
+    try:
+        timestamp, token, signature = (single_value(sig, key) for key in ("timestamp", "token", "signature"))
+    except InvalidInput as exc:
+        raise WebhookUnsigned("malformed signature") from exc
     verify_mailgun(
         signing_key=s.mailgun_webhook_signing_key.get_secret_value(),
-        timestamp=str(sig.get("timestamp", "")),
+        timestamp=timestamp,
         token=token,
-        signature=str(sig.get("signature", "")),
+        signature=signature,
         max_age=s.webhook_max_age_seconds,
     )
-    data = payload.get("event-data") or {}
-    kind = str(data.get("event", ""))
-    permanent = kind == "failed" and data.get("severity") == "permanent"
-    status = "bounced" if permanent else MAILGUN_STATUS.get(kind, "")
-    suppress = {"complained": "complaint", "unsubscribed": "unsubscribed"}.get(kind, "bounced" if permanent else "")
-    variables = data.get("user-variables") or {}
-    message_headers = (data.get("message") or {}).get("headers") or {}
-    event = ProviderEvent(
-        provider="mailgun",
-        event_id=f"mailgun:{data.get('id')}" if data.get("id") else "",
-        status=status,
-        message_id=_int_or_none(variables.get("leadscout_message_id")),
-        provider_message_id=str(message_headers.get("message-id", "")),
-        address=str(data.get("recipient", "")),
-        suppress_reason=suppress,
-        detail=f"mailgun: {kind} {(data.get('delivery-status') or {}).get('message', '')}".strip(),
-    )
+    event = _mailgun_event(payload.get("event-data"))
     uow = uow or UnitOfWork()
     with uow:
         _remember(uow, "mailgun", token)
@@ -228,7 +245,7 @@ def receive_twilio(
                 provider="twilio",
                 event_id=f"twilio:{params.get('MessageSid', '')}:{kind}",
                 status=TWILIO_STATUS.get(kind, ""),
-                message_id=_int_or_none(ours),
+                message_id=message_id(ours),
                 provider_message_id=params.get("MessageSid", ""),
                 address=params.get("To", ""),
                 suppress_reason="stop" if code == "21610" else "",

@@ -224,3 +224,43 @@ def journey(page: Page, stack) -> None:
                 page.locator(".js-plotly-plot").first.wait_for()  # the charts draw after the page
                 page.wait_for_timeout(1000)
             shot(page, f"{number}-{title.lower()}")
+
+
+def test_the_session_stays_in_its_browser_and_only_the_app_signs_out(stack):
+    """Sign-in survives a reload (the hand-off cookie, bound to this browser); a GET or a cross-site POST to
+    /session/end changes nothing; the Sign out button (a same-origin POST) ends the session."""
+    email = "bo@seller.example"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.goto(stack.app_url)
+            page.get_by_role("tab", name="Create account").click()
+            page.get_by_label("Email").nth(1).fill(email)
+            page.get_by_label("Your name").fill("Bo")
+            page.get_by_role("textbox", name="Team or company name").fill("Bo Co")
+            page.get_by_label("Password (10+ characters)").fill(PASSWORD)
+            page.get_by_role("button", name="Create account").click()
+            wait_text(page, f"Signed in as {email}")
+            page.reload()
+            wait_text(page, f"Signed in as {email}")  # the session cookie came through the hand-off
+
+            assert page.request.get(f"{stack.app_url}/session/end", max_redirects=0).status == 405  # a link, an image
+            cross_site = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+            assert page.request.post(f"{stack.app_url}/session/end", headers=cross_site, max_redirects=0).status == 403
+            page.reload()
+            wait_text(page, f"Signed in as {email}")
+
+            ends = lambda response: response.url.endswith("/session/end")  # noqa: E731
+            with page.expect_response(ends) as ended:
+                page.get_by_role("button", name="Sign out").click()
+            assert (ended.value.request.method, ended.value.status) == ("POST", 303)
+            expect(page.get_by_role("tab", name="Create account")).to_be_visible()
+            page.reload()
+            expect(page.get_by_role("tab", name="Create account")).to_be_visible()  # the cookie is gone too
+        except Exception:
+            shot(page, "failure-sign-out")
+            raise
+        finally:
+            browser.close()

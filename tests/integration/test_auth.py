@@ -69,10 +69,12 @@ def test_handoff_code_works_once_and_rotates_the_token():
     email = new_email()
     auth.sign_up(email=email, password=PASSWORD)
     signed = auth.sign_in(email=email, password=PASSWORD)
-    code = auth.create_handoff(token=signed.token)
-    cookie_token, max_age = auth.redeem_handoff(code=code)
+    code = auth.create_handoff(token=signed.token, browser="this-browser")
+    assert auth.redeem_handoff(code=code, browser="another-browser") is None
+    assert auth.redeem_handoff(code=code, browser="") is None
+    cookie_token, max_age = auth.redeem_handoff(code=code, browser="this-browser")
     assert max_age > 0
-    assert auth.redeem_handoff(code=code) is None  # single use
+    assert auth.redeem_handoff(code=code, browser="this-browser") is None  # single use
     assert auth.restore_session(token=signed.token) is None  # the page's copy is dead
     assert auth.restore_session(token=cookie_token).email == email
 

@@ -8,10 +8,11 @@ import io
 import pytest
 
 from core import background
+from core.csv_safe import neutralise
 from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.leads import csv_import, service
-from core.leads.csv_export import COLUMNS, export_csv, neutralise
+from core.leads.csv_export import COLUMNS, export_csv
 from core.leads.query import LeadFilter, list_leads
 from core.leads.repository import upsert_lead
 from tests.conftest import unique
