@@ -18,8 +18,10 @@ from typing import Any, Literal, cast
 from sqlalchemy import CursorResult, select, update
 
 from core.db import UnitOfWork
-from core.db.models import Message, MessageEvent, utcnow
+from core.db.models import Lead, Message, MessageEvent, Suppression, utcnow
+from core.errors import InvalidInput
 from core.outreach.outcomes import release_unsent
+from core.outreach.suppression import normalise_address
 
 UNKNOWN_ERROR = (
     "The sender stopped during the provider call; the provider may have it. "
@@ -33,6 +35,24 @@ class AttemptStart:
 
     verdict: Literal["go", "refused", "lost"]
     reason: str = ""
+
+
+def _refusal(uow: UnitOfWork, *, workspace_id: int, channel: str, address: str, lead_id: int) -> str:
+    """Why the message must not go now (suppressed since its claim, lead do-not-contact), or ''."""
+    try:
+        key = normalise_address(channel, address)
+    except InvalidInput:
+        key = address
+    reason = uow.session.scalar(
+        select(Suppression.reason).where(
+            Suppression.workspace_id == workspace_id, Suppression.channel == channel, Suppression.address == key
+        )
+    )
+    if reason:
+        return f"Not sent: the address is suppressed ({reason})."
+    if uow.session.scalar(select(Lead.status).where(Lead.id == lead_id)) == "do_not_contact":
+        return "Not sent: the lead is marked do-not-contact."
+    return ""
 
 
 def start_attempt(
@@ -54,7 +74,7 @@ def start_attempt(
         Message.attempt_started_at.is_(None),
     )
     with uow:
-        reason = ""
+        reason = _refusal(uow, workspace_id=workspace_id, channel=channel, address=address, lead_id=lead_id)
         values: dict[str, Any] = (
             {"status": "failed", "error": reason, "updated_at": now} if reason else {"attempt_started_at": now}
         )

@@ -397,3 +397,27 @@ def test_sender_killed_mid_batch_requeues_the_claims_it_never_attempted(actor, p
     final = Counter(statuses(ids).values())
     print(f"\nSIGKILL mid-batch: claimed={len(ids)} unknown={final['unknown']} re-queued and sent={recovery.sent} "
           f"duplicates={sum(n - 1 for n in calls.values())}")
+
+
+def test_unsubscribed_after_the_batch_was_claimed_is_not_sent(actor, providers):
+    first, second = f"{unique('s')}@example.test", f"{unique('s')}@example.test"
+    ids = draft_and_queue(actor, [make_lead(actor, email=first), make_lead(actor, email=second)])
+    providers.hold.set()  # the first message's call is held while the second address unsubscribes
+    results = []
+    thread = threading.Thread(target=lambda: results.append(sender.send_queued(
+        workspace_id=actor.workspace_id, settings=settings_for(providers.url, provider="sendgrid"))))
+    thread.start()
+    try:
+        assert providers.received.wait(60), "the sender never reached the provider"
+        assert statuses(ids)[ids[1]] == "sending"  # claimed before the unsubscribe
+        suppression.add_suppression(actor=actor, channel="email", address=second, reason="unsubscribed")
+    finally:
+        providers.hold.clear()
+        providers.release.set()
+        thread.join(60)
+    assert provider_calls_by_message(providers) == Counter({ids[0]: 1})
+    [summary] = results
+    assert (summary.sent, summary.suppressed) == (1, 1)
+    with UnitOfWork() as uow:
+        message = uow.session.get(Message, ids[1])
+        assert message.status == "failed" and "suppressed (unsubscribed)" in message.error
