@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     signin_max_failures: int = Field(default=5, ge=1)
     signin_lockout_minutes: int = Field(default=15, ge=1)
     open_signup: bool = True
+    invitation_valid_days: int = Field(default=14, ge=1)  # an invitation link works this long, once
 
     # Jobs
     job_timeout_seconds: int = Field(default=1800, ge=10)
