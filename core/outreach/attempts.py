@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Table, Update, bindparam, select, update
 
 from core.db import UnitOfWork
 from core.db.models import Lead, Message, MessageEvent, Suppression, utcnow
@@ -37,15 +37,20 @@ class AttemptStart:
     reason: str = ""
 
 
+def _suppression_key(channel: str, address: str) -> str:
+    try:
+        return normalise_address(channel, address)
+    except InvalidInput:
+        return address
+
+
 def _refusal(uow: UnitOfWork, *, workspace_id: int, channel: str, address: str, lead_id: int) -> str:
     """Why the message must not go now (suppressed since its claim, lead do-not-contact), or ''."""
-    try:
-        key = normalise_address(channel, address)
-    except InvalidInput:
-        key = address
     reason = uow.session.scalar(
         select(Suppression.reason).where(
-            Suppression.workspace_id == workspace_id, Suppression.channel == channel, Suppression.address == key
+            Suppression.workspace_id == workspace_id,
+            Suppression.channel == channel,
+            Suppression.address == _suppression_key(channel, address),
         )
     )
     if reason:
@@ -53,6 +58,36 @@ def _refusal(uow: UnitOfWork, *, workspace_id: int, channel: str, address: str, 
     if uow.session.scalar(select(Lead.status).where(Lead.id == lead_id)) == "do_not_contact":
         return "Not sent: the lead is marked do-not-contact."
     return ""
+
+
+def _start_statement() -> Update:
+    # Built once with bind parameters: the per-message cost is one cached statement and a commit.
+    message, suppression, lead = (cast(Table, m.__table__) for m in (Message, Suppression, Lead))
+    suppressed = (
+        select(suppression.c.id)
+        .where(
+            suppression.c.workspace_id == bindparam("b_workspace"),
+            suppression.c.channel == bindparam("b_channel"),
+            suppression.c.address == bindparam("b_address"),
+        )
+        .exists()
+    )
+    do_not_contact = select(lead.c.id).where(lead.c.id == bindparam("b_lead"), lead.c.status == "do_not_contact")
+    return (
+        update(message)
+        .where(
+            message.c.id == bindparam("b_id"),
+            message.c.status == "sending",
+            message.c.attempts == bindparam("b_claim"),
+            message.c.attempt_started_at.is_(None),
+            ~suppressed,
+            ~do_not_contact.exists(),
+        )
+        .values(attempt_started_at=bindparam("b_now"), updated_at=message.c.updated_at)  # stays the claim time
+    )
+
+
+_START = _start_statement()
 
 
 def start_attempt(
@@ -67,33 +102,41 @@ def start_attempt(
     now: datetime,
 ) -> AttemptStart:
     """Commit that this claim's provider call begins, unless the address may no longer be contacted."""
-    this_claim = (
-        Message.id == message_id,
-        Message.status == "sending",
-        Message.attempts == claim_number,
-        Message.attempt_started_at.is_(None),
-    )
+    params = {
+        "b_id": message_id,
+        "b_claim": claim_number,
+        "b_workspace": workspace_id,
+        "b_channel": channel,
+        "b_address": _suppression_key(channel, address),
+        "b_lead": lead_id,
+        "b_now": now,
+    }
     with uow:
+        # The usual case in one statement: this claim is still ours and the address may be contacted.
+        if cast(CursorResult[Any], uow.session.connection().execute(_START, params)).rowcount == 1:
+            uow.commit()
+            return AttemptStart("go")
         reason = _refusal(uow, workspace_id=workspace_id, channel=channel, address=address, lead_id=lead_id)
-        values: dict[str, Any] = (
-            {"status": "failed", "error": reason, "updated_at": now} if reason else {"attempt_started_at": now}
+        this_claim = (
+            Message.id == message_id,
+            Message.status == "sending",
+            Message.attempts == claim_number,
+            Message.attempt_started_at.is_(None),
         )
-        if not reason:
-            values["updated_at"] = Message.updated_at  # it stays the claim time (the day its quota was spent)
-        moved = cast(
-            CursorResult[Any],
-            uow.session.execute(
-                update(Message).where(*this_claim).values(**values).execution_options(synchronize_session=False)
-            ),
-        )
-        if moved.rowcount != 1:  # settled or re-queued by someone else meanwhile: not ours to send
+        if (
+            not reason
+            or _execute(uow, update(Message).where(*this_claim).values(status="failed", error=reason, updated_at=now))
+            != 1
+        ):  # settled or re-queued by someone else meanwhile: not ours to send
             return AttemptStart("lost")
-        if reason:
-            uow.session.add(
-                MessageEvent(workspace_id=workspace_id, message_id=message_id, status="failed", detail=reason)
-            )
+        uow.session.add(MessageEvent(workspace_id=workspace_id, message_id=message_id, status="failed", detail=reason))
         uow.commit()
-    return AttemptStart("refused", reason) if reason else AttemptStart("go")
+    return AttemptStart("refused", reason)
+
+
+def _execute(uow: UnitOfWork, statement: Update) -> int:
+    result = cast(CursorResult[Any], uow.session.execute(statement.execution_options(synchronize_session=False)))
+    return result.rowcount
 
 
 def settle_abandoned_claims(*, older_than_seconds: float, uow_factory: Callable[[], UnitOfWork] = UnitOfWork) -> int:
