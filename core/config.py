@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     signin_max_failures: int = Field(default=5, ge=1)
     signin_lockout_minutes: int = Field(default=15, ge=1)
     open_signup: bool = True
+    invitation_valid_days: int = Field(default=14, ge=1)  # an invitation link works this long, once
 
     # Jobs
     job_timeout_seconds: int = Field(default=1800, ge=10)
@@ -112,7 +113,7 @@ class Settings(BaseSettings):
     outreach_send_retries: int = Field(default=3, ge=0)  # 429/5xx/4xx-SMTP retries with backoff
     outreach_backoff_base_seconds: float = Field(default=2.0, ge=0)
     outreach_send_timeout_seconds: float = Field(default=30.0, gt=0)
-    outreach_stale_sending_seconds: int = Field(default=900, ge=0)  # 'sending' older than this -> unknown
+    outreach_stale_sending_seconds: int = Field(default=900, ge=0)  # stuck 'sending': -> queued or unknown
     sendgrid_webhook_public_key: str | None = None  # base64 DER (Event Webhook > Signed Event Webhook)
     mailgun_webhook_signing_key: SecretStr | None = None
     webhook_max_age_seconds: int = Field(default=600, ge=1)

@@ -58,8 +58,16 @@ with st.form("settings_add_member", clear_on_submit=True):
     if st.form_submit_button("Add"):
         with show_errors():
             team.add_member(actor=actor, email=email, role=role)
-            st.session_state["settings_notice"] = f"Added {email}. They join by creating an account with this email."
+            st.session_state["settings_notice"] = (
+                f"Added {email}. A new account joins through its invitation link below (it works once, for this email)."
+            )
             st.rerun()
+
+if pending := team.pending_invitations(actor=actor):
+    st.markdown("**Open invitations** — send each person their link")
+    for invitation in pending:
+        st.caption(f"{invitation.email} ({invitation.role}), valid until {invitation.expires_at:%Y-%m-%d}")
+        st.code(invitation.link, language=None)
 
 st.markdown("**Change a role or remove someone**")
 others = {m.user_id: m for m in members if m.user_id != actor.user_id}

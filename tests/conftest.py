@@ -78,6 +78,16 @@ def make_owner():
     return auth.actor_for(user_id=signed.user_id, workspace_id=workspace_id)
 
 
+def invitation_token(actor, email: str) -> str:
+    """The token of ``email``'s open invitation, read from the link the team page shows."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from core.auth import team
+
+    [link] = [i.link for i in team.pending_invitations(actor=actor) if i.email == email.lower()]
+    return parse_qs(urlsplit(link).query)["invite"][0]
+
+
 @pytest.fixture
 def owner(database: str):
     """A fresh workspace with its owner, as an ``Actor``."""

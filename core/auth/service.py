@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from core.actor import Actor
 from core.audit import audit
-from core.auth import supabase_service, tokens
+from core.auth import invitations, supabase_service, tokens
 from core.auth.models import SignedIn, check_password_rules, normalise_email
 from core.auth.passwords import hash_password, needs_rehash, verify_password
 from core.auth.repository import live_session, open_session, workspaces_of
@@ -29,18 +29,33 @@ REMOTE_SESSIONS = {"supabase": (supabase_service.keep_session_valid, supabase_se
 
 
 def sign_up(
-    *, email: str, password: str, workspace_name: str = "", display_name: str = "", uow: UnitOfWork | None = None
+    *,
+    email: str,
+    password: str,
+    workspace_name: str = "",
+    display_name: str = "",
+    invite_token: str = "",
+    uow: UnitOfWork | None = None,
 ) -> int:
-    """Create an account; the first user (or anyone, with open sign-up) owns a new workspace."""
+    """Create an account; the first user (or anyone, with open sign-up) owns a new workspace.
+
+    An invited address joins only with its invitation's token (``invite_token``), once.
+    """
     address = normalise_email(email)
     check_password_rules(password)
     uow = uow or UnitOfWork()
     with uow:
         session = uow.session
+        invitation = invitations.redeem(uow, token=invite_token, email=address) if invite_token.strip() else None
         user = session.scalar(select(User).where(User.email == address))
-        if user is not None and user.password_hash is not None:
+        if user is not None and (user.password_hash is not None or user.external_id is not None):
             raise InvalidInput("An account with this email already exists. Sign in instead.")
-        if user is not None:  # invited by an admin: claim the account
+        if user is not None and invitation is None:
+            raise PermissionDenied(
+                f"{address} was invited to a workspace: open the invitation link you were sent "
+                "(or ask whoever invited you for it) to join."
+            )
+        if user is not None:  # invited, and holds the invitation's token: claim the account
             user.password_hash = hash_password(password)
             user.display_name = display_name or user.display_name
             audit(uow, "user.claimed_invite", user_id=user.id)

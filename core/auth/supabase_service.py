@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from sqlalchemy import CursorResult, delete, func, select, update
 
 from core.audit import audit
-from core.auth import jwks, tokens
+from core.auth import invitations, jwks, tokens
 from core.auth.models import SignedIn, normalise_email
 from core.auth.repository import open_session, workspaces_of
 from core.auth.supabase import ProviderSession, SupabaseAuth, supabase_auth
@@ -96,6 +96,7 @@ def _user_for(uow: UnitOfWork, *, subject: str, email: str, email_confirmed: boo
             if user.external_id is not None or not email_confirmed:
                 raise PermissionDenied(f"{address} belongs to another sign-in here. Ask an admin.")
             user.external_id = subject
+            invitations.close_for_user(uow, user_id=user.id, now=utcnow())  # the confirmed email stands for the token
             audit(uow, "user.linked_supabase", user_id=user.id)
         else:
             first_user = session.scalar(select(func.count()).select_from(User)) == 0

@@ -6,6 +6,8 @@ from sqlalchemy import func, select, update
 
 from core.actor import ROLE_RANK, Actor
 from core.audit import audit
+from core.auth import invitations
+from core.auth.invitations import InvitationView
 from core.auth.models import MemberView, normalise_email
 from core.auth.repository import workspaces_of
 from core.db import UnitOfWork
@@ -41,7 +43,7 @@ def _check_role_name(role: str) -> None:
 
 
 def add_member(*, actor: Actor, email: str, role: str = "member", uow: UnitOfWork | None = None) -> int:
-    """Add a user (invited if new) to the actor's workspace; admins and owners only."""
+    """Add a user to the actor's workspace (a new one is invited: see ``pending_invitations``); admins and owners."""
     actor.require("admin")
     _check_role_name(role)
     if role == "owner":
@@ -61,9 +63,35 @@ def add_member(*, actor: Actor, email: str, role: str = "member", uow: UnitOfWor
         if exists is not None:
             raise InvalidInput(f"{address} is already a member of {actor.workspace_name}.")
         session.add(Membership(workspace_id=actor.workspace_id, user_id=user.id, role=role))
+        if user.password_hash is None and user.external_id is None:  # no account yet: joining needs a token
+            invitations.create(
+                uow, workspace_id=actor.workspace_id, user_id=user.id, email=address, invited_by=actor.user_id
+            )
         audit(uow, "member.added", actor=actor, target_type="user", target_id=user.id, detail={"role": role})
         uow.commit()
         return user.id
+
+
+def pending_invitations(*, actor: Actor, uow: UnitOfWork | None = None) -> list[InvitationView]:
+    """The workspace's open invitations with their links (for the inviter to send); admins and owners."""
+    actor.require("admin")
+    uow = uow or UnitOfWork()
+    with uow:
+        roles = dict(
+            uow.session.execute(
+                select(Membership.user_id, Membership.role).where(Membership.workspace_id == actor.workspace_id)
+            ).all()
+        )
+        return [
+            InvitationView(
+                invitation_id=row.id,
+                email=row.email,
+                role=roles.get(row.user_id, ""),
+                expires_at=row.expires_at,
+                link=invitations.link_of(row),
+            )
+            for row in invitations.open_invitations(uow, workspace_id=actor.workspace_id)
+        ]
 
 
 def _membership_or_raise(uow: UnitOfWork, actor: Actor, user_id: int) -> Membership:
@@ -119,6 +147,7 @@ def remove_member(*, actor: Actor, user_id: int, uow: UnitOfWork | None = None) 
             if _owner_count(uow, actor.workspace_id) == 1:
                 raise InvalidInput("You cannot remove the last owner of a workspace.")
         uow.session.delete(membership)
+        invitations.close_for_user(uow, user_id=user_id, workspace_id=actor.workspace_id, now=utcnow())
         uow.flush()
         if not workspaces_of(uow, user_id):
             uow.session.execute(

@@ -44,6 +44,8 @@ class Claimed:
     message: OutgoingMessage
     provider: str
     lead_id: int
+    address: str = ""  # normalised, as suppressions are keyed
+    claim_number: int = 0  # the message's ``attempts`` after this claim: it identifies the claim
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,8 @@ def claim_batch(
             ),
             provider=providers[row.channel],
             lead_id=row.lead_id,
+            address=addresses[row.id],
+            claim_number=claimed_ids[row.id],
         )
         for row in to_claim
         if row.id in claimed_ids
@@ -277,21 +281,29 @@ def claim_batch(
     )
 
 
-def _move_to_sending(session: Session, rows: list[Row[Any]], providers: dict[str, str], now: datetime) -> set[int]:
-    moved: set[int] = set()
+def _move_to_sending(
+    session: Session, rows: list[Row[Any]], providers: dict[str, str], now: datetime
+) -> dict[int, int]:
+    """queued -> sending for the rows still queued; returns their ids with their claim number."""
+    moved: dict[int, int] = {}
     by_channel: dict[str, list[Row[Any]]] = {}
     for row in rows:
         by_channel.setdefault(row.channel, []).append(row)
     for channel, group in by_channel.items():
-        moved.update(
-            session.scalars(
-                update(Message)
-                .where(Message.id.in_([row.id for row in group]), Message.status == "queued")
-                .values(status="sending", provider=providers[channel], attempts=Message.attempts + 1, updated_at=now)
-                .returning(Message.id)
-                .execution_options(synchronize_session=False)
+        result = session.execute(
+            update(Message)
+            .where(Message.id.in_([row.id for row in group]), Message.status == "queued")
+            .values(
+                status="sending",
+                provider=providers[channel],
+                attempts=Message.attempts + 1,
+                attempt_started_at=None,
+                updated_at=now,
             )
+            .returning(Message.id, Message.attempts)
+            .execution_options(synchronize_session=False)
         )
+        moved.update({message_id: claim_number for message_id, claim_number in result})
     events = [
         {
             "workspace_id": row.workspace_id,

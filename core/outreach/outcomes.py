@@ -2,7 +2,8 @@
 
 Outcomes are buffered and written together, at the end of each claimed batch (or sooner when a
 send is slow), in one transaction. A crash before that write leaves the messages ``sending``,
-which later become ``unknown``: the same as a crash during the provider call, and never a resend.
+with their attempt marked (``attempts.py``), which later become ``unknown``: the same as a crash
+during the provider call, and never a resend.
 """
 
 from __future__ import annotations
@@ -157,13 +158,17 @@ def release_unsent(*, message_ids: list[int], uow: UnitOfWork) -> int:
                 Workspace.settings,
             )
             .join(Workspace, Workspace.id == Message.workspace_id)
-            .where(Message.id.in_(message_ids), Message.status == "sending")
+            .where(Message.id.in_(message_ids), Message.status == "sending", Message.attempt_started_at.is_(None))
             .with_for_update(of=Message)
         ).all()
         rows = (
             session.execute(
                 update(Message)
-                .where(Message.id.in_([row.id for row in claimed]), Message.status == "sending")
+                .where(
+                    Message.id.in_([row.id for row in claimed]),
+                    Message.status == "sending",
+                    Message.attempt_started_at.is_(None),  # an attempt may have reached the provider
+                )
                 .values(status="queued")
                 .returning(Message.id, Message.workspace_id)
                 .execution_options(synchronize_session=False)

@@ -3,10 +3,11 @@
 Messages are claimed in small batches (queued -> sending, one committed transaction per batch)
 before any provider is called, so a second click, a second worker or a retried job finds nothing
 left to claim. Each message is then sent once over the pass's open channel and its outcome is
-recorded in its own short transaction. If the sender dies after claiming, the rows stay
-``sending`` and are later marked ``unknown`` (never re-queued); provider events reconcile them.
-Claimed messages whose provider call never began are put back in the queue when the pass stops
-early on an exception.
+recorded in its own short transaction. Just before each provider call a committed mark says the
+attempt began (and the address is checked for an unsubscribe once more, ``attempts.py``). If the
+sender dies after claiming, the claims with that mark are later marked ``unknown`` (never resent;
+provider events reconcile them) and those without it go back to the queue. Claimed messages
+whose provider call never began are also put back when the pass stops early on an exception.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any, cast
-
-from sqlalchemy import CursorResult, select, update
+from datetime import datetime
+from typing import Any
 
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
-from core.db.models import Message, MessageEvent, utcnow
+from core.db.models import utcnow
 from core.errors import InvalidInput, OutcomeUnknown, PermanentSendError, TransientSendError
+from core.outreach.attempts import AttemptStart, settle_abandoned_claims, start_attempt
 from core.outreach.channels import channel_for, email_provider_name, sms_provider_name
 from core.outreach.channels.base import STOP_ERROR_CODE, Channel
 from core.outreach.claim import BATCH_SIZE, ClaimBatch, Claimed, claim_batch
@@ -33,43 +33,6 @@ from core.retry import backoff_delay
 
 log = logging.getLogger(__name__)
 BATCH_SECONDS = 10.0
-
-
-def mark_stale_sending_unknown(*, older_than_seconds: float, uow: UnitOfWork | None = None) -> int:
-    """Messages stuck in ``sending`` (their sender died) become ``unknown``; returns how many."""
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    uow = uow or UnitOfWork()
-    with uow:
-        stale = list(
-            uow.session.scalars(select(Message).where(Message.status == "sending", Message.updated_at <= cutoff))
-        )
-        count = 0
-        for message in stale:
-            moved = cast(
-                CursorResult[Any],
-                uow.session.execute(
-                    update(Message)
-                    .where(Message.id == message.id, Message.status == "sending")
-                    .values(
-                        status="unknown",
-                        error="The sender stopped after claiming; the provider may have it. "
-                        "Waiting for a provider event; it will not be sent again.",
-                    )
-                    .execution_options(synchronize_session=False)
-                ),
-            )
-            if moved.rowcount == 1:
-                count += 1
-                uow.session.add(
-                    MessageEvent(
-                        workspace_id=message.workspace_id,
-                        message_id=message.id,
-                        status="unknown",
-                        detail="sender stopped mid-send",
-                    )
-                )
-        uow.commit()
-        return count
 
 
 def send_with_retries(
@@ -102,7 +65,7 @@ def send_queued(
     """Send queued messages until none is left (or ``limit``); safe to run in many processes at once."""
     s = settings or get_settings()
     if s.outreach_stale_sending_seconds:
-        mark_stale_sending_unknown(older_than_seconds=s.outreach_stale_sending_seconds, uow=uow_factory())
+        settle_abandoned_claims(older_than_seconds=s.outreach_stale_sending_seconds, uow_factory=uow_factory)
     providers = {"email": email_provider_name(s), "sms": sms_provider_name(s)}
     # A batch holds its rows 'sending' only for about BATCH_SECONDS at the configured rate.
     batch_size = max(1, min(BATCH_SIZE, int(s.outreach_rate_per_second * BATCH_SECONDS)))
@@ -185,7 +148,20 @@ class _Run:
                     item.message.channel, channel_for(item.message.channel, self.settings)
                 )
                 self.pacers.acquire(item.message.channel)
+                start = start_attempt(
+                    uow=uow_factory(),
+                    message_id=item.message.message_id,
+                    workspace_id=item.message.workspace_id,
+                    channel=item.message.channel,
+                    address=item.address or item.message.to_address,
+                    lead_id=item.lead_id,
+                    claim_number=item.claim_number,
+                    now=utcnow(),
+                )
                 pending.pop(0)  # from here the provider may be called: this message is never released
+                if start.verdict != "go":
+                    self._not_attempted(item, start)
+                    continue
                 status = _send_one(channel, item, self.settings, records, self.sleep)
                 self.counts[status] += 1
                 if status != "sent":
@@ -196,6 +172,14 @@ class _Run:
             records.flush()
             if pending:
                 release_unsent(message_ids=[item.message.message_id for item in pending], uow=uow_factory())
+
+    def _not_attempted(self, item: Claimed, start: AttemptStart) -> None:
+        message_id = item.message.message_id
+        if start.verdict == "refused":
+            self.counts["suppressed"] += 1
+            self.details.append(f"message {message_id}: {start.reason}")
+        else:
+            self.details.append(f"message {message_id}: settled by another sender, not sent here")
 
     def summary(self) -> SendSummary:
         """The pass's outcome."""

@@ -6,19 +6,17 @@ values in the context, so ``{{ ... }}`` inside a company name is printed, never 
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping
-from typing import Any
 
-from jinja2 import StrictUndefined, meta
+from jinja2 import meta
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from core.errors import InvalidInput
+from core.outreach import sandbox
 from core.outreach.models import Rendered, Segments
 
 MAX_TEMPLATE_CHARS = 20_000
-MAX_OUTPUT_CHARS = 50_000
+MAX_OUTPUT_CHARS = sandbox.MAX_OUTPUT_CHARS
 FIELDS = (
     "company",
     "website",
@@ -42,27 +40,7 @@ GSM7_BASIC = set(
 GSM7_EXTENSION = set("^{}\\[~]|€\f")
 
 
-class _LimitedSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, also refusing ``*`` and ``**`` that would build huge values."""
-
-    intercepted_binops = frozenset(["*", "**"])
-
-    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
-        if operator_name == "**":
-            if isinstance(right, int | float) and abs(right) > 100:
-                raise SecurityError("exponent too large")
-            return operator.pow(left, right)
-        for value, count in ((left, right), (right, left)):
-            if (
-                isinstance(value, str | list | tuple)
-                and isinstance(count, int)
-                and len(value) * count > MAX_OUTPUT_CHARS
-            ):
-                raise SecurityError("result too large")
-        return operator.mul(left, right)
-
-
-_ENV = _LimitedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_ENV = sandbox.ENVIRONMENT
 
 
 def refuse_line_breaks(label: str, value: str) -> str:
@@ -110,7 +88,13 @@ def missing_fields(*, subject: str, body: str, values: Mapping[str, str]) -> tup
 
 def _render_one(label: str, source: str, context: Mapping[str, str]) -> str:
     try:
-        output = _ENV.from_string(source).render(context)
+        output = sandbox.render_bounded(source, context)
+    except sandbox.TemplateTooCostly as exc:
+        raise InvalidInput(f"The template {label} asks for too much to render: {exc}.") from exc
+    except RecursionError as exc:
+        raise InvalidInput(f"The template {label} calls itself too deeply to render.") from exc
+    except MemoryError as exc:
+        raise InvalidInput(f"The template {label} needs more memory than a render may use.") from exc
     except UndefinedError as exc:
         raise InvalidInput(f"The template {label} uses a field this lead does not have ({exc.message}).") from exc
     except SecurityError as exc:

@@ -11,7 +11,7 @@ from core.auth import service as auth
 from core.auth import team
 from core.db.models import AuthSession, User, utcnow
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from tests.conftest import make_owner, unique
+from tests.conftest import invitation_token, make_owner, unique
 
 PASSWORD = "correct horse battery"
 
@@ -82,7 +82,7 @@ def test_handoff_code_works_once_and_rotates_the_token():
 def test_removed_member_is_signed_out(owner):
     email = new_email()
     team.add_member(actor=owner, email=email)
-    auth.sign_up(email=email, password=PASSWORD)
+    auth.sign_up(email=email, password=PASSWORD, invite_token=invitation_token(owner, email))
     signed = auth.sign_in(email=email, password=PASSWORD)
     assert [ws[0] for ws in signed.workspaces] == [owner.workspace_id]
     team.remove_member(actor=owner, user_id=signed.user_id)

@@ -8,15 +8,17 @@ import signal
 import subprocess
 import sys
 import threading
+from collections import Counter
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.config import PROJECT_ROOT
 from core.db import UnitOfWork
-from core.db.models import Lead, Message, MessageEvent
+from core.db.models import Lead, Message, MessageEvent, utcnow
 from core.errors import NotFound
-from core.outreach import message_log, sender, service, suppression
+from core.outreach import attempts, message_log, sender, service, suppression
 from core.outreach.events import apply_event
 from core.outreach.models import ProviderEvent
 from tests.conftest import unique
@@ -216,7 +218,7 @@ def test_sender_killed_after_provider_accepted_ends_unknown_then_reconciled(acto
         providers.hold.clear()
         providers.release.set()
     assert statuses(ids) == {ids[0]: "sending"}
-    assert sender.mark_stale_sending_unknown(older_than_seconds=0) >= 1
+    assert attempts.settle_abandoned_claims(older_than_seconds=0) >= 1
     assert statuses(ids) == {ids[0]: "unknown"}
     again = sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(providers.url, provider="sendgrid"))
     assert again.sent == 0 and len(providers.calls_to("sendgrid")) == 1  # never sent blindly again
@@ -358,3 +360,64 @@ def test_two_concurrent_senders_share_one_daily_cap(actor, providers):
     assert len(providers.calls_to("sendgrid")) == 5
     assert sum(r.sent for r in results) == 5
     assert sum(quota_rows(actor).values()) == 5
+
+
+def provider_calls_by_message(providers) -> Counter:
+    return Counter(int(c["json"]["personalizations"][0]["custom_args"]["leadscout_message_id"])
+                   for c in providers.calls_to("sendgrid"))
+
+
+def test_sender_killed_mid_batch_requeues_the_claims_it_never_attempted(actor, providers):
+    ids = draft_and_queue(actor, [make_lead(actor, email=f"{unique('m')}@example.test") for _ in range(6)])
+    providers.hold.set()  # the provider holds the first message's call: the sender dies inside it
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", SENDER_SCRIPT, str(actor.workspace_id), providers.url],
+                             cwd=PROJECT_ROOT, env=env)
+    try:
+        assert providers.received.wait(60), "the sender never reached the provider"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    finally:
+        providers.hold.clear()
+        providers.release.set()
+    assert set(statuses(ids).values()) == {"sending"}  # the whole batch was claimed before the kill
+    with UnitOfWork() as uow:  # the claims were found an hour later
+        uow.session.execute(update(Message).where(Message.id.in_(ids))
+                            .values(updated_at=utcnow() - timedelta(hours=1)))
+        uow.commit()
+    recovery = sender.send_queued(workspace_id=actor.workspace_id,
+                                  settings=settings_for(providers.url, provider="sendgrid",
+                                                        outreach_stale_sending_seconds=900))
+    calls = provider_calls_by_message(providers)
+    assert set(calls) == set(ids) and set(calls.values()) == {1}  # every message once, none twice
+    assert statuses(ids) == {ids[0]: "unknown", **{i: "sent" for i in ids[1:]}}
+    assert recovery.sent == 5
+    history = [e.status for e in message_log.message_history(actor=actor, message_id=ids[1])]
+    assert history == ["approved", "queued", "sending", "queued", "sending", "sent"]
+    final = Counter(statuses(ids).values())
+    print(f"\nSIGKILL mid-batch: claimed={len(ids)} unknown={final['unknown']} re-queued and sent={recovery.sent} "
+          f"duplicates={sum(n - 1 for n in calls.values())}")
+
+
+def test_unsubscribed_after_the_batch_was_claimed_is_not_sent(actor, providers):
+    first, second = f"{unique('s')}@example.test", f"{unique('s')}@example.test"
+    ids = draft_and_queue(actor, [make_lead(actor, email=first), make_lead(actor, email=second)])
+    providers.hold.set()  # the first message's call is held while the second address unsubscribes
+    results = []
+    thread = threading.Thread(target=lambda: results.append(sender.send_queued(
+        workspace_id=actor.workspace_id, settings=settings_for(providers.url, provider="sendgrid"))))
+    thread.start()
+    try:
+        assert providers.received.wait(60), "the sender never reached the provider"
+        assert statuses(ids)[ids[1]] == "sending"  # claimed before the unsubscribe
+        suppression.add_suppression(actor=actor, channel="email", address=second, reason="unsubscribed")
+    finally:
+        providers.hold.clear()
+        providers.release.set()
+        thread.join(60)
+    assert provider_calls_by_message(providers) == Counter({ids[0]: 1})
+    [summary] = results
+    assert (summary.sent, summary.suppressed) == (1, 1)
+    with UnitOfWork() as uow:
+        message = uow.session.get(Message, ids[1])
+        assert message.status == "failed" and "suppressed (unsubscribed)" in message.error

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from core.auth import service as auth
 from core.auth import team
 from core.config import PROJECT_ROOT
-from tests.conftest import unique
+from tests.conftest import invitation_token, unique
 
 pytestmark = pytest.mark.usefixtures("run_app_py_on_every_rerun")  # these tests open app.py
 
@@ -81,7 +81,7 @@ def test_throttling_kicks_in_after_repeated_failures():
 def test_a_member_cannot_change_roles_on_the_settings_page(owner):
     member_email = f"{unique('mem')}@example.test"
     team.add_member(actor=owner, email=member_email, role="member")
-    auth.sign_up(email=member_email, password=PASSWORD)  # claims the invitation
+    auth.sign_up(email=member_email, password=PASSWORD, invite_token=invitation_token(owner, member_email))
     at = fresh_app()
     sign_in(at, member_email, PASSWORD)
     at.switch_page("pages/settings.py").run()
@@ -102,6 +102,8 @@ def test_an_owner_adds_a_member_and_changes_a_role(owner):
     at.run()
     assert not at.exception
     assert any(new_email in s.value for s in at.success)
+    token = invitation_token(owner, new_email)
+    assert any(token in c.value for c in at.code)  # the invite link, for the inviter to send
     member_id = next(m.user_id for m in team.list_members(actor=owner) if m.email == new_email)
     at.selectbox(key="settings_member").set_value(member_id)
     at.selectbox(key="settings_member_role").set_value("admin")
@@ -109,3 +111,23 @@ def test_an_owner_adds_a_member_and_changes_a_role(owner):
     at.run()
     roles = {m.email: m.role for m in team.list_members(actor=owner)}
     assert roles[new_email] == "admin"
+
+
+def test_an_invitation_link_fills_the_code_and_joins_the_workspace(owner):
+    invited = f"{unique('inv')}@example.test"
+    team.add_member(actor=owner, email=invited, role="member")
+    token = invitation_token(owner, invited)
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=30)
+    at.query_params["invite"] = token
+    at.run()
+    assert at.text_input(key="signup_invite").value == token
+    at.text_input(key="signup_invite").set_value("")
+    sign_up(at, invited)  # without the code: refused
+    assert "invitation link" in at.error[0].value
+    assert "auth_token" not in at.session_state
+    at.text_input(key="signup_invite").set_value(token)
+    sign_up(at, invited)
+    assert not at.exception
+    assert any(f"Signed in as {invited}" in c.value for c in at.caption)
+    signed = auth.sign_in(email=invited, password=PASSWORD)
+    assert [ws[0] for ws in signed.workspaces] == [owner.workspace_id]

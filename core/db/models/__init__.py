@@ -3,6 +3,7 @@
 from core.db.models.accounts import (
     ROLES,
     AuthSession,
+    Invitation,
     Membership,
     OAuthState,
     SignInAttempt,
@@ -60,6 +61,7 @@ __all__ = [
     "LLMCall",
     "Lead",
     "LeadTombstone",
+    "Invitation",
     "Membership",
     "Message",
     "MessageEvent",

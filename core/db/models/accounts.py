@@ -49,6 +49,22 @@ class Membership(CreatedAt, Base):
     role: Mapped[str] = mapped_column(String(16))
 
 
+class Invitation(CreatedAt, Base):
+    """An invitation of a new user to a workspace; joining needs its signed single-use token."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    # Random; the token is (id, nonce) signed with SECRET_KEY, so the row alone cannot forge one.
+    nonce: Mapped[str] = mapped_column(String(64))
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
 class AuthSession(CreatedAt, Base):
     """A signed-in browser; the token is stored only as a hash and can be revoked."""
 

@@ -74,6 +74,9 @@ class Message(CreatedAt, Base):
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     approved_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # Set (and committed) just before the provider call of the current claim; a claim found
+    # abandoned without it goes back to the queue, one with it may have reached the provider.
+    attempt_started_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
