@@ -62,10 +62,16 @@ if signed is None:
 browser = st.context.cookies.get(BROWSER_COOKIE, "")
 if st.session_state.pop("app_handoff", False) and browser:
     # Just signed in: let this browser (and no other client) trade a one-time code for the HttpOnly session cookie.
+    # Nothing else renders until the browser comes back with the cookie, so "Signed in as" is only ever shown
+    # once a reload keeps the user signed in (a reload during the hand-off would otherwise sign them out).
     try:
-        _navigate_browser(f"/session/start?code={auth.create_handoff(token=signed.token, browser=browser)}")
+        start = f"/session/start?code={auth.create_handoff(token=signed.token, browser=browser)}"
     except LeadScoutError:
-        pass
+        start = ""
+    if start:
+        _navigate_browser(start)
+        st.info(f"Signing you in… If this page does not change, [continue]({start}).", icon=":material/login:")
+        st.stop()
 
 workspaces = {ws_id: (name, role) for ws_id, name, role in signed.workspaces}
 # st.switch_page drops every widget's state, the picker's too; a plain key keeps the workspace across it.

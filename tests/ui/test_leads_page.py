@@ -96,7 +96,7 @@ def test_contact_hands_the_selected_leads_to_outreach_and_nothing_from_another_w
     at.text_input(key="signin_email").set_value(owner.email)
     at.text_input(key="signin_password").set_value("correct horse battery")
     at.button[0].click().run()
-    at.run()
+    at.run()  # back from the sign-in hand-off
     at.selectbox(key="app_workspace_id").set_value(other.workspace_id).run()
     at.switch_page("pages/leads.py").run()
     at.multiselect(key="leads_selected").set_value([stranger]).run()
@@ -130,6 +130,7 @@ def test_a_leads_messages_open_in_the_message_log(owner):
     at.text_input(key="signin_email").set_value(owner.email)
     at.text_input(key="signin_password").set_value("correct horse battery")
     at.button[0].click().run()
+    at.run()  # back from the sign-in hand-off
     at.switch_page("pages/leads.py").run()
     at.selectbox(key="leads_open").set_value(quiet).run()
     assert not at.exception

@@ -21,6 +21,16 @@ def fresh_app() -> AppTest:
     return at
 
 
+def follow_handoff(at: AppTest) -> None:
+    """A real browser follows the sign-in hand-off to /session/start and comes back with its cookie; until then
+    the app shows only the hand-off notice (never "Signed in as", so a reload in the gap cannot sign anyone out)."""
+    notices = [i.value for i in at.info if i.value.startswith("Signing you in")]
+    if notices:
+        assert not [c.value for c in at.caption if "Signed in as" in c.value]
+        assert "/session/start?code=" in notices[0]
+        at.run()
+
+
 def sign_up(at: AppTest, email: str) -> None:
     at.text_input(key="signup_email").set_value(email)
     at.text_input(key="signup_name").set_value("Pat Doe")
@@ -28,6 +38,7 @@ def sign_up(at: AppTest, email: str) -> None:
     at.text_input(key="signup_password").set_value(PASSWORD)
     at.button[1].click()  # the sign-up form's submit button
     at.run()
+    follow_handoff(at)
 
 
 def sign_in(at: AppTest, email: str, password: str) -> None:
@@ -35,6 +46,7 @@ def sign_in(at: AppTest, email: str, password: str) -> None:
     at.text_input(key="signin_password").set_value(password)
     at.button[0].click()
     at.run()
+    follow_handoff(at)
 
 
 def test_sign_up_then_sign_out_then_sign_in():

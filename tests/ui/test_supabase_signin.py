@@ -17,6 +17,7 @@ from core.auth.cookies import SESSION_COOKIE
 from core.config import PROJECT_ROOT, get_settings
 from tests.conftest import unique
 from tests.fixtures.gotrue_server import FakeGoTrue
+from tests.ui.test_signin import follow_handoff
 
 pytestmark = pytest.mark.usefixtures("run_app_py_on_every_rerun")  # these tests open app.py
 
@@ -137,5 +138,6 @@ def test_email_sign_in_through_supabase(gotrue):
     at.text_input(key="signin_password").set_value("a long enough password")
     [b for b in at.button if b.label == "Sign in"][0].click()
     at.run()
+    follow_handoff(at)
     assert not at.exception
     assert any(f"Signed in as {address}" in c.value for c in at.caption)
