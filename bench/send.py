@@ -45,14 +45,14 @@ def queued_workspace(label: str, n: int):
     from core.auth import service as auth
     from core.db import UnitOfWork
     from core.db.models import Contact, Lead, Message
-    from core.outreach import service
+    from core.outreach import sending_settings
 
     email = f"{label}-{time.time_ns()}@bench.test"
     auth.sign_up(email=email, password="correct horse battery", workspace_name=label)
     signed = auth.sign_in(email=email, password="correct horse battery")
     actor = auth.actor_for(user_id=signed.user_id, workspace_id=signed.workspaces[0][0])
     # A cap that never binds, so the daily-cap count runs on every batch as the table grows.
-    service.update_outreach_settings(actor=actor, postal_address="Bench Ltd, 1 Road, Berlin", timezone="UTC",
+    sending_settings.update_outreach_settings(actor=actor, postal_address="Bench Ltd, 1 Road, Berlin", timezone="UTC",
                                      send_window=[0, 24], send_weekdays=list(range(7)),
                                      daily_caps={"email": 100_000}, from_email="bench@sender.test")
     with UnitOfWork() as uow:
