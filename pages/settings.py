@@ -59,12 +59,24 @@ with st.form("settings_add_member", clear_on_submit=True):
         with show_errors():
             team.add_member(actor=actor, email=email, role=role)
             st.session_state["settings_notice"] = (
-                f"Added {email}. A new account joins through its invitation link below (it works once, for this email)."
+                f"Added {email}. A new account joins through its invitation link below (it works once, for this email)"
+                + (
+                    "; it is on its way to them by email."
+                    if team.invitations_are_emailed()
+                    else ". No email provider is set up (SMTP, SendGrid or Mailgun): send them the link yourself."
+                )
             )
             st.rerun()
 
 if pending := team.pending_invitations(actor=actor):
-    st.markdown("**Open invitations** — send each person their link")
+    st.markdown(
+        "**Open invitations** — "
+        + (
+            "each was emailed its link; you can also pass it on"
+            if team.invitations_are_emailed()
+            else "send each person their link"
+        )
+    )
     for invitation in pending:
         st.caption(f"{invitation.email} ({invitation.role}), valid until {invitation.expires_at:%Y-%m-%d}")
         st.code(invitation.link, language=None)

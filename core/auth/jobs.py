@@ -23,3 +23,12 @@ def purge_sessions(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
         uow.commit()
     ctx.progress(1, 1, "Purged")
     return {"sessions": getattr(sessions, "rowcount", 0), "attempts": getattr(attempts, "rowcount", 0)}
+
+
+def email_invitation_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Email an invitation its link through the configured email provider (see ``invitation_mail``)."""
+    from core.auth.invitation_mail import send_invitation_email
+
+    provider = send_invitation_email(int(args["invitation_id"]))
+    ctx.progress(1, 1, f"Emailed through {provider}" if provider else "Nothing to send")
+    return {"provider": provider}

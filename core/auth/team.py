@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
+from core import background
 from core.actor import ROLE_RANK, Actor
 from core.audit import audit
 from core.auth import invitations
+from core.auth.invitation_mail import emails_invitations
 from core.auth.invitations import InvitationView
 from core.auth.models import MemberView, normalise_email
 from core.auth.repository import workspaces_of
@@ -63,13 +65,23 @@ def add_member(*, actor: Actor, email: str, role: str = "member", uow: UnitOfWor
         if exists is not None:
             raise InvalidInput(f"{address} is already a member of {actor.workspace_name}.")
         session.add(Membership(workspace_id=actor.workspace_id, user_id=user.id, role=role))
+        invitation = None
         if user.password_hash is None and user.external_id is None:  # no account yet: joining needs a token
-            invitations.create(
+            invitation = invitations.create(
                 uow, workspace_id=actor.workspace_id, user_id=user.id, email=address, invited_by=actor.user_id
             )
         audit(uow, "member.added", actor=actor, target_type="user", target_id=user.id, detail={"role": role})
         uow.commit()
-        return user.id
+        user_id, invitation_id = user.id, invitation.id if invitation is not None else None
+    if invitation_id is not None and emails_invitations():
+        background.submit(kind=background.kinds.EMAIL_INVITATION, args={"invitation_id": invitation_id}, actor=actor)
+    return user_id
+
+
+def invitations_are_emailed() -> bool:
+    """Whether ``add_member`` emails a new member their link (an email provider is configured), or the inviter
+    passes it on."""
+    return emails_invitations()
 
 
 def pending_invitations(*, actor: Actor, uow: UnitOfWork | None = None) -> list[InvitationView]:
