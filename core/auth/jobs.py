@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_
 
+from core.auth.invitation_mail import send_invitation_email
 from core.background.context import JobContext
 from core.db import UnitOfWork
 from core.db.models import AuthSession, SignInAttempt, utcnow
@@ -27,8 +28,6 @@ def purge_sessions(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
 
 def email_invitation_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     """Email an invitation its link through the configured email provider (see ``invitation_mail``)."""
-    from core.auth.invitation_mail import send_invitation_email
-
     provider = send_invitation_email(int(args["invitation_id"]))
     ctx.progress(1, 1, f"Emailed through {provider}" if provider else "Nothing to send")
     return {"provider": provider}
