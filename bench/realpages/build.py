@@ -247,7 +247,7 @@ def labels(url: str, markup: str) -> dict[str, object]:
         "link": [],
         "inline": [],
         "generator": [],
-        "html": [markup],
+        "html": [re.sub(r"<!--.*?-->", "", markup, flags=re.S)],  # commented out = not on the page
         "metaname": [],
     }
     for node in tree.css("script"):
@@ -263,10 +263,10 @@ def labels(url: str, markup: str) -> dict[str, object]:
         ):
             signals["link"].append(node.attributes.get("href") or "")
             signals["src"].append(node.attributes.get("href") or "")  # stylesheets, preloads, icons
-    for node in tree.css("meta[name]"):
-        signals["metaname"].append(node.attributes.get("name") or "")
+    for node in tree.css("meta"):
+        signals["metaname"].append(node.attributes.get("name") or node.attributes.get("property") or "")
     for node in tree.css('meta[name="generator"], meta[name="Generator"]'):
-        signals["generator"].append((node.attributes.get("content") or "").strip())
+        signals["generator"].append((node.attributes.get("content") or node.attributes.get("value") or "").strip())
     for name, where, pattern in _RULES:
         if name in tech:
             continue

@@ -378,6 +378,24 @@ def compile_set(technologies: dict[str, Any], categories: dict[str, Any]) -> Com
 
 
 @lru_cache(maxsize=1)
+def tech_categories() -> dict[str, tuple[str, ...]]:
+    """Technology name -> its categories (user-facing names first), without compiling any pattern."""
+    technologies, categories = load_raw()
+    names = {int(k): v.get("name", k) for k, v in categories.items()}
+    out: dict[str, tuple[str, ...]] = {}
+    for name, entry in {**technologies, **ADDITIONS}.items():
+        cats = entry.get("cats") or technologies.get(name, {}).get("cats") or [19]
+        out[name] = tuple(dict.fromkeys(USER_CATEGORIES.get(int(c), names.get(int(c), str(c))) for c in cats))
+    return out
+
+
+def category_members(category: str) -> tuple[str, ...]:
+    """Every technology name of a category (``booking``, ``analytics``, ...), case-insensitive."""
+    wanted = category.strip().lower()
+    return tuple(sorted(n for n, cats in tech_categories().items() if wanted in (c.lower() for c in cats)))
+
+
+@lru_cache(maxsize=1)
 def fingerprints() -> Compiled:
     """The compiled set, built once per process."""
     technologies, categories = load_raw()

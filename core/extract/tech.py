@@ -103,7 +103,8 @@ def _evidence(value: str, start: int, end: int) -> str:
 def _keyed_evidence(page: Page, signal: str, key: str, value: str) -> str:
     """The markup around a meta content; a header or cookie as ``name: value``."""
     if signal != "meta":
-        return f"{'Set-Cookie' if signal == 'cookies' else key}: {value}"[:200] if value else key
+        line = f"Set-Cookie: {key}={value}" if signal == "cookies" else f"{key}: {value}"
+        return line[:200]
     index = page.markup.find(value[:80]) if value else -1
     if index < 0:
         return value[:200]
