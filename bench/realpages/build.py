@@ -59,7 +59,11 @@ TECH_RULES: list[tuple[str, str, str]] = [
     ("Wix", "generator", r"wix\.com"),
     ("Blogger", "generator", r"^blogger"),
     ("Ghost", "generator", r"^ghost"),
-    ("Google Analytics", "src", r"google-analytics\.com/(ga|urchin|analytics)\.js|googletagmanager\.com/gtag/js"),
+    (
+        "Google Analytics",
+        "src",
+        r"google-analytics\.com/(ga|urchin|analytics)\.js|googletagmanager\.com/gtag/js\?id=(G|UA)-",
+    ),
     (
         "Google Analytics",
         "inline",

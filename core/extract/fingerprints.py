@@ -69,14 +69,16 @@ CORRECTIONS: dict[str, dict[str, Any]] = {
         "scriptSrc": [
             r"google-analytics\.com/(?:ga|urchin)\.js\;version:UA",
             r"google-analytics\.com/analytics\.js\;version:UA",
-            r"googletagmanager\.com/gtag/js\?id=(G-|UA-|AW-)\;version:\1?\1:",
+            r"googletagmanager\.com/gtag/js\?id=G-\;version:GA4",
+            r"googletagmanager\.com/gtag/js\?id=UA-\;version:UA",  # (id=AW- is Google Ads, not Analytics)
         ],
         "scripts": [
             r"_gaq\.push\;version:UA",
             r"urchinTracker\;version:UA",
             r"google-analytics\.com/(?:analytics|ga|urchin)\.js\;version:UA",
             r"\bga\(\s*['\"]create['\"]\;version:UA",
-            r"gtag\(\s*['\"]config['\"]\s*,\s*['\"](G-|UA-)\;version:\1",
+            r"gtag\(\s*['\"]config['\"]\s*,\s*['\"]G-\;version:GA4",
+            r"gtag\(\s*['\"]config['\"]\s*,\s*['\"]UA-\;version:UA",
         ],
     },
 }
@@ -106,6 +108,8 @@ CORRECTIONS.update(
         },
         # no literal anchor (an alternation inside ``<[^>]+(?:...)``): tested on every page's whole HTML
         "Drupal Commerce": {"html": [r'id="block[_-]commerce[_-]cart[_-]cart', r'class="commerce[_-]product[_-]field']},
+        # ``/.*onsen.*min\.js`` backtracks over every script URL that contains "onsen" ("responsen...")
+        "Onsen UI": {"scriptSrc": [r"/[^/]*onsenui[^/]*\.js"]},
         # ``(?:[^/]\.)?criteo\.net`` only takes one-letter subdomains
         "Criteo": {"scriptSrc": [r"\.criteo\.(?:net|com)/", r"//criteo\.(?:net|com)/"]},
     }

@@ -93,12 +93,15 @@ def _article_with_newspaper(page: Page) -> Post | None:
 def _listing(page: Page) -> list[Post]:
     posts: list[Post] = []
     seen: set[str] = set()
+    by_text: dict[str, str] = {}
+    for link in page.links:
+        by_text.setdefault(link.text, link.href)  # the first link with that text, as before
     for block in page.nodes("article, .post, .blog-post, .news-item, li.post"):
         heading = block.css_first("h1 a, h2 a, h3 a, h4 a, a[rel=bookmark]") or block.css_first("a[href]")
         if heading is None:
             continue
-        href = next((link.href for link in page.links if link.text == squash(heading.text(deep=True) or "")), "")
         title = squash(heading.text(deep=True) or "")
+        href = by_text.get(title, "")
         if not title or not href or href in seen or urlsplit(href).hostname != urlsplit(page.url).hostname:
             continue
         time_node = block.css_first("time")

@@ -41,8 +41,15 @@ ga('create', 'UA-12345-1', 'auto');ga('send', 'pageview');</script>"""
 def test_ga4_is_google_analytics_not_google_tag_manager():
     tech = found(GA4)
     assert "Google Analytics" in tech and "Google Tag Manager" not in tech
-    assert tech["Google Analytics"].version == "G-"
+    assert tech["Google Analytics"].version == "GA4"
     assert "gtag/js?id=G-" in tech["Google Analytics"].evidence
+
+
+def test_classic_and_ga4_are_told_apart_and_google_ads_is_not_analytics():
+    assert found(CLASSIC_GAQ)["Google Analytics"].version == "UA"
+    assert found(ANALYTICS_JS)["Google Analytics"].version == "UA"
+    ads = found('<script async src="https://www.googletagmanager.com/gtag/js?id=AW-123456789"></script>')
+    assert "Google Analytics" not in ads and "Google Tag Manager" not in ads
 
 
 def test_gtm_container_snippet_is_tag_manager_only():
