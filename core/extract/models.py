@@ -55,6 +55,7 @@ class SiteProfile:
     contact_form_url: str = ""
     tech: list[str] = field(default_factory=list)
     technologies: list[dict[str, Any]] = field(default_factory=list)
+    people: list[dict[str, Any]] = field(default_factory=list)
     posts: list[Post] = field(default_factory=list)
     evidence: list[Fact] = field(default_factory=list)
 
@@ -72,6 +73,7 @@ class SiteProfile:
             address=self.address,
             tech=self.tech,
             technologies=self.technologies,
+            people=self.people,
             contact_form=self.contact_form,
             posts=[{"title": p.title, "url": p.url, "published": p.published} for p in self.posts],
             evidence=[{"field": f.field, "value": f.value, "url": f.url, "snippet": f.snippet} for f in self.evidence],
