@@ -147,9 +147,7 @@ def real(folder: Path, with_peers: bool) -> None:
         scores["emails"].add(set(profile.emails), set(truth["emails"]))
         scores["phones"].add(set(profile.phones), set(truth["phones"]))
         scores["socials"].add(
-            {social_key(u) for u in profile.socials.values()},
-            {social_key(u) for u in truth["socials"]} & {social_key(u) for u in profile.socials.values()}
-            | ({social_key(u) for u in truth["socials"]} if profile.socials else set()),
+            {social_key(u) for u in profile.socials.values()}, {social_key(u) for u in truth["socials"]}
         )
         found_tech = set(profile.tech) & vocabulary
         scores["tech"].add(found_tech, set(truth["tech"]))
