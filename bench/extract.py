@@ -1,6 +1,12 @@
 """Website analysis quality and speed on the fixture sites' ground truth.
 
     PYTHONPATH=. .venv/bin/python bench/extract.py [--sites 300] [--seed 7]
+    PYTHONPATH=. .venv/bin/python bench/extract.py --real [/work/shared/data/realpages] [--peers]
+
+``--real`` reads the real-page corpus that bench/realpages/build.py rebuilds (manifest.tsv and
+labels.jsonl: what each page declares) instead of the generated sites. Technologies are scored over
+the vocabulary the labeller knows (bench/realpages/build.py TECH_RULES): a technology outside it is
+neither a hit nor a false positive, since no label says whether the page has it.
 
 Prints precision and recall per field (emails, phones, socials, address, tech, name) over every
 site, and extraction pages/s on one core (CPU time), side by side with the time per page that
@@ -78,12 +84,113 @@ class Score:
         return f"{name:<9} {self.tp:>6} {self.fp:>5} {self.fn:>5} {precision:>9.1%} {recall:>8.1%}"
 
 
+def peers(pages: list[PageInput]) -> list[tuple[str, float, str]]:
+    """CPU seconds of newspaper4k and trafilatura on the same pages (metadata and text, no contacts)."""
+    from newspaper import Article
+    from trafilatura import bare_extraction
+
+    started = time.process_time()
+    for page in pages:
+        article = Article(page.url, fetch_images=False)
+        article.download(input_html=page.html)
+        try:
+            article.parse()
+        except Exception:  # noqa: BLE001, S112 - a peer failing on a page still cost its time
+            continue
+    newspaper_cpu = time.process_time() - started
+    started = time.process_time()
+    for page in pages:
+        bare_extraction(page.html, url=page.url, only_with_metadata=False, with_metadata=True, fast=True)
+    trafilatura_cpu = time.process_time() - started
+    return [
+        ("newspaper4k Article.parse", newspaper_cpu, "title, authors, date, text (no contacts)"),
+        ("trafilatura bare_extraction", trafilatura_cpu, "metadata and main text, fast mode"),
+    ]
+
+
+def real(folder: Path, with_peers: bool) -> None:
+    """Quality and speed on the real-page corpus."""
+    import json
+
+    from core.extract.profile import extract_page
+
+    try:
+        from core.extract.fingerprints import fingerprints
+    except ImportError:  # an older tree (the "before" figures): hand-written fingerprints, nothing to compile
+        fingerprints = dict  # type: ignore[assignment]
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "realpages"))
+    from build import TECH_RULES  # type: ignore[import-not-found]
+
+    vocabulary = {name for name, _, _ in TECH_RULES}
+    labels = {row["url"]: row for row in map(json.loads, (folder / "labels.jsonl").read_text().splitlines())}
+    pages = []
+    for line in (folder / "manifest.tsv").read_text().splitlines():
+        path, _, url = line.partition("\t")
+        markup, _ = decode_html(Path(path).read_bytes(), "text/html")
+        pages.append(PageInput(url=url, html=markup))
+    started = time.process_time()
+    fingerprints()  # compiled once per process; not a per-page cost
+    import newspaper.extractors.pubdate_extractor  # noqa: F401 - loaded once per process, on the first article
+
+    extract_page(pages[0])  # first-use caches
+    print(f"start-up (fingerprints compiled, newspaper4k loaded): {time.process_time() - started:.2f} s CPU")
+    scores = {field: Score() for field in ("emails", "phones", "socials", "tech", "name")}
+    times = []
+    misses: dict[str, int] = {}
+    extras: dict[str, int] = {}
+    for page in pages:
+        started = time.process_time()
+        profile = extract_page(page)
+        times.append((time.process_time() - started, page.url))
+        truth = labels[page.url]
+        scores["emails"].add(set(profile.emails), set(truth["emails"]))
+        scores["phones"].add(set(profile.phones), set(truth["phones"]))
+        scores["socials"].add(
+            {social_key(u) for u in profile.socials.values()}, {social_key(u) for u in truth["socials"]}
+        )
+        found_tech = set(profile.tech) & vocabulary
+        scores["tech"].add(found_tech, set(truth["tech"]))
+        for name in set(truth["tech"]) - found_tech:
+            misses[name] = misses.get(name, 0) + 1
+        for name in found_tech - set(truth["tech"]):
+            extras[name] = extras.get(name, 0) + 1
+        if truth["name"]:
+            scores["name"].add({norm(profile.name)} - {""}, {norm(truth["name"])})
+    ours = sum(t for t, _ in times)
+    hosts = {row["host"] for row in labels.values()}
+    print(f"{len(pages)} real pages from {len(hosts)} sites, {folder}, one core (CPU time)\n")
+    print(f"{'field':<9} {'tp':>6} {'fp':>5} {'fn':>5} {'precision':>9} {'recall':>8}")
+    print("-" * 46)
+    for field, score in scores.items():
+        print(score.row(field))
+    print(f"\ntech misses: {sorted(misses.items(), key=lambda kv: -kv[1])}")
+    print(f"tech extras: {sorted(extras.items(), key=lambda kv: -kv[1])}\n")
+    rows = [("LeadScout extract_page", ours, "name, contacts, socials, address, hours, tech, posts")]
+    if with_peers:
+        rows.extend(peers(pages))
+    print(f"{'extractor':<28} {'ms/page':>8} {'pages/s':>8}  what it extracts")
+    print("-" * 84)
+    for name, cpu, what in rows:
+        print(f"{name:<28} {cpu / len(pages) * 1000:>8.2f} {len(pages) / cpu:>8.0f}  {what}")
+    times.sort(reverse=True)
+    ordered = sorted(t for t, _ in times)
+    print(f"\nLeadScout median {ordered[len(ordered) // 2] * 1000:.2f} ms/page, worst pages:")
+    for cpu, url in times[:3]:
+        print(f"  {cpu * 1000:8.1f} ms  {url}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sites", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--real", nargs="?", const="/work/shared/data/realpages", default=None, type=Path)
+    parser.add_argument("--peers", action="store_true", help="with --real: time newspaper4k and trafilatura too")
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the goal says
+    if args.real:
+        real(args.real, args.peers)
+        return
 
     sites = generate_sites(args.sites, seed=args.seed)
     corpus = [(site, site_pages(site)) for site in sites]

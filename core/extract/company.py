@@ -252,13 +252,31 @@ def extract_address(page: Page) -> tuple[Fact, str] | None:
     return None
 
 
+_POSTCODE_ANYWHERE = re.compile(r"\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}")
+
+
+def _address_windows(text: str) -> list[str]:
+    """The text around every postcode-like number (every address pattern needs one), merged."""
+    spans: list[list[int]] = []
+    for match in _POSTCODE_ANYWHERE.finditer(text):
+        start, end = max(0, match.start() - 200), match.end() + 80
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+        if len(spans) >= 300:
+            break
+    return [text[start:end] for start, end in spans]
+
+
 def _address_in_text(page: Page) -> tuple[Fact, str] | None:
-    text = page.text
+    windows = _address_windows(page.text)
     for country, pattern in ADDRESS_PATTERNS:
-        match = pattern.search(text)
-        if match:
-            value = squash(match.group(0)).strip(" ,")
-            return Fact("address", value, page.url, page.snippet(value)), country
+        for window in windows:
+            match = pattern.search(window)
+            if match:
+                value = squash(match.group(0)).strip(" ,")
+                return Fact("address", value, page.url, page.snippet(value)), country
     return None
 
 

@@ -54,6 +54,8 @@ class SiteProfile:
     contact_form: bool = False
     contact_form_url: str = ""
     tech: list[str] = field(default_factory=list)
+    technologies: list[dict[str, Any]] = field(default_factory=list)
+    people: list[dict[str, Any]] = field(default_factory=list)
     posts: list[Post] = field(default_factory=list)
     evidence: list[Fact] = field(default_factory=list)
 
@@ -70,6 +72,8 @@ class SiteProfile:
             socials=self.socials,
             address=self.address,
             tech=self.tech,
+            technologies=self.technologies,
+            people=self.people,
             contact_form=self.contact_form,
             posts=[{"title": p.title, "url": p.url, "published": p.published} for p in self.posts],
             evidence=[{"field": f.field, "value": f.value, "url": f.url, "snippet": f.snippet} for f in self.evidence],

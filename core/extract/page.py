@@ -79,11 +79,15 @@ class Page:
             href = (node.attributes.get("href") or "").strip()
             if not href or href.startswith("#") or href.lower().startswith("javascript:"):
                 continue
-            hint = " ".join(node.attributes.get(a) or "" for a in ("rel", "class", "aria-label", "title")).lower()
-            try:
-                absolute = urljoin(self.url, href)
-            except ValueError:
-                continue
+            attributes = node.attributes
+            hint = " ".join(attributes.get(a) or "" for a in ("rel", "class", "aria-label", "title")).lower()
+            if href.startswith(("https://", "http://")) and " " not in href:
+                absolute = href  # already absolute: urljoin would only copy it
+            else:
+                try:
+                    absolute = urljoin(self.url, href)
+                except ValueError:
+                    continue
             found.append(Link(href=absolute, text=squash(node.text(deep=True) or ""), hint=hint))
         return found
 
@@ -117,11 +121,16 @@ class Page:
         host = (urlsplit(self.url).hostname or "").lower()
         return host[4:] if host.startswith("www.") else host
 
+    @cached_property
+    def lower_text(self) -> str:
+        """``text`` lower-cased (computed once: snippets look needles up in it)."""
+        return self.text.lower()
+
     def snippet(self, needle: str, width: int = 60) -> str:
         """A piece of the page text around ``needle`` (empty when it is not in the text)."""
         index = self.text.find(needle)
         if index < 0:
-            lowered = self.text.lower().find(needle.lower())
+            lowered = self.lower_text.find(needle.lower())
             if lowered < 0:
                 return ""
             index = lowered

@@ -19,6 +19,26 @@ _KEYWORD = re.compile(
     r"\b(tel|phone|fon|call|anruf|téléphone|teléfono|tfno|móvil|mobile|handy|whatsapp|hotline|☎|📞)", re.IGNORECASE
 )
 _PRICE = re.compile(r"[$€£¥]|\b(eur|usd|gbp)\b", re.IGNORECASE)
+# A run of digits and separators long enough to hold a phone number: libphonenumber's matcher only reads
+# the text around such runs (it is slow on long text, and most of a page has no number in it).
+_DIGIT_RUN = re.compile(r"[+(]?\d[\d ().\-/]{5,28}\d")
+MAX_WINDOWS = 200
+
+
+def _windows(text: str) -> list[tuple[int, int]]:
+    """Merged (start, end) spans around every digit run of seven digits or more."""
+    spans: list[tuple[int, int]] = []
+    for match in _DIGIT_RUN.finditer(text):
+        if sum(ch.isdigit() for ch in match.group(0)) < 7:
+            continue
+        start, end = max(0, match.start() - 45), min(len(text), match.end() + 8)
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+        if len(spans) >= MAX_WINDOWS:
+            break
+    return spans
 
 
 def region_for_host(host: str) -> str:
@@ -74,14 +94,17 @@ def extract_phones(page: Page, *, region: str = "") -> list[Fact]:
                 if isinstance(phone, str) and phone.strip():
                     add(to_e164(phone, region), page.source_snippet(phone))
     text = page.text
-    for match in PhoneNumberMatcher(text, region or "US", leniency=Leniency.VALID, max_tries=200):
-        before = text[max(0, match.start - 40) : match.start]
-        if _FAX.search(before) or not _looks_like_a_phone(match.raw_string, before):
-            continue
-        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        if _swallowed_a_number(match.raw_string, region, facts):
-            continue
-        add(e164, page.snippet(match.raw_string))
+    for window_start, window_end in _windows(text):
+        window = text[window_start:window_end]
+        for match in PhoneNumberMatcher(window, region or "US", leniency=Leniency.VALID, max_tries=20):
+            start = window_start + match.start
+            before = text[max(0, start - 40) : start]
+            if _FAX.search(before) or not _looks_like_a_phone(match.raw_string, before):
+                continue
+            e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            if _swallowed_a_number(match.raw_string, region, facts):
+                continue
+            add(e164, text[max(0, start - 60) : start + len(match.raw_string) + 60])
     return list(facts.values())
 
 

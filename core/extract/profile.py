@@ -14,10 +14,11 @@ from core.extract.company import (
 from core.extract.emails import extract_emails, is_role_address
 from core.extract.models import Fact, PageInput, SiteProfile
 from core.extract.page import Page
+from core.extract.people import Person, extract_people
 from core.extract.phones import extract_phones, region_for_host
 from core.extract.posts import extract_posts
 from core.extract.socials import extract_socials
-from core.extract.tech import extract_tech
+from core.extract.tech import Detection, detect
 from core.zones import single_zone
 
 SOCIAL_ORDER = ("linkedin", "facebook", "instagram", "x", "youtube", "tiktok")
@@ -35,6 +36,13 @@ def extract_site(pages: Iterable[PageInput], *, region: str = "") -> SiteProfile
         raise ValueError("extract_site needs at least one page")
     home = parsed[0]
     profile = SiteProfile(url=home.url)
+    # Technologies first: reading Page.text removes the scripts from the tree.
+    tech: dict[str, Detection] = {}
+    for page in parsed:
+        for detection in detect(page):
+            known = tech.get(detection.name)
+            if known is None or (detection.version and not known.version):
+                tech[detection.name] = detection
     facts: list[Fact] = []
 
     def keep(fact: Fact | None) -> Fact | None:
@@ -61,7 +69,7 @@ def extract_site(pages: Iterable[PageInput], *, region: str = "") -> SiteProfile
     emails: dict[str, Fact] = {}
     phones: dict[str, Fact] = {}
     socials: dict[str, Fact] = {}
-    tech: dict[str, Fact] = {}
+    people: dict[str, Person] = {}
     for page in parsed:
         for fact in extract_emails(page):
             emails.setdefault(fact.value, fact)
@@ -69,8 +77,9 @@ def extract_site(pages: Iterable[PageInput], *, region: str = "") -> SiteProfile
             phones.setdefault(fact.value, fact)
         for fact in extract_socials(page):
             socials.setdefault(fact.field.split(":", 1)[1], fact)
-        for fact in extract_tech(page):
-            tech.setdefault(fact.value, fact)
+        page_emails = [f.value for f in emails.values() if f.url == page.url]
+        for person in extract_people(page, page_emails):
+            people.setdefault(person.name.lower(), person)
         if len(profile.posts) < 3:
             posts, post_facts = extract_posts(page, limit=3 - len(profile.posts))
             profile.posts.extend(posts)
@@ -83,10 +92,13 @@ def extract_site(pages: Iterable[PageInput], *, region: str = "") -> SiteProfile
     profile.phones = list(phones)
     profile.socials = {n: socials[n].value for n in SOCIAL_ORDER if n in socials}
     profile.tech = sorted(tech)
+    profile.technologies = [tech[name].as_json() for name in profile.tech]
+    profile.people = [p.as_json() for p in people.values()]
     profile.timezone = single_zone(country=profile.country, phones=profile.phones, address=profile.address)
     facts.extend(emails.values())
     facts.extend(phones.values())
     facts.extend(socials[n] for n in SOCIAL_ORDER if n in socials)
-    facts.extend(tech[name] for name in profile.tech)
+    facts.extend(Fact("person", f"{p.name} ({p.role})", p.url, p.snippet) for p in people.values())
+    facts.extend(Fact("tech", name, tech[name].url, tech[name].evidence[:240]) for name in profile.tech)
     profile.evidence = facts
     return profile

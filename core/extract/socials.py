@@ -59,8 +59,14 @@ PLATFORM_ACCOUNTS = {
 }
 
 
+_HOST_WORDS = tuple(h for hosts, _, _ in NETWORKS.values() for h in hosts)
+
+
 def canonical_profile(url: str) -> tuple[str, str] | None:
     """(network, canonical URL) when ``url`` is a company profile on a known network, else None."""
+    lowered = url.lower()
+    if not any(word in lowered for word in _HOST_WORDS):
+        return None  # no network's host name in it: most links of a page
     try:
         parts = urlsplit(url.strip())
     except ValueError:

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, String, and_, cast, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.actor import Actor
@@ -39,6 +41,10 @@ class LeadFilter:
     has_email: bool | None = None
     has_phone: bool | None = None
     technology: str = ""
+    # a technology category (``booking``, ``analytics``, ... see core.extract.fingerprints.FILTER_CATEGORIES):
+    # leads with one of its technologies, or with tech_category_absent the leads with none of them
+    tech_category: str = ""
+    tech_category_absent: bool = False
     tags: tuple[str, ...] = ()
     owner_id: int | None = None
     campaign_id: int | None = None
@@ -95,6 +101,22 @@ def _json_has(column: Any, value: str, dialect: str) -> ColumnElement[bool]:
     return cast(column, String).like(f"%{escaped}%", escape="\\")
 
 
+def _tech_category(category: str, absent: bool, dialect: str) -> ColumnElement[bool]:
+    # imported here: the fingerprint set is read only when someone filters on a category
+    from core.extract.fingerprints import category_members
+
+    members = list(category_members(category))
+    if not members:
+        raise ValueError(f"unknown technology category: {category!r}")
+    # hundreds of names per category: one set test per row, not one LIKE per name
+    if dialect == "postgresql":
+        has_one: ColumnElement[bool] = cast(Lead.tech, JSONB).has_any(pg_array(members))
+    else:
+        element = func.json_each(Lead.tech).table_valued("value").alias("tech_element")
+        has_one = exists(select(element.c.value).where(element.c.value.in_(members)))
+    return or_(Lead.tech.is_(None), ~has_one) if absent else has_one
+
+
 def _has_contact(kind: str) -> ColumnElement[bool]:
     return exists(select(Contact.id).where(Contact.lead_id == Lead.id, Contact.kind == kind))
 
@@ -125,6 +147,8 @@ def filter_conditions(workspace_id: int, flt: LeadFilter, dialect: str) -> list[
         where.append(_has_contact("phone") if flt.has_phone else ~_has_contact("phone"))
     if flt.technology.strip():
         where.append(_contains(cast(Lead.tech, String), flt.technology, dialect))
+    if flt.tech_category.strip():
+        where.append(_tech_category(flt.tech_category, flt.tech_category_absent, dialect))
     if flt.tags:
         where.append(or_(*[_json_has(Lead.tags, tag, dialect) for tag in flt.tags]))
     if flt.owner_id is not None:

@@ -10,6 +10,22 @@ from core.strategy.models import ICP
 
 JUDGEMENT_WEIGHT = 20.0  # the LLM's share of the score when the rubric does not name it: never the whole score
 MAX_IDS = 5
+# Rubric factors about a kind of technology ("No online booking found", "Uses a live chat"): the words
+# that name each category users filter on, and the words that ask for its absence.
+TECH_CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
+    "booking": ("booking", "scheduling", "appointment", "reservation", "terminbuchung", "réservation", "reserva"),
+    "analytics": ("analytics", "tracking", "web analytics"),
+    "tag manager": ("tag manager",),
+    "live chat": ("live chat", "chat widget", "chatbot"),
+    "payments": ("payment", "checkout"),
+    "CRM": ("crm",),
+    "marketing automation": ("marketing automation", "email marketing", "newsletter tool"),
+    "e-commerce": ("e-commerce", "ecommerce", "online shop", "shop system", "webshop"),
+    "CMS": ("cms", "content management"),
+    "consent": ("cookie consent", "cookie banner", "consent"),
+    "hosting/CDN": ("cdn", "hosting"),
+}
+_ABSENCE = re.compile(r"\b(no|not|without|lacks?|lacking|missing|keine?n?|ohne|sans|sin)\b", re.I)
 _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("exclusions", ("exclu", "not a ", "avoid", "red flag")),
     ("judgement", ("llm", "judg", "overall", "ai fit", "ai assessment")),
@@ -85,9 +101,20 @@ class Factor:
         }
 
 
+def tech_category_of(name: str) -> str:
+    """The technology category a rubric factor is about ("No online booking found" -> "booking"), or ''."""
+    lowered = f" {name.lower()} "
+    for category, words in TECH_CATEGORY_WORDS.items():
+        if any(re.search(rf"\b{re.escape(w)}", lowered) for w in words):
+            return category
+    return ""
+
+
 def factor_kind(name: str) -> str:
     """Which rule scores a rubric factor, from its name ("Industry match" -> "industry")."""
     lowered = f" {name.lower()} "
+    if tech_category_of(name) and not any(n in lowered for n in ("exclu", "avoid", "red flag")):
+        return "technology"
     for kind, needles in _KINDS:
         if any(n in lowered for n in needles):
             return kind
@@ -158,6 +185,24 @@ def _size(icp: ICP, facts: LeadFacts) -> tuple[float, list[int], str]:
     return 0.5, [], "no size cue found"
 
 
+def _technology(name: str, facts: LeadFacts) -> tuple[float, list[int], str]:
+    """A factor about a technology category: its presence, or with "no"/"without" its absence, is the fit."""
+    # imported here: the fingerprint set (a 3.5 MB JSON) is read only when a rubric has such a factor
+    from core.extract.fingerprints import tech_categories
+
+    category = tech_category_of(name)
+    known = tech_categories()
+    present = [t for t in facts.tech if category in known.get(t, ())]
+    ids = [e.id for e in facts.evidence if e.field == "tech" and e.value in present][:MAX_IDS]
+    wants_absence = bool(_ABSENCE.search(name))
+    if present:
+        detail = f"{category} found: " + ", ".join(present)
+        return (0.0 if wants_absence else 1.0), ids, detail
+    crawled = sorted({e.snippet for e in facts.evidence if e.field == "page"})[:3]
+    looked = f"no {category} technology found on the crawled pages" + (f" ({', '.join(crawled)})" if crawled else "")
+    return (1.0 if wants_absence else 0.0), [], looked
+
+
 def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts) -> tuple[float, list[int], str]:
     if kind == "reachable":
         kinds = set(facts.contact_kinds)
@@ -172,6 +217,8 @@ def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts) -> tuple[float, list
         return 0.0, [], "no way to reach them found"
     if kind == "size":
         return _size(icp, facts)
+    if kind == "technology":
+        return _technology(name, facts)
     terms = {
         "industry": list(icp.industries),
         "location": list(icp.locations),

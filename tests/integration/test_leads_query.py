@@ -59,6 +59,17 @@ def test_each_filter_narrows_within_the_workspace(table):
     assert count_leads(actor=owner, flt=LeadFilter(has_email=True)) == 1
 
 
+def test_technology_category_filter_both_ways(table):
+    """Issue 14: "shops" and "firms with no CMS" as filters on the categories of the detected technologies."""
+    owner, _stranger, _tag, (a, b, c, _s) = table
+    assert ids(owner, tech_category="e-commerce") == {a}  # Shopify
+    assert ids(owner, tech_category="CMS") == {b}  # WordPress
+    assert ids(owner, tech_category="cms", tech_category_absent=True) == {a, c}  # c has no technology at all
+    assert ids(owner, tech_category="booking") == set()
+    with pytest.raises(ValueError, match="unknown technology category"):
+        ids(owner, tech_category="no such thing")
+
+
 def test_sorting_and_paging(table):
     owner, *_ = table
     page1 = list_leads(actor=owner, flt=LeadFilter(), sort="score", descending=True, page=1, page_size=2)

