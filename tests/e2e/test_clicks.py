@@ -45,6 +45,10 @@ with UnitOfWork() as uow:
         for key, value in lead.get("fields", {}).items():
             setattr(row, key, value)
         uow.flush()
+        if lead.get("email"):
+            from core.leads.repository import upsert_contact
+            upsert_contact(uow, lead=row, kind="email", value=lead["email"])
+            uow.flush()
         ids[lead["name"]] = row.id
     uow.commit()
 campaigns = []
@@ -54,6 +58,12 @@ if spec.get("campaigns"):
     for goal in spec["campaigns"]:
         version = strategy.create_campaign_from_goal(actor=actor, goal=goal)
         campaigns.append(version.campaign_id)
+if spec.get("drafts"):
+    from core.outreach import service as outreach
+    actor = auth.actor_for(user_id=signed.user_id, workspace_id=workspace_id)
+    template = outreach.save_template(actor=actor, name="Hello", channel="email", subject="Hello {{ company }}",
+                                      body="Hello {{ company }}, we make boxes.")
+    outreach.create_drafts(actor=actor, template_id=template, lead_ids=list(ids.values()))
 print(json.dumps({"workspace_id": workspace_id, "user_id": signed.user_id, "ids": ids, "campaigns": campaigns}))
 """
 
@@ -105,13 +115,14 @@ def tab_of(browser: Browser, name: str) -> Iterator[Page]:
         context.close()
 
 
-def seed(stack, leads: list[dict[str, Any]] = (), campaigns: list[str] = ()) -> dict[str, Any]:
+def seed(stack, leads: list[dict[str, Any]] = (), campaigns: list[str] = (), drafts: bool = False) -> dict[str, Any]:
     """A new account with its own workspace and these leads, made through core in the stack's environment."""
     spec = {
         "email": f"u{secrets.token_hex(4)}@seller.example",
         "password": PASSWORD,
         "leads": list(leads),
         "campaigns": list(campaigns),
+        "drafts": drafts,
     }
     done = subprocess.run(
         [sys.executable, "-c", SEED, json.dumps(spec)],
@@ -465,3 +476,45 @@ def test_saved_and_deleted_leads_show_at_once_and_the_view_survives_a_reload(sta
         expect(page.locator("[role=gridcell]").filter(has_text="Delete Me Ltd")).to_have_count(0)
         expect(page.get_by_text(re.compile(r"\d+ selected"))).to_have_count(0)
         expect(page.get_by_label(re.compile("Confirm delete"))).to_have_count(0)
+
+
+def test_the_approve_picker_offers_only_messages_still_waiting(stack, browser):
+    """After approving, the picker holds nothing and offers only the drafts still waiting; in a second tab that
+    still shows the approved draft, picking it re-reads the list and leaves nothing picked."""
+    account = seed(
+        stack,
+        drafts=True,
+        leads=[
+            {"name": "Draft One Ltd", "domain": "draft-one.test", "email": "hi@draft-one.test"},
+            {"name": "Draft Two Ltd", "domain": "draft-two.test", "email": "hi@draft-two.test"},
+        ],
+    )
+    with tab_of(browser, "approve-picker") as page:
+        sign_in(page, stack, account["email"])
+        go(page, stack, "Outreach")
+        page.get_by_role("tab", name="Drafts & approval").click()
+        other = page.context.new_page()
+        other.set_default_timeout(30_000)
+        other.goto(page.url)
+        other.get_by_role("tab", name="Drafts & approval").click()
+        wait_text(other, "Drafts (2)")
+
+        pick(page, "Approve", re.compile("Draft One Ltd"))
+        page.keyboard.press("Escape")
+        page.get_by_role("button", name="Approve selected").click()
+        wait_text(page, "1 approved.")
+        wait_text(page, "Drafts (1)")
+        expect(page.get_by_role("button", name="Approve selected")).to_be_disabled()  # the picker holds nothing
+        page.get_by_role("combobox", name="Approve").click()
+        expect(page.get_by_role("option", name=re.compile("Draft One Ltd"))).to_have_count(0)
+        expect(page.get_by_role("option", name=re.compile("Draft Two Ltd"))).to_have_count(1)
+        page.keyboard.press("Escape")
+
+        pick(other, "Approve", re.compile("Draft One Ltd"))  # stale: approved in the first tab
+        other.keyboard.press("Escape")
+        wait_text(other, "Drafts (1)")  # the pick re-read the drafts: the approved one left the picker
+        expect(other.get_by_role("button", name="Approve selected")).to_be_disabled()
+    statuses = sorted(
+        s for (s,) in sql(stack, "SELECT status FROM message WHERE workspace_id = :w", w=account["workspace_id"])
+    )
+    assert statuses == ["approved", "draft"]
