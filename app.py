@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.auth import service as auth
-from core.auth.cookies import BROWSER_COOKIE, SESSION_COOKIE
+from core.auth.cookies import BROWSER_COOKIE, SESSION_COOKIE, next_path
 from core.errors import LeadScoutError
 from core.logs import bind_log_context, configure_logging
 
@@ -54,9 +55,34 @@ def _sign_out() -> None:
 if st.session_state.pop("app_signed_out", False):
     _post_browser("/session/end")  # POST: a link or an image elsewhere cannot sign anyone out
 
+PAGES = [
+    st.Page("pages/goal.py", title="Goal", icon=":material/flag:", default=True),
+    st.Page("pages/strategy.py", title="Strategy", icon=":material/checklist:"),
+    st.Page("pages/leads.py", title="Leads", icon=":material/table_view:"),
+    st.Page("pages/insights.py", title="Insights", icon=":material/insights:"),
+    st.Page("pages/system.py", title="System", icon=":material/monitor_heart:"),
+    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+    st.Page("pages/outreach.py", title="Outreach", icon=":material/send:"),
+]
+
+
+def _requested_path() -> str:
+    """The path (and query string) the browser asked for, to come back to after signing in."""
+    query = "&".join(f"{quote(k)}={quote(v)}" for k, v in st.query_params.to_dict().items() if k != "invite")
+    return next_path(st.context.url or "", query)
+
+
 signed = _signed_in()
 if signed is None:
-    st.navigation([st.Page("pages/signin.py", title="Sign in", icon=":material/login:")]).run()
+    # Every page's address shows the sign-in form (not "page not found"); the address is kept for after it.
+    sign_in = [st.Page("pages/signin.py", title="Sign in", icon=":material/login:", default=True)]
+    sign_in += [
+        st.Page("pages/signin.py", title="Sign in", icon=":material/login:", url_path=p.url_path)
+        for p in PAGES
+        if p.url_path
+    ]
+    st.session_state["app_next"] = _requested_path()
+    st.navigation(sign_in, position="hidden").run()
     st.stop()
 
 browser = st.context.cookies.get(BROWSER_COOKIE, "")
@@ -65,7 +91,9 @@ if st.session_state.pop("app_handoff", False) and browser:
     # Nothing else renders until the browser comes back with the cookie, so "Signed in as" is only ever shown
     # once a reload keeps the user signed in (a reload during the hand-off would otherwise sign them out).
     try:
-        start = f"/session/start?code={auth.create_handoff(token=signed.token, browser=browser)}"
+        code = auth.create_handoff(token=signed.token, browser=browser)
+        back_to = st.session_state.pop("app_next", "") or "/"  # the page asked for before signing in
+        start = f"/session/start?code={quote(code)}&next={quote(back_to)}"
     except LeadScoutError:
         start = ""
     if start:
@@ -100,13 +128,4 @@ except LeadScoutError as error:
     st.error(str(error))
     st.stop()
 
-pages = [
-    st.Page("pages/goal.py", title="Goal", icon=":material/flag:", default=True),
-    st.Page("pages/strategy.py", title="Strategy", icon=":material/checklist:"),
-    st.Page("pages/leads.py", title="Leads", icon=":material/table_view:"),
-    st.Page("pages/insights.py", title="Insights", icon=":material/insights:"),
-    st.Page("pages/system.py", title="System", icon=":material/monitor_heart:"),
-    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
-    st.Page("pages/outreach.py", title="Outreach", icon=":material/send:"),
-]
-st.navigation(pages).run()
+st.navigation(PAGES).run()

@@ -21,6 +21,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+from streamlit.runtime.pages_manager import PagesManager
 
 from core.auth import service as auth
 from core.auth.cookies import (
@@ -29,6 +30,7 @@ from core.auth.cookies import (
     OAUTH_COOKIE_SECONDS,
     SESSION_COOKIE,
     cookie_is_secure,
+    safe_next,
 )
 from core.background.schedule import start_in_ui_process
 from core.body_limit import BodySizeLimit
@@ -42,8 +44,8 @@ log = logging.getLogger("core.server")
 
 
 async def start_session(request: Request) -> RedirectResponse:
-    """Trade a one-time handoff code for the HttpOnly session cookie, then go home."""
-    response = RedirectResponse("/", status_code=303)
+    """Trade a one-time handoff code for the HttpOnly session cookie, then go to the page asked for (or home)."""
+    response = RedirectResponse(safe_next(request.query_params.get("next", "/")), status_code=303)
     redeemed = auth.redeem_handoff(
         code=request.query_params.get("code", ""), browser=request.cookies.get(BROWSER_COOKIE, "")
     )
@@ -165,5 +167,10 @@ ROUTES = [
 # Every browser gets its hand-off cookie; our own routes refuse oversized bodies (MAX_REQUEST_BODY_BYTES),
 # Streamlit's uploads keep their own limit.
 MIDDLEWARE = [Middleware(BrowserCookie), Middleware(BodySizeLimit, prefixes=("/session/",))]
+
+# app.py routes every page with st.navigation. Streamlit would otherwise treat the pages/ folder beside it as
+# an old-style multipage app until the first run of app.py: a first visit to /leads after a restart ran
+# pages/leads.py on its own, without the sign-in gate, under a sidebar listing every module (issue 18 item 7).
+PagesManager.uses_pages_directory = False
 
 app = st.App(str(Path(__file__).with_name("app.py")), routes=ROUTES, middleware=MIDDLEWARE)

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
 from core.extract.fingerprints import FILTER_CATEGORIES
-from core.leads import merge, service
+from core.leads import service
 from core.leads.models import LEAD_STATUSES
-from core.leads.query import SORTABLE, LeadFilter, filter_options, list_leads
+from core.leads.query import MAX_SELECTION, SORTABLE, LeadFilter, filter_options, list_leads, matching_names
+from ui import leads_select as selection
+from ui import leads_url as url
 from ui.common import current_actor, show_errors
 from ui.leads_csv import render_export, render_import
 from ui.leads_detail import render_detail
+from ui.leads_dups import render_duplicates
 from ui.leads_rescore import render_outdated_banner
 
+YES_NO = ["any", "yes", "no"]
+PAGE_SIZES = [50, 100, 250]
 actor = current_actor()
 st.title(":material/table_view: Leads")
 options = filter_options(actor=actor)
@@ -21,39 +28,72 @@ owners = dict(options.owners)
 campaigns = dict(options.campaigns)
 if st.session_state.get("leads_workspace_id") != actor.workspace_id:
     # Another workspace was picked: the previous one's selection must not be acted on (or handed to Outreach) here.
-    for key in ("leads_page", "leads_selected", "leads_open", "leads_dups"):
+    for key in ("leads_page", "leads_selected", "leads_open", "leads_dups_shown"):
         st.session_state.pop(key, None)
+    selection.reset()
     st.session_state["leads_workspace_id"] = actor.workspace_id
-for key, value in (("leads_page", 1), ("leads_selected", []), ("leads_open", None)):
-    st.session_state.setdefault(key, value)
+    # A shared link or a reload opens the lead it names (only a lead of this workspace: the lookup is filtered).
+    named = (
+        matching_names(actor=actor, flt=LeadFilter(lead_ids=(url_lead,)), limit=1)
+        if (url_lead := url.lead_from_url())
+        else []
+    )
+    selection.remember_labels(named)
+    st.session_state["leads_open"] = named[0][0] if named else None
+st.session_state.setdefault("leads_open", None)
+if notice := st.session_state.pop("leads_notice", None):
+    st.success(notice)
 
 with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
     c1, c2, c3, c4 = st.columns(4)
-    text = c1.text_input("Search name, domain, summary, notes", key="leads_text")
-    statuses = c2.multiselect("Status", LEAD_STATUSES, key="leads_statuses")
-    score = c3.slider("Score", 0, 100, (0, 100), key="leads_score")
-    tags = c4.text_input("Tags (comma-separated, any)", key="leads_tags")
+    text = c1.text_input("Search name, domain, summary, notes", url.text("leads_text"), key="leads_text")
+    statuses = c2.multiselect(
+        "Status", LEAD_STATUSES, url.choices("leads_statuses", LEAD_STATUSES), key="leads_statuses"
+    )
+    score = c3.slider("Score", 0, 100, url.score(), key="leads_score")
+    tags = c4.text_input("Tags (comma-separated, any)", url.text("leads_tags"), key="leads_tags")
     c1, c2, c3, c4 = st.columns(4)
-    industry = c1.text_input("Industry", key="leads_industry")
-    location = c2.text_input("Location or country code", key="leads_location")
-    technology = c3.text_input("Technology", key="leads_tech")
-    has_email = c4.selectbox("Has email", ["any", "yes", "no"], key="leads_has_email")
+    industry = c1.text_input("Industry", url.text("leads_industry"), key="leads_industry")
+    location = c2.text_input("Location or country code", url.text("leads_location"), key="leads_location")
+    technology = c3.text_input("Technology", url.text("leads_tech"), key="leads_tech")
+    has_email = c4.selectbox("Has email", YES_NO, url.index("leads_has_email", YES_NO), key="leads_has_email")
     c1, c2, c3, c4 = st.columns(4)
-    has_phone = c1.selectbox("Has phone", ["any", "yes", "no"], key="leads_has_phone")
+    has_phone = c1.selectbox("Has phone", YES_NO, url.index("leads_has_phone", YES_NO), key="leads_has_phone")
     owner = c2.selectbox(
-        "Owner", [None, *owners], format_func=lambda i: "anyone" if i is None else owners[i], key="leads_owner"
+        "Owner",
+        [None, *owners],
+        url.index("leads_owner", [None, *owners]),
+        format_func=lambda i: "anyone" if i is None else owners[i],
+        key="leads_owner",
     )
     campaign = c3.selectbox(
-        "Campaign", [None, *campaigns], format_func=lambda i: "any" if i is None else campaigns[i], key="leads_campaign"
+        "Campaign",
+        [None, *campaigns],
+        url.index("leads_campaign", [None, *campaigns]),
+        format_func=lambda i: "any" if i is None else campaigns[i],
+        key="leads_campaign",
     )
     found_by = c4.selectbox(
-        "Found by query", ["", *options.search_queries], format_func=lambda q: q or "any", key="leads_query"
+        "Found by query",
+        ["", *options.search_queries],
+        url.index("leads_query", ["", *options.search_queries]),
+        format_func=lambda q: q or "any",
+        key="leads_query",
     )
     c1, c2, _c3, _c4 = st.columns(4)
     tech_category = c1.selectbox(
-        "Technology category", ["", *FILTER_CATEGORIES], format_func=lambda c: c or "any", key="leads_tech_category"
+        "Technology category",
+        ["", *FILTER_CATEGORIES],
+        url.index("leads_tech_category", ["", *FILTER_CATEGORIES]),
+        format_func=lambda c: c or "any",
+        key="leads_tech_category",
     )
-    tech_absent = c2.toggle("None of that category", key="leads_tech_absent", disabled=not tech_category)
+    tech_absent = c2.toggle(
+        "None of that category",
+        value=url.flag("leads_tech_absent", False),
+        key="leads_tech_absent",
+        disabled=not tech_category,
+    )
 
 flt = LeadFilter(
     statuses=tuple(statuses),
@@ -73,10 +113,10 @@ flt = LeadFilter(
     text=text,
 )
 c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
-sort = c1.selectbox("Sort by", list(SORTABLE), key="leads_sort")
-descending = c2.toggle("Descending", value=True, key="leads_desc")
-page_size = c3.selectbox("Rows per page", [50, 100, 250], key="leads_page_size")
-page_no = c4.number_input("Page", min_value=1, step=1, key="leads_page")
+sort = c1.selectbox("Sort by", list(SORTABLE), url.index("leads_sort", list(SORTABLE)), key="leads_sort")
+descending = c2.toggle("Descending", value=url.flag("leads_desc", True), key="leads_desc")
+page_size = c3.selectbox("Rows per page", PAGE_SIZES, url.index("leads_page_size", PAGE_SIZES), key="leads_page_size")
+page_no = c4.number_input("Page", min_value=1, value=url.number("leads_page", 1, 1, 100_000), step=1, key="leads_page")
 
 page = list_leads(actor=actor, flt=flt, sort=sort, descending=descending, page=int(page_no), page_size=page_size)
 pages_total = max(1, -(-page.total // page_size))
@@ -120,21 +160,15 @@ frame = pd.DataFrame(
 )
 
 
-def _take_selection() -> None:
-    """Copy the table's selected rows into the selection box (a callback: runs before widgets exist)."""
-    rows = st.session_state["leads_table"]["selection"]["rows"]
-    chosen = [row_ids[i] for i in rows if i < len(row_ids)]
-    st.session_state["leads_selected"] = chosen
-    if chosen:
-        st.session_state["leads_open"] = chosen[0]
-
-
+labels = selection.remember_labels((r.id, r.name or r.domain) for r in page.rows)
+table_key = selection.table_key(row_ids)  # positions in this table mean these rows, and only these
 st.dataframe(
     frame,
     hide_index=True,
-    key="leads_table",
-    on_select=_take_selection,
+    key=table_key,
+    on_select=partial(selection.take_table_selection, table_key, row_ids),
     selection_mode="multi-row",
+    selection_default=selection.default_rows(row_ids),
     column_config={
         "id": st.column_config.NumberColumn("ID", width="small"),
         "website": st.column_config.LinkColumn("Website", display_text=r"https?://(?:www\.)?([^/]+)"),
@@ -142,17 +176,41 @@ st.dataframe(
         "status": st.column_config.TextColumn("Status"),
     },
 )
-names = {r.id: r.name or r.domain for r in page.rows}
-chosen_now = [i for i in st.session_state["leads_selected"] if isinstance(i, int)]
+chosen = selection.selected()
+s1, s2 = st.columns([1, 3])
+if page.total > len(row_ids) and s1.button(
+    f"Select all {min(page.total, MAX_SELECTION):,} matching", key="leads_select_all", icon=":material/done_all:"
+):
+    selection.add(matching_names(actor=actor, flt=flt))
+    st.rerun()
+if chosen and s2.button("Clear selection", key="leads_select_clear"):
+    selection.drop(list(chosen))
+    st.rerun()
+# The picker holds the whole set (with labels that never change while the page is open).
+st.session_state["leads_selected"] = list(chosen)
 selected = st.multiselect(
     "Selected leads",
-    sorted(set(row_ids) | set(chosen_now)),
+    list(dict.fromkeys([*chosen, *row_ids])),
     key="leads_selected",
-    format_func=lambda i: f"{names.get(i, 'lead')} (#{i})",
+    format_func=lambda i, known=dict(labels): known.get(i, f"lead #{i}"),
+    on_change=selection.take_picker_selection,
 )
+
+
+def _done(message: str, gone: list[int] | None = None) -> None:
+    """After a bulk action: drop leads that are gone, then draw the page again from the database."""
+    if gone:
+        selection.drop(gone)
+        if st.session_state.get("leads_open") in gone:
+            st.session_state["leads_open"] = None
+    selection.changed()
+    st.session_state["leads_notice"] = message
+    st.rerun()
+
 
 if selected:
     st.markdown(f"**{len(selected)} selected**")
+    st.caption("Acting on " + selection.describe())
     b1, b2, b3, b4, b5, b6 = st.columns(6)
     new_status = b1.selectbox("Set status", LEAD_STATUSES, key="leads_bulk_status", label_visibility="collapsed")
     new_owner = b2.selectbox(
@@ -164,23 +222,23 @@ if selected:
     )
     with show_errors():
         if b1.button("Set status", key="leads_bulk_status_go"):
-            st.success(
-                f"Set {service.set_status(actor=actor, lead_ids=selected, status=new_status)} leads to {new_status}."
-            )
+            count = service.set_status(actor=actor, lead_ids=selected, status=new_status)
+            _done(f"Set {count} leads to {new_status}: {selection.describe()}.")
         if b2.button("Assign", key="leads_bulk_assign_go"):
-            st.success(f"Assigned {service.assign(actor=actor, lead_ids=selected, owner_id=new_owner)} leads.")
+            count = service.assign(actor=actor, lead_ids=selected, owner_id=new_owner)
+            _done(f"Assigned {count} leads: {selection.describe()}.")
         if b3.button("Re-crawl", key="leads_bulk_recrawl"):
-            st.success(
-                f"Re-crawl queued as run(s) {', '.join(map(str, service.recrawl(actor=actor, lead_ids=selected)))}."
-            )
+            runs = service.recrawl(actor=actor, lead_ids=selected)
+            _done(f"Re-crawl of {selection.describe()} queued as run(s) {', '.join(map(str, runs))}.")
         if b4.button("Re-score", key="leads_bulk_rescore"):
-            st.success(f"Re-scoring in job {service.rescore(actor=actor, lead_ids=selected)}.")
-        confirm = b5.checkbox("Confirm delete", key="leads_bulk_delete_confirm")
+            _done(f"Re-scoring {selection.describe()} in job {service.rescore(actor=actor, lead_ids=selected)}.")
+        confirm = b5.checkbox(
+            f"Confirm delete of {len(selected)}", key=selection.confirm_key("leads_bulk_delete_confirm")
+        )
         if b5.button("Delete", key="leads_bulk_delete", disabled=not confirm):
-            st.success(
-                f"Deleted {service.delete_leads(actor=actor, lead_ids=selected)} leads; they will not come back."
-            )
-            st.session_state.pop("leads_selected", None)
+            what = selection.describe()
+            count = service.delete_leads(actor=actor, lead_ids=selected)
+            _done(f"Deleted {count} of {what}; they will not come back.", gone=list(selected))
         if b6.button("Contact", key="leads_bulk_contact", type="primary"):
             st.session_state["outreach_lead_ids"] = list(selected)
             st.switch_page("pages/outreach.py")
@@ -194,7 +252,30 @@ with detail_tab:
         "Open lead",
         [None, *open_ids],
         key="leads_open",
-        format_func=lambda i: "choose a lead" if i is None else f"{names.get(i, 'lead')} (#{i})",
+        format_func=lambda i, known=dict(labels): "choose a lead" if i is None else known.get(i, f"lead #{i}"),
+    )
+    url.publish(
+        {
+            "leads_text": text,
+            "leads_statuses": ",".join(statuses),
+            "leads_score": f"{score[0]}-{score[1]}" if score != (0, 100) else "",
+            "leads_tags": tags,
+            "leads_industry": industry,
+            "leads_location": location,
+            "leads_tech": technology,
+            "leads_tech_category": tech_category,
+            "leads_tech_absent": "1" if tech_category and tech_absent else "",
+            "leads_has_email": "" if has_email == "any" else has_email,
+            "leads_has_phone": "" if has_phone == "any" else has_phone,
+            "leads_owner": "" if owner is None else str(owner),
+            "leads_campaign": "" if campaign is None else str(campaign),
+            "leads_query": found_by,
+            "leads_sort": "" if sort == "score" else sort,
+            "leads_desc": "" if descending else "0",
+            "leads_page_size": "" if page_size == PAGE_SIZES[0] else str(page_size),
+            "leads_page": "" if page_no == 1 else str(page_no),
+        },
+        lead_id,
     )
     if lead_id:
         render_detail(actor, lead_id, owners)
@@ -203,16 +284,4 @@ with import_tab:
 with export_tab:
     render_export(actor, flt, selected)
 with dup_tab:
-    if st.button("Find duplicates", key="leads_dup_find"):
-        st.session_state["leads_dups"] = merge.find_duplicates(actor=actor)
-    for n, group in enumerate(st.session_state.get("leads_dups", [])):
-        labels = dict(zip(group.lead_ids, group.names, strict=True))
-        st.markdown(f"**Same {group.reason}: `{group.key}`** — " + ", ".join(f"{v} (#{k})" for k, v in labels.items()))
-        keep = st.selectbox(
-            "Keep", group.lead_ids, format_func=lambda i, lb=labels: f"{lb[i]} (#{i})", key=f"leads_dup_keep_{n}"
-        )
-        if st.button("Merge the others into it", key=f"leads_dup_merge_{n}"):
-            with show_errors():
-                merge.merge_leads(actor=actor, keep_id=keep, merge_ids=list(group.lead_ids))
-                st.session_state["leads_dups"] = merge.find_duplicates(actor=actor)
-                st.success("Merged; contacts, evidence and messages moved, recorded in the audit log.")
+    render_duplicates(actor)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from core.outreach import limits, message_log, sending_settings, service, suppression
@@ -98,16 +100,19 @@ with drafts_tab:
     for m in drafts:
         if m.flags:
             st.warning(f"#{m.id} {m.lead_name}: edit before approving — no evidence for: " + " | ".join(m.flags))
+    # Options are message ids; the picker is keyed by the drafts it offers, so once the list changes (approved
+    # here, in another tab or by someone else) it starts empty and never offers a message that left it.
+    draft_labels = {m.id: f"#{m.id} {m.lead_name} · {m.subject or m.body[:40]}" for m in drafts}
+    drafts_key = hashlib.sha256(",".join(map(str, draft_labels)).encode()).hexdigest()[:16]
     to_approve = st.multiselect(
         "Approve",
-        drafts,
-        format_func=lambda m: f"#{m.id} {m.lead_name} · {m.subject or m.body[:40]}",
-        key="outreach_approve_pick",
+        list(draft_labels),
+        format_func=lambda i: draft_labels.get(i, f"#{i}"),
+        key=f"outreach_approve_pick_{drafts_key}",
     )
     if st.button("Approve selected", disabled=not to_approve, key="outreach_approve"):
-        count, refused = service.approve(actor=actor, message_ids=[m.id for m in to_approve])
+        count, refused = service.approve(actor=actor, message_ids=list(to_approve))
         st.session_state["outreach_approved_notice"] = (count, refused)
-        st.session_state.pop("outreach_approve_pick", None)
         st.rerun()  # the approved messages move to the send list below
     if notice := st.session_state.pop("outreach_approved_notice", None):
         st.success(f"{notice[0]} approved.")

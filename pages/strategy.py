@@ -27,7 +27,9 @@ campaign_id = st.selectbox(
     "Campaign",
     ids,
     key="strategy_campaign_id",
-    format_func=lambda cid: next(f"#{c.id} {c.name} ({c.status})" for c in campaigns if c.id == cid),
+    # The label must not change while the page is open: the browser sends the label back, and a label that
+    # changed (a status moving from draft to running) made the picker jump to the first campaign (issue 18 item 4).
+    format_func=lambda cid: next(f"#{c.id} {c.name}" for c in campaigns if c.id == cid),
 )
 try:
     campaign = service.get_campaign_or_raise(actor=actor, campaign_id=campaign_id)

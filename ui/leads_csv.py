@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -62,6 +64,8 @@ def render_import(actor: Actor) -> None:
         )
         return
     name, data = st.session_state["leads_import_data"]
+    # The mapping widgets belong to this file: another file starts from its own guesses (issue 18 item 3).
+    file_key = hashlib.sha256(data).hexdigest()[:16]
     try:
         preview = csv_import.preview(data)
     except LeadScoutError as error:
@@ -86,7 +90,7 @@ def render_import(actor: Actor) -> None:
             choices,
             index=choices.index(guess) if guess in choices else 0,
             format_func=lambda h: "— not in file —" if h is None else h,
-            key=f"leads_map_{field}",
+            key=f"leads_map_{file_key}_{field}",
         )
     c1, c2 = st.columns(2)
     region = c1.text_input("Default phone region (ISO code)", value="US", max_chars=2, key="leads_import_region")

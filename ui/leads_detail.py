@@ -156,4 +156,6 @@ def _render_edit_form(actor: Actor, lead: LeadDetail, owners: dict[int, str]) ->
                     tags=[t for t in tags.split(",") if t.strip()],
                     notes=notes,
                 )
-                st.success("Saved.")
+                # Draw the page again so the table above shows what was saved.
+                st.session_state["leads_notice"] = f"Saved {lead.name or lead.domain} (#{lead.id})."
+                st.rerun()

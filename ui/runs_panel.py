@@ -38,6 +38,7 @@ def _run_list(actor: Actor, campaign_id: int) -> None:
         label = (
             f"Run {view.id} · {view.status} · {view.hits} hits · {view.sites_crawled}/{view.sites_total} sites crawled"
             f" · {view.sites_failed} failed · {view.leads_created} new leads, {view.leads_updated} updated"
+            + (f" · {view.sites_cancelled} cancelled" if view.sites_cancelled else "")
         )
         st.progress(view.fraction or 0.0, text=label)
         for error in view.errors[:3]:

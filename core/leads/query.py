@@ -310,3 +310,18 @@ def filter_options(*, actor: Actor, uow: UnitOfWork | None = None) -> FilterOpti
         campaigns=tuple((r[0], r[1]) for r in campaigns),
         search_queries=tuple(queries),
     )
+
+
+MAX_SELECTION = 10_000
+
+
+def matching_names(
+    *, actor: Actor, flt: LeadFilter, limit: int = MAX_SELECTION, uow: UnitOfWork | None = None
+) -> list[tuple[int, str]]:
+    """(id, name or domain) of every lead matching ``flt``, oldest first, at most ``limit`` ("select all N")."""
+    uow = uow or UnitOfWork()
+    with uow:
+        dialect = uow.session.get_bind().dialect.name
+        where = filter_conditions(actor.workspace_id, flt, dialect)
+        rows = uow.session.execute(select(Lead.id, Lead.name, Lead.domain).where(*where).order_by(Lead.id).limit(limit))
+        return [(lead_id, name or domain) for lead_id, name, domain in rows]

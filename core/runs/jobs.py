@@ -133,6 +133,13 @@ def store_site(*, workspace_id: int, run_id: int, campaign_id: int | None, domai
         row = uow.session.scalar(select(RunSite).where(RunSite.run_id == run_id, RunSite.domain == domain))
         if row is None or row.status != "queued":
             return row.lead_id if row else None
+        # FOR SHARE: a cancel (which updates the run) waits for the stores under way, and a store waits for it.
+        run = uow.session.get(Run, run_id, with_for_update={"read": True})
+        if run is None or run.status == "cancelled":
+            # A batch still crawling when the run was cancelled stores nothing more (issue 18 item 5).
+            row.status, row.error = "cancelled", "the run was cancelled"
+            uow.commit()
+            return None
         html_pages = [p for p in site.pages if p.html]
         if not html_pages:
             add_crawl_log(uow, workspace_id=workspace_id, entries=site.log, run_id=run_id)
@@ -210,7 +217,10 @@ def crawl_batch_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[st
 
             score_leads(workspace_id=workspace_id, lead_ids=lead_ids, use_llm=False)
     except background.JobCancelled:
-        raise  # a cancelled run keeps its sites queued
+        # The leads stored before the cancel are kept: give them their rule score, so none is left unscored
+        # (read from the run's sites: a store can finish after its coroutine was cancelled).
+        _score_unscored_leads(workspace_id, run_id)
+        raise
     except Exception as exc:
         if ctx.final_attempt or isinstance(exc, background.PERMANENT_ERRORS):
             # No attempt is left: the sites end as failed with the error, so the run can finish.
@@ -223,6 +233,19 @@ def crawl_batch_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[st
             kind="runs.summarize", args={"lead_ids": lead_ids, "campaign_id": campaign_id}, workspace_id=workspace_id
         )
     return {"sites": len(domains), "crawled_now": len(todo), "leads": len(lead_ids)}
+
+
+def _score_unscored_leads(workspace_id: int, run_id: int) -> None:
+    with UnitOfWork() as uow:
+        unscored = list(
+            uow.session.scalars(
+                select(Lead.id)
+                .join(RunSite, RunSite.lead_id == Lead.id)
+                .where(RunSite.run_id == run_id, RunSite.status == "crawled", Lead.score.is_(None))
+            )
+        )
+    if unscored:
+        score_leads(workspace_id=workspace_id, lead_ids=unscored, use_llm=False)
 
 
 def store_site_or_fail(

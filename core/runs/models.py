@@ -26,6 +26,7 @@ class RunView:
     active_jobs: int
     failed_jobs: int
     errors: tuple[str, ...]
+    sites_cancelled: int = 0
 
     @property
     def fraction(self) -> float | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core import background
 from core.actor import Actor
@@ -165,6 +165,7 @@ def get_run_or_raise(*, actor: Actor, run_id: int) -> RunView:
             active_jobs=sum(job.status in JOB_ACTIVE_STATUSES for job in run_jobs),
             failed_jobs=sum(job.status == "failed" for job in run_jobs),
             errors=errors,
+            sites_cancelled=counts.get("cancelled", 0),
         )
 
 
@@ -180,13 +181,32 @@ def list_runs(*, actor: Actor, campaign_id: int) -> list[RunView]:
 
 
 def cancel_run(*, actor: Actor, run_id: int) -> RunView:
-    """Stop a run: its queued and running jobs are cancelled; sites not crawled stay queued."""
+    """Stop a run: its queued and running jobs are cancelled, its sites not crawled yet end as cancelled (a batch
+    still running stores nothing more), and the campaign is no longer running unless another run of it is."""
     with UnitOfWork() as uow:
         run = uow.session.get(Run, run_id)
         if run is None or run.workspace_id != actor.workspace_id:
             raise NotFound(f"Run {run_id} does not exist in this workspace.")
         active = [job.id for job in _run_jobs(uow, run) if job.status in JOB_ACTIVE_STATUSES]
-        run.status, run.finished_at = "cancelled", utcnow()
+        if run.status in ("queued", "searching", "crawling"):
+            run.status, run.finished_at = "cancelled", utcnow()
+        uow.session.execute(
+            update(RunSite)
+            .where(RunSite.run_id == run.id, RunSite.status == "queued")
+            .values(status="cancelled", error="the run was cancelled")
+        )
+        campaign = uow.session.get(Campaign, run.campaign_id)
+        still_running = uow.session.scalar(
+            select(Run.id)
+            .where(
+                Run.campaign_id == run.campaign_id,
+                Run.id != run.id,
+                Run.status.in_(("queued", "searching", "crawling")),
+            )
+            .limit(1)
+        )
+        if campaign is not None and campaign.status == "running" and still_running is None:
+            campaign.status = "approved"
         audit(uow, "run.cancelled", actor=actor, target_type="run", target_id=run_id)
         uow.commit()
     for job_id in active:

@@ -71,6 +71,24 @@ class Stack:
     site_server: SiteServer
     logs: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
+
+    def restart(self, name: str) -> None:
+        """Stop a process (SIGTERM, as a deploy does) and start it again: a server restart."""
+        proc = self.processes.pop(name)
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        self.processes[name] = subprocess.Popen(
+            self.commands[name], cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        if name == "app":
+            wait_http(f"{self.app_url}/_stcore/health")
 
     def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
         """Start (another) ``rq worker`` on every queue."""
@@ -153,6 +171,7 @@ def run_stack(
                 "app": [str(BIN / "streamlit"), "run", "server.py", "--server.address", "127.0.0.1", "--server.port", str(app_port)],
                 "receiver": [str(BIN / "uvicorn"), "workers.receiver:app", "--host", "127.0.0.1", "--port", str(receiver_port)],
             }
+            running.commands.update(commands)
             try:
                 for name, command in commands.items():
                     log = open(logs / f"{name}.log", "ab")  # noqa: SIM115

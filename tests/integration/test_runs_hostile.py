@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core import background
 from core.config import get_settings
 from core.db import UnitOfWork
-from core.db.models import Contact, Lead, Page, PageFetch, RunSite
+from core.db.models import Campaign, Contact, Lead, Page, PageFetch, RunSite
 from core.runs import service as runs
 from tests.fixtures.site_server import SiteServer
 from tests.fixtures.sites import FixtureResponse, generate_sites
@@ -154,7 +154,8 @@ def test_a_page_nested_181000_deep_is_cut_with_a_reason_and_the_other_sites_are_
     assert emails == {"hello@deep.test"}
 
 
-def test_a_cancelled_batch_keeps_its_unfinished_sites_queued(owner, hostile_web, monkeypatch):
+def test_a_cancelled_run_stores_nothing_more_and_its_unfinished_sites_end_cancelled(owner, hostile_web, monkeypatch):
+    """Issue 18 item 5: before, the slow sites stayed queued for ever and the campaign stayed "running"."""
     sites, server = hostile_web
     monkeypatch.setenv("JOB_RETRIES", "0")  # the first attempt is the last: cancelling is no failure
     get_settings.cache_clear()
@@ -165,13 +166,19 @@ def test_a_cancelled_batch_keeps_its_unfinished_sites_queued(owner, hostile_web,
     deadline = time.monotonic() + 30
     while runs.get_run_or_raise(actor=owner, run_id=started).sites_crawled == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
-    runs.cancel_run(actor=owner, run_id=started)  # while the slow sites are still loading: the job
-    # sees the flag when the first of them is stored
+    at_cancel = runs.cancel_run(actor=owner, run_id=started)  # while the slow sites are still loading
     view = wait_for_run(owner, started, timeout=60)
     runner.shutdown()
 
     assert view.status == "cancelled"
-    assert site_rows(started)[slower] == ("queued", "")
+    assert site_rows(started)[slower] == ("cancelled", "the run was cancelled")
+    assert view.sites_queued == 0 and view.sites_crawled == at_cancel.sites_crawled  # no progress after the cancel
+    assert view.sites_cancelled >= 1
+    with UnitOfWork() as uow:
+        campaign_status = uow.session.get(Campaign, campaign_id).status
+        scores = list(uow.session.scalars(select(Lead.score).where(Lead.workspace_id == owner.workspace_id)))
+    assert campaign_status != "running"
+    assert scores and None not in scores  # the leads stored before the cancel are scored
 
 
 def background_run(owner, campaign_id: int, urls: list[str], runner) -> int:

@@ -79,7 +79,7 @@ class SearchHit(CreatedAt, Base):
     snippet: Mapped[str] = mapped_column(Text, default="")
 
 
-RUN_SITE_STATUSES = ("queued", "crawled", "failed", "skipped")
+RUN_SITE_STATUSES = ("queued", "crawled", "failed", "skipped", "cancelled")
 
 
 class RunSite(CreatedAt, Base):
