@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: run test worker receiver lint migrate bench clean-venv check
+.PHONY: run api test worker receiver lint migrate bench clean-venv check
 
 $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -28,6 +28,11 @@ migrate: $(RUNTIME_STAMP)
 run: migrate
 	$(VENV)/bin/streamlit run server.py --server.address $(HOST) --server.port $(PORT)
 
+# The web service alone (REST API, /unsubscribe, /hooks/*, /healthz), for scale-out; `make run` serves it too.
+API_PORT ?= 8502
+api: migrate
+	$(VENV)/bin/uvicorn api.standalone:app --host $(HOST) --port $(API_PORT) --proxy-headers
+
 test: $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -37,15 +42,15 @@ worker: $(RUNTIME_STAMP)
 	exec $(VENV)/bin/rq worker --worker-class workers.tasks.Worker crawl llm send default --with-scheduler --url "$$url"
 
 lint: $(DEV_STAMP)
-	$(VENV)/bin/ruff check core workers pages ui app.py server.py tests bench
-	$(VENV)/bin/ruff format --check core workers pages ui app.py server.py
-	$(VENV)/bin/mypy core
+	$(VENV)/bin/ruff check api core workers pages ui app.py server.py tests bench
+	$(VENV)/bin/ruff format --check api core workers pages ui app.py server.py
+	$(VENV)/bin/mypy core api
 
 clean-venv:
 	rm -rf $(VENV)
 
 receiver: $(RUNTIME_STAMP)
-	$(VENV)/bin/uvicorn workers.receiver:app --host 127.0.0.1 --port 8502
+	$(VENV)/bin/uvicorn workers.receiver:app --host 127.0.0.1 --port 8502  # the same application as `make api`
 
 check: $(RUNTIME_STAMP)
 	$(PY) -m core check

@@ -1,4 +1,5 @@
-"""The UI process: Streamlit (app.py) plus two tiny routes that keep sign-in in an HttpOnly cookie.
+"""The UI process: Streamlit (app.py), the web service (api/: REST API, unsubscribe, webhooks, /healthz),
+and the tiny routes that keep sign-in in an HttpOnly cookie — all on one port.
 
 Run with `streamlit run server.py` (what `make run` does) or `uvicorn server:app`.
 The browser trades a one-time code for the session cookie at /session/start, so the session
@@ -23,6 +24,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from streamlit.runtime.pages_manager import PagesManager
 
+from api.app import app as web_service
 from core.auth import service as auth
 from core.auth.cookies import (
     BROWSER_COOKIE,
@@ -157,7 +159,17 @@ async def end_session_needs_post(request: Request) -> Response:
     return PlainTextResponse("Sign out with the button in LeadScout.", status_code=405, headers={"Allow": "POST"})
 
 
+# The web service answers its own paths on this port (an ASGI app as a Route endpoint gets the request
+# untouched, path and all), so `make run` serves UI, API, unsubscribe and webhooks on one port.
+WEB_SERVICE_ROUTES = [
+    Route("/api/{rest:path}", web_service),
+    Route("/unsubscribe", web_service),
+    Route("/hooks/{rest:path}", web_service),
+    Route("/healthz", web_service),
+]
+
 ROUTES = [
+    *WEB_SERVICE_ROUTES,
     Route("/session/start", start_session),
     Route("/session/end", end_session, methods=["POST"]),
     Route("/session/end", end_session_needs_post, methods=["GET"]),

@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     # Monitoring (issue 9)
     sentry_dsn: SecretStr | None = None
     alert_webhook_url: SecretStr | None = None  # Slack-compatible incoming webhook
-    receiver_url: str = "http://127.0.0.1:8502"  # where the System page and `check` reach /healthz; empty = skip
+    # where the System page and `check` reach /healthz; unset = PUBLIC_BASE_URL (`make run` serves it), "none" = skip
+    receiver_url: str | None = None
     alert_window_minutes: int = Field(default=60, ge=1)
     alert_min_samples: int = Field(default=5, ge=1)
     alert_failure_rate: float = Field(default=0.5, gt=0, le=1)
@@ -120,6 +121,12 @@ class Settings(BaseSettings):
     # Request bodies over this get 413 at the receiver and at server.py's own routes, before they are read
     max_request_body_bytes: int = Field(default=2_097_152, ge=1024)
 
+    # REST API (issue 15)
+    api_rate_per_second: float = Field(default=20.0, gt=0)  # per API key, shared through Redis when set
+    api_rate_burst: int = Field(default=100, ge=1)
+    api_idempotency_hours: int = Field(default=24, ge=1)  # how long an Idempotency-Key's response is replayed
+    api_key_default_days: int = Field(default=365, ge=0)  # a new key's lifetime; 0 = no expiry
+
     # Supabase
     supabase_url: str | None = None
     supabase_anon_key: SecretStr | None = None
@@ -178,6 +185,13 @@ class Settings(BaseSettings):
             if relative and relative != ":memory:":
                 return prefix + str(PROJECT_ROOT / relative)
         return self.database_url
+
+    @property
+    def health_base_url(self) -> str:
+        """Where /healthz is checked: RECEIVER_URL, else PUBLIC_BASE_URL; empty when RECEIVER_URL is "none"."""
+        if self.receiver_url is None:
+            return self.public_base_url
+        return "" if self.receiver_url.strip().lower() in ("", "none") else self.receiver_url
 
     @property
     def is_sqlite(self) -> bool:

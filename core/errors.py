@@ -4,6 +4,7 @@
     ├── NotFound                    the thing asked for does not exist in this workspace
     ├── InvalidInput                the user (or a file, or a caller) gave something we cannot use
     ├── PermissionDenied            signed out, wrong role, or not a member of the workspace
+    │   ├── NotAuthenticated        no valid credentials: a missing, unknown, revoked or expired API key (HTTP 401)
     │   ├── WebhookUnsigned         a provider webhook came without its signature (HTTP 401)
     │   └── WebhookForged           a provider webhook's signature is wrong, stale or replayed (HTTP 403)
     ├── QuotaExceeded               a budget, rate limit or throttle says no for now
@@ -40,6 +41,10 @@ class PermissionDenied(LeadScoutError):
     """Raised when the current user may not do this (not signed in, wrong role, revoked)."""
 
 
+class NotAuthenticated(PermissionDenied):
+    """Raised when a request carries no valid credentials (missing, unknown, revoked or expired API key)."""
+
+
 class WebhookUnsigned(PermissionDenied):
     """Raised when a webhook arrives without the signature its provider always sends (HTTP 401)."""
 
@@ -50,6 +55,10 @@ class WebhookForged(PermissionDenied):
 
 class QuotaExceeded(LeadScoutError):
     """Raised when a budget, rate limit or sign-in throttle refuses the action for now."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ExternalServiceError(LeadScoutError):

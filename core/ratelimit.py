@@ -59,6 +59,9 @@ class RateLimiter(Protocol):
     def pause(self, seconds: float) -> None:
         """Let nobody through for ``seconds`` (the provider said so)."""
 
+    def try_take(self) -> float:
+        """Take a token without waiting: 0 when taken, else the seconds until one is free."""
+
 
 class LocalTokenBucket:
     """An in-process token bucket: ``rate`` requests per second with bursts of ``burst``."""
@@ -91,6 +94,10 @@ class LocalTokenBucket:
                 return 0.0
             return (1 - self._tokens) / self._rate
 
+    def try_take(self) -> float:
+        """Take a token now if there is one: 0, else the seconds until one is free."""
+        return self._take()
+
     def acquire(self) -> None:
         """Block until a token is free and take it."""
         while (wait := self._take()) > 0:
@@ -119,6 +126,10 @@ class RedisTokenBucket:
         self._key, self._rate, self._burst, self._sleep = key, rate, burst, sleep
         self._take = redis.register_script(_TAKE)
         self._pause = redis.register_script(_PAUSE)
+
+    def try_take(self) -> float:
+        """Take a token from the shared bucket if there is one: 0, else the seconds until one is free."""
+        return int(self._take(keys=[self._key], args=[self._rate, self._burst])) / 1000
 
     def acquire(self) -> None:
         """Block until the shared bucket hands out a token."""

@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.actor import Actor
 from core.db import UnitOfWork
 from core.db.models import Campaign, Contact, Lead, Membership, SearchHit, User
+from core.errors import InvalidInput
 
 SORTABLE = {
     "score": Lead.score,
@@ -193,6 +194,48 @@ def _first_contact(kind: str) -> Any:
     )
 
 
+def _row_select() -> Any:
+    return select(
+        Lead.id,
+        Lead.name,
+        Lead.domain,
+        Lead.website,
+        Lead.industry,
+        Lead.location,
+        Lead.country,
+        Lead.score,
+        Lead.status,
+        func.coalesce(User.email, ""),
+        Lead.tags,
+        Lead.tech,
+        Lead.source,
+        func.coalesce(_first_contact("email"), ""),
+        func.coalesce(_first_contact("phone"), ""),
+        Lead.created_at,
+    ).outerjoin(User, User.id == Lead.owner_id)
+
+
+def _row(r: Any) -> LeadRow:
+    return LeadRow(
+        id=r[0],
+        name=r[1],
+        domain=r[2],
+        website=r[3],
+        industry=r[4],
+        location=r[5],
+        country=r[6],
+        score=r[7],
+        status=r[8],
+        owner=r[9],
+        tags=tuple(r[10] or ()),
+        tech=tuple(r[11] or ()),
+        source=r[12],
+        email=r[13],
+        phone=r[14],
+        created_at=r[15],
+    )
+
+
 def count_leads(*, actor: Actor, flt: LeadFilter, uow: UnitOfWork | None = None) -> int:
     """How many of the actor's workspace's leads match ``flt``."""
     uow = uow or UnitOfWork()
@@ -225,51 +268,13 @@ def list_leads(
         where = filter_conditions(actor.workspace_id, flt, dialect)
         total = int(uow.session.scalar(select(func.count()).select_from(Lead).where(*where)) or 0)
         query = (
-            select(
-                Lead.id,
-                Lead.name,
-                Lead.domain,
-                Lead.website,
-                Lead.industry,
-                Lead.location,
-                Lead.country,
-                Lead.score,
-                Lead.status,
-                func.coalesce(User.email, ""),
-                Lead.tags,
-                Lead.tech,
-                Lead.source,
-                func.coalesce(_first_contact("email"), ""),
-                func.coalesce(_first_contact("phone"), ""),
-                Lead.created_at,
-            )
-            .outerjoin(User, User.id == Lead.owner_id)
+            _row_select()
             .where(*where)
             .order_by(order, Lead.id.desc() if descending else Lead.id)
             .limit(page_size)
             .offset((page - 1) * page_size)
         )
-        rows = tuple(
-            LeadRow(
-                id=r[0],
-                name=r[1],
-                domain=r[2],
-                website=r[3],
-                industry=r[4],
-                location=r[5],
-                country=r[6],
-                score=r[7],
-                status=r[8],
-                owner=r[9],
-                tags=tuple(r[10] or ()),
-                tech=tuple(r[11] or ()),
-                source=r[12],
-                email=r[13],
-                phone=r[14],
-                created_at=r[15],
-            )
-            for r in uow.session.execute(query)
-        )
+        rows = tuple(_row(r) for r in uow.session.execute(query))
     return LeadPage(total=total, rows=rows)
 
 
@@ -325,3 +330,56 @@ def matching_names(
         where = filter_conditions(actor.workspace_id, flt, dialect)
         rows = uow.session.execute(select(Lead.id, Lead.name, Lead.domain).where(*where).order_by(Lead.id).limit(limit))
         return [(lead_id, name or domain) for lead_id, name, domain in rows]
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """One page of a keyset (cursor) listing: the rows and, when more follow, the last row's sort key."""
+
+    rows: tuple[LeadRow, ...]
+    next_key: tuple[Any, int] | None
+
+
+def list_leads_after(
+    *,
+    actor: Actor,
+    flt: LeadFilter,
+    sort: str = "score",
+    descending: bool = True,
+    after: tuple[Any, int] | None = None,
+    limit: int = 50,
+    uow: UnitOfWork | None = None,
+) -> KeysetPage:
+    """The page of matching leads after the sort key ``after`` ((sort value, id) of the previous page's last row).
+
+    Keyset paging: a page deep in the list costs what the first page costs (no OFFSET, no count).
+    Rows are ordered by the sort column (NULLs last) and then id, in the same direction.
+    """
+    if sort not in SORTABLE:
+        raise InvalidInput(f"Unknown sort '{sort}'; use one of {', '.join(SORTABLE)}.")
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    column = SORTABLE[sort]
+    order = column.desc().nulls_last() if descending else column.asc().nulls_last()
+    uow = uow or UnitOfWork()
+    with uow:
+        dialect = uow.session.get_bind().dialect.name
+        where = filter_conditions(actor.workspace_id, flt, dialect)
+        if after is not None:
+            value, last_id = after
+            beyond = Lead.id < last_id if descending else Lead.id > last_id
+            if value is None:
+                where.append(and_(column.is_(None), beyond))
+            else:
+                past = column < value if descending else column > value
+                where.append(or_(past, and_(column == value, beyond), column.is_(None)))
+        query = (
+            _row_select()
+            .add_columns(column)
+            .where(*where)
+            .order_by(order, Lead.id.desc() if descending else Lead.id)
+            .limit(limit + 1)
+        )
+        fetched = uow.session.execute(query).all()
+    rows = tuple(_row(r) for r in fetched[:limit])
+    next_key = (fetched[limit - 1][-1], fetched[limit - 1][0]) if len(fetched) > limit else None
+    return KeysetPage(rows=rows, next_key=next_key)

@@ -111,9 +111,9 @@ def check_receiver(settings: Settings | None = None) -> Check | None:
     import httpx
 
     settings = settings or get_settings()
-    if not settings.receiver_url:
+    if not settings.health_base_url:
         return None
-    url = settings.receiver_url.rstrip("/") + "/healthz"
+    url = settings.health_base_url.rstrip("/") + "/healthz"
     started = time.perf_counter()
     try:
         response = httpx.get(url, timeout=2)

@@ -79,6 +79,16 @@ def list_messages(
         return [_message_view(m, name, domain, contact) for m, name, domain, contact in rows]
 
 
+def get_message_or_raise(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) -> MessageView:
+    """One message of the actor's workspace; ``NotFound`` otherwise."""
+    uow = uow or UnitOfWork()
+    with uow:
+        row = uow.session.execute(_messages(actor).where(Message.id == message_id)).first()
+        if row is None:
+            raise NotFound(f"Message {message_id} was not found in this workspace.")
+        return _message_view(*row)
+
+
 def message_history(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) -> list[MessageEventView]:
     """A message's status changes, oldest first."""
     uow = uow or UnitOfWork()

@@ -163,3 +163,20 @@ def import_suppressions_csv(
                 problems.append((line, str(error)))
         uow.commit()
     return added, problems
+
+
+def unsubscribe_by_link(*, workspace_id: int, channel: str, address: str) -> bool:
+    """A recipient's one-click unsubscribe (the signed link's target): suppress the address; True when new."""
+    with UnitOfWork() as uow:
+        added = add_suppression_row(
+            uow.session,
+            workspace_id=workspace_id,
+            channel=channel,
+            address=normalise_address(channel, address),
+            reason="unsubscribed",
+            source="one-click",
+        )
+        if added:
+            audit(uow, "suppression.unsubscribed", workspace_id=workspace_id, detail={"channel": channel})
+        uow.commit()
+        return added

@@ -83,17 +83,17 @@ def test_dockerfile_builds_a_non_root_image_running_the_ui():
 
 def test_compose_has_every_service_with_healthchecks_and_migrations_first():
     services = COMPOSE["services"]
-    assert {"app", "worker", "receiver", "redis", "postgres", "migrate"} <= set(services)
-    for name in ("app", "worker", "receiver", "redis", "postgres"):
+    assert {"app", "worker", "api", "redis", "postgres", "migrate"} <= set(services)
+    for name in ("app", "worker", "api", "redis", "postgres"):
         assert services[name].get("healthcheck", {}).get("test"), name
     assert services["migrate"]["command"] == ["python", "-m", "core", "migrate"]
-    for name in ("app", "worker", "receiver"):
+    for name in ("app", "worker", "api"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert services[name]["env_file"][0]["path"] == ".env"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
-@pytest.mark.parametrize("service", ["migrate", "app", "worker", "receiver"])
+@pytest.mark.parametrize("service", ["migrate", "app", "worker", "api"])
 def test_compose_commands_exist_in_the_project(service):
     spec = COMPOSE["services"][service]
     check_command(spec["command"])
@@ -106,37 +106,39 @@ def test_compose_ports_urls_and_settings_agree():
     services = COMPOSE["services"]
     env = services["app"]["environment"]
     assert set(env) <= {name.upper() for name in Settings.model_fields}
-    assert env["RECEIVER_URL"] == f"http://receiver:{RECEIVER_PORT}"
+    assert env["RECEIVER_URL"] == f"http://api:{RECEIVER_PORT}"
     assert env["REDIS_URL"] == option(services["worker"]["command"], "--url")
     assert env["DATABASE_URL"].startswith("postgresql://") and "@postgres:5432/" in env["DATABASE_URL"]
     assert services["app"]["ports"] == [f"{UI_PORT}:{UI_PORT}"]
-    assert services["receiver"]["ports"] == [f"{RECEIVER_PORT}:{RECEIVER_PORT}"]
+    assert services["api"]["ports"] == [f"{RECEIVER_PORT}:{RECEIVER_PORT}"]
     assert f":{UI_PORT}/_stcore/health" in " ".join(services["app"]["healthcheck"]["test"])
-    assert f":{RECEIVER_PORT}/healthz" in " ".join(services["receiver"]["healthcheck"]["test"])
+    assert f":{RECEIVER_PORT}/healthz" in " ".join(services["api"]["healthcheck"]["test"])
 
 
 def test_procfile_processes_exist_in_the_project():
     entries = dict(line.split(": ", 1) for line in (PROJECT_ROOT / "Procfile").read_text().splitlines() if line.strip())
-    assert set(entries) == {"web", "worker", "receiver", "release"}
+    assert set(entries) == {"web", "worker", "api", "release"}
     for command in entries.values():
         check_command(shlex.split(command))
     assert entries["release"] == "python -m core migrate"
 
 
-def test_nginx_is_sticky_upgrades_websockets_caches_static_and_routes_the_receiver():
+def test_nginx_is_sticky_upgrades_websockets_caches_static_and_routes_the_web_service():
     ui = re.search(r"upstream leadscout_ui \{(.*?)\}", NGINX, re.S).group(1)
     assert re.search(r"^\s*(ip_hash|hash \$cookie_\w+ consistent);", ui, re.M)
     assert len(re.findall(rf"server \S+:{UI_PORT};", ui)) >= 2
-    receiver = re.search(r"upstream leadscout_receiver \{(.*?)\}", NGINX, re.S).group(1)
-    assert re.search(rf"server \S+:{RECEIVER_PORT};", receiver)
+    web_service = re.search(r"upstream leadscout_api \{(.*?)\}", NGINX, re.S).group(1)
+    assert re.search(rf"server \S+:{RECEIVER_PORT};", web_service)
     stream = re.search(r"location /_stcore/stream \{(.*?)\}", NGINX, re.S).group(1)
     assert "proxy_pass http://leadscout_ui;" in stream and "proxy_http_version 1.1;" in stream
     assert "proxy_set_header Upgrade $http_upgrade;" in stream
     assert re.search(r"proxy_set_header Connection \$connection_upgrade;", stream)
     static = re.search(r"location /static/ \{(.*?)\}", NGINX, re.S).group(1)
     assert re.search(r'add_header Cache-Control "public, max-age=\d{7,}, immutable"', static)
-    for route in (r"/unsubscribe", r"/hooks/", r"= /healthz"):
+    for route in (r"/api/", r"/unsubscribe", r"/hooks/", r"= /healthz"):
         block = re.search(rf"location {re.escape(route)} \{{(.*?)\}}", NGINX, re.S).group(1)
-        assert "proxy_pass http://leadscout_receiver;" in block, route
-    receiver_paths = {route.path for route in importlib.import_module("workers.receiver").app.routes}
-    assert {"/unsubscribe", "/healthz"} <= receiver_paths and any(p.startswith("/hooks/") for p in receiver_paths)
+        assert "proxy_pass http://leadscout_api;" in block, route
+    paths = set(importlib.import_module("api.app").app.openapi()["paths"])
+    public = {r.path for r in importlib.import_module("api.public").router.routes}
+    assert {"/unsubscribe", "/healthz"} <= public and any(p.startswith("/hooks/") for p in public)
+    assert all(p.startswith("/api/v1/") for p in paths)

@@ -1,8 +1,11 @@
 """Every table of LeadScout (DESIGN §3); Alembic's target metadata is ``Base.metadata``."""
 
 from core.db.models.accounts import (
+    API_SCOPES,
     ROLES,
+    ApiKey,
     AuthSession,
+    IdempotencyRecord,
     Invitation,
     Membership,
     OAuthState,
@@ -43,6 +46,9 @@ from core.db.models.system import (
 )
 
 __all__ = [
+    "API_SCOPES",
+    "ApiKey",
+    "IdempotencyRecord",
     "CONTACT_KINDS",
     "JOB_ACTIVE_STATUSES",
     "JOB_STATUSES",

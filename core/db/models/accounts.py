@@ -106,3 +106,38 @@ class OAuthState(CreatedAt, Base):
     provider: Mapped[str] = mapped_column(String(32))
     code_verifier: Mapped[str] = mapped_column(String(128))
     used_at: Mapped[datetime | None]
+
+
+API_SCOPES = ("read", "write", "send")
+
+
+class ApiKey(CreatedAt, Base):
+    """A workspace's key for the REST API: only its SHA-256 is kept (the key is shown once)."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, so people can tell keys apart
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(CreatedAt, Base):
+    """A POST made with an Idempotency-Key: the request's hash and, once done, the response to replay."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("key_hash", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))  # whose request (the API key's hash)
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]  # None while the first request is still being handled
+    content_type: Mapped[str] = mapped_column(String(120), default="")
+    body: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,1 @@
+"""/api/v1: the REST API over the same core services as the pages."""
