@@ -65,7 +65,8 @@ def _draft(uow: UnitOfWork, actor: Actor, message_id: int) -> tuple[Message, Con
     ).first()
     if row is None:
         raise NotFound("That message does not exist in this workspace.")
-    return row.tuple()
+    message, contact, lead, workspace = row
+    return message, contact, lead, workspace
 
 
 def preview_draft(
