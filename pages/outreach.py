@@ -6,7 +6,7 @@ import hashlib
 
 import streamlit as st
 
-from core.outreach import limits, message_log, sending_settings, service, suppression
+from core.outreach import limits, message_log, preflight, sending_settings, service, suppression
 from core.outreach.channels import email_provider_name, sms_provider_name
 from core.outreach.templates import sms_segments
 from ui.common import current_actor, show_errors
@@ -119,10 +119,18 @@ with drafts_tab:
         for message_id, reason in notice[1]:
             st.warning(f"#{message_id}: {reason}")
     st.subheader(f"Approved, ready to send ({len(approved)})")
-    confirm = st.checkbox(f"Yes, send {len(approved)} message(s) now", key="outreach_confirm")
-    if st.button("Send", type="primary", disabled=not (approved and confirm), key="outreach_send"):
+    # The preflight says what would certainly fail before anything is sent; only the messages it clears go.
+    check = preflight.preflight(actor=actor, message_ids=[m.id for m in approved])
+    for problem in check.problems:
+        where = f"#{problem.message_id}: " if problem.message_id is not None else f"All {problem.channel}: "
+        (st.error if problem.blocking else st.info)(f"{where}{problem.what} {problem.fix}")
+    ready_ids = [t.message_id for t in check.ready]
+    if len(ready_ids) < len(approved):
+        st.warning(f"{len(approved) - len(ready_ids)} message(s) held back until the problems above are fixed.")
+    confirm = st.checkbox(f"Yes, send {len(ready_ids)} message(s) now", key="outreach_confirm")
+    if st.button("Send", type="primary", disabled=not (ready_ids and confirm), key="outreach_send"):
         with show_errors():
-            job_id = service.send_now(actor=actor, message_ids=[m.id for m in approved])
+            job_id = service.send_now(actor=actor, message_ids=ready_ids)
             st.success(f"Sending in the background (job {job_id}); follow it in the message log.")
 
 with log_tab:

@@ -25,6 +25,8 @@ FIELDS = (
     "industry",
     "notes",
     "tags",
+    "sms_consent",
+    "consent_source",
 )
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "company": (
@@ -76,6 +78,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "remarques",
         "notas",
     ),
+    "sms_consent": ("smsconsent", "consent", "smsoptin", "optin", "smseinwilligung", "einwilligung"),
+    "consent_source": ("consentsource", "consentorigin", "optinsource", "einwilligungsquelle"),
     "tags": ("tags", "tag", "labels", "label", "lists", "schlagworte", "etiketten", "etiquettes", "etiquetas"),
 }
 

@@ -13,6 +13,7 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 from core.extract.emails import is_role_address
 from core.leads.csv_phones import fast_e164
 from core.leads.csv_read import field_positions, values_at
+from core.outreach.consent_answer import parse_consent
 from core.search.candidates import normalise_domain
 
 if TYPE_CHECKING:
@@ -66,8 +67,11 @@ class ValidRow(NamedTuple):
     industry: str = ""
     notes: str = ""
     tags: tuple[str, ...] = ()
+    sms_consent: bool | None = None  # the phone's SMS consent: given, refused, or not said (blank)
+    consent_source: str = ""
 
 
+CONSENT_SOURCE = "CSV import"  # the source recorded when a row says yes without saying where from
 # the longest value each column of the lead and contact tables takes
 MAX_LENGTH = {
     "domain": 255,
@@ -81,6 +85,7 @@ MAX_LENGTH = {
     "country": 2,
     "industry": 200,
     "notes": 20_000,
+    "consent_source": 200,
 }
 LABELS = {"person_name": "first and last name", "person_title": "title"}
 
@@ -138,6 +143,12 @@ def clean_phone(raw: str, region: str) -> str:
 _SHORT_CELL = 99
 
 
+def _consent(raw: str, source: str) -> tuple[bool | None, str]:
+    """(consent, its source) from the sms_consent and consent_source cells; ``ValueError`` for a bad answer."""
+    given = parse_consent(raw) if raw else None
+    return given, (" ".join(source.split()) or CONSENT_SOURCE) if given else ""
+
+
 def validate_row(values: dict[str, str], *, default_region: str, check_dns: bool = False) -> ValidRow:
     """A ``ValidRow`` from mapped cell values; ``ValueError`` with a reason a person can act on."""
     email = clean_email(values["email"], check_dns=check_dns) if values["email"] else ""
@@ -175,6 +186,7 @@ def validate_row(values: dict[str, str], *, default_region: str, check_dns: bool
         values["industry"],
         values["notes"],
         tuple(dict.fromkeys(t.strip()[:64] for t in tags.replace(";", ",").split(",") if t.strip())) if tags else (),
+        *_consent(values.get("sms_consent", ""), values.get("consent_source", "")),
     )
     if max(map(len, values.values())) > _SHORT_CELL:
         for name, limit in MAX_LENGTH.items():

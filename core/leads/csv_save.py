@@ -177,28 +177,40 @@ class ChunkWriter:
             for row_no, row in chunk
             if row.domain not in created and not outcome[row_no].startswith("skipped")
         }
-        have = (
+        # (lead, kind, value) -> whether SMS consent is recorded, for contacts stored before this chunk
+        have: dict[tuple[int, str, str], bool] = (
             {
-                (lead_id, kind, value)
-                for lead_id, kind, value in s.execute(
-                    select(Contact.lead_id, Contact.kind, Contact.normalised_value).where(
+                (lead_id, kind, value): consent_at is not None
+                for lead_id, kind, value, consent_at in s.execute(
+                    select(Contact.lead_id, Contact.kind, Contact.normalised_value, Contact.sms_consent_at).where(
                         among(s, Contact.lead_id, older)
                     )
                 )
             }
             if older
-            else set()
+            else {}
         )
-        contacts: list[tuple[int, str, str, str, str, str, bool]] = []  # the value is normalised already
+        now = utcnow()
+        contacts: list[tuple[Any, ...]] = []  # the value is normalised already
+        consent_changes: dict[tuple[int, str], tuple[Any, str]] = {}  # (lead, phone) -> (consent time, source)
         for row_no, row in chunk:
             if outcome[row_no].startswith("skipped"):
                 continue
             company = self.companies[row.domain]
             lead_id, added = company.lead_id, False
             for kind, value, is_role in _contacts_for(row):
-                if (lead_id, kind, value) not in have:
-                    have.add((lead_id, kind, value))
-                    contacts.append((lead_id, kind, value, value, row.person_name, row.person_title, is_role))
+                consent = row.sms_consent if kind == "phone" else None
+                key = (lead_id, kind, value)
+                if key not in have:
+                    have[key] = bool(consent)
+                    contacts.append(
+                        (lead_id, kind, value, value, row.person_name, row.person_title, is_role)
+                        + ((now, row.consent_source) if consent else (None, ""))
+                    )
+                    added = True
+                elif consent is not None and have[key] != consent:  # a re-import records or withdraws consent
+                    have[key] = consent
+                    consent_changes[(lead_id, value)] = (now, row.consent_source) if consent else (None, "")
                     added = True
             if outcome[row_no] == "pending":
                 outcome[row_no] = (
@@ -209,15 +221,31 @@ class ChunkWriter:
         insert_rows(
             s,
             CONTACTS_TABLE,
-            ("lead_id", "kind", "value", "normalised_value", "person_name", "person_title", "is_role_address"),
+            (
+                "lead_id",
+                "kind",
+                "value",
+                "normalised_value",
+                "person_name",
+                "person_title",
+                "is_role_address",
+                "sms_consent_at",
+                "sms_consent_source",
+            ),
             contacts,
             same={
                 "workspace_id": self.actor.workspace_id,
                 "label": "csv",
                 "verification": "unknown",
-                "created_at": utcnow(),
+                "created_at": now,
             },
         )
+        for (lead_id, value), (at, source) in consent_changes.items():
+            s.execute(
+                update(Contact)
+                .where(Contact.lead_id == lead_id, Contact.kind == "phone", Contact.normalised_value == value)
+                .values(sms_consent_at=at, sms_consent_source=source)
+            )
         for state in outcome.values():
             if state == "imported":
                 self.result.imported += 1

@@ -21,6 +21,28 @@ def refuse_unsendable_contact(contact: Contact, *, channel: str) -> None:
     refuse_line_breaks("recipient address", contact.value)
 
 
+FALLBACK_SENDER = "outreach@localhost"  # what goes out when no From address is set anywhere
+PLACEHOLDER_DOMAINS = frozenset(
+    {"example.com", "example.org", "example.net", "domain.com", "yourdomain.com", "yourcompany.com", "test.com"}
+)
+_UNDELIVERABLE_SUFFIXES = (".localhost", ".local", ".localdomain", ".invalid", ".example", ".test", ".internal")
+
+
+def sender_address(workspace_settings: Mapping[str, Any], settings: Settings) -> str:
+    """The From address: the workspace's, else ``OUTREACH_FROM_EMAIL``, else the SMTP user, else a fallback."""
+    return workspace_settings.get("from_email") or settings.outreach_from_email or settings.smtp_user or FALLBACK_SENDER
+
+
+def undeliverable_sender(address: str) -> str:
+    """Why replies to this From address could never arrive (a placeholder or local domain), or ``""``."""
+    local, at, domain = address.strip().lower().rpartition("@")
+    if not at or not local or "." not in domain:
+        return f"'{address}' is not a full email address (it needs a domain such as yourcompany.com)"
+    if domain in PLACEHOLDER_DOMAINS or domain.endswith(_UNDELIVERABLE_SUFFIXES):
+        return f"'{address}' uses {domain}, a placeholder or local domain that cannot receive mail"
+    return ""
+
+
 def compose_outgoing(
     *,
     message_id: int,
@@ -46,12 +68,7 @@ def compose_outgoing(
         body = body.rstrip() + email_footer(
             postal_address=workspace_settings.get("postal_address", ""), unsubscribe_url=url
         )
-    from_address = (
-        workspace_settings.get("from_email")
-        or settings.outreach_from_email
-        or settings.smtp_user
-        or "outreach@localhost"
-    )
+    from_address = sender_address(workspace_settings, settings)
     domain = from_address.rpartition("@")[2] or "localhost"
     callback = f"{settings.public_base_url.rstrip('/')}/hooks/twilio?m={message_id}" if channel == "sms" else ""
     return OutgoingMessage(

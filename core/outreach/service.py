@@ -195,17 +195,51 @@ def create_drafts(
     return DraftOutcome(created=tuple(created), skipped=tuple(skipped))
 
 
-def edit_draft(*, actor: Actor, message_id: int, subject: str, body: str, uow: UnitOfWork | None = None) -> None:
-    """Change a draft's text; clears the 'unsupported claim' flags the edit resolved."""
-    templates.refuse_line_breaks("subject", subject)
+MAX_SUBJECT = 200
+MAX_BODY = 20_000
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def edit_draft(
+    *, actor: Actor, message_id: int, subject: str, body: str, uow: UnitOfWork | None = None
+) -> tuple[str, ...]:
+    """Change a draft's text and re-run the evidence check; returns the sentences still flagged.
+
+    A flagged sentence that is still in the text (however it is wrapped or cased) stays flagged; one
+    edited away or rewritten clears its flag, so a fixed draft can be approved. An approved message
+    goes back to draft."""
+    subject, body = templates.refuse_line_breaks("subject", subject.strip()), body.strip()
+    if not body:
+        raise InvalidInput("The message body is empty; write the message or delete the draft.")
+    if len(subject) > MAX_SUBJECT or len(body) > MAX_BODY:
+        raise InvalidInput(f"Keep the subject under {MAX_SUBJECT} and the body under {MAX_BODY:,} characters.")
     uow = uow or UnitOfWork()
     with uow:
         message = _message_or_raise(uow, actor, message_id)
         if message.status not in ("draft", "approved"):
             raise InvalidInput("Only drafts can be edited; this message is already on its way.")
-        message.subject, message.body, message.status = subject.strip(), body.strip(), "draft"
-        message.flags = [flag for flag in message.flags if flag.get("sentence", "") in message.body]
+        if message.channel == "email" and not subject:
+            raise InvalidInput("An email needs a subject.")
+        text = _words(body)
+        kept = [flag for flag in message.flags if _words(str(flag.get("sentence", ""))) in text]
+        message.subject = subject if message.channel == "email" else ""
+        message.body, message.status, message.flags = body, "draft", kept
+        message.approved_by, message.approved_at = None, None
+        left = tuple(str(flag.get("sentence", "")) for flag in kept if flag.get("blocking", True))
+        uow.session.add(
+            MessageEvent(
+                workspace_id=actor.workspace_id,
+                message_id=message.id,
+                status="draft",
+                detail=f"edited by {actor.email}"
+                + (f"; {len(left)} claim(s) still without evidence" if left else "; evidence check passed"),
+            )
+        )
         uow.commit()
+        return left
 
 
 def _message_or_raise(uow: UnitOfWork, actor: Actor, message_id: int) -> Message:

@@ -152,7 +152,7 @@ def run_stack(
                 "SENDGRID_API_KEY": "SG.e2e-" + secrets.token_hex(8),
                 "SENDGRID_BASE_URL": sendgrid.url,
                 "OUTREACH_EMAIL_PROVIDER": "sendgrid",
-                "OUTREACH_FROM_EMAIL": "ana@seller.example",
+                "OUTREACH_FROM_EMAIL": "ana@seller-co.de",  # not a placeholder domain: the send preflight would hold it back
                 "OUTREACH_FROM_NAME": "Ana from Seller",
                 "OUTREACH_RATE_PER_SECOND": "50",
                 "PUBLIC_BASE_URL": receiver_url,

@@ -112,3 +112,21 @@ def test_the_lead_filter_shows_every_message_to_the_lead_with_its_history(owner)
     assert at.selectbox(key="outreach_log_lead").value is None
     assert any("not in this workspace" in w.value for w in at.warning)
     assert not [o for o in at.selectbox(key="outreach_log_lead").options if f"(#{foreign})" in o]
+
+
+def test_the_send_confirmation_lists_preflight_problems_and_counts_only_ready_messages(owner):
+    configure_workspace(owner)
+    email_lead = make_lead(owner, email=f"{unique('pe')}@example.test")
+    sms_lead = make_lead(owner, phone="+4915112340000", consent=False)
+    ids = []
+    for channel, lead_id in (("email", email_lead), ("sms", sms_lead)):
+        template_id = service.save_template(actor=owner, name=unique("tpl"), channel=channel,
+                                            subject="Hi" if channel == "email" else "", body="Hello {{ company }}")
+        ids += list(service.create_drafts(actor=owner, template_id=template_id, lead_ids=[lead_id]).created)
+    assert service.approve(actor=owner, message_ids=ids)[0] == 2
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages/outreach.py"), default_timeout=30)
+    at.session_state["actor"] = owner
+    at.run()
+    assert not at.exception
+    assert any(f"#{ids[1]}: No SMS consent" in e.value for e in at.error)
+    assert at.checkbox(key="outreach_confirm").label == "Yes, send 1 message(s) now"

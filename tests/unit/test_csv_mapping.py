@@ -19,6 +19,8 @@ GERMAN = (
     "Branche",
     "Notizen",
     "Schlagworte",
+    "SMS-Einwilligung",
+    "Einwilligungsquelle",
 )
 CRM = (
     "Account Name",
@@ -33,6 +35,8 @@ CRM = (
     "Industry",
     "Description",
     "Labels",
+    "SMS Opt-In",
+    "Opt-in Source",
 )
 PLAIN = (
     "company",
@@ -47,6 +51,8 @@ PLAIN = (
     "industry",
     "notes",
     "tags",
+    "sms_consent",
+    "consent_source",
 )
 
 

@@ -86,7 +86,8 @@ class Contact(CreatedAt, Base):
     person_title: Mapped[str] = mapped_column(String(200), default="")
     is_role_address: Mapped[bool] = mapped_column(default=False)
     verification: Mapped[str] = mapped_column(String(8), default="unknown")
-    sms_consent_at: Mapped[datetime | None]
+    sms_consent_at: Mapped[datetime | None]  # when the number's owner agreed to texts (None: no consent)
+    sms_consent_source: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class Evidence(CreatedAt, Base):
