@@ -46,7 +46,7 @@ if notice := st.session_state.pop("leads_notice", None):
 
 with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
     c1, c2, c3, c4 = st.columns(4)
-    text = c1.text_input("Search name, domain, summary, notes", url.text("leads_text"), key="leads_text")
+    text = c1.text_input("Search name, domain, industry, summary, notes", url.text("leads_text"), key="leads_text")
     statuses = c2.multiselect(
         "Status", LEAD_STATUSES, url.choices("leads_statuses", LEAD_STATUSES), key="leads_statuses"
     )

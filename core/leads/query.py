@@ -171,6 +171,7 @@ def filter_conditions(workspace_id: int, flt: LeadFilter, dialect: str) -> list[
             or_(
                 _contains(Lead.name, flt.text, dialect),
                 _contains(Lead.domain, flt.text, dialect),
+                _contains(Lead.industry, flt.text, dialect),
                 _contains(Lead.summary, flt.text, dialect),
                 _contains(Lead.notes, flt.text, dialect),
             )

@@ -23,6 +23,8 @@ from core.logs.sentry import init_sentry
 CONTEXT_FIELDS = ("job_id", "session_id", "workspace_id", "request_id")
 # Libraries whose own handlers we replace, so their lines come out as JSON too.
 ADOPTED_LOGGERS = ("rq.worker", "rq.job", "rq.scheduler", "uvicorn", "uvicorn.error", "uvicorn.access")
+# Loggers whose INFO request lines AccessAtDebug turns into DEBUG.
+ACCESS_LOGGERS = ("uvicorn.access", "uvicorn.error", "api.requests")
 
 # Libraries that log SQL parameters, request payloads (SMS bodies, prompts) or wire traffic.
 QUIET_LOGGERS = (
@@ -75,6 +77,25 @@ class AccessLogFilter(logging.Filter):
             if isinstance(path, str):
                 record.args = (*record.args[:2], path.split("?", 1)[0], *record.args[3:])
         return True
+
+
+class AccessAtDebug(logging.Filter):
+    """Request lines (static files, websockets, API calls) are DEBUG; errors and actions stay INFO and above."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not _is_access_line(record):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+def _is_access_line(record: logging.LogRecord) -> bool:
+    if record.name == "uvicorn.access":
+        return True
+    if record.name == "uvicorn.error":  # uvicorn logs each websocket's handshake and open/close here
+        message = str(record.msg)
+        return message in ("connection open", "connection closed") or '"WebSocket ' in message
+    return record.name == "api.requests"
 
 
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -135,5 +156,9 @@ def configure_logging(role: str, *, stream: IO[str] | None = None, force: bool =
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, AccessLogFilter) for f in access.filters):
         access.addFilter(AccessLogFilter())
+    for name in ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, AccessAtDebug) for f in logger.filters):
+            logger.addFilter(AccessAtDebug())
     _handler = handler
     init_sentry(role=role)

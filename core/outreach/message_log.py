@@ -222,4 +222,5 @@ def export_eml(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) 
         contact = uow.session.get(Contact, message.contact_id)
         workspace = uow.session.get(Workspace, message.workspace_id)
         assert contact is not None and workspace is not None
-        return build_email(outgoing_for(message, contact, workspace, get_settings())).as_bytes()
+        outgoing = outgoing_for(message, contact, workspace, get_settings())
+        return build_email(outgoing, sent_at=message.sent_at).as_bytes()

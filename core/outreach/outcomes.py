@@ -94,9 +94,8 @@ def write_outcomes(session: Session, outcomes: list[Outcome]) -> None:
             for o in outcomes
         ],
     )
-    contacted = sorted(
-        {o.lead_id for o in outcomes if o.result is not None and not o.result.recorded_only and o.lead_id}
-    )
+    # Recorded in the outbox counts too: it is the default channel, and the user sends the .eml on from there.
+    contacted = sorted({o.lead_id for o in outcomes if o.result is not None and o.lead_id})
     if contacted:
         session.execute(
             update(Lead)

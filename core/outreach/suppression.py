@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,7 +14,7 @@ from core.actor import Actor
 from core.audit import audit
 from core.csv_safe import formula_safe_writer, unguard
 from core.db import UnitOfWork
-from core.db.models import SUPPRESSION_REASONS, Suppression
+from core.db.models import SUPPRESSION_REASONS, Contact, Lead, Suppression
 from core.errors import InvalidInput
 from core.outreach.models import SuppressionView
 from core.outreach.templates import refuse_line_breaks
@@ -166,15 +166,30 @@ def import_suppressions_csv(
 
 
 def unsubscribe_by_link(*, workspace_id: int, channel: str, address: str) -> bool:
-    """A recipient's one-click unsubscribe (the signed link's target): suppress the address; True when new."""
+    """A recipient's one-click unsubscribe (the signed link's target): suppress the address; True when new.
+
+    The leads holding that address become ``do_not_contact``.
+    """
+    normalised = normalise_address(channel, address)
     with UnitOfWork() as uow:
         added = add_suppression_row(
             uow.session,
             workspace_id=workspace_id,
             channel=channel,
-            address=normalise_address(channel, address),
+            address=normalised,
             reason="unsubscribed",
             source="one-click",
+        )
+        holders = select(Contact.lead_id).where(
+            Contact.workspace_id == workspace_id,
+            Contact.kind == ("email" if channel == "email" else "phone"),
+            Contact.normalised_value == normalised,
+        )
+        uow.session.execute(
+            update(Lead)
+            .where(Lead.workspace_id == workspace_id, Lead.id.in_(holders), Lead.status != "do_not_contact")
+            .values(status="do_not_contact")
+            .execution_options(synchronize_session=False)
         )
         if added:
             audit(uow, "suppression.unsubscribed", workspace_id=workspace_id, detail={"channel": channel})

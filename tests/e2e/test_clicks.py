@@ -197,7 +197,7 @@ def test_a_deep_link_after_a_restart_signs_in_then_opens_that_page_with_its_filt
         wait_text(page, f"Signed in as {account['email']}")
         expect(page.get_by_role("heading", name="Leads")).to_be_visible()
         wait_text(page, "1 leads match")  # the filter of the link
-        expect(page.get_by_label("Search name, domain, summary, notes")).to_have_value("Bakery")
+        expect(page.get_by_label("Search name, domain, industry, summary, notes")).to_have_value("Bakery")
         page.wait_for_load_state("networkidle")
         assert "/leads" in page.url
 
@@ -240,7 +240,7 @@ def test_sort_then_act_acts_on_the_ticked_leads_and_the_selection_survives_searc
         wait_text(page, "2 selected")
         wait_text(page, f"Acting on 2 leads: Bravo Works (#{ids['Bravo Works']}), Alpha Works (#{ids['Alpha Works']})")
 
-        page.get_by_label("Search name, domain, summary, notes").fill("Charlie")
+        page.get_by_label("Search name, domain, industry, summary, notes").fill("Charlie")
         page.keyboard.press("Enter")
         wait_text(page, "1 leads match")
         wait_text(page, "2 selected")  # the search did not drop them
@@ -259,7 +259,7 @@ def test_select_all_matching_takes_every_page(stack, browser):
     with tab_of(browser, "select-all") as page:
         sign_in(page, stack, account["email"])
         open_leads(page, stack)
-        page.get_by_label("Search name, domain, summary, notes").fill("Many")
+        page.get_by_label("Search name, domain, industry, summary, notes").fill("Many")
         page.keyboard.press("Enter")
         wait_text(page, "55 leads match")
         page.get_by_role("button", name="Select all 55 matching").click()
@@ -455,13 +455,13 @@ def test_saved_and_deleted_leads_show_at_once_and_the_view_survives_a_reload(sta
         expect(page.locator("[role=gridcell]").filter(has_text="qualified")).to_have_count(1)
 
         # Reload: the filters and the open lead come back from the URL
-        page.get_by_label("Search name, domain, summary, notes").fill("Ltd")
+        page.get_by_label("Search name, domain, industry, summary, notes").fill("Ltd")
         page.keyboard.press("Enter")
         expect(page).to_have_url(re.compile(r"[?&]q=Ltd"))  # the view is in the URL
         expect(page).to_have_url(re.compile(rf"[?&]lead={ids['Keep Me Ltd']}"))
         page.reload()
         wait_text(page, "2 leads match")
-        expect(page.get_by_label("Search name, domain, summary, notes")).to_have_value("Ltd")
+        expect(page.get_by_label("Search name, domain, industry, summary, notes")).to_have_value("Ltd")
         expect(page.get_by_role("heading", name="Keep Me Ltd")).to_be_visible()
 
         # Delete one selected lead: it leaves the table, the selection and the open lead at once

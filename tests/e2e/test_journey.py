@@ -132,7 +132,7 @@ def journey(page: Page, stack) -> None:
         go(page, stack, "Leads")
         wait_text(page, f"{len(stack.sites)} leads match")
         shot(page, "05-leads")
-        page.get_by_label("Search name, domain, summary, notes").fill(target.truth.name)
+        page.get_by_label("Search name, domain, industry, summary, notes").fill(target.truth.name)
         page.keyboard.press("Enter")
         wait_text(page, "1 leads match")
         # Select its row (the table's checkbox column): the selection opens its detail

@@ -56,6 +56,13 @@ def test_each_filter_narrows_within_the_workspace(table):
     assert ids(owner, text="CRUMB") == {b} and ids(owner, industry="COFFEE") == {a} and ids(owner, technology="WORDPRESS") == {b}
     assert ids(owner, owner_id=owner.user_id) == set()
     assert ids(owner, lead_ids=(a, s)) == {a}
+
+
+def test_text_search_covers_industry(table):
+    """Issue 18 item 14: "Bakery" found 0 leads whose industry is Bakery (name, domain, summary, notes only)."""
+    owner, _stranger, _tag, (a, b, c, _s) = table
+    assert ids(owner, text="coffee ROAST") == {a}  # only in its industry "Coffee roasting"
+    assert ids(owner, text="bakery") == {b}
     assert count_leads(actor=owner, flt=LeadFilter(has_email=True)) == 1
 
 

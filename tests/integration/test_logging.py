@@ -181,3 +181,36 @@ def test_sentry_events_are_scrubbed_of_secrets_and_emails():
     assert secret.encode() not in sent
     assert b"ana@example.com" not in sent
     assert secret.encode() not in done.stderr  # and the JSON log line is redacted too
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_access_lines_are_debug_and_errors_stay_info(monkeypatch, level):
+    """Issue 18 item 20: every static file and websocket request was an INFO line. Failed before the fix."""
+    monkeypatch.setenv("LOG_LEVEL", level)
+    get_settings.cache_clear()
+    buffer = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    try:
+        configure_logging("ui", stream=buffer, force=True)
+        access = logging.getLogger("uvicorn.access")
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/static/js/index.js", "1.1", 200)
+        server = logging.getLogger("uvicorn.error")
+        server.info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5000", "/_stcore/stream")
+        server.info("connection open")
+        server.info("connection closed")
+        logging.getLogger("api.requests").info("%s %s -> %s", "GET", "/api/v1/leads", 200)
+        server.error("Exception in ASGI application")
+        logging.getLogger("core.server").info("sign-out refused: not sent from our own page")
+        lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    finally:
+        root.handlers[:] = saved[1]
+        root.setLevel(saved[0])
+        get_settings.cache_clear()
+    kept = [(line["level"], line["message"]) for line in lines]
+    actions = [("ERROR", "Exception in ASGI application"), ("INFO", "sign-out refused: not sent from our own page")]
+    if level == "INFO":
+        assert kept == actions
+    else:
+        assert [lv for lv, _ in kept[:5]] == ["DEBUG"] * 5 and kept[5:] == actions
+        assert kept[0][1] == '127.0.0.1:5000 - "GET /static/js/index.js HTTP/1.1" 200'

@@ -244,7 +244,7 @@ def test_outbox_default_records_and_exports_eml(actor):
     with UnitOfWork() as uow:
         message = uow.session.get(Message, ids[0])
         assert (message.provider, message.provider_message_id) == ("outbox", f"outbox-{ids[0]}")
-        assert uow.session.get(Lead, message.lead_id).status == "qualified"  # recorded, not contacted
+        assert uow.session.get(Lead, message.lead_id).status == "contacted"  # recorded in the outbox counts (issue 18 item 11)
     eml = email.message_from_bytes(message_log.export_eml(actor=actor, message_id=ids[0]))
     assert eml["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 

@@ -8,10 +8,11 @@ never resend; reconcile from its events).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime, formatdate
 from functools import lru_cache
 from typing import Protocol
 
@@ -51,8 +52,8 @@ class _HeaderClasses(HeaderRegistry):
 _POLICY = policy.SMTP.clone(max_line_length=998, header_factory=_HeaderClasses())
 
 
-def build_email(message: OutgoingMessage) -> EmailMessage:
-    """The RFC 5322 message for an email (used by SMTP and the .eml export)."""
+def build_email(message: OutgoingMessage, *, sent_at: datetime | None = None) -> EmailMessage:
+    """The RFC 5322 message for an email (used by SMTP and the .eml export, which dates it ``sent_at``)."""
     for label, value in (
         ("recipient name", message.to_name),
         ("recipient address", message.to_address),
@@ -67,7 +68,10 @@ def build_email(message: OutgoingMessage) -> EmailMessage:
     email["From"] = Address(display_name=message.from_name, username=from_user, domain=from_domain)
     email["To"] = Address(display_name=message.to_name, username=to_user, domain=to_domain)
     email["Subject"] = message.subject
-    email["Date"] = formatdate(localtime=False)
+    if sent_at is None:
+        email["Date"] = formatdate(localtime=False)
+    else:  # stored times are UTC; SQLite hands them back naive
+        email["Date"] = format_datetime((sent_at if sent_at.tzinfo else sent_at.replace(tzinfo=UTC)).astimezone(UTC))
     if message.message_id_header:
         email["Message-ID"] = message.message_id_header
     if message.unsubscribe_url:
