@@ -71,6 +71,7 @@ def _without_tech_exclusions(text: str, parts: GoalParts | None) -> str:
     """The query without ``-"online booking"``: an absent technology is checked on the pages, not searched."""
     if parts is None or not parts.tech_signals:
         return text
+
     def keep(match: re.Match[str]) -> str:
         term = match.group("phrase") or match.group("word")
         return "" if is_tech_exclusion(term, parts.tech_signals) or classify(term, present=False) else match.group(0)
