@@ -7,25 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.strategy.models import ICP
+from core.strategy.tech_goals import ABSENCE as _ABSENCE
+from core.strategy.tech_goals import TECH_CATEGORY_WORDS, named_technology, tech_category_of
+
+__all__ = ["TECH_CATEGORY_WORDS", "named_technology", "tech_category_of"]
 
 JUDGEMENT_WEIGHT = 20.0  # the LLM's share of the score when the rubric does not name it: never the whole score
 MAX_IDS = 5
-# Rubric factors about a kind of technology ("No online booking found", "Uses a live chat"): the words
-# that name each category users filter on, and the words that ask for its absence.
-TECH_CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
-    "booking": ("booking", "scheduling", "appointment", "reservation", "terminbuchung", "réservation", "reserva"),
-    "analytics": ("analytics", "tracking", "web analytics"),
-    "tag manager": ("tag manager",),
-    "live chat": ("live chat", "chat widget", "chatbot"),
-    "payments": ("payment", "checkout"),
-    "CRM": ("crm",),
-    "marketing automation": ("marketing automation", "email marketing", "newsletter tool"),
-    "e-commerce": ("e-commerce", "ecommerce", "online shop", "shop system", "webshop"),
-    "CMS": ("cms", "content management"),
-    "consent": ("cookie consent", "cookie banner", "consent"),
-    "hosting/CDN": ("cdn", "hosting"),
-}
-_ABSENCE = re.compile(r"\b(no|not|without|lacks?|lacking|missing|keine?n?|ohne|sans|sin)\b", re.I)
 _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("exclusions", ("exclu", "not a ", "avoid", "red flag")),
     ("judgement", ("llm", "judg", "overall", "ai fit", "ai assessment")),
@@ -101,18 +89,11 @@ class Factor:
         }
 
 
-def tech_category_of(name: str) -> str:
-    """The technology category a rubric factor is about ("No online booking found" -> "booking"), or ''."""
-    lowered = f" {name.lower()} "
-    for category, words in TECH_CATEGORY_WORDS.items():
-        if any(re.search(rf"\b{re.escape(w)}", lowered) for w in words):
-            return category
-    return ""
-
-
 def factor_kind(name: str) -> str:
     """Which rule scores a rubric factor, from its name ("Industry match" -> "industry")."""
     lowered = f" {name.lower()} "
+    if not tech_category_of(name) and named_technology(name)[0]:
+        return "technology"
     if tech_category_of(name) and not any(n in lowered for n in ("exclu", "avoid", "red flag")):
         return "technology"
     for kind, needles in _KINDS:
@@ -191,15 +172,43 @@ def _technology(name: str, facts: LeadFacts) -> tuple[float, list[int], str]:
     from core.extract.fingerprints import tech_categories
 
     category = tech_category_of(name)
+    wants_absence = bool(_ABSENCE.search(name))
+    if not category:
+        return _named_technology(name, facts, wants_absence)
     known = tech_categories()
     present = [t for t in facts.tech if category in known.get(t, ())]
     ids = [e.id for e in facts.evidence if e.field == "tech" and e.value in present][:MAX_IDS]
-    wants_absence = bool(_ABSENCE.search(name))
     if present:
         detail = f"{category} found: " + ", ".join(present)
         return (0.0 if wants_absence else 1.0), ids, detail
     crawled = sorted({e.snippet for e in facts.evidence if e.field == "page"})[:3]
     looked = f"no {category} technology found on the crawled pages" + (f" ({', '.join(crawled)})" if crawled else "")
+    return (1.0 if wants_absence else 0.0), [], looked
+
+
+def _crawled(facts: LeadFacts) -> list[str]:
+    return sorted({e.snippet for e in facts.evidence if e.field == "page"})[:3]
+
+
+def _named_technology(name: str, facts: LeadFacts, wants_absence: bool) -> tuple[float, list[int], str]:
+    """A factor naming one technology ("No Shopify found", "Uses Magento 1") or SSL, with what was looked at."""
+    tech, asked = named_technology(name)
+    if tech == "SSL":
+        urls = [u for e in facts.evidence for u in (e.value, e.snippet) if u.startswith(("http://", "https://"))]
+        if not urls:
+            return 0.5, [], "SSL not checked: no crawled page address on record"
+        secure = [u for u in urls if u.startswith("https://")]
+        if secure:
+            return (0.0 if wants_absence else 1.0), [], "SSL found: " + secure[0]
+        return (1.0 if wants_absence else 0.0), [], "no SSL: pages served over http (" + ", ".join(urls[:3]) + ")"
+    lowered = tech.lower()
+    present = [t for t in facts.tech if t.lower() == lowered]
+    ids = [e.id for e in facts.evidence if e.field == "tech" and e.value.lower() == lowered][:MAX_IDS]
+    crawled = _crawled(facts)
+    if present:
+        note = f" (version {asked[len(tech) :].strip()} asked; the version is not checked)" if asked != tech else ""
+        return (0.0 if wants_absence else 1.0), ids, f"{tech} found{note}"
+    looked = f"no {tech} found on the crawled pages" + (f" ({', '.join(crawled)})" if crawled else "")
     return (1.0 if wants_absence else 0.0), [], looked
 
 

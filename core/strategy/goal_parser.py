@@ -6,19 +6,21 @@ import re
 from dataclasses import dataclass
 
 from core.strategy.places import KNOWN_REGIONS, NOT_PLACES, match_known_place
+from core.strategy.tech_goals import TechSignal, classify, presence_signals
 
 _CAP = r"[A-ZÀ-ÞŁŚŻ][\w'’.&-]*"
 _JOIN = r"(?:de|del|da|di|do|dos|am|an|upon|on|la|le|les|of|sur|im|y|el)"
 _PLACE = rf"{_CAP}(?:[ -](?:{_JOIN}[ -])?{_CAP})*"
 _LOC_TRIGGER = re.compile(
     r"\b(?:based in|located in|headquartered in|within \d+ ?(?:miles|mi|km|kilometers) of|close to|"
-    r"in|near|around|across|throughout|from)\s+(?:the\s+)?",
+    r"in|near|around|across|throughout|from|im|bei|à|au|aux|en|dans)\s+(?:the\s+|der\s+|la\s+|le\s+|el\s+)?",
     re.IGNORECASE,
 )
 _EXCLUSION = re.compile(
-    r"(?:\bbut\s+)?\b(?:excluding|exclude|except(?:\s+for)?|not including|other than|without|not|no)\s+"
+    r"(?:\bbut\s+)?\b(?:excluding|exclude|except(?:\s+for)?|not including|other than|without|not|no|"
+    r"keine[nmrs]?|ohne|nicht|außer|ausgenommen|sans|sauf|pas de|hors|sin|excepto|salvo)\s+"
     r"(?P<what>.+?)(?=\s*[.;!?]|\s*,\s*(?:in|near|around|that|who|which|with|and|but)\b|"
-    r"\s+(?:in|near|around|that|who|which)\s+(?-i:[A-Z])|$)",
+    r"\s+(?:in|near|around|that|who|which)\s+(?:the\s+)?(?-i:[A-Z])|$)",
     re.IGNORECASE,
 )
 _SIZE_RANGE = re.compile(r"(\d[\d,]*)\s*(?:-|–|to)\s*(\d[\d,]*)\s*(?:employees|staff|people|persons?)", re.I)
@@ -66,7 +68,8 @@ _LEAD_IN = re.compile(
 _SEGMENT_END = re.compile(
     r"\s*[,.;:!?()]|\s+(?:in|near|around|across|throughout|within|based|located|headquartered|that|who|which|"
     r"whose|where|with|using|use|selling|offering|running|hiring|needing|looking|interested|to|for|from|"
-    r"outside|but|excluding|except|without|not|so|because|who's|that's)\b",
+    r"outside|but|excluding|except|without|not|so|because|who's|that's|still|on|"
+    r"im|bei|keine[nmrs]?|ohne|mit|à|au|aux|en|sans|avec|pour|sin|con|para)\b",
     re.IGNORECASE,
 )
 _SIGNAL = re.compile(
@@ -74,6 +77,7 @@ _SIGNAL = re.compile(
     r"(?=\s*[.;,]|\s+(?:in|near|around)\s+(?:the\s+)?(?-i:[A-Z])|\s+(?:but|excluding|except|with|using|that|who|which)\s|$)",
     re.IGNORECASE,
 )
+_FOREIGN_ARTICLES = re.compile(r"^(?:les|des|los|las|der|den|dem)\s+", re.I)  # "sauf les franchises"
 _MODALS = re.compile(r"^(?:might|may|could|would|probably|likely|already|also|currently|actively)\s+", re.I)
 _ARTICLES = re.compile(r"^(?:a|an|the|any|some|all)\s+", re.I)
 _STOPWORDS = set(
@@ -96,11 +100,14 @@ class GoalParts:
     offer: str
     exclusions: tuple[str, ...]
     keywords: tuple[str, ...]
+    tech_signals: tuple[TechSignal, ...] = ()
+    language: str = "en"
 
 
 def _split_items(text: str) -> list[str]:
     items = re.split(r"\s*(?:,|;|/|&|\band\b|\bor\b|\bnor\b)\s*", text, flags=re.IGNORECASE)
-    return [_ARTICLES.sub("", item).strip(" .'\"") for item in items if item and item.strip(" .'\"")]
+    items = [_FOREIGN_ARTICLES.sub("", _ARTICLES.sub("", item)) for item in items]
+    return [item.strip(" .'\"") for item in items if item and item.strip(" .'\"")]
 
 
 def _unique(values: list[str]) -> tuple[str, ...]:
@@ -232,6 +239,50 @@ def _signals_and_needs(text: str) -> tuple[list[str], list[str]]:
     return signals, [_ARTICLES.sub("", n) for n in needs]
 
 
+_LANGUAGE_WORDS = {
+    "de": r"und|für|mit|ohne|keine[nmrs]?|nicht|der|die|das|im|bei|oder|noch|auf|Unternehmen|Firmen|Betriebe",
+    "fr": r"et|des|les|du|pour|avec|sans|à|au|aux|dans|pas|qui|entreprises|sociétés|cabinets",
+    "es": r"y|los|las|del|para|con|sin|que|todavía|empresas|clínicas",
+    "en": r"and|the|for|with|without|that|who|near|in|companies|businesses|not|no|still|using",
+}
+
+
+def detect_language(text: str) -> str:
+    """'de', 'fr', 'es' or 'en' from the goal's function words (and German/French/Spanish letters)."""
+    scores = {lang: len(re.findall(rf"\b(?:{words})\b", text, re.I)) for lang, words in _LANGUAGE_WORDS.items()}
+    scores["de"] += 2 * len(re.findall(r"[äöüß]|\w+ung\b", text, re.I))
+    scores["fr"] += 2 * len(re.findall(r"[éèêç]", text, re.I))
+    scores["es"] += 2 * len(re.findall(r"[ñ¿¡]|\w+ción\b", text, re.I))
+    best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
+    return best if scores[best] > scores["en"] else "en"
+
+
+def _tech_signals(
+    text: str, exclusions: tuple[str, ...], signals: list[str]
+) -> tuple[list[TechSignal], list[str], list[str]]:
+    """Technology signals read from exclusions, negated signals and "still using X"; the other exclusions."""
+    found: list[TechSignal] = []
+    kept: list[str] = []
+    negated: list[str] = []
+    for exclusion in exclusions:
+        signal = classify(exclusion, present=False)
+        if signal is None:
+            kept.append(exclusion)
+        else:
+            found.append(signal)
+    for sig in signals:
+        if re.match(r"(?:don't|doesn't|do not|does not|lack|lacking|has no|have no)\b", sig, re.I):
+            signal = classify(re.sub(r"^(?:has|have)\s+", "", sig, flags=re.I), present=False)
+            if signal is not None:
+                found.append(signal)
+                negated.append(sig)
+    found.extend(presence_signals(text))
+    unique: dict[str, TechSignal] = {}
+    for signal in found:
+        unique.setdefault(signal.subject.lower(), signal)
+    return list(unique.values()), kept, negated
+
+
 def parse_goal(goal: str) -> GoalParts:
     """Split a goal into the parts the heuristic planner builds a strategy from."""
     text = " ".join(goal.split()).strip()
@@ -240,13 +291,24 @@ def parse_goal(goal: str) -> GoalParts:
         offer = _ARTICLES.sub("", match.group("offer")).strip()
         text = match.group("rest")
     locations = find_locations(text)
+    full_text = text
     exclusions, text = find_exclusions(text)
     size = find_company_size(text)
     segments = find_segments(text)
     signals, needs = _signals_and_needs(text)
+    tech, kept_exclusions, negated = _tech_signals(full_text, exclusions, signals)
+    tech_words = {s.subject.lower() for s in tech}
+    # "still using Magento 1" is a technology signal, not a plain one; a negated one is never searched
+    signals = [
+        sig
+        for sig in signals
+        if sig not in negated and re.sub(r"^(?:using|running)\s+", "", sig, flags=re.I).lower() not in tech_words
+    ]
     place_words = {w.lower() for place in locations for w in re.findall(r"\w+", place)}
     words = [w for s in (*segments, *signals, *needs) for w in re.findall(r"[\w'-]+", s.lower())]
     keywords = [w for w in words if w not in _STOPWORDS and w not in place_words and len(w) > 2]
+    # short audience acronyms as written ("selling to HR teams" -> HR, "for IT departments" -> IT)
+    keywords += [w.lower() for s in (*signals, *needs) for w in re.findall(r"\b[A-Z]{2,3}\b", s)]
     return GoalParts(
         segments=segments,
         locations=locations,
@@ -254,6 +316,8 @@ def parse_goal(goal: str) -> GoalParts:
         signals=_unique(signals),
         needs=_unique(needs),
         offer=offer,
-        exclusions=exclusions,
+        exclusions=tuple(kept_exclusions),
         keywords=_unique([*segments, *keywords])[:10],
+        tech_signals=tuple(tech),
+        language=detect_language(goal),
     )

@@ -39,10 +39,63 @@ def balance_weights(factors: list[tuple[str, float]]) -> list[RubricFactor]:
     return [RubricFactor(factor=name, weight=weight) for (name, _v), weight in zip(raw, floors, strict=True)]
 
 
+_COUNTRY_ABBREVIATIONS = {"UK", "US", "USA", "UAE", "EU"}  # never "plumbers near UK"
+# Segments that are not walk-in local businesses: no "near", "opening" or "reviews" queries for them.
+_NOT_LOCAL = re.compile(
+    r"saas|software|platform|app\b|apps\b|startups?|vendors?|agenc|consult|b2b|manufactur|wholesal|distribut|"
+    r"suppliers?|e-?commerce|brands?|online|fertigung|hersteller|zulieferer|fabricant|fabricante|industri",
+    re.I,
+)
+# The query words added to a segment, per goal language; English only for English goals.
+_TIERS: dict[str, list[tuple[str, str]]] = {
+    "en": [
+        ("{s} near {p}", "Nearby places and map listings"),
+        ("best {s} {p}", "Lists and reviews naming several companies"),
+        ("{s} {p} directory", "Directories and association member lists"),
+        ("{s} association members {p}", "Trade association member lists"),
+        ("{s} {p} contact email", "Sites that publish contact details"),
+        ("new {s} opening {p}", "Newly opened businesses"),
+        ("{s} {p} reviews", "Review sites naming several companies"),
+    ],
+    "de": [
+        ("{s} Unternehmen {p}", "Firmen-Websites"),
+        ("{s} {p} Impressum", "Eigene Websites mit Impressum"),
+        ("{s} Firmen {p} Kontakt", "Websites mit Kontaktangaben"),
+        ("{s} Betriebe {p}", "Betriebe der Branche"),
+        ("{s} {p} Branchenbuch", "Branchenverzeichnisse"),
+        ("{s} Verband Mitglieder {p}", "Mitgliederlisten von Verbänden"),
+    ],
+    "fr": [
+        ("entreprise {s} {p}", "Sites des entreprises"),
+        ("{s} {p} mentions légales", "Sites propres avec mentions légales"),
+        ("{s} {p} contact", "Sites avec coordonnées"),
+        ("société {s} {p}", "Sociétés du secteur"),
+        ("{s} {p} annuaire", "Annuaires professionnels"),
+        ("{s} {p} liste des adhérents", "Listes d'adhérents des fédérations"),
+    ],
+    "es": [
+        ("empresa {s} {p}", "Webs de las empresas"),
+        ("{s} {p} aviso legal", "Webs propias con aviso legal"),
+        ("{s} {p} contacto", "Webs con datos de contacto"),
+        ("empresas de {s} {p}", "Empresas del sector"),
+        ("{s} {p} directorio de empresas", "Directorios de empresas"),
+        ("{s} {p} asociación socios", "Listas de socios de asociaciones"),
+    ],
+}
+_INDEPENDENT = {
+    "en": "independent {s} {p}",
+    "de": "{s} inhabergeführt {p}",
+    "fr": "{s} indépendant {p}",
+    "es": "{s} independiente {p}",
+}
+
+
 def _queries(parts: GoalParts, segments: tuple[str, ...]) -> list[Query]:
     places = parts.locations[:3] or ("",)
     small = parts.company_size.startswith(("small", "1-"))
-    minus = " ".join(f'-"{e}"' if " " in e else f"-{e}" for e in parts.exclusions[:3])
+    # Technologies asked against are checked on the crawled pages, never searched for or against.
+    exclusions = parts.exclusions[:3]
+    minus = " ".join(f'-"{e}"' if " " in e else f"-{e}" for e in exclusions)
     # Templates in order of expected yield; each is filled for every segment and place first.
     tiers: list[tuple[str, str]] = [("{s} {p}", "Direct: the companies' own websites")]
     searchable = [sig for sig in parts.signals if not _NEGATION.match(sig)]
@@ -51,23 +104,20 @@ def _queries(parts: GoalParts, segments: tuple[str, ...]) -> list[Query]:
     if minus:
         tiers.append((f"{{s}} {{p}} {minus}", f"Direct, leaving out {_join(parts.exclusions)}"))
     if small:
-        tiers.append(("independent {s} {p}", "Smaller, owner-run companies"))
-    cities = [place for place in parts.locations if place.lower() not in KNOWN_REGIONS]
+        tiers.append((_INDEPENDENT[parts.language], "Smaller, owner-run companies"))
+    cities = [p for p in parts.locations if p.lower() not in KNOWN_REGIONS and p not in _COUNTRY_ABBREVIATIONS]
+    local = not any(_NOT_LOCAL.search(segment) for segment in segments)
     tiers += [
-        ("{s} near {p}", "Nearby places and map listings"),
-        ("best {s} {p}", "Lists and reviews naming several companies"),
-        ("{s} {p} directory", "Directories and association member lists"),
-        ("{s} association members {p}", "Trade association member lists"),
-        ("{s} {p} contact email", "Sites that publish contact details"),
-        ("new {s} opening {p}", "Newly opened businesses"),
-        ("{s} {p} reviews", "Review sites naming several companies"),
+        (template, intent)
+        for template, intent in _TIERS[parts.language]
+        if local or not template.startswith(("{s} near", "new {s} opening", "{s} {p} reviews"))
     ]
     queries: list[Query] = []
     seen: set[str] = set()
     for template, intent in tiers:
         for segment in segments[:3]:
             for place in places:
-                if template == "{s} near {p}" and place not in cities:
+                if template in ("{s} near {p}", "new {s} opening {p}") and place not in cities:
                     continue
                 text = " ".join(template.format(s=segment, p=place).split())
                 if text.lower() not in seen and len(queries) < MAX_QUERIES:
@@ -81,6 +131,7 @@ def _criteria(parts: GoalParts, segments: tuple[str, ...]) -> list[str]:
     if parts.locations:
         criteria.append(f"Based in or serving {_join(parts.locations, 'or')}")
     criteria.extend(f"Shows this signal: {signal}" for signal in parts.signals)
+    criteria.extend(signal.criterion for signal in parts.tech_signals)
     if parts.company_size != "any":
         criteria.append(f"Company size looks {parts.company_size}")
     if parts.exclusions:
@@ -95,6 +146,8 @@ def _rubric(parts: GoalParts) -> list[RubricFactor]:
         factors.append(("Location match", 25))
     if parts.signals or parts.needs:
         factors.append(("Signals of fit", 20))
+    # "No online booking found": scored on the crawled pages' technologies, with what was looked for
+    factors.extend((signal.factor, 20) for signal in parts.tech_signals[:2])
     if parts.company_size != "any":
         factors.append(("Company size fit", 10))
     factors.append(("Reachable contact", 10))
@@ -133,6 +186,10 @@ def _summary(parts: GoalParts, segments: tuple[str, ...], query_count: int) -> s
     )
     if parts.signals:
         text += f" showing these signs of fit: {_join(parts.signals)}"
+    if parts.tech_signals:
+        text += (" whose websites show " if not parts.signals else "; websites show ") + _join(
+            [("no " if not s.present else "") + s.subject for s in parts.tech_signals]
+        )
     text += "."
     if parts.exclusions:
         text += f" Leave out {_join(parts.exclusions)}."
@@ -152,7 +209,8 @@ def _lower_first(segment: str) -> str:
 def plan_from_goal(goal: str) -> Strategy:
     """A heuristic strategy from the goal text alone; cost preview left for the caller to fill."""
     parts = parse_goal(goal)
-    segments = tuple(_lower_first(s) for s in parts.segments) or (" ".join(parts.keywords[:3]) or "businesses",)
+    lower = _lower_first if parts.language != "de" else (lambda segment: segment)  # German nouns keep capitals
+    segments = tuple(lower(s) for s in parts.segments) or (" ".join(parts.keywords[:3]) or "businesses",)
     queries = _queries(parts, segments)
     return Strategy(
         summary=_summary(parts, segments, len(queries)),

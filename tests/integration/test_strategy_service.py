@@ -72,11 +72,12 @@ def test_two_identical_plans_make_one_api_call(llm: OpenAILLM, server: FakeOpenA
 
 def test_llm_answer_is_repaired(llm: OpenAILLM, server: FakeOpenAI) -> None:
     server.answer = strategy_answer(
-        queries=[{"text": "only one", "intent": "x"}, {"text": " ", "intent": ""}],
+        queries=[{"text": "coffee roasters only one", "intent": "x"}, {"text": " ", "intent": ""}],
         rubric=[{"factor": "Fit", "weight": 3}, {"factor": "Place", "weight": 1}],
     )
     strategy = generate(goal(), llm=llm)
-    assert strategy.queries[0].text == "only one" and len(strategy.queries) == 5  # topped up heuristically
+    assert strategy.queries[0].text == "coffee roasters only one" and len(strategy.queries) == 5  # topped up
+    assert not strategy.summary.startswith("Note:")
     assert [f.weight for f in strategy.rubric] == [75, 25]
 
 
@@ -160,3 +161,64 @@ def test_other_workspaces_cannot_see_or_touch_a_campaign(owner: Actor) -> None:
 def test_empty_goal_is_refused(owner: Actor) -> None:
     with pytest.raises(InvalidInput, match="Describe the goal"):
         service.create_campaign_from_goal(actor=owner, goal="   ", llm=None)
+
+
+def test_llm_answer_with_a_technology_exclusion_is_turned_into_a_rubric_factor(
+    llm: OpenAILLM, server: FakeOpenAI
+) -> None:
+    """Issue 14 section 4: the LLM's ``-"online booking"`` leaves the queries, the rubric scores the absence."""
+    text = f"dental practices in Leeds without online booking. Ref {secrets.token_hex(4)}"
+    server.answer = strategy_answer(
+        icp={
+            "industries": ["dental practices"],
+            "locations": ["Leeds"],
+            "company_size": "small",
+            "keywords": ["dentist"],
+            "signals": [],
+            "exclusions": ["online booking", "chains"],
+        },
+        queries=[{"text": f'dental practice Leeds -"online booking" {i}', "intent": "direct"} for i in range(6)],
+        rubric=[{"factor": "Industry match", "weight": 60}, {"factor": "Location match", "weight": 40}],
+    )
+    strategy = generate(text, llm=llm)
+    assert strategy.mode == "llm"
+    assert [q.text for q in strategy.queries] == [f"dental practice Leeds {i}" for i in range(6)]
+    assert strategy.icp.exclusions == ["chains"]
+    assert [f.factor for f in strategy.rubric] == ["Industry match", "Location match", "No online booking found"]
+    assert sum(f.weight for f in strategy.rubric) == 100
+    assert not strategy.summary.startswith("Note:")
+
+
+def test_llm_rubric_that_already_scores_the_technology_gets_no_second_factor(
+    llm: OpenAILLM, server: FakeOpenAI
+) -> None:
+    text = f"e-commerce shops not on Shopify in the UK. Ref {secrets.token_hex(4)}"
+    server.answer = strategy_answer(
+        queries=[{"text": f"UK e-commerce shop {i}", "intent": "direct"} for i in range(6)],
+        rubric=[{"factor": "Industry match", "weight": 70}, {"factor": "No Shopify found", "weight": 30}],
+    )
+    strategy = generate(text, llm=llm)
+    assert [(f.factor, f.weight) for f in strategy.rubric] == [("Industry match", 70), ("No Shopify found", 30)]
+
+
+def test_llm_queries_off_the_goal_are_replaced_and_the_summary_says_so(llm: OpenAILLM, server: FakeOpenAI) -> None:
+    """The fixture's Portland coffee queries answer a German CNC goal: none names its industry or place."""
+    text = f"CNC-Fertigung in Baden-Württemberg, keine Händler. Ref {secrets.token_hex(4)}"
+    strategy = generate(text, llm=llm)  # the default answer: "portland coffee roaster query i"
+    texts = [q.text for q in strategy.queries]
+    assert texts and all("CNC-Fertigung" in t for t in texts)
+    assert not any("portland" in t for t in texts)
+    assert strategy.summary.startswith("Note: 8 of the AI's 8 queries named neither the goal's industry nor its place")
+    assert len(server.requests) == 1
+
+
+def test_llm_queries_keeping_the_goal_terms_are_kept(llm: OpenAILLM, server: FakeOpenAI) -> None:
+    text = f"CNC-Fertigung in Baden-Württemberg, keine Händler. Ref {secrets.token_hex(4)}"
+    good = [{"text": f"CNC Lohnfertigung Stuttgart Baden-Württemberg {i}", "intent": "direct"} for i in range(5)]
+    off = [{"text": "best companies near me", "intent": "x"}]
+    server.answer = strategy_answer(queries=[*good, *off])
+    strategy = generate(text, llm=llm)
+    texts = [q.text for q in strategy.queries]
+    assert texts[:5] == [q["text"] for q in good] and "best companies near me" not in texts
+    assert len(texts) == 6 and "CNC-Fertigung" in texts[5]  # the dropped one replaced by a rule-based query
+    assert strategy.summary.startswith("Note: 1 of the AI's 6 queries")

@@ -62,7 +62,7 @@ GOALS = [
     (
         "Physiotherapy practices near Melbourne, Victoria without a booking website",
         ["Melbourne, Victoria"],
-        ["booking website"],
+        [],  # a technology asked against is a rubric factor ("No booking website found"), not an exclusion
         "physiotherapy practices",
     ),
     ("We offer bookkeeping services to restaurants in New York City", ["New York City"], [], "restaurants"),
