@@ -191,6 +191,13 @@ def test_access_lines_are_debug_and_errors_stay_info(monkeypatch, level):
     buffer = io.StringIO()
     root = logging.getLogger()
     saved = (root.level, list(root.handlers))
+    # An in-process uvicorn server started by an earlier test (log_level="warning") leaves its loggers at
+    # WARNING; a process that serves requests configures them itself. Start from loggers nobody has set.
+    request_loggers = [logging.getLogger(name) for name in ("uvicorn.access", "uvicorn.error", "api.requests")]
+    levels = [(logger, logger.level, logger.disabled) for logger in request_loggers]
+    for logger in request_loggers:
+        logger.setLevel(logging.NOTSET)
+        logger.disabled = False
     try:
         configure_logging("ui", stream=buffer, force=True)
         access = logging.getLogger("uvicorn.access")
@@ -206,6 +213,9 @@ def test_access_lines_are_debug_and_errors_stay_info(monkeypatch, level):
     finally:
         root.handlers[:] = saved[1]
         root.setLevel(saved[0])
+        for logger, saved_level, disabled in levels:
+            logger.setLevel(saved_level)
+            logger.disabled = disabled
         get_settings.cache_clear()
     kept = [(line["level"], line["message"]) for line in lines]
     actions = [("ERROR", "Exception in ASGI application"), ("INFO", "sign-out refused: not sent from our own page")]
