@@ -49,6 +49,32 @@ def bearer_token(scope: Scope) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body (BodySizeLimit, outside these middlewares, has already bounded it)."""
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return body
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            return body
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the already-read body to the app once, then passes through (disconnects)."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 async def _send_problem(scope: Scope, receive: Receive, send: Send, slug: str, detail: str, **kw: Any) -> None:
     await problem(slug, detail, instance=str(scope.get("path", "")), **kw)(scope, receive, send)
 
@@ -97,25 +123,11 @@ class RefuseNul:
         if scope.get("method") not in ("POST", "PATCH", "PUT"):
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:  # BodySizeLimit (outside) already bounded it
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+        body = await _read_body(receive)
         if b"\\u0000" in body or b"\x00" in body:
             await _send_problem(scope, receive, send, "invalid-request", refused)
             return
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        replay = _replaying(body, receive)
 
         await self.app(scope, replay, send)
 
@@ -187,14 +199,7 @@ class Idempotency:
         ):
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:  # BodySizeLimit already bounded it
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+        body = await _read_body(receive)
         digest = hashlib.sha256()
         for part in (
             scope["path"].encode(),
@@ -236,14 +241,7 @@ class Idempotency:
             )
             await send({"type": "http.response.body", "body": claim.body.encode()})
             return
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        replay = _replaying(body, receive)
 
         captured: dict[str, Any] = {"status": 500, "content_type": "", "body": b""}
 
