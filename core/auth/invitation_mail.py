@@ -16,6 +16,7 @@ from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import Invitation, User, Workspace, utcnow
 from core.outreach.channels import channel_for, email_provider_name
+from core.outreach.compose import FALLBACK_SENDER, sender_address
 from core.outreach.models import OutgoingMessage
 
 NOT_SENT = ""
@@ -27,9 +28,10 @@ def emails_invitations(settings: Settings | None = None) -> bool:
 
 
 def _sender(settings: Settings, workspace: Workspace) -> tuple[str, str]:
-    address = workspace.settings.get("from_email") or settings.outreach_from_email or ""
+    """The From of outreach (``sender_address``), without its last-resort placeholder."""
+    address = sender_address(workspace.settings, settings)
     name = workspace.settings.get("from_name") or settings.outreach_from_name or workspace.name
-    return address, name
+    return ("" if address == FALLBACK_SENDER else address), name
 
 
 def send_invitation_email(invitation_id: int, *, settings: Settings | None = None) -> str:
