@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from core import background
 from core.config import get_settings
@@ -149,6 +149,21 @@ def store_site(*, workspace_id: int, run_id: int, campaign_id: int | None, domai
         profile = extract_site(
             [PageInput(url=p.final_url or p.url, html=p.html or "", kind=p.kind) for p in html_pages]
         )
+        # Claim the site with the first write (after the CPU-bound extraction). On SQLite it opens the transaction
+        # (pysqlite begins one only at a write, and a savepoint released outside one commits on its own: the lead
+        # was kept for a site cancelled meanwhile) and takes the lock: a cancel committed since the reads above is
+        # seen here, and a later one waits until this site is stored.
+        claimed = cast(
+            CursorResult[Any],
+            uow.session.execute(
+                update(RunSite)
+                .where(RunSite.id == row.id, RunSite.status == "queued")
+                .values(error=RunSite.error)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        if claimed.rowcount != 1:
+            return None
         lead, created = upsert_lead(
             uow,
             workspace_id=workspace_id,
