@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "core.cli.extract",
     "core.cli.crawl",
     "core.cli.outreach",
+    "core.cli.replies",
     "core.cli.leads",
     "core.cli.check",
 )

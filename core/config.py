@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
+    # Replies (issue 16): the mailbox replies arrive in, read over IMAP; user and password default to SMTP's.
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_ssl: bool = True
+    imap_folder: str = "INBOX"
+    imap_poll_seconds: int = Field(default=120, ge=10, le=86_400)
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_from: str | None = None
@@ -227,6 +235,11 @@ class Settings(BaseSettings):
     def smtp_enabled(self) -> bool:
         """True when an SMTP mailbox is configured."""
         return bool(self.smtp_host)
+
+    @property
+    def imap_enabled(self) -> bool:
+        """True when a mailbox to read replies from is configured."""
+        return bool(self.imap_host and (self.imap_user or self.smtp_user))
 
     @property
     def twilio_enabled(self) -> bool:

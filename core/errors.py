@@ -16,6 +16,7 @@
         │   ├── TransientSendError  not taken; a later try may work (429, 5xx, refused connection)
         │   ├── PermanentSendError  refused for good (bad address, unsubscribed number)
         │   └── OutcomeUnknown      may have reached the provider, but no answer came
+        ├── MailboxError            the IMAP mailbox replies are read from refused or could not be reached
         └── AuthServiceError        Supabase Auth (GoTrue) or its signing keys
 
 Pages catch ``LeadScoutError`` and show ``str(error)``; anything else is a bug and is logged.
@@ -75,6 +76,10 @@ class SearchError(ExternalServiceError):
 
 class CrawlError(ExternalServiceError):
     """Raised when a website cannot be fetched safely."""
+
+
+class MailboxError(ExternalServiceError):
+    """Raised when the IMAP mailbox that replies are read from refuses the login or cannot be reached."""
 
 
 class SendError(ExternalServiceError):

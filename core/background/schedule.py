@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -22,7 +23,7 @@ from core.background import kinds
 from core.background.kinds import JobKind
 from core.background.runners import Runner
 from core.background.service import submit
-from core.config import get_settings
+from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import PeriodicSlot, utcnow
 
@@ -38,9 +39,13 @@ class Periodic:
     kind: JobKind
     every: timedelta
     args: dict[str, Any] = field(default_factory=dict)
+    enabled: Callable[[Settings], bool] | None = None  # None: always; else only when the settings say so
 
 
-PERIODIC: tuple[Periodic, ...] = (Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),)
+PERIODIC: tuple[Periodic, ...] = (
+    Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),
+    Periodic(kinds.POLL_REPLIES, timedelta(minutes=2), enabled=lambda settings: settings.imap_enabled),
+)
 
 
 def _claim(uow: UnitOfWork, periodic: Periodic, now: datetime) -> bool:
@@ -73,7 +78,10 @@ def submit_due(
     """Submit every periodic job whose period has come and that no other process claimed; the job ids."""
     now = now or utcnow()
     submitted = []
+    settings = get_settings()
     for item in periodic:
+        if item.enabled is not None and not item.enabled(settings):
+            continue
         with UnitOfWork() as uow:
             claimed = _claim(uow, item, now)
         if claimed:

@@ -35,6 +35,7 @@ from core.db.models.outreach import (
     Template,
     WebhookReplay,
 )
+from core.db.models.replies import REPLY_LABELS, MailboxCursor, Reply
 from core.db.models.system import (
     JOB_ACTIVE_STATUSES,
     JOB_STATUSES,
@@ -54,6 +55,7 @@ __all__ = [
     "JOB_STATUSES",
     "LEAD_STATUSES",
     "MESSAGE_STATUSES",
+    "REPLY_LABELS",
     "ROLES",
     "SUPPRESSION_REASONS",
     "AuditEvent",
@@ -71,6 +73,8 @@ __all__ = [
     "Membership",
     "Message",
     "MessageEvent",
+    "MailboxCursor",
+    "Reply",
     "SendQuota",
     "OAuthState",
     "Page",

@@ -1,0 +1,220 @@
+"""Reading replies from the sending mailbox over IMAP (IMAPClient), each mail exactly once.
+
+The folder is opened read-only (nothing is marked read or moved in the user's mailbox). Where the
+reading got to — the folder's UIDVALIDITY and the last UID — is stored in ``mailbox_cursor`` and
+moved forward in the same transaction that stores the mails, so a crash or a restart neither skips
+nor repeats one. When the server renumbers the folder (a new UIDVALIDITY) it is read again from the
+start, and each mail's Message-ID keeps what was already stored from being stored twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.config import Settings, get_settings
+from core.db import UnitOfWork
+from core.db.models import MailboxCursor, utcnow
+from core.errors import MailboxError
+from core.replies.models import PollResult
+from core.replies.parse import message_from_bytes, parse_mail
+from core.replies.service import record_incoming
+
+log = logging.getLogger(__name__)
+
+FETCH_CHUNK = 200
+IDLE_SECONDS_MAX = 25 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
+
+
+class Mailbox(Protocol):
+    """The part of IMAPClient this module uses (a test may hand in a client it opened itself)."""
+
+    def select_folder(self, folder: str, readonly: bool = False) -> dict[bytes, Any]: ...
+    def search(self, criteria: Any = "ALL", charset: str | None = None) -> list[int]: ...
+    def fetch(self, messages: Iterable[int], data: list[str]) -> dict[int, dict[bytes, Any]]: ...
+    def logout(self) -> Any: ...
+
+
+def mailbox_name(settings: Settings) -> str:
+    """The cursor's key: which folder of which mailbox on which server."""
+    user = settings.imap_user or settings.smtp_user or ""
+    return f"imap://{user}@{settings.imap_host}:{settings.imap_port}/{settings.imap_folder}"
+
+
+def connect(settings: Settings) -> IMAPClient:
+    """Log in to the configured mailbox; ``MailboxError`` says what to fix when it fails."""
+    if not settings.imap_enabled:
+        raise MailboxError("No mailbox to read replies from: set IMAP_HOST (and IMAP_USER or SMTP_USER).")
+    password = settings.imap_password or settings.smtp_password
+    try:
+        client = IMAPClient(
+            settings.imap_host,
+            port=settings.imap_port,
+            ssl=settings.imap_ssl,
+            ssl_context=ssl.create_default_context() if settings.imap_ssl else None,
+            timeout=30,
+        )
+        client.login(settings.imap_user or settings.smtp_user or "", password.get_secret_value() if password else "")
+    except LoginError as exc:
+        raise MailboxError(
+            f"The mailbox {mailbox_name(settings)} refused the login: check IMAP_USER/IMAP_PASSWORD."
+        ) from exc
+    except (OSError, IMAPClientError) as exc:
+        raise MailboxError(f"Could not reach the mailbox {mailbox_name(settings)}: {exc}") from exc
+    return client
+
+
+def _ensure_cursor(mailbox: str) -> None:
+    """Create the folder's cursor row once (a second process creating it at the same time is fine)."""
+    with UnitOfWork() as uow:
+        if uow.session.get(MailboxCursor, mailbox) is not None:
+            return
+        uow.session.add(MailboxCursor(mailbox=mailbox, uidvalidity=0, last_uid=0))
+        try:
+            uow.commit()
+        except IntegrityError:
+            pass
+
+
+def _locked_cursor(uow: UnitOfWork, mailbox: str) -> MailboxCursor:
+    """The cursor, locked for this transaction by writing it first: on PostgreSQL a row lock, on SQLite
+    the write lock (pysqlite opens a transaction only at a write). A second reader waits here, then
+    reads what the first one committed."""
+    uow.session.execute(update(MailboxCursor).where(MailboxCursor.mailbox == mailbox).values(updated_at=utcnow()))
+    cursor = uow.session.scalar(
+        select(MailboxCursor).where(MailboxCursor.mailbox == mailbox).execution_options(populate_existing=True)
+    )
+    assert cursor is not None
+    return cursor
+
+
+def _store_chunk(mailbox: str, uidvalidity: int, fetched: dict[int, dict[bytes, Any]]) -> tuple[int, int, int]:
+    """Store one fetched chunk and move the cursor, in one transaction: (recorded, duplicates, last uid)."""
+    recorded = duplicates = 0
+    with UnitOfWork() as uow:
+        cursor = _locked_cursor(uow, mailbox)  # a second reader waits, then skips what this one stored
+        if cursor.uidvalidity != uidvalidity:
+            return 0, 0, cursor.last_uid
+        for uid in sorted(fetched):
+            if uid <= cursor.last_uid:
+                continue
+            data = fetched[uid]
+            raw = data.get(b"BODY[]") or b""
+            arrived = data.get(b"INTERNALDATE")
+            message = message_from_bytes(raw)
+            incoming = parse_mail(
+                message,
+                source="imap",
+                fallback_key=f"{mailbox}#{uidvalidity}:{uid}",
+                received_at=arrived.astimezone() if isinstance(arrived, datetime) and arrived.tzinfo else None,
+            )
+            if record_incoming(uow.session, incoming, message) is None:
+                duplicates += 1
+            else:
+                recorded += 1
+            cursor.last_uid = uid
+        cursor.updated_at = utcnow()
+        last_uid = cursor.last_uid
+        uow.commit()
+    return recorded, duplicates, last_uid
+
+
+def read_new_mail(client: Mailbox, *, mailbox: str, folder: str = "INBOX", chunk: int = FETCH_CHUNK) -> PollResult:
+    """Read every mail after the cursor from an open client; safe to run in several processes at once."""
+    status = client.select_folder(folder, readonly=True)
+    uidvalidity = int(status.get(b"UIDVALIDITY", 0))
+    reset = False
+    _ensure_cursor(mailbox)
+    with UnitOfWork() as uow:
+        cursor = _locked_cursor(uow, mailbox)
+        if cursor.uidvalidity != uidvalidity:
+            reset = cursor.uidvalidity != 0
+            if reset:
+                log.warning(
+                    "Mailbox %s has a new UIDVALIDITY (%s -> %s): reading it again",
+                    mailbox,
+                    cursor.uidvalidity,
+                    uidvalidity,
+                )
+            cursor.uidvalidity, cursor.last_uid = uidvalidity, 0
+        last_uid = cursor.last_uid
+        uow.commit()
+    uids = sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
+    recorded = duplicates = 0
+    for start in range(0, len(uids), chunk):
+        batch = uids[start : start + chunk]
+        fetched = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
+        added, repeated, last_uid = _store_chunk(mailbox, uidvalidity, fetched)
+        recorded, duplicates = recorded + added, duplicates + repeated
+    return PollResult(
+        mailbox=mailbox,
+        read=len(uids),
+        recorded=recorded,
+        duplicates=duplicates,
+        last_uid=last_uid,
+        uidvalidity=uidvalidity,
+        reset=reset,
+    )
+
+
+def poll_mailbox(*, settings: Settings | None = None) -> PollResult:
+    """Connect, read what is new, log out."""
+    settings = settings or get_settings()
+    client = connect(settings)
+    try:
+        return read_new_mail(client, mailbox=mailbox_name(settings), folder=settings.imap_folder)
+    finally:
+        try:
+            client.logout()
+        except (OSError, IMAPClientError):
+            pass
+
+
+def watch_mailbox(
+    *,
+    settings: Settings | None = None,
+    stop: threading.Event | None = None,
+    on_poll: Callable[[PollResult], None] | None = None,
+) -> None:
+    """Read new mail as it arrives: IMAP IDLE where the server has it, else a poll every IMAP_POLL_SECONDS."""
+    settings = settings or get_settings()
+    stop = stop or threading.Event()
+    mailbox = mailbox_name(settings)
+    while not stop.is_set():
+        try:
+            client = connect(settings)
+        except MailboxError as error:
+            log.error("%s; trying again in %s s", error, settings.imap_poll_seconds)
+            stop.wait(settings.imap_poll_seconds)
+            continue
+        try:
+            idle = b"IDLE" in client.capabilities()
+            while not stop.is_set():
+                result = read_new_mail(client, mailbox=mailbox, folder=settings.imap_folder)
+                if on_poll is not None:
+                    on_poll(result)
+                if not idle:
+                    stop.wait(settings.imap_poll_seconds)
+                    continue
+                client.idle()
+                try:
+                    client.idle_check(timeout=min(settings.imap_poll_seconds, IDLE_SECONDS_MAX))
+                finally:
+                    client.idle_done()
+        except (OSError, IMAPClientError) as error:
+            log.error("Reading %s failed (%s); reconnecting", mailbox, error)
+            stop.wait(5)
+        finally:
+            try:
+                client.logout()
+            except (OSError, IMAPClientError):
+                pass

@@ -1,0 +1,20 @@
+"""Background jobs of the replies area."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from core.background.context import JobContext
+from core.config import get_settings
+from core.replies.imap import poll_mailbox
+
+
+def poll_replies_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Read new mail from the sending mailbox (submitted every two minutes while IMAP is configured)."""
+    settings = get_settings()
+    if not settings.imap_enabled:
+        return {"skipped": "no mailbox configured (IMAP_HOST)"}
+    result = poll_mailbox(settings=settings)
+    ctx.progress(result.read, result.read, f"Read {result.read} new mails, stored {result.recorded}")
+    return asdict(result)

@@ -1,0 +1,144 @@
+"""An incoming mail's bytes to an ``Incoming``: addresses, threading headers, the new text of a reply."""
+
+from __future__ import annotations
+
+import email
+import re
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage, Message
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+
+from mailparser_reply import EmailReplyParser
+from selectolax.lexbor import LexborHTMLParser
+
+from core.db.models import utcnow
+from core.replies.models import Incoming
+
+CLASSIFY_HEADERS = (
+    "auto-submitted",
+    "x-autoreply",
+    "x-autorespond",
+    "x-auto-response-suppress",
+    "precedence",
+    "x-precedence",
+    "list-id",
+    "return-path",
+    "content-type",
+    "x-failed-recipients",
+)
+REPLY_LANGUAGES = ["en", "de", "fr", "es", "nl", "it"]
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_MAX_TEXT = 200_000  # a reply longer than this is cut: nobody reads more in an inbox
+_reply_parser = EmailReplyParser(languages=REPLY_LANGUAGES)
+
+
+def _header(message: Message, name: str) -> str:
+    """A header as text, or "" — a malformed header never stops a mail from being read."""
+    try:
+        value = message.get(name)
+    except (ValueError, TypeError, IndexError):
+        value = message.get_all(name, [""])[0] if hasattr(message, "get_all") else ""
+    return " ".join(str(value or "").split())
+
+
+def _ids(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(match.lower() for match in _MESSAGE_ID.findall(text)))
+
+
+def _html_to_text(html: str) -> str:
+    tree = LexborHTMLParser(html)
+    for node in tree.css("script, style, head"):
+        node.decompose()
+    body = tree.body or tree.root
+    return body.text(separator="\n") if body is not None else ""
+
+
+def _text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError, AssertionError):  # unknown charset or broken encoding: read bytes leniently
+        payload = part.get_payload(decode=True) or b""
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
+    if not isinstance(content, str):
+        return ""
+    if part.get_content_type() == "text/html":
+        content = _html_to_text(content)
+    return content.replace("\r\n", "\n")[:_MAX_TEXT]
+
+
+def _returned_headers(message: Message) -> list[Message]:
+    """The original message's headers that a bounce carries back (message/rfc822 or text/rfc822-headers)."""
+    found: list[Message] = []
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind in ("message/rfc822", "message/rfc822-headers"):
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                found.append(payload[0])
+        elif kind == "text/rfc822-headers":
+            raw = part.get_payload(decode=True)
+            if isinstance(raw, bytes):
+                found.append(email.message_from_bytes(raw, policy=policy.compat32))
+    return found
+
+
+def new_text_of(text: str) -> str:
+    """The reply's own words: quoted history and the signature removed (mail-parser-reply)."""
+    if not text.strip():
+        return ""
+    try:
+        replies = _reply_parser.read(text=text).replies
+        stripped = replies[0].body if replies else text
+    except Exception:  # noqa: BLE001 - a parser slip must not lose the mail: show it whole
+        stripped = text
+    return (stripped or text).strip()
+
+
+def message_from_bytes(raw: bytes) -> EmailMessage:
+    """The mail as Python's ``email`` package reads it (the modern policy)."""
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def parse_mail(
+    message: EmailMessage, *, source: str, fallback_key: str, received_at: datetime | None = None
+) -> Incoming:
+    """Read one mail; ``fallback_key`` names it when it has no Message-ID (e.g. the mailbox position)."""
+    from_name, from_address = parseaddr(_header(message, "from"))
+    to_addresses = tuple(
+        address.lower() for _, address in getaddresses([_header(message, "to"), _header(message, "cc")]) if address
+    )
+    message_ids = _ids(_header(message, "message-id"))
+    date = _header(message, "date")
+    try:
+        sent_at = parsedate_to_datetime(date) if date else None
+    except (TypeError, ValueError):
+        sent_at = None
+    if sent_at is not None and sent_at.tzinfo is None:
+        sent_at = None
+    returned = _returned_headers(message)
+    text = _text(message)
+    return Incoming(
+        source=source,
+        source_key=message_ids[0] if message_ids else fallback_key,
+        from_address=from_address.strip().lower(),
+        from_name=from_name.strip()[:200],
+        to_addresses=to_addresses,
+        subject=_header(message, "subject")[:500],
+        message_id=message_ids[0] if message_ids else "",
+        in_reply_to=(_ids(_header(message, "in-reply-to")) or ("",))[0],
+        references=_ids(_header(message, "references")),
+        received_at=received_at or sent_at or utcnow(),
+        text=text,
+        new_text=new_text_of(text),
+        headers={name: _header(message, name) for name in CLASSIFY_HEADERS if _header(message, name)},
+        original_ids=tuple(dict.fromkeys(i for part in returned for i in _ids(_header(part, "message-id")))),
+        original_message_refs=tuple(
+            dict.fromkeys(v for part in returned if (v := _header(part, "x-leadscout-message").strip()))
+        ),
+    )
