@@ -22,6 +22,7 @@ from core.monitoring.health import check_database
 from core.outreach import unsubscribe as tokens
 from core.outreach import webhooks
 from core.outreach.suppression import normalise_address, unsubscribe_by_link
+from core.replies import inbound
 
 log = logging.getLogger("api.public")
 router = APIRouter(include_in_schema=False)
@@ -137,6 +138,42 @@ async def hook_twilio(request: Request) -> Response:
         return _bad_request(error)
     # An empty TwiML answer: Twilio's own opt-out handling already replies to STOP/START.
     return Response("<Response/>", media_type="application/xml", headers={"X-LeadScout-Outcome": outcome})
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    """A multipart or urlencoded form's text fields (file parts, such as attachments, are left out)."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+@router.post("/hooks/sendgrid/inbound")
+async def hook_sendgrid_inbound(request: Request) -> Response:
+    """SendGrid Inbound Parse: a reply posted as a form (signed by the parse webhook's security policy)."""
+    body = await request.body()
+    fields = await _form_fields(request)
+    try:
+        recorded = await run_in_threadpool(
+            lambda: inbound.receive_sendgrid_mail(body=body, fields=fields, headers=request.headers)
+        )
+    except (WebhookUnsigned, WebhookForged) as error:
+        return _refusal(error)
+    except InvalidInput as error:
+        return _bad_request(error)
+    return JSONResponse({"stored": recorded is not None, "label": recorded.label if recorded else None})
+
+
+@router.post("/hooks/mailgun/inbound")
+@router.post("/hooks/mailgun/inbound/mime")
+async def hook_mailgun_inbound(request: Request) -> Response:
+    """A Mailgun route's forward() of a reply (form fields, signed like Mailgun's webhooks)."""
+    fields = await _form_fields(request)
+    try:
+        recorded = await run_in_threadpool(lambda: inbound.receive_mailgun_mail(fields=fields))
+    except (WebhookUnsigned, WebhookForged) as error:
+        return _refusal(error)
+    except InvalidInput as error:
+        return _bad_request(error)
+    return JSONResponse({"stored": recorded is not None, "label": recorded.label if recorded else None})
 
 
 @router.get("/healthz")

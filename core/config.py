@@ -124,6 +124,7 @@ class Settings(BaseSettings):
     outreach_send_timeout_seconds: float = Field(default=30.0, gt=0)
     outreach_stale_sending_seconds: int = Field(default=900, ge=0)  # stuck 'sending': -> queued or unknown
     sendgrid_webhook_public_key: str | None = None  # base64 DER (Event Webhook > Signed Event Webhook)
+    sendgrid_inbound_public_key: str | None = None  # base64 DER of the Inbound Parse security policy (else the above)
     mailgun_webhook_signing_key: SecretStr | None = None
     webhook_max_age_seconds: int = Field(default=600, ge=1)
     # Request bodies over this get 413 at the receiver and at server.py's own routes, before they are read

@@ -31,6 +31,7 @@ from core.errors import InvalidInput, WebhookForged, WebhookUnsigned
 from core.outreach.events import apply_event, apply_inbound_sms
 from core.outreach.models import ProviderEvent
 from core.outreach.webhook_payloads import MAX_ID_LENGTH, json_object, message_id, parse_json, single_value
+from core.replies.service import record_text_reply
 
 SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 SENDGRID_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -96,7 +97,8 @@ def sendgrid_replay_key(*, timestamp: str, body: bytes) -> str:
     return timestamp + ":" + hashlib.sha256(body).hexdigest()
 
 
-def _remember(uow: UnitOfWork, provider: str, token: str) -> None:
+def remember_delivery(uow: UnitOfWork, provider: str, token: str) -> None:
+    """Record a verified delivery; raise ``WebhookForged`` when the same one came before (a replay)."""
     digest = hashlib.sha256(token.encode()).hexdigest()
     if uow.session.scalar(
         select(WebhookReplay.id).where(WebhookReplay.provider == provider, WebhookReplay.token == digest)
@@ -105,7 +107,8 @@ def _remember(uow: UnitOfWork, provider: str, token: str) -> None:
     uow.session.add(WebhookReplay(provider=provider, token=digest))
 
 
-def _commit_once(uow: UnitOfWork) -> None:
+def commit_once(uow: UnitOfWork) -> None:
+    """Commit, turning a concurrent duplicate delivery into ``WebhookForged`` (nothing of it stays)."""
     try:
         uow.commit()
     except IntegrityError as exc:  # the same delivery raced us: it is a replay, and nothing of ours stays
@@ -157,9 +160,9 @@ def receive_sendgrid(
     events = [_sendgrid_event(item, number) for number, item in enumerate(items, start=1)]
     uow = uow or UnitOfWork()
     with uow:
-        _remember(uow, "sendgrid", sendgrid_replay_key(timestamp=timestamp, body=body))
+        remember_delivery(uow, "sendgrid", sendgrid_replay_key(timestamp=timestamp, body=body))
         applied = sum(int(apply_event(uow.session, event)) for event in events)
-        _commit_once(uow)
+        commit_once(uow)
         return applied
 
 
@@ -211,9 +214,9 @@ def receive_mailgun(
     event = _mailgun_event(payload.get("event-data"))
     uow = uow or UnitOfWork()
     with uow:
-        _remember(uow, "mailgun", token)
+        remember_delivery(uow, "mailgun", token)
         applied = int(apply_event(uow.session, event))
-        _commit_once(uow)
+        commit_once(uow)
         return applied
 
 
@@ -236,7 +239,7 @@ def receive_twilio(
         raise WebhookForged("bad signature")
     uow = uow or UnitOfWork()
     with uow:
-        _remember(uow, "twilio", signature + url)
+        remember_delivery(uow, "twilio", signature + url)
         if params.get("MessageStatus") or params.get("SmsStatus") in ("sent", "delivered", "undelivered", "failed"):
             kind = params.get("MessageStatus") or params.get("SmsStatus", "")
             ours = parse_qs(urlsplit(url).query).get("m", [""])[0]
@@ -254,5 +257,11 @@ def receive_twilio(
             outcome = "applied" if apply_event(uow.session, event) else "ignored"
         else:
             outcome = apply_inbound_sms(uow.session, from_number=params.get("From", ""), body=params.get("Body", ""))
-        _commit_once(uow)
+            record_text_reply(
+                uow.session,
+                from_number=params.get("From", ""),
+                body=params.get("Body", ""),
+                message_sid=params.get("MessageSid", ""),
+            )
+        commit_once(uow)
         return outcome

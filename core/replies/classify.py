@@ -4,12 +4,15 @@ not interested — read from the reply's own words. Rules first; the LLM may ref
 
 from __future__ import annotations
 
+import logging
 import re
 from email.message import EmailMessage, Message
 
 from flufl.bounce import all_failures
 
 from core.replies.models import Incoming, Verdict
+
+logging.getLogger("flufl.bounce").setLevel(logging.WARNING)  # it logs every detector it runs at INFO
 
 _AUTO_SUBJECT = re.compile(
     r"^\s*(automatic reply|auto(matic)?[- ]?(reply|response|antwort)|autoreply|out of (the )?office|"

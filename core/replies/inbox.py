@@ -6,6 +6,7 @@ from sqlalchemy import Select, func, select, update
 
 from core.actor import Actor
 from core.audit import audit
+from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import Lead, Message, Reply, utcnow
 from core.errors import InvalidInput, NotFound
@@ -178,3 +179,17 @@ def unassigned_count(*, uow: UnitOfWork | None = None) -> int:
     uow = uow or UnitOfWork()
     with uow:
         return int(uow.session.scalar(select(func.count()).select_from(Reply).where(Reply.workspace_id.is_(None))) or 0)
+
+
+def read_mailbox_now(*, actor: Actor) -> int:
+    """Read the mailbox in the background now instead of at the next two-minute poll; the job's id."""
+    from core.background import service as background
+    from core.background.kinds import POLL_REPLIES
+
+    actor.require("member")
+    if not get_settings().imap_enabled:
+        raise InvalidInput(
+            "No mailbox is set up to read replies from. Set IMAP_HOST (and IMAP_USER/IMAP_PASSWORD when they "
+            "differ from SMTP_USER/SMTP_PASSWORD) and restart; see README, Replies."
+        )
+    return background.submit(kind=POLL_REPLIES, actor=actor)

@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
-from core.db.models import AuditEvent, Contact, Lead, Message, Reply
-from core.outreach.events import apply_event
+from core.db.models import AuditEvent, Contact, Lead, Message, Reply, utcnow
+from core.outreach.events import apply_event, contacts_with_phone
 from core.outreach.models import ProviderEvent
 from core.outreach.suppression import add_suppression_row
 from core.replies.classify import classify, classify_text
@@ -167,3 +167,47 @@ def record_raw_mail(*, raw: bytes, source: str, fallback_key: str, uow: UnitOfWo
         recorded = Recorded(reply.id, reply.workspace_id, reply.label, reply.matched_by)
         uow.commit()
         return recorded
+
+
+STOP_WORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT")
+
+
+def record_text_reply(session: Session, *, from_number: str, body: str, message_sid: str) -> int:
+    """Keep an inbound SMS as a reply in each workspace that texted the number (its effects — STOP,
+    replied — are applied by ``apply_inbound_sms``); returns how many were stored."""
+    word = body.strip().split()[0].upper() if body.strip() else ""
+    verdict = Verdict(label="unsubscribe", reason=f"texted {word}") if word in STOP_WORDS else classify_text(body)
+    stored = 0
+    by_workspace: dict[int, Contact] = {}
+    for contact in contacts_with_phone(session, from_number):
+        by_workspace.setdefault(contact.workspace_id, contact)
+    for workspace_id, contact in by_workspace.items():
+        key = f"twilio:{message_sid or hashlib.sha256((from_number + body).encode()).hexdigest()}:{workspace_id}"
+        if session.scalar(select(Reply.id).where(Reply.source_key == key)) is not None:
+            continue
+        message_id = session.scalar(
+            select(Message.id)
+            .where(Message.contact_id == contact.id, Message.channel == "sms")
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        session.add(
+            Reply(
+                workspace_id=workspace_id,
+                lead_id=contact.lead_id,
+                contact_id=contact.id,
+                message_id=message_id,
+                channel="sms",
+                source="twilio",
+                source_key=key,
+                matched_by="sender",
+                from_address=from_number[:320],
+                body=body[:20000],
+                full_body=body,
+                label=verdict.label,
+                label_reason=verdict.reason[:300],
+                received_at=utcnow(),
+            )
+        )
+        stored += 1
+    return stored

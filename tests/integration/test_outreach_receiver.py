@@ -22,6 +22,7 @@ from core.db import UnitOfWork
 from core.db.models import Lead, Message
 from core.outreach import sender, suppression
 from core.outreach.unsubscribe import unsubscribe_url
+from core.replies import inbox
 from tests.conftest import unique
 from tests.fixtures.outreach_data import configure_workspace, draft_and_queue, make_lead, settings_for
 from tests.fixtures.outreach_servers import ProviderServer
@@ -175,6 +176,13 @@ def test_twilio_status_callback_and_inbound_stop_start_reply(client, actor):
     assert status_of(message.id) == "replied"
     with UnitOfWork() as uow:
         assert uow.session.scalar(select(Lead.status).where(Lead.id == message.lead_id)) == "replied"
+    # every inbound text is kept in the Inbox, classified, beside the mail replies
+    texts = inbox.list_replies(actor=actor, lead_id=message.lead_id)
+    assert sorted((t.channel, t.body, t.label, t.message_id) for t in texts) == [
+        ("sms", "START", "other", message.id),
+        ("sms", "STOP", "unsubscribe", message.id),
+        ("sms", "Sounds good, call me", "interested", message.id),
+    ]
 
 
 def test_sync_suppressions_from_sendgrid_and_mailgun(actor):
