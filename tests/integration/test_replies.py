@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import email
 import threading
-from email.utils import parseaddr
 from email.message import EmailMessage
+from email.utils import parseaddr
 
 import pytest
 from pydantic import SecretStr
