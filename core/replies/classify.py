@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from email.message import EmailMessage, Message
+from email.message import Message
 
 from flufl.bounce import all_failures
 
@@ -57,6 +57,12 @@ _FAILURE_SUBJECT = re.compile(
     r"nicht zugestellt|delivery problem)",
     re.IGNORECASE,
 )
+_FAILURE_TEXT = re.compile(
+    r"(could not be delivered|undeliverable|delivery (has )?failed|permanent(ly)? (error|fatal)|"
+    r"user unknown|no such (user|mailbox)|mailbox (unavailable|not found|full)|returned mail|"
+    r"unable to deliver|failed recipient|delivery status notification|\b5\.\d\.\d\b|\b550\b)",
+    re.IGNORECASE,
+)
 _SYSTEM_SENDERS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "ndr", "bounce", "bounces", "")
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|vs|antw|r[ée]f|fwd?|wg|tr)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 _STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
@@ -82,7 +88,21 @@ def _dsn_recipients(message: Message) -> list[tuple[str, str, str]]:
     return found
 
 
-def _bounce(message: EmailMessage, incoming: Incoming) -> Verdict | None:
+def _may_be_bounce(message: Message, incoming: Incoming) -> bool:
+    """Cheap signs of a delivery failure; a person's reply has none of them."""
+    sender = incoming.from_address.split("@")[0]
+    return (
+        sender in _SYSTEM_SENDERS
+        or bool(_FAILURE_SUBJECT.search(incoming.subject))
+        or "report" in incoming.headers.get("content-type", "").lower()
+        or "x-failed-recipients" in incoming.headers
+        or incoming.headers.get("return-path", "").strip() == "<>"
+        or bool(incoming.original_ids)
+        or bool(_FAILURE_TEXT.search(incoming.text[:3000]))
+    )
+
+
+def _bounce(message: Message, incoming: Incoming) -> Verdict | None:
     content_type = incoming.headers.get("content-type", "").lower()
     if "multipart/report" in content_type and "delivery-status" in content_type:
         failed = [r for r in _dsn_recipients(message) if r[1] in ("failed", "delayed")]
@@ -99,10 +119,11 @@ def _bounce(message: EmailMessage, incoming: Incoming) -> Verdict | None:
             )
     temporary: frozenset[bytes] = frozenset()
     permanent: frozenset[bytes] = frozenset()
-    try:
-        temporary, permanent = all_failures(message)
-    except Exception:  # noqa: BLE001 - a detector tripping on odd mail must not stop the reading
-        pass
+    if _may_be_bounce(message, incoming):  # flufl.bounce runs ~20 detectors: only on candidates
+        try:
+            temporary, permanent = all_failures(message)
+        except Exception:  # noqa: BLE001 - a detector tripping on odd mail must not stop the reading
+            pass
     code = _STATUS.search(incoming.text)
     code_text = code.group(1) if code else ""
     if permanent or temporary:
@@ -152,7 +173,7 @@ def _quote(match: re.Match[str]) -> str:
     return f"'{match.group(0)[:60]}'"
 
 
-def classify(message: EmailMessage, incoming: Incoming) -> Verdict:
+def classify(message: Message, incoming: Incoming) -> Verdict:
     """The class of one mail by rules: bounce, auto-reply, unsubscribe request, or a person's answer."""
     bounce = _bounce(message, incoming)
     if bounce is not None:

@@ -27,7 +27,7 @@ from core.db.models import MailboxCursor, utcnow
 from core.errors import MailboxError
 from core.replies.models import PollResult
 from core.replies.parse import message_from_bytes, parse_mail
-from core.replies.service import record_incoming
+from core.replies.service import record_incoming, stored_keys
 
 log = logging.getLogger(__name__)
 
@@ -104,24 +104,29 @@ def _store_chunk(mailbox: str, uidvalidity: int, fetched: dict[int, dict[bytes, 
         cursor = _locked_cursor(uow, mailbox)  # a second reader waits, then skips what this one stored
         if cursor.uidvalidity != uidvalidity:
             return 0, 0, cursor.last_uid
+        parsed = []
         for uid in sorted(fetched):
             if uid <= cursor.last_uid:
                 continue
             data = fetched[uid]
-            raw = data.get(b"BODY[]") or b""
             arrived = data.get(b"INTERNALDATE")
-            message = message_from_bytes(raw)
+            message = message_from_bytes(data.get(b"BODY[]") or b"")
             incoming = parse_mail(
                 message,
                 source="imap",
                 fallback_key=f"{mailbox}#{uidvalidity}:{uid}",
                 received_at=arrived.astimezone() if isinstance(arrived, datetime) and arrived.tzinfo else None,
             )
-            if record_incoming(uow.session, incoming, message) is None:
-                duplicates += 1
-            else:
-                recorded += 1
-            cursor.last_uid = uid
+            parsed.append((uid, message, incoming))
+        known = stored_keys(uow.session, [incoming.source_key for _, _, incoming in parsed])
+        with uow.session.no_autoflush:  # each mail's statements flush once, not before every query
+            for uid, message, incoming in parsed:
+                if record_incoming(uow.session, incoming, message, known=known) is None:
+                    duplicates += 1
+                else:
+                    recorded += 1
+                    known.add(incoming.source_key)
+                cursor.last_uid = uid
         cursor.updated_at = utcnow()
         last_uid = cursor.last_uid
         uow.commit()

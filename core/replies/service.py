@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from email.message import EmailMessage
+from email.message import Message as Mail
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -103,14 +103,25 @@ def apply_effects(session: Session, reply: Reply, verdict: Verdict) -> None:
                 detail=f"{reply.source}: {LABEL_TITLES[verdict.label].lower()} from {reply.from_address}"[:300],
             ),
         )
-    _mark_lead_replied(session, reply.lead_id)
+    else:  # apply_event moved the lead already when there is a message
+        _mark_lead_replied(session, reply.lead_id)
     if verdict.label == "unsubscribe":
         _suppress_sender(session, reply, source=f"{reply.source}:reply")
 
 
-def record_incoming(session: Session, incoming: Incoming, message: EmailMessage | None = None) -> Reply | None:
-    """Match, classify and store one mail inside the caller's transaction; None when already stored."""
-    if session.scalar(select(Reply.id).where(Reply.source_key == incoming.source_key)) is not None:
+def stored_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of these mails are stored already (one query for a whole fetched chunk)."""
+    return set(session.scalars(select(Reply.source_key).where(Reply.source_key.in_(keys)))) if keys else set()
+
+
+def record_incoming(
+    session: Session, incoming: Incoming, message: Mail | None = None, *, known: set[str] | None = None
+) -> Reply | None:
+    """Match, classify and store one mail inside the caller's transaction; None when already stored.
+
+    ``known`` is the chunk's already-stored keys (``stored_keys``); without it this mail is looked up.
+    """
+    if incoming.source_key in (known if known is not None else stored_keys(session, [incoming.source_key])):
         return None
     verdict = classify(message, incoming) if message is not None else _text_verdict(incoming)
     found: Match = match_incoming(session, incoming, bounce_recipient=verdict.bounce_recipient)
