@@ -23,6 +23,7 @@ from core.outreach import unsubscribe as tokens
 from core.outreach import webhooks
 from core.outreach.suppression import normalise_address, unsubscribe_by_link
 from core.replies import inbound
+from core.replies import service as replies_service
 
 log = logging.getLogger("api.public")
 router = APIRouter(include_in_schema=False)
@@ -131,7 +132,11 @@ async def hook_twilio(request: Request) -> Response:
     url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     signature = request.headers.get("X-Twilio-Signature", "")
     try:
-        outcome = await run_in_threadpool(lambda: webhooks.receive_twilio(url=url, params=params, signature=signature))
+        outcome = await run_in_threadpool(
+            lambda: webhooks.receive_twilio(
+                url=url, params=params, signature=signature, keep_text=replies_service.record_text_reply
+            )
+        )
     except (WebhookUnsigned, WebhookForged) as error:
         return _refusal(error)
     except InvalidInput as error:

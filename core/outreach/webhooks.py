@@ -13,7 +13,7 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
@@ -31,7 +32,6 @@ from core.errors import InvalidInput, WebhookForged, WebhookUnsigned
 from core.outreach.events import apply_event, apply_inbound_sms
 from core.outreach.models import ProviderEvent
 from core.outreach.webhook_payloads import MAX_ID_LENGTH, json_object, message_id, parse_json, single_value
-from core.replies.service import record_text_reply
 
 SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 SENDGRID_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -227,8 +227,13 @@ def receive_twilio(
     signature: str,
     settings: Settings | None = None,
     uow: UnitOfWork | None = None,
+    keep_text: Callable[[Session, str, str, str], object] | None = None,
 ) -> str:
-    """Verify and apply a Twilio status callback or inbound SMS; ``url`` is the public URL Twilio called."""
+    """Verify and apply a Twilio status callback or inbound SMS; ``url`` is the public URL Twilio called.
+
+    ``keep_text(session, from, body, message_sid)`` also stores an inbound text in the same transaction
+    (the replies area passes its recorder; outreach does not import replies).
+    """
     s = settings or get_settings()
     if not s.twilio_auth_token:
         raise WebhookForged("Twilio is not configured")
@@ -257,11 +262,7 @@ def receive_twilio(
             outcome = "applied" if apply_event(uow.session, event) else "ignored"
         else:
             outcome = apply_inbound_sms(uow.session, from_number=params.get("From", ""), body=params.get("Body", ""))
-            record_text_reply(
-                uow.session,
-                from_number=params.get("From", ""),
-                body=params.get("Body", ""),
-                message_sid=params.get("MessageSid", ""),
-            )
+            if keep_text is not None:
+                keep_text(uow.session, params.get("From", ""), params.get("Body", ""), params.get("MessageSid", ""))
         commit_once(uow)
         return outcome

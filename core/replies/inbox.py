@@ -6,6 +6,8 @@ from sqlalchemy import Select, func, select, update
 
 from core.actor import Actor
 from core.audit import audit
+from core.background import service as background
+from core.background.kinds import POLL_REPLIES
 from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import Lead, Message, Reply, utcnow
@@ -183,9 +185,6 @@ def unassigned_count(*, uow: UnitOfWork | None = None) -> int:
 
 def read_mailbox_now(*, actor: Actor) -> int:
     """Read the mailbox in the background now instead of at the next two-minute poll; the job's id."""
-    from core.background import service as background
-    from core.background.kinds import POLL_REPLIES
-
     actor.require("member")
     if not get_settings().imap_enabled:
         raise InvalidInput(

@@ -183,7 +183,7 @@ def record_raw_mail(*, raw: bytes, source: str, fallback_key: str, uow: UnitOfWo
 STOP_WORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT")
 
 
-def record_text_reply(session: Session, *, from_number: str, body: str, message_sid: str) -> int:
+def record_text_reply(session: Session, from_number: str, body: str, message_sid: str) -> int:
     """Keep an inbound SMS as a reply in each workspace that texted the number (its effects — STOP,
     replied — are applied by ``apply_inbound_sms``); returns how many were stored."""
     word = body.strip().split()[0].upper() if body.strip() else ""
