@@ -40,7 +40,7 @@ def imap_settings(server: DovecotServer, folder: str = "INBOX"):
 
 def sent_world(owner, count: int):
     """A workspace with its own From address, ``count`` leads, one message each, sent over real SMTP."""
-    from_email = f"{unique('sam')}@sender.example.test"
+    from_email = f"{unique('sam')}@sender-co.de"
     configure_workspace(owner, from_email=from_email)
     addresses = [f"{unique('ada')}@customer.example" for _ in range(count)]
     leads = [make_lead(owner, email=address) for address in addresses]
