@@ -116,6 +116,11 @@ def missing_fields(*, subject: str, body: str, values: Mapping[str, str]) -> tup
     absent = sorted(name for name in used if not values.get(name))
     if not absent:
         return ()
+    try:  # a field used only where the template guards it ({% if contact.first_name is defined %}) is not missing
+        render(subject=subject, body=body, values=values)
+        return ()
+    except InvalidInput:
+        pass
     missing = []
     for name in absent:  # a field is missing when rendering fails with only it left empty
         trial = {**values, **{other: "x" for other in absent if other != name}}
