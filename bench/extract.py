@@ -4,7 +4,10 @@
     PYTHONPATH=. .venv/bin/python bench/extract.py --real [/work/shared/data/realpages] [--peers]
 
 ``--real`` reads the real-page corpus that bench/realpages/build.py rebuilds (manifest.tsv and
-labels.jsonl: what each page declares) instead of the generated sites. Technologies are scored over
+labels.jsonl: what each page declares) instead of the generated sites. People (names with a role) are
+scored on the pages that bench/realpages/people_labels.jsonl labels by hand (a sample; see that file's
+note in bench/realpages/README.md): the page's own byline authors and the people the page presents
+as the company's, not people the text is about, not comment or related-article authors. Technologies are scored over
 the vocabulary the labeller knows (bench/realpages/build.py TECH_RULES): a technology outside it is
 neither a hit nor a false positive, since no label says whether the page has it.
 
@@ -25,6 +28,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.filterwarnings("ignore")
@@ -78,10 +82,49 @@ class Score:
         self.fp += len(found - truth)
         self.fn += len(truth - found)
 
-    def row(self, name: str) -> str:
+    def row(self, name: str, width: int = 9) -> str:
         precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
         recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-        return f"{name:<9} {self.tp:>6} {self.fp:>5} {self.fn:>5} {precision:>9.1%} {recall:>8.1%}"
+        return f"{name:<{width}} {self.tp:>{15 - width}} {self.fp:>5} {self.fn:>5} {precision:>9.1%} {recall:>8.1%}"
+
+
+def fold_name(name: str) -> str:
+    """A name compared loosely: case, accents and spacing ignored."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", name.casefold())
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).split())
+
+
+def people_scores(folder: Path, profiles: dict[str, Any]) -> None:
+    """Precision and recall of people (and of their roles) on the hand-labelled pages."""
+    import json
+
+    labelled = Path(__file__).resolve().parent / "realpages" / "people_labels.jsonl"
+    if not labelled.exists():
+        print("people: no hand labels (bench/realpages/people_labels.jsonl)")
+        return
+    names, roles = Score(), Score()
+    misses: list[str] = []
+    extras: list[str] = []
+    pages = 0
+    for row in map(json.loads, labelled.read_text(encoding="utf-8").splitlines()):
+        profile = profiles.get(row["url"])
+        if profile is None:
+            continue
+        pages += 1
+        found = {fold_name(p["name"]): p["role"] for p in profile.people}
+        truth = {fold_name(p["name"]): p["role"] for p in row["people"]}
+        names.add(set(found), set(truth))
+        roles.add({f"{n}|{r}" for n, r in found.items()}, {f"{n}|{r}" for n, r in truth.items()})
+        misses.extend(sorted(set(truth) - set(found)))
+        extras.extend(sorted(set(found) - set(truth)))
+    print(f"\npeople on {pages} hand-labelled real pages of {folder} (bench/realpages/people_labels.jsonl)")
+    print(f"{'field':<11} {'tp':>4} {'fp':>5} {'fn':>5} {'precision':>9} {'recall':>8}")
+    print(names.row("people", 11))
+    print(roles.row("name+role", 11))
+    print(f"people misses: {misses}")
+    print(f"people extras: {extras}")
 
 
 def peers(pages: list[PageInput]) -> list[tuple[str, float, str]]:
@@ -137,12 +180,14 @@ def real(folder: Path, with_peers: bool) -> None:
     print(f"start-up (fingerprints compiled, newspaper4k loaded): {time.process_time() - started:.2f} s CPU")
     scores = {field: Score() for field in ("emails", "phones", "socials", "tech", "name")}
     times = []
+    profiles = {}
     misses: dict[str, int] = {}
     extras: dict[str, int] = {}
     for page in pages:
         started = time.process_time()
         profile = extract_page(page)
         times.append((time.process_time() - started, page.url))
+        profiles[page.url] = profile
         truth = labels[page.url]
         scores["emails"].add(set(profile.emails), set(truth["emails"]))
         scores["phones"].add(set(profile.phones), set(truth["phones"]))
@@ -165,7 +210,9 @@ def real(folder: Path, with_peers: bool) -> None:
     for field, score in scores.items():
         print(score.row(field))
     print(f"\ntech misses: {sorted(misses.items(), key=lambda kv: -kv[1])}")
-    print(f"tech extras: {sorted(extras.items(), key=lambda kv: -kv[1])}\n")
+    print(f"tech extras: {sorted(extras.items(), key=lambda kv: -kv[1])}")
+    people_scores(folder, profiles)
+    print()
     rows = [("LeadScout extract_page", ours, "name, contacts, socials, address, hours, tech, posts")]
     if with_peers:
         rows.extend(peers(pages))
