@@ -5,9 +5,12 @@
 
 ``--real`` reads the real-page corpus that bench/realpages/build.py rebuilds (manifest.tsv and
 labels.jsonl: what each page declares) instead of the generated sites. People (names with a role) are
-scored on the pages that bench/realpages/people_labels.jsonl labels by hand (a sample; see that file's
-note in bench/realpages/README.md): the page's own byline authors and the people the page presents
-as the company's, not people the text is about, not comment or related-article authors. Technologies are scored over
+scored on the pages bench/realpages/people_labels.jsonl labels by hand: 40 pages sampled from the
+manifest with random.Random(14) (the "tuning" sample the byline rules were adjusted on) and 20 more
+with random.Random(41) (the "held-out" sample, labelled before the extractor was run on them). A label
+is a page's own byline authors and the people it presents as the company's (a JSON-LD founder), read
+off the page's author markup, meta/JSON-LD authors and its "By …" text; not people the text is about,
+not commenters, not authors of related articles, not organisations ("Reuters", "Editorial Staff"). Technologies are scored over
 the vocabulary the labeller knows (bench/realpages/build.py TECH_RULES): a technology outside it is
 neither a hit nor a false positive, since no label says whether the page has it.
 
@@ -82,10 +85,10 @@ class Score:
         self.fp += len(found - truth)
         self.fn += len(truth - found)
 
-    def row(self, name: str, width: int = 9) -> str:
+    def row(self, name: str) -> str:
         precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
         recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-        return f"{name:<{width}} {self.tp:>{15 - width}} {self.fp:>5} {self.fn:>5} {precision:>9.1%} {recall:>8.1%}"
+        return f"{name:<9} {self.tp:>6} {self.fp:>5} {self.fn:>5} {precision:>9.1%} {recall:>8.1%}"
 
 
 def fold_name(name: str) -> str:
@@ -104,27 +107,33 @@ def people_scores(folder: Path, profiles: dict[str, Any]) -> None:
     if not labelled.exists():
         print("people: no hand labels (bench/realpages/people_labels.jsonl)")
         return
-    names, roles = Score(), Score()
-    misses: list[str] = []
-    extras: list[str] = []
-    pages = 0
-    for row in map(json.loads, labelled.read_text(encoding="utf-8").splitlines()):
-        profile = profiles.get(row["url"])
-        if profile is None:
-            continue
-        pages += 1
-        found = {fold_name(p["name"]): p["role"] for p in profile.people}
-        truth = {fold_name(p["name"]): p["role"] for p in row["people"]}
-        names.add(set(found), set(truth))
-        roles.add({f"{n}|{r}" for n, r in found.items()}, {f"{n}|{r}" for n, r in truth.items()})
-        misses.extend(sorted(set(truth) - set(found)))
-        extras.extend(sorted(set(found) - set(truth)))
-    print(f"\npeople on {pages} hand-labelled real pages of {folder} (bench/realpages/people_labels.jsonl)")
-    print(f"{'field':<11} {'tp':>4} {'fp':>5} {'fn':>5} {'precision':>9} {'recall':>8}")
-    print(names.row("people", 11))
-    print(roles.row("name+role", 11))
-    print(f"people misses: {misses}")
-    print(f"people extras: {extras}")
+    rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
+    print(f"\npeople on hand-labelled real pages of {folder} (bench/realpages/people_labels.jsonl)")
+    print(f"{'sample':<9} {'field':<10} {'pages':>5} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>9} {'recall':>8}")
+    for sample in ("tuning", "held-out"):
+        names, roles = Score(), Score()
+        misses: list[str] = []
+        extras: list[str] = []
+        pages = 0
+        for row in rows:
+            profile = profiles.get(row["url"])
+            if profile is None or row.get("sample", "tuning") != sample:
+                continue
+            pages += 1
+            found = {fold_name(p["name"]): p["role"] for p in profile.people}
+            truth = {fold_name(p["name"]): p["role"] for p in row["people"]}
+            names.add(set(found), set(truth))
+            roles.add({f"{n}|{r}" for n, r in found.items()}, {f"{n}|{r}" for n, r in truth.items()})
+            misses.extend(sorted(set(truth) - set(found)))
+            extras.extend(sorted(set(found) - set(truth)))
+        for label, score in (("people", names), ("name+role", roles)):
+            precision = score.tp / (score.tp + score.fp) if score.tp + score.fp else 1.0
+            recall = score.tp / (score.tp + score.fn) if score.tp + score.fn else 1.0
+            print(
+                f"{sample:<9} {label:<10} {pages:>5} {score.tp:>4} {score.fp:>4} {score.fn:>4} {precision:>9.1%} {recall:>8.1%}"
+            )
+        print(f"{'':<9} misses: {misses}")
+        print(f"{'':<9} extras: {extras}")
 
 
 def peers(pages: list[PageInput]) -> list[tuple[str, float, str]]:
