@@ -172,8 +172,9 @@ def apply_profile(uow: UnitOfWork, *, lead: Lead, profile: SiteProfile) -> None:
 def add_person(uow: UnitOfWork, *, lead: Lead, name: str, title: str, email: str = "") -> Contact:
     """A person the site names becomes a contact: their email when the page shows one, else a name-only contact.
 
-    Name-only contacts (kind ``person``) are never picked for sending; they let drafts and the lead detail
+    Name-only contacts (kind ``person``) are never picked for sending; they let the lead detail and the CSV export
     show who runs the company. A person seen before without an email keeps one contact once an email shows."""
+    name = " ".join(name.split())
     if email:
         contact = upsert_contact(uow, lead=lead, kind="email", value=email)
         uow.flush()
@@ -190,7 +191,6 @@ def add_person(uow: UnitOfWork, *, lead: Lead, name: str, title: str, email: str
         contact.person_name = name[:200]
     if not contact.person_title:
         contact.person_title = title[:200]
-    contact.is_role_address = False  # a named person's address is theirs, whatever its local part says
     return contact
 
 

@@ -252,3 +252,20 @@ def test_an_ai_draft_is_asked_to_address_the_person_it_goes_to(owner, web, llm):
             .where(Message.id.in_(outcome.created))
         ).all())
     assert to == {named: f"a.schmidt@{next(iter(web[1]))}", generic: f"info@{host}"}
+
+
+def test_a_person_first_seen_without_an_address_keeps_one_contact_once_an_address_shows(owner):
+    from core.leads.repository import add_person
+    from tests.fixtures.leads_data import make_lead
+
+    lead_id = make_lead(owner, f"{unique('gruber')}.at", name="Gruber KG")
+    with UnitOfWork() as uow:
+        lead = uow.session.get(Lead, lead_id)
+        add_person(uow, lead=lead, name="Maria  Gruber", title="Inhaberin")
+        uow.commit()
+    assert contacts_of(lead_id) == {("person", "maria gruber"): ("Maria Gruber", "Inhaberin", False)}
+    with UnitOfWork() as uow:
+        lead = uow.session.get(Lead, lead_id)
+        add_person(uow, lead=lead, name="Maria Gruber", title="Inhaberin", email="M.Gruber@gruber.at")
+        uow.commit()
+    assert contacts_of(lead_id) == {("email", "m.gruber@gruber.at"): ("Maria Gruber", "Inhaberin", False)}
