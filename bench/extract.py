@@ -4,7 +4,13 @@
     PYTHONPATH=. .venv/bin/python bench/extract.py --real [/work/shared/data/realpages] [--peers]
 
 ``--real`` reads the real-page corpus that bench/realpages/build.py rebuilds (manifest.tsv and
-labels.jsonl: what each page declares) instead of the generated sites. Technologies are scored over
+labels.jsonl: what each page declares) instead of the generated sites. People (names with a role) are
+scored on the pages bench/realpages/people_labels.jsonl labels by hand: 40 pages sampled from the
+manifest with random.Random(14) (the "tuning" sample the byline rules were adjusted on) and 20 more
+with random.Random(41) (the "held-out" sample, labelled before the extractor was run on them). A label
+is a page's own byline authors and the people it presents as the company's (a JSON-LD founder), read
+off the page's author markup, meta/JSON-LD authors and its "By …" text; not people the text is about,
+not commenters, not authors of related articles, not organisations ("Reuters", "Editorial Staff"). Technologies are scored over
 the vocabulary the labeller knows (bench/realpages/build.py TECH_RULES): a technology outside it is
 neither a hit nor a false positive, since no label says whether the page has it.
 
@@ -25,6 +31,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.filterwarnings("ignore")
@@ -84,6 +91,51 @@ class Score:
         return f"{name:<9} {self.tp:>6} {self.fp:>5} {self.fn:>5} {precision:>9.1%} {recall:>8.1%}"
 
 
+def fold_name(name: str) -> str:
+    """A name compared loosely: case, accents and spacing ignored."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", name.casefold())
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).split())
+
+
+def people_scores(folder: Path, profiles: dict[str, Any]) -> None:
+    """Precision and recall of people (and of their roles) on the hand-labelled pages."""
+    import json
+
+    labelled = Path(__file__).resolve().parent / "realpages" / "people_labels.jsonl"
+    if not labelled.exists():
+        print("people: no hand labels (bench/realpages/people_labels.jsonl)")
+        return
+    rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
+    print(f"\npeople on hand-labelled real pages of {folder} (bench/realpages/people_labels.jsonl)")
+    print(f"{'sample':<9} {'field':<10} {'pages':>5} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>9} {'recall':>8}")
+    for sample in ("tuning", "held-out"):
+        names, roles = Score(), Score()
+        misses: list[str] = []
+        extras: list[str] = []
+        pages = 0
+        for row in rows:
+            profile = profiles.get(row["url"])
+            if profile is None or row.get("sample", "tuning") != sample:
+                continue
+            pages += 1
+            found = {fold_name(p["name"]): p["role"] for p in profile.people}
+            truth = {fold_name(p["name"]): p["role"] for p in row["people"]}
+            names.add(set(found), set(truth))
+            roles.add({f"{n}|{r}" for n, r in found.items()}, {f"{n}|{r}" for n, r in truth.items()})
+            misses.extend(sorted(set(truth) - set(found)))
+            extras.extend(sorted(set(found) - set(truth)))
+        for label, score in (("people", names), ("name+role", roles)):
+            precision = score.tp / (score.tp + score.fp) if score.tp + score.fp else 1.0
+            recall = score.tp / (score.tp + score.fn) if score.tp + score.fn else 1.0
+            print(
+                f"{sample:<9} {label:<10} {pages:>5} {score.tp:>4} {score.fp:>4} {score.fn:>4} {precision:>9.1%} {recall:>8.1%}"
+            )
+        print(f"{'':<9} misses: {misses}")
+        print(f"{'':<9} extras: {extras}")
+
+
 def peers(pages: list[PageInput]) -> list[tuple[str, float, str]]:
     """CPU seconds of newspaper4k and trafilatura on the same pages (metadata and text, no contacts)."""
     from newspaper import Article
@@ -137,12 +189,14 @@ def real(folder: Path, with_peers: bool) -> None:
     print(f"start-up (fingerprints compiled, newspaper4k loaded): {time.process_time() - started:.2f} s CPU")
     scores = {field: Score() for field in ("emails", "phones", "socials", "tech", "name")}
     times = []
+    profiles = {}
     misses: dict[str, int] = {}
     extras: dict[str, int] = {}
     for page in pages:
         started = time.process_time()
         profile = extract_page(page)
         times.append((time.process_time() - started, page.url))
+        profiles[page.url] = profile
         truth = labels[page.url]
         scores["emails"].add(set(profile.emails), set(truth["emails"]))
         scores["phones"].add(set(profile.phones), set(truth["phones"]))
@@ -165,7 +219,9 @@ def real(folder: Path, with_peers: bool) -> None:
     for field, score in scores.items():
         print(score.row(field))
     print(f"\ntech misses: {sorted(misses.items(), key=lambda kv: -kv[1])}")
-    print(f"tech extras: {sorted(extras.items(), key=lambda kv: -kv[1])}\n")
+    print(f"tech extras: {sorted(extras.items(), key=lambda kv: -kv[1])}")
+    people_scores(folder, profiles)
+    print()
     rows = [("LeadScout extract_page", ours, "name, contacts, socials, address, hours, tech, posts")]
     if with_peers:
         rows.extend(peers(pages))

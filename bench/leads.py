@@ -29,11 +29,50 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-INDUSTRIES = ["Bakery", "Coffee roasting", "Plumbing", "Dental clinic", "Law firm", "Architecture", "Brewery", "Florist",
-              "Veterinary clinic", "Yoga studio", "Bike shop", "Bookshop", "Hair salon", "Accounting", "Software",
-              "Marketing agency", "Hotel", "Restaurant", "Gym", "Photography"]
-CITIES = ["Leeds", "York", "Manchester", "Bristol", "London", "Berlin", "Hamburg", "Munich", "Paris", "Lyon", "Madrid",
-          "Dublin", "Glasgow", "Cardiff", "Oslo", "Vienna", "Zurich", "Lisbon", "Porto", "Milan"]
+INDUSTRIES = [
+    "Bakery",
+    "Coffee roasting",
+    "Plumbing",
+    "Dental clinic",
+    "Law firm",
+    "Architecture",
+    "Brewery",
+    "Florist",
+    "Veterinary clinic",
+    "Yoga studio",
+    "Bike shop",
+    "Bookshop",
+    "Hair salon",
+    "Accounting",
+    "Software",
+    "Marketing agency",
+    "Hotel",
+    "Restaurant",
+    "Gym",
+    "Photography",
+]
+CITIES = [
+    "Leeds",
+    "York",
+    "Manchester",
+    "Bristol",
+    "London",
+    "Berlin",
+    "Hamburg",
+    "Munich",
+    "Paris",
+    "Lyon",
+    "Madrid",
+    "Dublin",
+    "Glasgow",
+    "Cardiff",
+    "Oslo",
+    "Vienna",
+    "Zurich",
+    "Lisbon",
+    "Porto",
+    "Milan",
+]
 TECH = ["WordPress", "Shopify", "Wix", "Squarespace", "WooCommerce", "HubSpot", "Google Analytics", "Stripe"]
 STATUSES = ["new"] * 6 + ["qualified", "contacted", "replied", "meeting", "won", "lost", "do_not_contact"]
 
@@ -50,8 +89,10 @@ def make_csv(n: int, tag: str) -> bytes:
     out = io.StringIO()
     out.write("Company,Website,Email,Phone,First Name,Last Name,Title,City,Country,Notes,Tags\n")
     for i in range(n):
-        out.write(f"Import Co {i},https://www.imp{i}-{tag}.co.uk/,anna.smith@imp{i}-{tag}.co.uk,020 7{i // 10000:03d} {i % 10000:04d},"
-                  f"Anna,Smith,Owner,{rng.choice(CITIES)},GB,\"Met at fair, row {i}\",\"{rng.choice(['vip', 'fair', 'cold'])}\"\n")
+        out.write(
+            f"Import Co {i},https://www.imp{i}-{tag}.co.uk/,anna.smith@imp{i}-{tag}.co.uk,020 7{i // 10000:03d} {i % 10000:04d},"
+            f'Anna,Smith,Owner,{rng.choice(CITIES)},GB,"Met at fair, row {i}","{rng.choice(["vip", "fair", "cold"])}"\n'
+        )
     return out.getvalue().encode("utf-8")
 
 
@@ -77,27 +118,67 @@ def generate(actor, n: int) -> float:  # type: ignore[no-untyped-def]
         for base in range(0, n, 10_000):
             rows = []
             for i in range(base, min(base + 10_000, n)):
-                rows.append({"workspace_id": ws, "domain": f"lead{i}.example.com", "name": f"Lead {i} {rng.choice(INDUSTRIES)}",
-                             "website": f"https://lead{i}.example.com/", "industry": rng.choice(INDUSTRIES),
-                             "location": rng.choice(CITIES), "country": rng.choice(["GB", "DE", "FR", "ES"]),
-                             "summary": f"A small {rng.choice(INDUSTRIES).lower()} business", "tech": rng.sample(TECH, 2),
-                             "score": None if i % 10 == 0 else round(rng.random() * 100, 1), "score_factors": [],
-                             "status": rng.choice(STATUSES), "tags": [rng.choice(["vip", "fair", "cold"])], "notes": "",
-                             "source": "search", "created_at": now, "updated_at": now})
+                rows.append(
+                    {
+                        "workspace_id": ws,
+                        "domain": f"lead{i}.example.com",
+                        "name": f"Lead {i} {rng.choice(INDUSTRIES)}",
+                        "website": f"https://lead{i}.example.com/",
+                        "industry": rng.choice(INDUSTRIES),
+                        "location": rng.choice(CITIES),
+                        "country": rng.choice(["GB", "DE", "FR", "ES"]),
+                        "summary": f"A small {rng.choice(INDUSTRIES).lower()} business",
+                        "tech": rng.sample(TECH, 2),
+                        "score": None if i % 10 == 0 else round(rng.random() * 100, 1),
+                        "score_factors": [],
+                        "status": rng.choice(STATUSES),
+                        "tags": [rng.choice(["vip", "fair", "cold"])],
+                        "notes": "",
+                        "source": "search",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
             s.execute(insert(Lead), rows)
         ids = list(s.scalars(select(Lead.id).where(Lead.workspace_id == ws).order_by(Lead.id)))
         for base in range(0, len(ids), 10_000):
             contacts, evidence = [], []
             for lead_id in ids[base : base + 10_000]:
-                contacts.append({"workspace_id": ws, "lead_id": lead_id, "kind": "email", "value": f"info@l{lead_id}.test",
-                                 "normalised_value": f"info@l{lead_id}.test", "is_role_address": True, "created_at": now})
+                contacts.append(
+                    {
+                        "workspace_id": ws,
+                        "lead_id": lead_id,
+                        "kind": "email",
+                        "value": f"info@l{lead_id}.test",
+                        "normalised_value": f"info@l{lead_id}.test",
+                        "is_role_address": True,
+                        "created_at": now,
+                    }
+                )
                 if lead_id % 2:
-                    contacts.append({"workspace_id": ws, "lead_id": lead_id, "kind": "phone", "value": f"+44113496{lead_id % 10000:04d}",
-                                     "normalised_value": f"+44113496{lead_id % 10000:04d}", "created_at": now})
+                    contacts.append(
+                        {
+                            "workspace_id": ws,
+                            "lead_id": lead_id,
+                            "kind": "phone",
+                            "value": f"+44113496{lead_id % 10000:04d}",
+                            "normalised_value": f"+44113496{lead_id % 10000:04d}",
+                            "created_at": now,
+                        }
+                    )
                 for field in ("industry", "address"):
-                    evidence.append({"workspace_id": ws, "lead_id": lead_id, "field": field, "value": f"{field} of {lead_id}",
-                                     "source_url": f"https://l{lead_id}.test/", "snippet": "…", "created_at": now,
-                                     "fingerprint": f"{lead_id}-{field}"})
+                    evidence.append(
+                        {
+                            "workspace_id": ws,
+                            "lead_id": lead_id,
+                            "field": field,
+                            "value": f"{field} of {lead_id}",
+                            "source_url": f"https://l{lead_id}.test/",
+                            "snippet": "…",
+                            "created_at": now,
+                            "fingerprint": f"{lead_id}-{field}",
+                        }
+                    )
             s.execute(insert(Contact), contacts)
             s.execute(insert(Evidence), evidence)
         uow.commit()
@@ -117,17 +198,29 @@ def raw_baseline(data: bytes, workspace_id: int, url: str, *, contacts: bool) ->
     frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     now = "2026-01-01T00:00:00+00:00"
     tag = "rawc" if contacts else "raw"
-    rows = [(workspace_id, f"{tag}-{w}", c, w, "", ci, "", "", "[]", "[]", "", "new", "", "csv", now, now)
-            for c, w, ci in zip(frame["Company"], frame["Website"], frame["City"], strict=True)]
-    columns = ("workspace_id, domain, name, website, summary, location, country, industry, tech, score_factors, "
-               "opening_hours, status, notes, source, created_at, updated_at")
-    contact_columns = ("workspace_id, lead_id, kind, value, normalised_value, person_name, person_title, label, "
-                       "verification, created_at")
+    rows = [
+        (workspace_id, f"{tag}-{w}", c, w, "", ci, "", "", "[]", "[]", "", "new", "", "csv", now, now)
+        for c, w, ci in zip(frame["Company"], frame["Website"], frame["City"], strict=True)
+    ]
+    columns = (
+        "workspace_id, domain, name, website, summary, location, country, industry, tech, score_factors, "
+        "opening_hours, status, notes, source, created_at, updated_at"
+    )
+    contact_columns = (
+        "workspace_id, lead_id, kind, value, normalised_value, person_name, person_title, label, "
+        "verification, created_at"
+    )
 
     def contact_rows(ids: dict[str, int]):  # type: ignore[no-untyped-def]
-        for domain, email, phone, first, last, title in zip((r[1] for r in rows), frame["Email"], frame["Phone"],
-                                                            frame["First Name"], frame["Last Name"], frame["Title"],
-                                                            strict=True):
+        for domain, email, phone, first, last, title in zip(
+            (r[1] for r in rows),
+            frame["Email"],
+            frame["Phone"],
+            frame["First Name"],
+            frame["Last Name"],
+            frame["Title"],
+            strict=True,
+        ):
             lead_id, person = ids[domain], f"{first} {last}"
             yield (workspace_id, lead_id, "email", email, email, person, title, "csv", "unknown", now)
             yield (workspace_id, lead_id, "phone", phone, phone, person, title, "csv", "unknown", now)
@@ -141,8 +234,10 @@ def raw_baseline(data: bytes, workspace_id: int, url: str, *, contacts: bool) ->
             conn.executemany(f"INSERT INTO lead ({columns}, tags) VALUES ({', '.join('?' * 16)}, '[]')", rows)
             if contacts:
                 ids = dict(conn.execute("SELECT domain, id FROM lead WHERE workspace_id = ?", (workspace_id,)))
-                conn.executemany(f"INSERT INTO contact ({contact_columns}, is_role_address) "
-                                 f"VALUES ({', '.join('?' * 10)}, 0)", contact_rows(ids))
+                conn.executemany(
+                    f"INSERT INTO contact ({contact_columns}, is_role_address) VALUES ({', '.join('?' * 10)}, 0)",
+                    contact_rows(ids),
+                )
         conn.close()
     else:
         engine = create_engine(url)
@@ -174,7 +269,9 @@ def page_timings(actor) -> dict[str, float]:  # type: ignore[no-untyped-def]
         from streamlit.commands.navigation import _navigation
         from streamlit.navigation.page import _create_page
 
-        _navigation([_create_page(Path(main_script_path).resolve(), default=True)], position="hidden", expanded=False).run()
+        _navigation(
+            [_create_page(Path(main_script_path).resolve(), default=True)], position="hidden", expanded=False
+        ).run()
 
     script_runner._mpa_v1 = main_script_first
     warm = AppTest.from_file(str(ROOT / "pages" / "leads.py"), default_timeout=120)  # Streamlit's own import cost
@@ -188,11 +285,21 @@ def page_timings(actor) -> dict[str, float]:  # type: ignore[no-untyped-def]
     at.selectbox(key="leads_has_email").set_value("yes")
     change, _ = timed(at.run)
     assert not at.exception, at.exception
-    core_first, _ = timed(lambda: (filter_options(actor=actor), list_leads(actor=actor, flt=LeadFilter(), page_size=50)))
+    core_first, _ = timed(
+        lambda: (filter_options(actor=actor), list_leads(actor=actor, flt=LeadFilter(), page_size=50))
+    )
     core_filter, page = timed(list_leads, actor=actor, flt=LeadFilter(industry="bakery", has_email=True), page_size=50)
-    core_text, _ = timed(list_leads, actor=actor, flt=LeadFilter(text="lead 4242", statuses=("new", "qualified")), page_size=50)
-    return {"page_first": first, "page_filter": change, "core_first": core_first, "core_filter": core_filter,
-            "core_text": core_text, "filter_matches": page.total}
+    core_text, _ = timed(
+        list_leads, actor=actor, flt=LeadFilter(text="lead 4242", statuses=("new", "qualified")), page_size=50
+    )
+    return {
+        "page_first": first,
+        "page_filter": change,
+        "core_first": core_first,
+        "core_filter": core_filter,
+        "core_text": core_text,
+        "filter_matches": page.total,
+    }
 
 
 def migrated() -> str:
@@ -253,8 +360,15 @@ def fresh_child(n: int) -> dict[str, object]:
 
 
 def run_backend(name: str, url: str, n: int, *, mode: str = "--child") -> dict[str, object]:
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "SECRET_KEY": "bench-" + "x" * 40,
-           "DATA_DIR": tempfile.mkdtemp(prefix="leadscout-bench-leads-"), "OPENAI_API_KEY": "", "REDIS_URL": ""}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PYTHONPATH": str(ROOT),
+        "SECRET_KEY": "bench-" + "x" * 40,
+        "DATA_DIR": tempfile.mkdtemp(prefix="leadscout-bench-leads-"),
+        "OPENAI_API_KEY": "",
+        "REDIS_URL": "",
+    }
     done = subprocess.run([sys.executable, __file__, mode, "--leads", str(n)], env=env, capture_output=True, text=True)
     if done.returncode:
         print(f"{name} failed:\n{done.stderr[-3000:]}", file=sys.stderr)
@@ -287,7 +401,9 @@ def main() -> int:
             for name in scratch:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
         results["PostgreSQL"] = run_backend("PostgreSQL", f"{base}/{scratch[0]}", args.leads)
-        results["PostgreSQL"].update(run_backend("PostgreSQL", f"{base}/{scratch[1]}", args.leads, mode="--fresh-child"))
+        results["PostgreSQL"].update(
+            run_backend("PostgreSQL", f"{base}/{scratch[1]}", args.leads, mode="--fresh-child")
+        )
     finally:
         with admin.connect() as conn:
             for name in scratch:
@@ -299,6 +415,7 @@ def main() -> int:
 
 def print_table(results: dict[str, dict[str, object]], n: int) -> None:
     """The side-by-side table, each figure against its goal."""
+
     def cell(r: dict[str, object], key: str, goal: float | None = None) -> str:
         if key not in r:
             return "failed"
@@ -330,17 +447,21 @@ def print_table(results: dict[str, dict[str, object]], n: int) -> None:
     names = list(results)
     from bench.reference import reference_seconds
 
-    print(f"\nLeads workspace benchmark, {n:,} leads, {os.cpu_count()} CPUs; machine reference loop "
-          f"{reference_seconds():.2f} s (bench/reference.py: lower is a faster machine)\n")
+    print(
+        f"\nLeads workspace benchmark, {n:,} leads, {os.cpu_count()} CPUs; machine reference loop "
+        f"{reference_seconds():.2f} s (bench/reference.py: lower is a faster machine)\n"
+    )
     print(f"| {'measure':<42} | {'goal':<8} | " + " | ".join(f"{name:<14}" for name in names) + " |")
     print(f"|{'-' * 44}|{'-' * 10}|" + "|".join("-" * 16 for _ in names) + "|")
     for label, goal, fn in lines:
         print(f"| {label:<42} | {goal:<8} | " + " | ".join(f"{fn(results[name]):<14}" for name in names) + " |")
     for name, r in results.items():
         if r:
-            print(f"\n{name}: export rows {r.get('export_rows')}, filter matched {r.get('filter_matches')}, "
-                  f"import {r.get('import_counts')}, re-import {r.get('reimport_counts')}, "
-                  f"first import into a new database {r.get('fresh_counts')}")
+            print(
+                f"\n{name}: export rows {r.get('export_rows')}, filter matched {r.get('filter_matches')}, "
+                f"import {r.get('import_counts')}, re-import {r.get('reimport_counts')}, "
+                f"first import into a new database {r.get('fresh_counts')}"
+            )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,15 @@ from core.auth.cookies import BROWSER_COOKIE  # noqa: E402
 from tests.e2e.stack import run_stack  # noqa: E402
 from tests.fixtures.sites import generate_sites  # noqa: E402
 
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def use_stack(url: str, redis_url: str) -> None:
@@ -47,22 +54,60 @@ def seed(actor, n: int) -> None:  # type: ignore[no-untyped-def]
 
     for start in range(0, n, 1000):
         with UnitOfWork() as uow:
-            leads = [Lead(workspace_id=actor.workspace_id, domain=f"seed-{i}.example", name=f"Seed Company {i}",
-                          website=f"https://seed-{i}.example/", industry=("bakery", "agency", "roaster")[i % 3],
-                          location="Berlin", country="DE", score=float(i % 100), source="csv") for i in range(start, min(n, start + 1000))]
+            leads = [
+                Lead(
+                    workspace_id=actor.workspace_id,
+                    domain=f"seed-{i}.example",
+                    name=f"Seed Company {i}",
+                    website=f"https://seed-{i}.example/",
+                    industry=("bakery", "agency", "roaster")[i % 3],
+                    location="Berlin",
+                    country="DE",
+                    score=float(i % 100),
+                    source="csv",
+                )
+                for i in range(start, min(n, start + 1000))
+            ]
             uow.session.add_all(leads)
             uow.flush()
             for lead in leads:
-                uow.session.add_all([
-                    Contact(workspace_id=actor.workspace_id, lead_id=lead.id, kind="email", value=f"info@{lead.domain}",
-                            normalised_value=f"info@{lead.domain}", is_role_address=True),
-                    Contact(workspace_id=actor.workspace_id, lead_id=lead.id, kind="phone", value="+4930123456",
-                            normalised_value="+4930123456"),
-                    Evidence(workspace_id=actor.workspace_id, lead_id=lead.id, field="email", value=f"info@{lead.domain}",
-                             source_url=lead.website, snippet="Mail us", fingerprint=f"e{lead.id}"),
-                    Evidence(workspace_id=actor.workspace_id, lead_id=lead.id, field="name", value=lead.name,
-                             source_url=lead.website, snippet=lead.name, fingerprint=f"n{lead.id}"),
-                ])
+                uow.session.add_all(
+                    [
+                        Contact(
+                            workspace_id=actor.workspace_id,
+                            lead_id=lead.id,
+                            kind="email",
+                            value=f"info@{lead.domain}",
+                            normalised_value=f"info@{lead.domain}",
+                            is_role_address=True,
+                        ),
+                        Contact(
+                            workspace_id=actor.workspace_id,
+                            lead_id=lead.id,
+                            kind="phone",
+                            value="+4930123456",
+                            normalised_value="+4930123456",
+                        ),
+                        Evidence(
+                            workspace_id=actor.workspace_id,
+                            lead_id=lead.id,
+                            field="email",
+                            value=f"info@{lead.domain}",
+                            source_url=lead.website,
+                            snippet="Mail us",
+                            fingerprint=f"e{lead.id}",
+                        ),
+                        Evidence(
+                            workspace_id=actor.workspace_id,
+                            lead_id=lead.id,
+                            field="name",
+                            value=lead.name,
+                            source_url=lead.website,
+                            snippet=lead.name,
+                            fingerprint=f"n{lead.id}",
+                        ),
+                    ]
+                )
             uow.commit()
 
 
@@ -76,8 +121,11 @@ def crawl(actor, campaign_id: int, urls: list[str]) -> float:  # type: ignore[no
         view = runs.get_run_or_raise(actor=actor, run_id=run.run_id)
         if view.status == "done" and not view.active_jobs:
             elapsed = time.perf_counter() - started
-            print(f"run {view.id}: {view.sites_crawled} crawled, {view.sites_failed} failed of {view.sites_total} "
-                  f"in {elapsed:.1f} s", file=sys.stderr)
+            print(
+                f"run {view.id}: {view.sites_crawled} crawled, {view.sites_failed} failed of {view.sites_total} "
+                f"in {elapsed:.1f} s",
+                file=sys.stderr,
+            )
             return elapsed
         time.sleep(0.2)
 
@@ -115,7 +163,9 @@ def browse(
 
 
 def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) >= 2 else (values[0] if values else float("nan"))
+    return (
+        statistics.quantiles(values, n=100)[int(q) - 1] if len(values) >= 2 else (values[0] if values else float("nan"))
+    )
 
 
 def main() -> None:
@@ -126,8 +176,13 @@ def main() -> None:
     args = parser.parse_args()
 
     sites = generate_sites(args.sites * 2, seed=99, quirks=False)
-    with run_stack(sites=sites, answer_for=lambda payload: {}, logs=Path("/tmp/leadscout-load"), latency=True,
-                   extra_env={"OPENAI_API_KEY": ""}) as stack:
+    with run_stack(
+        sites=sites,
+        answer_for=lambda payload: {},
+        logs=Path("/tmp/leadscout-load"),
+        latency=True,
+        extra_env={"OPENAI_API_KEY": ""},
+    ) as stack:
         use_stack(stack.database_url, stack.env["REDIS_URL"])
         from core.auth import service as auth
         from core.strategy import service as strategy
@@ -165,14 +220,18 @@ def main() -> None:
         stop.set()
         browser.join()
 
-    print(f"{args.sessions} browser sessions on the leads page ({args.leads:,} leads), {args.sites} fixture sites per crawl, "
-          f"one rq worker, 50-200 ms per response, 2 cores")
+    print(
+        f"{args.sessions} browser sessions on the leads page ({args.leads:,} leads), {args.sites} fixture sites per crawl, "
+        f"one rq worker, 50-200 ms per response, 2 cores"
+    )
     print(f"{'scenario':<34} {'crawl s':>8} {'sites/min':>10} {'renders':>8} {'p50 s':>7} {'p95 s':>7}")
     print("-" * 80)
     print(f"{'crawl alone':<34} {alone:>8.1f} {args.sites / alone * 60:>10.0f} {'-':>8} {'-':>7} {'-':>7}")
     print(f"{'leads page alone':<34} {'-':>8} {'-':>10} {len(idle):>8} {pct(idle, 50):>7.2f} {pct(idle, 95):>7.2f}")
-    print(f"{f'crawl + {args.sessions} sessions browsing':<34} {loaded:>8.1f} {args.sites / loaded * 60:>10.0f} {len(busy):>8} "
-          f"{pct(busy, 50):>7.2f} {pct(busy, 95):>7.2f}")
+    print(
+        f"{f'crawl + {args.sessions} sessions browsing':<34} {loaded:>8.1f} {args.sites / loaded * 60:>10.0f} {len(busy):>8} "
+        f"{pct(busy, 50):>7.2f} {pct(busy, 95):>7.2f}"
+    )
     print(f"crawl throughput under load: {alone / loaded:.0%} of the crawl alone")
 
 

@@ -52,22 +52,57 @@ def queued_workspace(label: str, n: int):
     signed = auth.sign_in(email=email, password="correct horse battery")
     actor = auth.actor_for(user_id=signed.user_id, workspace_id=signed.workspaces[0][0])
     # A cap that never binds, so the daily-cap count runs on every batch as the table grows.
-    sending_settings.update_outreach_settings(actor=actor, postal_address="Bench Ltd, 1 Road, Berlin", timezone="UTC",
-                                     send_window=[0, 24], send_weekdays=list(range(7)),
-                                     daily_caps={"email": 100_000}, from_email="bench@sender.test")
+    sending_settings.update_outreach_settings(
+        actor=actor,
+        postal_address="Bench Ltd, 1 Road, Berlin",
+        timezone="UTC",
+        send_window=[0, 24],
+        send_weekdays=list(range(7)),
+        daily_caps={"email": 100_000},
+        from_email="bench@sender.test",
+    )
     with UnitOfWork() as uow:
         ws = actor.workspace_id
-        uow.session.execute(insert(Lead), [{"workspace_id": ws, "domain": f"l{i}.{label}.test", "name": f"Lead {i}",
-                                             "status": "qualified"} for i in range(n)])
+        uow.session.execute(
+            insert(Lead),
+            [
+                {"workspace_id": ws, "domain": f"l{i}.{label}.test", "name": f"Lead {i}", "status": "qualified"}
+                for i in range(n)
+            ],
+        )
         lead_ids = list(uow.session.scalars(select(Lead.id).where(Lead.workspace_id == ws).order_by(Lead.id)))
-        uow.session.execute(insert(Contact), [{"workspace_id": ws, "lead_id": lid, "kind": "email",
-                                                "value": f"p{i}@{label}.test", "normalised_value": f"p{i}@{label}.test",
-                                                "person_name": "Ada Lovelace"} for i, lid in enumerate(lead_ids)])
-        contacts = dict(uow.session.execute(select(Contact.lead_id, Contact.id).where(Contact.workspace_id == ws)).all())
-        uow.session.execute(insert(Message), [{"workspace_id": ws, "lead_id": lid, "contact_id": contacts[lid],
-                                                "channel": "email", "subject": f"Hello Lead {i}",
-                                                "body": "Hello,\n\nA short note.\n\nSam", "status": "queued"}
-                                               for i, lid in enumerate(lead_ids)])
+        uow.session.execute(
+            insert(Contact),
+            [
+                {
+                    "workspace_id": ws,
+                    "lead_id": lid,
+                    "kind": "email",
+                    "value": f"p{i}@{label}.test",
+                    "normalised_value": f"p{i}@{label}.test",
+                    "person_name": "Ada Lovelace",
+                }
+                for i, lid in enumerate(lead_ids)
+            ],
+        )
+        contacts = dict(
+            uow.session.execute(select(Contact.lead_id, Contact.id).where(Contact.workspace_id == ws)).all()
+        )
+        uow.session.execute(
+            insert(Message),
+            [
+                {
+                    "workspace_id": ws,
+                    "lead_id": lid,
+                    "contact_id": contacts[lid],
+                    "channel": "email",
+                    "subject": f"Hello Lead {i}",
+                    "body": "Hello,\n\nA short note.\n\nSam",
+                    "status": "queued",
+                }
+                for i, lid in enumerate(lead_ids)
+            ],
+        )
         uow.commit()
     return actor
 
@@ -85,8 +120,10 @@ def outbox_rows(url: str, n: int, smtp, sendgrid) -> list[tuple[str, int, float]
     migrate.upgrade(url)
     backend = "sqlite" if url.startswith("sqlite") else "postgres"
     rows = []
-    for label, settings in ((f"outbox -> SMTP, {backend}", settings_for(smtp_port=smtp.port)),
-                            (f"outbox -> SendGrid, {backend}", settings_for(sendgrid.url, provider="sendgrid"))):
+    for label, settings in (
+        (f"outbox -> SMTP, {backend}", settings_for(smtp_port=smtp.port)),
+        (f"outbox -> SendGrid, {backend}", settings_for(sendgrid.url, provider="sendgrid")),
+    ):
         actor = queued_workspace(label.split()[2].strip(",").lower(), n)
         started = time.perf_counter()
         summary = sender.send_queued(workspace_id=actor.workspace_id, settings=settings)
@@ -97,8 +134,12 @@ def outbox_rows(url: str, n: int, smtp, sendgrid) -> list[tuple[str, int, float]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
-    parser.add_argument("--database-url", action="append", default=[],
-                        help="a scratch database (repeatable); 'sqlite' = a fresh SQLite file")
+    parser.add_argument(
+        "--database-url",
+        action="append",
+        default=[],
+        help="a scratch database (repeatable); 'sqlite' = a fresh SQLite file",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="leadscout-bench-send-"))
     urls = [f"sqlite:///{tmp / 'bench.db'}" if u == "sqlite" else u for u in (args.database_url or ["sqlite"])]
@@ -120,13 +161,17 @@ def main() -> int:
     from bench.reference import reference_seconds
 
     print(f"\nmachine reference loop {reference_seconds():.2f} s (bench/reference.py: lower is a faster machine)")
-    print(f"bench/send.py — {n} messages per row, {os.cpu_count()}-core machine; "
-          f"'vs bare' against the mean of the two bare loops ({bare_rate:.0f} msg/s)")
+    print(
+        f"bench/send.py — {n} messages per row, {os.cpu_count()}-core machine; "
+        f"'vs bare' against the mean of the two bare loops ({bare_rate:.0f} msg/s)"
+    )
     print(f"{'path':<34} {'sent':>7} {'seconds':>9} {'msg/s':>9} {'vs bare':>8}")
     for label, sent, seconds in rows:
         rate = sent / seconds
         print(f"{label:<34} {sent:>7} {seconds:>9.2f} {rate:>9.0f} {rate / bare_rate:>7.0%}")
-    print(f"SMTP server received {delivered} messages (bare loops + outbox); SendGrid server {len(sendgrid.calls)} calls")
+    print(
+        f"SMTP server received {delivered} messages (bare loops + outbox); SendGrid server {len(sendgrid.calls)} calls"
+    )
     outbox_rate = min(sent / seconds for _, sent, seconds in rows[1:-1])
     print(f"goal (every outbox row >= 50% of bare): {'met' if outbox_rate >= bare_rate / 2 else 'NOT met'}")
     return 0

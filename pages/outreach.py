@@ -45,7 +45,8 @@ with templates_tab:
             "Body",
             value=choice.body if choice else "",
             height=200,
-            help="Fields: company, first_name, contact_name, industry, location, hook, technologies, ...",
+            help="Fields: company, industry, location, hook, technologies, ...; the addressed person: "
+            "contact.first_name, contact.name, contact.role (owner, managing director, ...), contact.title",
         )
         if channel == "sms" and body:
             seg = sms_segments(body)

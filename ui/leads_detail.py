@@ -62,6 +62,22 @@ def _render_header(lead: LeadDetail) -> None:
         st.markdown(f"**{label}:** {value or '—'}")
         for line in by_field.get(field, [])[:5]:
             st.caption(line)
+    _render_people(lead)
+
+
+def _render_people(lead: LeadDetail) -> None:
+    """Who the site names, with the role and the page that shows it (an email only where the page shows one)."""
+    if not lead.people:
+        st.markdown("**People:** —")
+        return
+    st.markdown("**People:**")
+    for person in lead.people:
+        role = person.role or person.title or "role not given"
+        as_written = f" ({person.title})" if person.title and person.title.lower() != role.lower() else ""
+        email = f" · {person.email}" if person.email else " · no email shown"
+        st.markdown(f"- {person.name} — {role}{as_written}{email}")
+        if person.source_url:
+            st.caption(f"[{person.source_url}]({person.source_url}) — “{person.snippet[:160]}”")
 
 
 def _render_score(lead: LeadDetail) -> None:

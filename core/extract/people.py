@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from selectolax.lexbor import LexborNode
+
 from core.extract.page import Page, ld_types, squash
 
 # (normalised role, title pattern) — the first that matches a title wins
@@ -50,15 +52,31 @@ _NAME = rf"(?:(?:Dr|Prof|Mag|Dipl\.-Ing|Ing)\.\s+)*{_WORD}(?:\s+(?:(?:von|van|de
 _LINE = re.compile(
     rf"(?P<title>(?i:{_TITLE_WORDS}))\s*(?:\([^)]{{0,20}}\))?\s*(?:[:：]|(?<=durch))\s*(?P<names>{_NAME}(?:\s*(?:,|und|and|et|y)\s*{_NAME})*)"
 )
+_NAME_AT_START = re.compile(_NAME)
 _SPLIT = re.compile(r"\s*(?:,|\bund\b|\band\b|\bet\b|\by\b)\s*")
 _COMPANY = re.compile(r"\b(GmbH|AG|UG|KG|OHG|SARL|SAS|SA|S\.L\.|SL|Ltd|Inc|LLC|Holding)\b", re.I)
 _NOT_A_NAME = re.compile(
     r"\b(Straße|Str|Telefon|Tel|Phone|Fax|Email|E-Mail|Mail|Registergericht|Amtsgericht|Handelsregister|USt|Kontakt)\b",
     re.I,
 )
+_DOMAIN_LIKE = re.compile(r"\.\w{2,}")  # "example.com", not the initial in "John C. Welch"
 _BYLINE_PREFIX = re.compile(r"^(?:written\s+)?(?:by|von|par|por|sobre)\s+", re.I)
 _NOT_A_BYLINE = re.compile(r"\b(staff|press|team|editors?|redaktion|rédaction|news|reuters|desk|admin)\b", re.I)
 MAX_PEOPLE = 20
+BYLINE = (
+    'a[rel="author"], [itemprop="author"] [itemprop="name"], .byline .author, .byline__author, .author-link, '
+    '[class*="author-name"], [class*="author__name"]'
+)
+# an element whose class says byline counts only when it reads "By …" (the name is then cut out of it)
+BYLINE_TEXT = '[class*="byline"]'
+_DATE_WORD = (
+    r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|January|February|March|April|May|June|July|August|September|"
+    r"October|November|December|Updated|Published"
+)
+_DATE_AFTER = re.compile(rf"(?<=[a-z])(?=(?:{_DATE_WORD})\b)|\s+(?:{_DATE_WORD})\b.*$")
+_OTHER_CONTENT = re.compile(
+    r"comment|related|recommend|more-|teaser|sidebar|widget|popular|trending|posts-block|\bcard\b", re.I
+)
 # where a company names its people: legal notices, team and about pages (the title lines are read there only)
 PEOPLE_PAGE = re.compile(
     r"impressum|imprint|legal|mentions|aviso|about|ueber|uber|über|team|equipe|équipe|equipo|kontakt|contact|"
@@ -164,9 +182,73 @@ def extract_people(page: Page, emails: list[str]) -> list[Person]:
         title = match.group("title")
         for name in _SPLIT.split(match.group("names")):
             add(name, title, text[max(0, match.start() - 20) : match.end() + 40])
-    for node in page.nodes('a[rel="author"], [itemprop="author"] [itemprop="name"], .byline .author, .author-name'):
-        add(squash(node.text(deep=True) or ""), "Author", squash(node.text(deep=True) or ""))
+    for name, snippet in _bylines(page):
+        add(name, "Author", snippet)
     author = page.meta("author")
-    if author and "." not in author and "@" not in author:
+    # the meta author is often the publisher ("Condé Nast"): read only when the page names no author itself
+    if (
+        author
+        and not _DOMAIN_LIKE.search(author)
+        and "@" not in author
+        and not any(p.role == "author" for p in people.values())
+    ):
         add(author, "Author", page.source_snippet(author, 40) or author)
     return list(people.values())
+
+
+def _in_other_content(node: LexborNode) -> bool:
+    """True for a byline in comments or in a list of other articles (related, more from, sidebars)."""
+    parent = node.parent
+    for _ in range(12):
+        if parent is None:
+            return False
+        marks = f"{parent.attributes.get('class') or ''} {parent.attributes.get('id') or ''}"
+        if parent.tag in ("footer", "aside") or _OTHER_CONTENT.search(marks):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _bylines(page: Page) -> list[tuple[str, str]]:
+    """(name, snippet) of the page's own byline: the first byline and the names in its container."""
+    found: list[tuple[str, str]] = []
+    container: LexborNode | None = None
+    for node in page.nodes(f"{BYLINE}, {BYLINE_TEXT}"):
+        if _in_other_content(node) or (container is not None and not _inside(node, container)):
+            continue
+        # the first line of the node: "Andrew Husband" without the "Twitter" link after it
+        lines = [line for line in map(squash, (node.text(deep=True, separator="\n") or "").split("\n")) if line]
+        if len(lines) > 1 and _BYLINE_PREFIX.match(lines[0] + " "):  # "by" in one element, the name in the next
+            lines = [f"{lines[0]} {lines[1]}", *lines[2:]]
+        text = lines[0] if lines else ""
+        prefixed = _BYLINE_PREFIX.match(text)
+        if not prefixed and not node.css_matches(BYLINE):
+            continue  # a "byline" class without "By …" is as often a date or a headline as a name
+        if prefixed:  # "by Jeff FoustMonday, November 18, 2019", "By Louis Jacobson on Monday": the names only
+            rest = _DATE_AFTER.split(text[prefixed.end() :], maxsplit=1)[0]
+            names = [m.group(0) for part in _SPLIT.split(rest) if (m := _NAME_AT_START.match(part.strip()))]
+        else:
+            names = [n for n in _SPLIT.split(text) if n.strip()]
+        if not names:
+            continue
+        found.extend((name, text) for name in names)
+        if container is None:
+            container = _ancestor(node, 3)
+    return found
+
+
+def _ancestor(node: LexborNode, levels: int) -> LexborNode:
+    for _ in range(levels):
+        if node.parent is None or node.parent.tag in ("body", "html"):
+            break
+        node = node.parent
+    return node
+
+
+def _inside(node: LexborNode, container: LexborNode) -> bool:
+    parent: LexborNode | None = node
+    while parent is not None:
+        if parent.mem_id == container.mem_id:
+            return True
+        parent = parent.parent
+    return False

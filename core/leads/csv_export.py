@@ -71,12 +71,13 @@ def _contacts(uow: UnitOfWork, workspace_id: int, lead_ids: list[int]) -> dict[i
     )
     rows = uow.session.connection().execute(
         select(Contact.lead_id, Contact.kind, Contact.value, Contact.person_name, Contact.person_title)
-        .where(wanted, Contact.workspace_id == workspace_id, Contact.kind.in_(("email", "phone")))
+        .where(wanted, Contact.workspace_id == workspace_id, Contact.kind.in_(("email", "phone", "person")))
         .order_by(Contact.lead_id, Contact.is_role_address, Contact.id)
     )
     for lead_id, kind, value, person, title in rows.all():
         entry = out.setdefault(lead_id, {})
-        entry.setdefault(kind, value)
+        if kind != "person":  # a name-only contact (a person the site names without an address) gives a name only
+            entry.setdefault(kind, value)
         if person and "contact_name" not in entry:
             entry["contact_name"], entry["title"] = person, title
     return out

@@ -36,6 +36,19 @@ class ContactView:
 
 
 @dataclass(frozen=True)
+class PersonView:
+    """A person the lead's site names: role (normalised) and title as written, the email shown, the evidence."""
+
+    contact_id: int
+    name: str
+    role: str
+    title: str
+    email: str
+    source_url: str
+    snippet: str
+
+
+@dataclass(frozen=True)
 class HitView:
     """The search result that found the lead."""
 
@@ -123,6 +136,7 @@ class LeadDetail:
     hits: tuple[HitView, ...]
     crawl_log: tuple[CrawlView, ...]
     messages: tuple[MessageView, ...]
+    people: tuple[PersonView, ...] = ()
     scored_rubric: RubricRef | None = None  # None: never scored
     current_rubric: RubricRef | None = None  # None: no approved strategy in the workspace yet
 

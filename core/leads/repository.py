@@ -90,7 +90,10 @@ def _contact_kind(field: str) -> str | None:
 
 def upsert_contact(uow: UnitOfWork, *, lead: Lead, kind: str, value: str, label: str = "") -> Contact:
     """The lead's contact of ``kind`` with ``value`` (normalised), created if new."""
-    normalised = value.strip().lower() if kind in ("email", "social", "form") else value.strip()
+    if kind == "person":
+        normalised = _person_key(value)
+    else:
+        normalised = value.strip().lower() if kind in ("email", "social", "form") else value.strip()
     contact = uow.session.scalar(
         select(Contact).where(Contact.lead_id == lead.id, Contact.kind == kind, Contact.normalised_value == normalised)
     )
@@ -160,8 +163,39 @@ def apply_profile(uow: UnitOfWork, *, lead: Lead, profile: SiteProfile) -> None:
                 value=fact.value,
                 label=fact.field.split(":", 1)[-1] if kind == "social" else "",
             )
+    for person in profile.people:
+        add_person(uow, lead=lead, name=person["name"], title=person["title"] or person["role"], email=person["email"])
     uow.flush()
     add_evidence(uow, lead=lead, facts=profile.evidence)
+
+
+def add_person(uow: UnitOfWork, *, lead: Lead, name: str, title: str, email: str = "") -> Contact:
+    """A person the site names becomes a contact: their email when the page shows one, else a name-only contact.
+
+    Name-only contacts (kind ``person``) are never picked for sending; they let the lead detail and the CSV export
+    show who runs the company. A person seen before without an email keeps one contact once an email shows."""
+    name = " ".join(name.split())
+    if email:
+        contact = upsert_contact(uow, lead=lead, kind="email", value=email)
+        uow.flush()
+        named = uow.session.scalar(
+            select(Contact).where(
+                Contact.lead_id == lead.id, Contact.kind == "person", Contact.normalised_value == _person_key(name)
+            )
+        )
+        if named is not None:
+            uow.session.delete(named)
+    else:
+        contact = upsert_contact(uow, lead=lead, kind="person", value=name)
+    if not contact.person_name:
+        contact.person_name = name[:200]
+    if not contact.person_title:
+        contact.person_title = title[:200]
+    return contact
+
+
+def _person_key(name: str) -> str:
+    return " ".join(name.split()).lower()[:1024]
 
 
 MAX_BULK = 100_000

@@ -29,6 +29,7 @@ from core.leads.models import (
     LeadDetail,
     MessageView,
 )
+from core.leads.people import people_of
 from core.leads.repository import lead_or_raise, owned_lead_ids
 from core.leads.rubrics import rubric_refs
 
@@ -102,6 +103,7 @@ def get_lead_detail_or_raise(*, actor: Actor, lead_id: int, uow: UnitOfWork | No
             updated_at=lead.updated_at,
             evidence=tuple(evidence),
             contacts=tuple(contacts),
+            people=people_of(tuple(contacts), tuple(evidence)),
             hits=tuple(hits),
             crawl_log=tuple(crawl),
             messages=tuple(messages),

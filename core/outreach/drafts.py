@@ -22,6 +22,7 @@ from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import Campaign, Contact, Evidence, Lead, Message, StrategyVersion, Workspace
 from core.errors import InvalidInput, LLMError, QuotaExceeded
+from core.extract.people import normalise_role
 from core.llm import LLM, LLMRequest, load_prompt
 from core.outreach.compose import refuse_unsendable_contact
 from core.outreach.context import pick_contact
@@ -30,6 +31,7 @@ from core.outreach.suppression import is_suppressed
 from core.strategy.models import Angle, parse_strategy
 
 MAX_EVIDENCE = 40
+DRAFT_PROMPT_VERSION = 2  # v2: the <recipient> block, so the draft addresses the person it goes to
 UNSUPPORTED = "states a fact about the prospect without evidence"
 
 
@@ -118,6 +120,21 @@ def _evidence_block(rows: list[Evidence]) -> str:
     return "\n".join(lines) or "(no evidence)"
 
 
+def recipient_block(contact: Contact) -> str:
+    """Who the draft goes to: the named person with role and title, or the generic address."""
+    name = _one_line(contact.person_name)
+    if not name:
+        return f"a generic address ({contact.value}); no named person"
+    title = _one_line(contact.person_title)
+    role = normalise_role(title) if title else ""
+    lines = [f"name: {name}"]
+    if role:
+        lines.append(f"role: {role}")
+    if title and title.lower() != role:
+        lines.append(f"title as written: {title}")
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class _Prepared:
     lead_id: int
@@ -170,11 +187,16 @@ def _prepare(
         "company": f"name: {lead.name or lead.domain}\nwebsite: {lead.website or lead.domain}\n"
         f"industry: {lead.industry or ''}\nlocation: {lead.location or ''}",
         "evidence": _evidence_block(evidence),
+        "recipient": recipient_block(contact),
         "channel": channel,
         "sender": sender_name or "the sender",
     }
     request = LLMRequest(
-        purpose="draft", prompt=load_prompt("draft", 1), data=data, workspace_id=workspace_id, campaign_id=campaign_id
+        purpose="draft",
+        prompt=load_prompt("draft", DRAFT_PROMPT_VERSION),
+        data=data,
+        workspace_id=workspace_id,
+        campaign_id=campaign_id,
     )
     names = tuple(n for n in (lead.name, lead.domain.split(".")[0] if lead.domain else "") if n)
     return _Prepared(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
 
 from core.errors import InvalidInput
@@ -28,6 +28,9 @@ FIELDS = (
     "first_name",
     "contact_name",
     "contact_title",
+    "contact_first_name",
+    "contact_last_name",
+    "contact_role",
     "hook",
     "technologies",
     "sender_name",
@@ -41,6 +44,39 @@ GSM7_EXTENSION = set("^{}\\[~]|€\f")
 
 
 _ENV = sandbox.ENVIRONMENT
+# {{ contact.first_name }} reads the flat field contact_first_name; {{ contact }} alone prints the name
+CONTACT_ATTRIBUTES = {
+    "name": "contact_name",
+    "first_name": "contact_first_name",
+    "last_name": "contact_last_name",
+    "title": "contact_title",
+    "role": "contact_role",
+}
+
+
+class ContactValues(dict[str, str]):
+    """The addressed person as ``contact.*`` in a template (plain strings; printing it prints the name)."""
+
+    def __str__(self) -> str:
+        if not self.get("name"):  # like any other empty field: the lead is missing it, not "Dear ,"
+            raise UndefinedError("'contact' has no name for this lead")
+        return self["name"]
+
+
+def _contact_fields(tree: nodes.Template) -> set[str]:
+    """The flat fields behind ``contact.x`` / ``contact['x']`` (and ``contact`` alone: its name)."""
+    used: set[str] = set()
+    attributed: set[int] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = getattr(node, "node", None)
+        if isinstance(target, nodes.Name) and target.name == "contact":
+            key = getattr(node, "attr", None) or getattr(getattr(node, "arg", None), "value", None)
+            attributed.add(id(target))
+            used.add(CONTACT_ATTRIBUTES.get(str(key), f"contact_{key}"))
+    for name in tree.find_all(nodes.Name):
+        if name.name == "contact" and id(name) not in attributed and name.ctx == "load":
+            used.add("contact_name")
+    return used
 
 
 def refuse_line_breaks(label: str, value: str) -> str:
@@ -65,9 +101,13 @@ def check_template(*, subject: str, body: str) -> None:
 def referenced_fields(source: str) -> set[str]:
     """The variable names a template source uses."""
     try:
-        return set(meta.find_undeclared_variables(_ENV.parse(source)))
+        tree = _ENV.parse(source)
     except TemplateSyntaxError as exc:
         raise InvalidInput(f"The template has a syntax error on line {exc.lineno}: {exc.message}") from exc
+    names = set(meta.find_undeclared_variables(tree))
+    if "contact" in names:
+        names = (names - {"contact"}) | _contact_fields(tree)
+    return names
 
 
 def missing_fields(*, subject: str, body: str, values: Mapping[str, str]) -> tuple[str, ...]:
@@ -76,6 +116,11 @@ def missing_fields(*, subject: str, body: str, values: Mapping[str, str]) -> tup
     absent = sorted(name for name in used if not values.get(name))
     if not absent:
         return ()
+    try:  # a field used only where the template guards it ({% if contact.first_name is defined %}) is not missing
+        render(subject=subject, body=body, values=values)
+        return ()
+    except InvalidInput:
+        pass
     missing = []
     for name in absent:  # a field is missing when rendering fails with only it left empty
         trial = {**values, **{other: "x" for other in absent if other != name}}
@@ -86,7 +131,7 @@ def missing_fields(*, subject: str, body: str, values: Mapping[str, str]) -> tup
     return tuple(missing)
 
 
-def _render_one(label: str, source: str, context: Mapping[str, str]) -> str:
+def _render_one(label: str, source: str, context: Mapping[str, object]) -> str:
     try:
         output = sandbox.render_bounded(source, context)
     except sandbox.TemplateTooCostly as exc:
@@ -110,7 +155,10 @@ def _render_one(label: str, source: str, context: Mapping[str, str]) -> str:
 
 def render(*, subject: str, body: str, values: Mapping[str, str]) -> Rendered:
     """Render subject and body with ``values``; empty values count as missing."""
-    context = {name: value for name, value in values.items() if value}
+    context: dict[str, object] = {name: value for name, value in values.items() if value}
+    context["contact"] = ContactValues(
+        {attribute: values[field] for attribute, field in CONTACT_ATTRIBUTES.items() if values.get(field)}
+    )
     rendered_subject = (
         refuse_line_breaks("subject", _render_one("subject", subject, context)).strip() if subject else ""
     )

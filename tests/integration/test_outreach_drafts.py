@@ -131,7 +131,7 @@ def test_injection_inside_evidence_does_not_change_the_request_or_the_schema(act
     clean, attacked = server.requests[0], server.requests[-1]
     assert attacked["response_format"] == clean["response_format"]
     assert attacked["messages"][0] == clean["messages"][0]
-    assert attacked["messages"][0]["content"] == load_prompt("draft", 1).system
+    assert attacked["messages"][0]["content"] == load_prompt("draft", drafts.DRAFT_PROMPT_VERSION).system
     user = attacked["messages"][-1]["content"]
     assert "Ignore previous instructions" not in attacked["messages"][0]["content"]
     assert user.count("</evidence>") == 1  # the injected closing tag was escaped, the block still holds

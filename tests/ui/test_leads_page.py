@@ -158,3 +158,29 @@ def test_technology_category_filter_on_the_page(owner):
     at.toggle(key="leads_tech_absent").set_value(True).run()
     assert not at.exception
     assert shown_ids(at) == {blog}
+
+
+def test_the_lead_detail_shows_the_people_the_site_names_with_role_email_and_evidence(owner):
+    """Issue 14 section 5: people with roles on the lead detail; an email only where the page showed one."""
+    from core.db import UnitOfWork
+    from core.db.models import Lead
+    from core.leads.repository import add_person
+
+    domain = f"{unique('fraesen')}.de"
+    facts = (
+        ("person", "Anna Schmidt (managing director)", "Geschäftsführer: Dr. Hans Müller, Anna Schmidt"),
+        ("person", "Dr. Hans Müller (managing director)", "Geschäftsführer: Dr. Hans Müller, Anna Schmidt"),
+    )
+    lead_id = make_lead(owner, domain, name="Muster Fräsen GmbH", facts=facts)
+    with UnitOfWork() as uow:
+        row = uow.session.get(Lead, lead_id)
+        add_person(uow, lead=row, name="Anna Schmidt", title="Geschäftsführer", email=f"a.schmidt@{domain}")
+        add_person(uow, lead=row, name="Dr. Hans Müller", title="Geschäftsführer")
+        uow.commit()
+    at = page(owner)
+    at.selectbox(key="leads_open").set_value(lead_id).run()
+    assert not at.exception, at.exception
+    shown = [m.value for m in at.markdown]
+    assert f"- Anna Schmidt — managing director (Geschäftsführer) · a.schmidt@{domain}" in shown
+    assert "- Dr. Hans Müller — managing director (Geschäftsführer) · no email shown" in shown
+    assert any(f"https://{domain}/" in c.value and "Geschäftsführer: Dr. Hans Müller" in c.value for c in at.caption)

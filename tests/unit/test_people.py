@@ -67,3 +67,29 @@ def test_roles_are_normalised_in_four_languages(title, role):
 
 def test_company_words_and_addresses_are_not_people():
     assert people("<p>Geschäftsführung: Muster Holding GmbH</p><p>Inhaber: Telefon Zentrale</p>") == []
+
+
+def test_the_pages_own_byline_not_commenters_related_articles_or_the_publisher():
+    html = """<html><head><meta name="author" content="Condé Nast"></head><body>
+    <header><h1>Story</h1><p class="article-byline">By Stefan Becket, Kathryn Watson and Grace Segers on Monday, Nov 18</p></header>
+    <article><p>Text about Donald Trump.</p></article>
+    <div class="comments"><div class="comment-author">Jan Smith</div><span class="author-name">Anita DeSousa</span></div>
+    <div class="related-stories"><span class="author-name">Henry Gilbert</span></div>
+    <div class="card"><div class="author"><span class="author-name">Venesa Coger</span></div></div></body></html>"""
+    found = {p["name"]: p["role"] for p in people(html, "https://news.example/2019/story")}
+    assert found == {"Stefan Becket": "author", "Kathryn Watson": "author", "Grace Segers": "author"}
+
+
+def test_a_byline_class_without_by_is_not_a_name_and_by_in_its_own_element_is_joined():
+    headline = '<div class="byline">Donald Robertson Creative Style Statement Shirts</div>'
+    assert people(headline, "https://mag.example/style") == []
+    split = '<div class="single-post-author"><p class="author-name"><span>by</span> <a>Steve Gillman</a></p></div>'
+    assert [(p["name"], p["role"]) for p in people(split, "https://blog.example/post")] == [("Steve Gillman", "author")]
+    glued = '<h3 class="byline">by Jeff Foust<i>Monday, November 18, 2019</i></h3>'
+    assert [p["name"] for p in people(glued.replace("<i>", "").replace("</i>", ""), "https://r.example/a")] == ["Jeff Foust"]
+
+
+def test_the_meta_author_counts_when_nothing_else_names_one_and_initials_are_not_a_domain():
+    html = '<html><head><meta name="author" content="John C. Welch"></head><body><p>Text</p></body></html>'
+    assert [(p["name"], p["role"]) for p in people(html, "https://medium.example/@j/post")] == [("John C. Welch", "author")]
+    assert people('<meta name="author" content="example.com">', "https://x.example/") == []
