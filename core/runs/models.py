@@ -27,6 +27,7 @@ class RunView:
     failed_jobs: int
     errors: tuple[str, ...]
     sites_cancelled: int = 0
+    retrying: tuple[str, ...] = ()  # a line per job of the run waiting for its next attempt
 
     @property
     def fraction(self) -> float | None:

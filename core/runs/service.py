@@ -166,6 +166,11 @@ def get_run_or_raise(*, actor: Actor, run_id: int) -> RunView:
             failed_jobs=sum(job.status == "failed" for job in run_jobs),
             errors=errors,
             sites_cancelled=counts.get("cancelled", 0),
+            retrying=tuple(
+                f"Job {job.id} ({job.kind}) {background.view_of(job).state}"
+                for job in run_jobs
+                if job.status == "retrying"
+            ),
         )
 
 
