@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from core.background.context import JobCancelled, JobContext, JobFunction
+from core.background.context import JobCancelled, JobContext, JobFunction, JobSuperseded
 from core.background.kinds import KINDS
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
@@ -198,6 +198,7 @@ class Lease:
     def __init__(self, job_id: int, attempt: int, seconds: float) -> None:
         self.job_id, self.attempt = job_id, attempt
         self.interval = max(0.5, seconds / 3)
+        self.lost = False  # the row no longer runs this attempt: the sweep gave it to a retry
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"job-{job_id}-lease", daemon=True)
 
@@ -213,12 +214,16 @@ class Lease:
         while not self._stop.wait(self.interval):
             try:
                 with UnitOfWork() as uow:
-                    uow.session.execute(
+                    refreshed = uow.session.execute(
                         update(Job)
                         .where(Job.id == self.job_id, Job.status == "running", Job.attempts == self.attempt)
                         .values(heartbeat_at=utcnow())
                     )
                     uow.commit()
+                if not getattr(refreshed, "rowcount", 1):
+                    log.warning("job %s: attempt %s lost its lease to a retry; it stops", self.job_id, self.attempt)
+                    self.lost = True
+                    return
             except Exception:  # noqa: BLE001 - a missed beat is retried; the sweep tolerates a few
                 log.exception("job %s: lease refresh failed", self.job_id)
 
@@ -230,9 +235,13 @@ def _execute_job(job_id: int, *, target: str, attempt: int | None, policy: Retry
     kind, args, workspace_id, attempt_no, final_attempt = started
     target = KINDS[kind].target if kind in KINDS else target
     context = JobContext(job_id, workspace_id, uow_factory=UnitOfWork, final_attempt=final_attempt)
+    lease = Lease(job_id, attempt_no, get_settings().job_lease_seconds)
+    context.superseded = lambda: lease.lost
     try:
-        with Lease(job_id, attempt_no, get_settings().job_lease_seconds):
+        with lease:
             result = resolve(target)(context, args)
+    except JobSuperseded:
+        return  # the row belongs to the retry now
     except JobCancelled:
         finish_cancelled(job_id)
         return

@@ -45,7 +45,9 @@ def schedule_attempt(plan: RetryScheduled, *, connection: Any = None) -> None:
         runner.connection = connection
     rq_id = runner.enqueue(plan.job_id, kind, attempt=plan.attempt, at=plan.retry_at, policy=plan.policy)
     with UnitOfWork() as uow:
-        uow.session.execute(update(Job).where(Job.id == plan.job_id, Job.status == "retrying").values(rq_id=rq_id))
+        uow.session.execute(
+            update(Job).where(Job.id == plan.job_id, Job.status.in_(("retrying", "queued"))).values(rq_id=rq_id)
+        )
         uow.commit()
 
 
@@ -94,7 +96,9 @@ def enqueue_overdue_retries() -> list[int]:
             moved = uow.session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.status == "retrying", Job.retry_at == retry_at)
-                .values(retry_at=now)
+                .values(
+                    status="queued", retry_at=None, message=f"Queued again: its retry was due at {retry_at:%H:%M:%S}"
+                )
             )
             uow.commit()
         if getattr(moved, "rowcount", 0):
