@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     # Jobs
     job_timeout_seconds: int = Field(default=1800, ge=10)
     job_retries: int = Field(default=2, ge=0)
-    job_retry_delays: list[int] = [10, 60, 300]
+    job_retry_delays: list[int] = [10, 60, 300]  # seconds before the 1st, 2nd, 3rd... retry (the last repeats)
+    job_lease_seconds: int = Field(default=60, ge=2)  # a running job unheard of this long is "worker lost"
     embedded_workers: int = Field(default=4, ge=1)
     csv_import_processes: int = Field(default=0, ge=0)  # 0 = one per CPU
 
@@ -278,3 +279,11 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+KILL_AFTER_STEP_ENV = "LEADSCOUT_TEST_KILL_AFTER_STEP"
+
+
+def crash_hook_for_tests() -> str:
+    """Tests only: "STEP:PATH" makes a run's job SIGKILL its own process after a site's STEP (once)."""
+    return os.environ.get(KILL_AFTER_STEP_ENV, "")

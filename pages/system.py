@@ -100,7 +100,7 @@ def job_table() -> None:
         {
             "id": [v.id for v in views],
             "kind": [v.kind for v in views],
-            "status": [v.status for v in views],
+            "status": [v.state for v in views],
             "progress": [v.fraction if v.fraction is not None else 0.0 for v in views],
             "message": [v.message for v in views],
             "attempts": [v.attempts for v in views],

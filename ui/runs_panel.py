@@ -41,6 +41,8 @@ def _run_list(actor: Actor, campaign_id: int) -> None:
             + (f" · {view.sites_cancelled} cancelled" if view.sites_cancelled else "")
         )
         st.progress(view.fraction or 0.0, text=label)
+        for line in view.retrying[:3]:
+            st.warning(line, icon=":material/schedule:")
         for error in view.errors[:3]:
             st.error(error)
         if view.is_active and st.button("Cancel run", key=f"runs_cancel_{view.id}", icon=":material/stop_circle:"):

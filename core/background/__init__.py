@@ -19,7 +19,7 @@ from core.background import kinds
 from core.background.context import JobCancelled, JobContext
 from core.background.execution import PERMANENT_ERRORS, describe_error, execute_job
 from core.background.kinds import QUEUES, JobKind
-from core.background.queries import JobView, get_job, get_job_or_raise, list_jobs, stale_jobs
+from core.background.queries import JobView, get_job, get_job_or_raise, list_jobs, stale_jobs, view_of
 from core.background.runners import EmbeddedRunner, RQRunner, Runner, get_runner, recover_interrupted_jobs
 from core.background.service import cancel, retry, submit
 
@@ -45,4 +45,5 @@ __all__ = [
     "retry",
     "stale_jobs",
     "submit",
+    "view_of",
 ]

@@ -18,6 +18,13 @@ class JobCancelled(Exception):
     """Raised inside a job function when the user asked to cancel it."""
 
 
+class JobSuperseded(JobCancelled):
+    """Raised inside a job function whose attempt lost its job: its lease lapsed and a retry took over.
+
+    A subclass of ``JobCancelled`` so a job function cleans up the same way; the row is left to the retry.
+    """
+
+
 class JobContext:
     """Handed to a job function: its arguments, progress reporting and the cancel flag."""
 
@@ -37,6 +44,8 @@ class JobContext:
         self._last_write = 0.0
         self._last_cancel_check = 0.0
         self._cancelled = False
+        # True once this attempt's lease was found taken over (set by the runner): the attempt stops.
+        self.superseded: Callable[[], bool] = lambda: False
 
     def progress(self, done: int, total: int | None = None, message: str = "") -> None:
         """Record progress (throttled to a few writes a second) and stop if cancelled."""
@@ -64,7 +73,9 @@ class JobContext:
         return self._cancelled
 
     def check_cancelled(self) -> None:
-        """Raise ``JobCancelled`` when the job was cancelled."""
+        """Raise ``JobCancelled`` when the job was cancelled (``JobSuperseded`` when a retry took it over)."""
+        if self.superseded():
+            raise JobSuperseded()
         if self.is_cancelled():
             raise JobCancelled()
 

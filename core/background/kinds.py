@@ -28,6 +28,7 @@ class JobKind:
 SELFTEST = JobKind("system.selftest", "core.monitoring.jobs:selftest")
 PURGE_SESSIONS = JobKind("auth.purge_sessions", "core.auth.jobs:purge_sessions")
 EMAIL_INVITATION = JobKind("auth.email_invitation", "core.auth.jobs:email_invitation_job", "send")
+SWEEP_LOST_JOBS = JobKind("background.sweep", "core.background.recovery:sweep_job")
 RUN_SEARCH = JobKind("runs.search", "core.runs.jobs:search_job")
 RUN_CRAWL_BATCH = JobKind("runs.crawl_batch", "core.runs.jobs:crawl_batch_job", "crawl")
 RUN_SUMMARIZE = JobKind("runs.summarize", "core.runs.jobs:summarize_job", "llm")
@@ -44,6 +45,7 @@ KINDS: dict[str, JobKind] = {
         SELFTEST,
         PURGE_SESSIONS,
         EMAIL_INVITATION,
+        SWEEP_LOST_JOBS,
         RUN_SEARCH,
         RUN_CRAWL_BATCH,
         RUN_SUMMARIZE,

@@ -35,6 +35,15 @@ class JobView:
     finished_at: datetime | None
     heartbeat_at: datetime | None
     result: dict[str, Any] | None
+    retry_at: datetime | None = None  # while retrying: when the next attempt starts
+
+    @property
+    def state(self) -> str:
+        """The status as the UI words it: a retrying job says when, after what, and which attempt comes next."""
+        if self.status == "retrying" and self.retry_at is not None:
+            reason = self.error.splitlines()[0][:200] if self.error else "an error"
+            return f"retrying at {self.retry_at:%H:%M:%S} UTC (attempt {self.attempts + 1}) after: {reason}"
+        return self.status
 
     @property
     def fraction(self) -> float | None:
@@ -69,6 +78,7 @@ def view_of(job: Job) -> JobView:
         finished_at=job.finished_at,
         heartbeat_at=job.heartbeat_at,
         result=job.result,
+        retry_at=job.retry_at,
     )
 
 

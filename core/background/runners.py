@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import contextvars
-import random
+import logging
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 
-from core.background.execution import INSTANCE_ID, execute_job, finish_cancelled
+from core.background.execution import INSTANCE_ID, RetryPolicy, RetryScheduled, execute_job, finish_cancelled
 from core.background.kinds import JobKind
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import JOB_ACTIVE_STATUSES, Job, utcnow
 from core.errors import InvalidInput
 
+log = logging.getLogger(__name__)
 # The runner executing the current job: jobs a job submits run on the same runner.
 current_runner: contextvars.ContextVar[Runner | None] = contextvars.ContextVar("leadscout_runner", default=None)
 
@@ -53,20 +55,20 @@ class EmbeddedRunner:
         """Nothing to do: a queued job sees its cancel flag before it starts."""
 
     def _run_with_retries(self, job_id: int, target: str) -> None:
+        """Run attempts until one ends; a failed attempt's retry waits until the ``retry_at`` it planned."""
         current_runner.set(self)
-        retries = self.settings.job_retries
-        delays = self.settings.job_retry_delays
-        for attempt in range(retries + 1):
-            if attempt:
-                delay = delays[min(attempt - 1, len(delays) - 1)] * random.uniform(0.8, 1.2)
-                if _wait_unless_cancelled(job_id, delay):
+        attempt = 1
+        while True:
+            try:
+                execute_job(job_id, target=target, attempt=attempt, policy=RetryPolicy.of(self.settings))
+                return
+            except RetryScheduled as plan:
+                attempt = plan.attempt
+                if _wait_unless_cancelled(job_id, (plan.retry_at - utcnow()).total_seconds()):
                     finish_cancelled(job_id)
                     return
-            try:
-                execute_job(job_id, target=target, final_attempt=attempt == retries)
+            except Exception:  # noqa: BLE001 - the last attempt failed: execute_job logged it and marked the row
                 return
-            except Exception:  # noqa: BLE001 - recorded on the row by execute_job; retry
-                continue
 
     def shutdown(self) -> None:
         """Stop accepting jobs and wait for running ones."""
@@ -98,25 +100,37 @@ class RQRunner:
             raise InvalidInput("REDIS_URL is not set, so jobs cannot go to RQ.")
         self.connection = Redis.from_url(url)
 
-    def enqueue(self, job_id: int, kind: JobKind) -> str | None:
-        """Put the job on its RQ queue with timeout and retries from Settings."""
-        from rq import Queue, Retry  # imported here: only deployments with REDIS_URL load rq
+    def enqueue(
+        self,
+        job_id: int,
+        kind: JobKind,
+        *,
+        attempt: int = 1,
+        at: datetime | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> str | None:
+        """Put attempt ``attempt`` of the job on its RQ queue (at ``at``, through RQ's scheduler, when given).
 
-        retry = None
-        if self.settings.job_retries:
-            retry = Retry(max=self.settings.job_retries, interval=self.settings.job_retry_delays)
-        rq_id = f"leadscout-job-{job_id}-{uuid.uuid4().hex[:6]}"
-        Queue(kind.queue, connection=self.connection).enqueue(
-            "workers.tasks.run_job",
-            job_id,
-            kind.target,
-            job_id=rq_id,
-            job_timeout=self.settings.job_timeout_seconds,
-            retry=retry,
-            result_ttl=86400,
-            failure_ttl=7 * 86400,
-            description=f"{kind.name} (job {job_id})",
-        )
+        No RQ ``Retry``: a failed attempt plans the next one itself at the configured delay (RQ's
+        Retry picks the interval by the retries left, so it would wait the delays backwards). The
+        retry policy travels with the job: this runner's settings unless ``policy`` says otherwise.
+        """
+        policy_args = (policy or RetryPolicy.of(self.settings)).as_args()
+        from rq import Queue  # imported here: only deployments with REDIS_URL load rq
+
+        rq_id = f"leadscout-job-{job_id}-{attempt}-{uuid.uuid4().hex[:6]}"
+        queue = Queue(kind.queue, connection=self.connection)
+        options: dict[str, Any] = {
+            "job_id": rq_id,
+            "job_timeout": self.settings.job_timeout_seconds,
+            "result_ttl": 86400,
+            "failure_ttl": 7 * 86400,
+            "description": f"{kind.name} (job {job_id}, attempt {attempt})",
+        }
+        if at is not None and at > utcnow():
+            queue.enqueue_at(at, "workers.tasks.run_job", job_id, kind.target, attempt, policy_args, **options)
+        else:
+            queue.enqueue("workers.tasks.run_job", job_id, kind.target, attempt, policy_args, **options)
         return rq_id
 
     def cancel_queued(self, rq_id: str | None) -> None:

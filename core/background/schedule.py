@@ -5,6 +5,9 @@ each ``rq worker`` from its main loop (a thread there could hold a lock at the m
 work horse, and the horse would deadlock on it). On each tick the process tries to move each
 periodic job's ``periodic_slot`` row forward with a conditional UPDATE (or to create it); only the
 process whose statement changed the row submits the job, so N processes still submit it once per period.
+
+The lost-jobs sweep (``recovery.sweep``) is claimed the same way every third of ``JOB_LEASE_SECONDS``
+but runs inline in the claiming worker: a job row every 20 seconds would only be noise.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, update
 from sqlalchemy.exc import IntegrityError
 
-from core.background import kinds
+from core.background import kinds, recovery
 from core.background.kinds import JobKind
 from core.background.runners import Runner
 from core.background.service import submit
@@ -87,6 +90,28 @@ def submit_due(
         if claimed:
             submitted.append(submit(kind=item.kind, args=dict(item.args), runner=runner))
     return submitted
+
+
+def sweep_interval() -> float:
+    """How often the lost-jobs sweep runs: a third of the lease (at least every second)."""
+    return max(1.0, get_settings().job_lease_seconds / 3)
+
+
+def sweep_due(*, now: datetime | None = None) -> dict[str, list[int]] | None:
+    """Run the lost-jobs sweep here if its period has come and no other process claimed it."""
+    now = now or utcnow()
+    item = Periodic(kinds.SWEEP_LOST_JOBS, timedelta(seconds=sweep_interval()))
+    with UnitOfWork() as uow:
+        claimed = _claim(uow, item, now)
+    return recovery.sweep() if claimed else None
+
+
+def sweep_safely() -> None:
+    """``sweep_due``; a failure is logged, and the next call tries again."""
+    try:
+        sweep_due()
+    except Exception:  # noqa: BLE001 - a database or Redis hiccup must not stop the worker's loop
+        log.exception("sweeping lost jobs failed")
 
 
 def tick_safely(*, runner: Runner | None = None) -> None:

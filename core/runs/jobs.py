@@ -3,6 +3,11 @@
 Each is safe to run twice: hits are unique per (run, query, url), a site is crawled once per run
 (``run_site`` status), leads are unique per (workspace, domain), pages per (lead, url) and
 evidence per (lead, fact), so a batch that runs again after a crash only does what is left.
+
+A site goes through its steps (``SITE_STEPS``: fetched, extracted, stored, scored, summarised);
+``run_site.step`` records the last durable one, and every attempt of a batch finishes every
+unfinished step of every site in it: it crawls the sites still queued, scores every stored site
+that has no score yet (not only those it stored itself) and hands every scored one to the summary.
 """
 
 from __future__ import annotations
@@ -10,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
+import os
+import signal
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
 from core import background
-from core.config import get_settings
+from core.config import crash_hook_for_tests, get_settings
 from core.crawl.models import SiteCrawl
 from core.crawl.override import resolver_from_settings
 from core.crawl.repository import add_crawl_log, save_pages
@@ -37,6 +45,20 @@ from core.search.repository import add_search_hits, known_domains
 from core.strategy.models import parse_strategy
 
 log = logging.getLogger(__name__)
+
+
+def _after_step(step: str) -> None:
+    """A test's crash point: the process dies as a SIGKILLed work horse would, between two steps."""
+    spec = crash_hook_for_tests()  # "STEP:PATH": die after STEP, once (PATH marks it done)
+    wanted, _, marker = spec.partition(":")
+    if wanted != step or not marker:
+        return
+    try:
+        Path(marker).touch(exist_ok=False)
+    except FileExistsError:
+        return
+    log.warning("test hook: SIGKILL after step %s", step)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _redis() -> Any | None:
@@ -149,6 +171,7 @@ def store_site(*, workspace_id: int, run_id: int, campaign_id: int | None, domai
         profile = extract_site(
             [PageInput(url=p.final_url or p.url, html=p.html or "", kind=p.kind) for p in html_pages]
         )
+        _after_step("extracted")
         # Claim the site with the first write (after the CPU-bound extraction). On SQLite it opens the transaction
         # (pysqlite begins one only at a write, and a savepoint released outside one commits on its own: the lead
         # was kept for a site cancelled meanwhile) and takes the lock: a cancel committed since the reads above is
@@ -181,9 +204,11 @@ def store_site(*, workspace_id: int, run_id: int, campaign_id: int | None, domai
         save_pages(uow, workspace_id=workspace_id, lead_id=lead.id, pages=site.pages)
         add_crawl_log(uow, workspace_id=workspace_id, entries=site.log, run_id=run_id, lead_id=lead.id)
         apply_profile(uow, lead=lead, profile=profile)
-        row.status, row.lead_id, row.lead_created = "crawled", lead.id, created
+        row.status, row.lead_id, row.lead_created, row.step = "crawled", lead.id, created, "stored"
+        lead_id = lead.id
         uow.commit()
-        return lead.id
+    _after_step("stored")
+    return lead_id
 
 
 def crawl_batch_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -202,12 +227,12 @@ def crawl_batch_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[st
             )
         }
     done = len(domains) - len(todo)
-    lead_ids: list[int] = []
     ctx.progress(done, len(domains), f"Crawling {len(todo)} sites")
 
     async def on_site(site: SiteCrawl) -> None:
         nonlocal done
-        lead_id = await asyncio.to_thread(
+        _after_step("fetched")
+        await asyncio.to_thread(
             store_site_or_fail,
             workspace_id=workspace_id,
             run_id=run_id,
@@ -215,8 +240,6 @@ def crawl_batch_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[st
             domain=todo[site.start_url],
             site=site,
         )
-        if lead_id:
-            lead_ids.append(lead_id)
         done += 1
         await asyncio.to_thread(ctx.progress, done, len(domains), f"Crawled {done} of {len(domains)} sites")
 
@@ -227,10 +250,13 @@ def crawl_batch_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[st
     try:
         if todo:
             asyncio.run(crawl())
-        if lead_ids:
-            # Rule-based scores at once (fast, no LLM); the LLM judgement follows the summaries.
-
-            score_leads(workspace_id=workspace_id, lead_ids=lead_ids, use_llm=False)
+        # Every stored site of the batch without a score, stored by this attempt or an earlier one:
+        # rule-based scores at once (fast, no LLM); the LLM judgement follows the summaries.
+        scored = _sites_at_step(run_id, domains, "stored")
+        if scored:
+            score_leads(workspace_id=workspace_id, lead_ids=list(scored.values()), use_llm=False)
+            _set_step(run_id, list(scored), "scored")
+            _after_step("scored")
     except background.JobCancelled:
         # The leads stored before the cancel are kept: give them their rule score, so none is left unscored
         # (read from the run's sites: a store can finish after its coroutine was cancelled).
@@ -243,11 +269,42 @@ def crawl_batch_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[st
             _finish_run_if_done(run_id)
         raise
     _finish_run_if_done(run_id)
-    if lead_ids and settings.openai_enabled:
+    to_summarise = _sites_at_step(run_id, domains, "scored")
+    if to_summarise and settings.openai_enabled:
         background.submit(
-            kind="runs.summarize", args={"lead_ids": lead_ids, "campaign_id": campaign_id}, workspace_id=workspace_id
+            kind="runs.summarize",
+            args={
+                "lead_ids": list(to_summarise.values()),
+                "campaign_id": campaign_id,
+                "run_id": run_id,
+                "domains": list(to_summarise),
+            },
+            workspace_id=workspace_id,
         )
-    return {"sites": len(domains), "crawled_now": len(todo), "leads": len(lead_ids)}
+    return {"sites": len(domains), "crawled_now": len(todo), "leads": len(scored), "to_summarise": len(to_summarise)}
+
+
+def _sites_at_step(run_id: int, domains: list[str], step: str) -> dict[str, int]:
+    """{domain: lead id} of the batch's stored sites whose last finished step is ``step``."""
+    with UnitOfWork() as uow:
+        rows = uow.session.execute(
+            select(RunSite.domain, RunSite.lead_id).where(
+                RunSite.run_id == run_id,
+                RunSite.domain.in_(domains),
+                RunSite.status == "crawled",
+                RunSite.step == step,
+                RunSite.lead_id.is_not(None),
+            )
+        ).all()
+    return {domain: int(lead_id) for domain, lead_id in rows if lead_id is not None}
+
+
+def _set_step(run_id: int, domains: list[str], step: str) -> None:
+    with UnitOfWork() as uow:
+        uow.session.execute(
+            update(RunSite).where(RunSite.run_id == run_id, RunSite.domain.in_(domains)).values(step=step)
+        )
+        uow.commit()
 
 
 def _score_unscored_leads(workspace_id: int, run_id: int) -> None:
@@ -306,7 +363,20 @@ def summarize_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[str,
     if llm is None:
         return {"skipped": "no LLM configured"}
     lead_ids = [int(i) for i in args["lead_ids"]]
+    run_id = args.get("run_id")
+    done_before: set[int] = set()
+    if run_id is not None:  # a retry skips the leads an earlier attempt summarised
+        with UnitOfWork() as uow:
+            done_before = set(
+                uow.session.scalars(
+                    select(RunSite.lead_id).where(
+                        RunSite.run_id == int(run_id), RunSite.lead_id.in_(lead_ids), RunSite.step == "summarised"
+                    )
+                )
+            )
     for index, lead_id in enumerate(lead_ids):
+        if lead_id in done_before:
+            continue
         with UnitOfWork() as uow:
             lead = uow.session.get(Lead, lead_id)
             if lead is None or lead.workspace_id != ctx.workspace_id:
@@ -325,7 +395,14 @@ def summarize_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[str,
                     if summary.location and not lead.location:
                         lead.location = summary.location[:300]
                     add_evidence(uow, lead=lead, facts=list(summary.facts))
+                    if run_id is not None:
+                        uow.session.execute(
+                            update(RunSite)
+                            .where(RunSite.run_id == int(run_id), RunSite.lead_id == lead_id)
+                            .values(step="summarised")
+                        )
                     uow.commit()
+            _after_step("summarised")
         ctx.progress(index + 1, len(lead_ids), f"Summarised {index + 1} of {len(lead_ids)}")
     # With the summaries (industry) in place, score again with the LLM judgement as one factor.
 

@@ -27,6 +27,8 @@ class RunView:
     failed_jobs: int
     errors: tuple[str, ...]
     sites_cancelled: int = 0
+    leads_scored: int = 0  # leads of the run's stored sites that have a score
+    retrying: tuple[str, ...] = ()  # a line per job of the run waiting for its next attempt
 
     @property
     def fraction(self) -> float | None:

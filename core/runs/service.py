@@ -145,6 +145,15 @@ def get_run_or_raise(*, actor: Actor, run_id: int) -> RunView:
             or 0
         )
         hits = uow.session.scalar(select(func.count()).select_from(SearchHit).where(SearchHit.run_id == run.id)) or 0
+        scored = (
+            uow.session.scalar(
+                select(func.count())
+                .select_from(RunSite)
+                .join(Lead, Lead.id == RunSite.lead_id)
+                .where(RunSite.run_id == run.id, RunSite.status == "crawled", Lead.score.is_not(None))
+            )
+            or 0
+        )
         run_jobs = _run_jobs(uow, run)
         errors = tuple(job.error for job in run_jobs if job.status == "failed" and job.error)
         crawled = counts.get("crawled", 0)
@@ -166,6 +175,12 @@ def get_run_or_raise(*, actor: Actor, run_id: int) -> RunView:
             failed_jobs=sum(job.status == "failed" for job in run_jobs),
             errors=errors,
             sites_cancelled=counts.get("cancelled", 0),
+            leads_scored=scored,
+            retrying=tuple(
+                f"Job {job.id} ({job.kind}) {background.view_of(job).state}"
+                for job in run_jobs
+                if job.status == "retrying"
+            ),
         )
 
 

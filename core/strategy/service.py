@@ -17,7 +17,7 @@ from core.errors import InvalidInput, LeadScoutError, NotFound
 from core.llm import CONFIGURED, LLM, resolve_llm
 from core.strategy.changes import describe_changes
 from core.strategy.generate import clean_goal, generate, with_cost
-from core.strategy.models import CampaignView, Strategy, StrategyVersionView, parse_strategy
+from core.strategy.models import CampaignView, Query, RubricFactor, Strategy, StrategyVersionView, parse_strategy
 
 APPROVABLE_STATUSES = ("draft", "approved", "done")
 # Runs arrive with the discovery issue; until then approval only records the version.
@@ -264,3 +264,56 @@ def approve(
             runner=runner,
         )
     return get_campaign_or_raise(actor=actor, campaign_id=campaign_id, uow=uow)
+
+
+# The rubric a campaign made for a list of websites gets when no goal says what to look for.
+WEBSITE_LIST_RUBRIC = (("Reachable contact", 100),)
+
+
+def create_campaign_for_websites(
+    *, actor: Actor, name: str, goal: str = "", llm: LLM | None = CONFIGURED, settings: Settings | None = None
+) -> CampaignView:
+    """An approved campaign called ``name`` for analysing a list of websites (``core run --urls``): the goal's
+    strategy when a goal is given, else one with the default rubric (a reachable contact)."""
+    name = " ".join(name.split())[:200] or "Websites"
+    if goal.strip():
+        planned = create_campaign_from_goal(actor=actor, goal=goal, llm=llm, settings=settings)
+        with UnitOfWork() as uow:
+            _campaign(uow, actor, planned.campaign_id).name = name
+            uow.commit()
+        return approve(actor=actor, campaign_id=planned.campaign_id, version_id=planned.id)
+    strategy = Strategy(
+        summary=f"The websites listed in {name}, scored with the default rubric.",
+        queries=[Query(text=name, intent="not searched: the run analyses the listed websites")],
+        rubric=[RubricFactor(factor=factor, weight=weight) for factor, weight in WEBSITE_LIST_RUBRIC],
+    )
+    with UnitOfWork() as uow:
+        campaign = Campaign(
+            workspace_id=actor.workspace_id,
+            name=name,
+            goal=f"Analyse the websites listed in {name}",
+            created_by=actor.user_id,
+        )
+        uow.session.add(campaign)
+        uow.flush()
+        version = StrategyVersion(
+            workspace_id=actor.workspace_id,
+            campaign_id=campaign.id,
+            version=1,
+            mode=strategy.mode,
+            data=strategy.model_dump(mode="json"),
+            change_note="For a list of websites, with the default rubric (no goal given).",
+            created_by=actor.user_id,
+        )
+        uow.session.add(version)
+        audit(
+            uow,
+            "campaign.created",
+            actor=actor,
+            target_type="campaign",
+            target_id=campaign.id,
+            detail={"mode": "website list"},
+        )
+        uow.commit()
+        campaign_id, version_id = campaign.id, version.id
+    return approve(actor=actor, campaign_id=campaign_id, version_id=version_id)

@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from core import background
 from core.config import PROJECT_ROOT, get_settings
+from core.db.models import utcnow
 from core.errors import InvalidInput, NotFound
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
@@ -75,6 +77,40 @@ def test_embedded_failing_job_is_retried_then_failed(owner, embedded):
     assert view.status == "failed"
     assert view.attempts == 2  # one retry (job_retries=1)
     assert "RuntimeError: boom" in view.error
+
+
+def wait_for_attempt(actor, job_id: int, attempts: int, timeout: float = 30.0) -> background.JobView:
+    """Poll until the job has made ``attempts`` attempts and is retrying or finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = background.get_job_or_raise(actor=actor, job_id=job_id)
+        if view.attempts == attempts and view.status in ("retrying", "failed", "succeeded"):
+            return view
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id} never finished attempt {attempts}: {view}")
+
+
+def test_embedded_retries_wait_the_configured_delays_in_order(owner):
+    # Before: the embedded runner waited each delay times a random 0.8-1.2 and its row said nothing of when.
+    runner = background.EmbeddedRunner(get_settings().model_copy(update={"job_retries": 2, "job_retry_delays": [1, 2]}))
+    try:
+        before = utcnow()
+        job_id = background.submit(
+            kind="system.selftest", args={"steps": 1, "pause": 0, "fail_with": "boom"}, actor=owner, runner=runner
+        )
+        first = wait_for_attempt(owner, job_id, 1)
+        assert first.status == "retrying" and first.retry_at is not None
+        # the attempt failed between ``before`` and now, and its retry is due the first delay after that
+        assert before + timedelta(seconds=1) <= first.retry_at <= utcnow() + timedelta(seconds=1)
+        assert first.state.startswith(f"retrying at {first.retry_at:%H:%M:%S} UTC (attempt 2) after: RuntimeError: boom")
+        second = wait_for_attempt(owner, job_id, 2)
+        assert second.status == "retrying" and second.retry_at is not None
+        assert first.retry_at + timedelta(seconds=2) <= second.retry_at <= utcnow() + timedelta(seconds=2)
+        last = wait_for_attempt(owner, job_id, 3)
+        assert last.status == "failed" and last.retry_at is None and last.state == "failed"
+        assert last.error == "RuntimeError: boom"
+    finally:
+        runner.shutdown()
 
 
 def test_retry_creates_a_new_job_with_the_same_arguments(owner, embedded):
@@ -221,3 +257,52 @@ def test_rq_cancel_stops_a_running_job(owner, rq_runner):
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+def test_rq_retries_are_scheduled_at_the_configured_delays_in_order(owner, rq_runner):
+    # Before: RQ's Retry(max=2, interval=[7, 11]) picks the interval by the retries left, so the first retry
+    # waited 11 s and the second 11 s again; 7 s was never used.
+    from rq import Queue
+    from rq.job import Job as RQJob
+    from rq.registry import ScheduledJobRegistry
+
+    settings = rq_runner.settings.model_copy(update={"job_retries": 2, "job_retry_delays": [7, 11]})
+    runner = background.RQRunner(settings, redis_url=REDIS_URL)
+    job_id = background.submit(
+        kind="system.selftest", args={"steps": 1, "pause": 0, "fail_with": "provider exploded"}, actor=owner, runner=runner
+    )
+    queue = Queue("default", connection=runner.connection)
+    scheduled = ScheduledJobRegistry("default", connection=runner.connection)
+    previous_rq_id = None
+    for attempt, delay in ((1, 7), (2, 11)):
+        before = utcnow()
+        proc = run_burst_worker("default")  # no scheduler: the planned attempt stays scheduled
+        assert proc.returncode == 0, proc.stderr
+        view = background.get_job_or_raise(actor=owner, job_id=job_id)
+        assert view.status == "retrying" and view.attempts == attempt, (view, proc.stderr[-2000:])
+        assert view.retry_at is not None
+        assert before + timedelta(seconds=delay) <= view.retry_at <= utcnow() + timedelta(seconds=delay)
+        assert view.state.endswith("after: RuntimeError: provider exploded")
+        # RQ holds the next attempt until that time (its scheduler enqueues it then)
+        rq_id = _rq_id_of(job_id)
+        assert rq_id != previous_rq_id and rq_id in scheduled.get_job_ids()
+        when = scheduled.get_scheduled_time(rq_id)
+        assert abs((when - view.retry_at).total_seconds()) < 1
+        # what the scheduler does at that time, now
+        rq_job = RQJob.fetch(rq_id, connection=runner.connection)
+        scheduled.remove(rq_job)
+        queue.enqueue_job(rq_job)
+        previous_rq_id = rq_id
+    proc = run_burst_worker("default")
+    view = background.get_job_or_raise(actor=owner, job_id=job_id)
+    assert view.status == "failed" and view.attempts == 3 and view.retry_at is None, (view, proc.stderr[-2000:])
+
+
+def _rq_id_of(job_id: int) -> str:
+    from core.db import UnitOfWork
+    from core.db.models import Job
+
+    with UnitOfWork() as uow:
+        job = uow.session.get(Job, job_id)
+        assert job is not None
+        return job.rq_id or ""

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import func, select
 
 from core import background
+from core.background import recovery
 from core.config import PROJECT_ROOT, get_settings
 from core.db import UnitOfWork
-from core.db.models import Contact, Evidence, Lead, Page, RunSite, SearchCall, SearchHit
+from core.db.models import Contact, Evidence, Job, Lead, Page, RunSite, SearchCall, SearchHit
 from core.errors import InvalidInput
 from core.runs import service as runs
 from core.strategy import service as strategy
@@ -144,11 +145,30 @@ def _worker(env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
+def _children(pid: int) -> list[int]:
+    """The pids whose parent is ``pid`` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _jobs_of(workspace_id: int) -> list[tuple[int, str, str, int, object, str]]:
+    with UnitOfWork() as uow:
+        rows = uow.session.scalars(select(Job).where(Job.workspace_id == workspace_id).order_by(Job.id))
+        return [(j.id, j.kind, j.status, j.attempts, j.heartbeat_at, j.error) for j in rows]
+
+
 def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(owner, fixture_web, monkeypatch):
     from redis import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Queue
-    from rq.registry import StartedJobRegistry
 
     connection = Redis.from_url(REDIS_URL)
     try:
@@ -162,9 +182,10 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(owner, f
         Queue(name, connection=connection).empty()
     worker_env = {**os.environ, **env}
     worker_env.update(REDIS_URL=REDIS_URL, PYTHONPATH=str(PROJECT_ROOT), CRAWL_GLOBAL_CONCURRENCY="1",
-                      CRAWL_PER_HOST_CONCURRENCY="1", CRAWL_PER_HOST_DELAY="0.3", JOB_RETRY_DELAYS="[0]")
+                      CRAWL_PER_HOST_CONCURRENCY="1", CRAWL_PER_HOST_DELAY="0.3", JOB_RETRY_DELAYS="[0]", JOB_LEASE_SECONDS="2")
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
     monkeypatch.setenv("JOB_RETRY_DELAYS", "[0]")
+    monkeypatch.setenv("JOB_LEASE_SECONDS", "2")
     get_settings.cache_clear()
     rq_runner = background.RQRunner(get_settings(), redis_url=REDIS_URL)
     campaign_id = approved_campaign(owner)
@@ -180,15 +201,29 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(owner, f
                 break
             time.sleep(0.05)
         assert 1 <= view.sites_crawled < len(sites), view
-        os.killpg(first.pid, signal.SIGKILL)  # the worker and its work horse, mid-batch
+        horses = _children(first.pid)  # RQ puts its work horse in a process group of its own
+        assert horses, "the worker had no work horse mid-batch"
+        os.killpg(first.pid, signal.SIGKILL)  # the whole worker and its work horse, mid-batch
+        for pid in horses:
+            os.kill(pid, signal.SIGKILL)
         first.wait(10)
     finally:
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
 
-    # RQ treats a started job whose heartbeat lapsed as abandoned and requeues it (it has retries
-    # left). Rather than wait ~90 s for the lapse, run RQ's own clean-up as of two minutes later.
-    StartedJobRegistry("crawl", connection=connection).cleanup(timestamp=time.time() + 120)
+    # The whole worker died, so nothing in it planned the retry: the batch's lease (JOB_LEASE_SECONDS=2
+    # here) lapses and the lost-jobs sweep, which every worker runs, makes it "retrying" (worker lost).
+    lost: list[int] = []
+    deadline = time.monotonic() + 30
+    while not lost and time.monotonic() < deadline:
+        lost = recovery.sweep_lost_jobs()
+        time.sleep(0.2)
+    assert len(lost) == 1, _jobs_of(owner.workspace_id)
+    with UnitOfWork() as uow:
+        job = uow.session.get(Job, lost[0])
+        assert job is not None and job.kind == "runs.crawl_batch"
+        assert job.status == "retrying" and job.attempts == 1 and job.retry_at is not None
+        assert "worker lost" in job.error
     second = _worker(worker_env)
     second.wait(120)
     assert second.returncode == 0, second.stderr.read()[-2000:] if second.stderr else ""
@@ -198,9 +233,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(owner, f
     assert view.sites_crawled == len(sites)
     with UnitOfWork() as uow:
         domains = list(uow.session.scalars(select(Lead.domain).where(Lead.workspace_id == owner.workspace_id)))
+        unscored = uow.session.scalar(
+            select(func.count()).select_from(Lead).where(Lead.workspace_id == owner.workspace_id, Lead.score.is_(None))
+        )
         statuses = set(uow.session.scalars(select(RunSite.status).where(RunSite.run_id == started.run_id)))
         hits = uow.session.scalar(select(func.count()).select_from(SearchHit).where(SearchHit.run_id == started.run_id))
     assert sorted(domains) == sorted(site.host for site in sites)  # each exactly once
     assert statuses == {"crawled"}
+    assert unscored == 0  # the sites stored before the kill were scored by the retry too
     assert hits > 0
     get_settings.cache_clear()

@@ -14,7 +14,7 @@ from core.db.models.accounts import (
     Workspace,
 )
 from core.db.models.base import Base, utcnow
-from core.db.models.campaigns import Campaign, Run, RunSite, SearchCall, SearchHit, StrategyVersion
+from core.db.models.campaigns import SITE_STEPS, Campaign, Run, RunSite, SearchCall, SearchHit, StrategyVersion
 from core.db.models.leads import (
     CONTACT_KINDS,
     LEAD_STATUSES,
@@ -82,6 +82,7 @@ __all__ = [
     "PeriodicSlot",
     "Run",
     "RunSite",
+    "SITE_STEPS",
     "SearchCall",
     "SearchHit",
     "SignInAttempt",

@@ -80,6 +80,9 @@ class SearchHit(CreatedAt, Base):
 
 
 RUN_SITE_STATUSES = ("queued", "crawled", "failed", "skipped", "cancelled")
+# The steps a site goes through, in order; ``run_site.step`` is the last one it finished ("" = none).
+# fetched and extracted live in the attempt's memory; stored, scored and summarised are recorded.
+SITE_STEPS = ("fetched", "extracted", "stored", "scored", "summarised")
 
 
 class RunSite(CreatedAt, Base):
@@ -98,6 +101,7 @@ class RunSite(CreatedAt, Base):
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id", ondelete="SET NULL"))
     lead_created: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str] = mapped_column(Text, default="")
+    step: Mapped[str] = mapped_column(String(12), default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -42,7 +42,8 @@ class Job(CreatedAt, Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    heartbeat_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]  # refreshed by the running attempt: its lease (JOB_LEASE_SECONDS)
+    retry_at: Mapped[datetime | None]  # while ``retrying``: when the next attempt starts
 
 
 class LLMCall(CreatedAt, Base):
