@@ -1,7 +1,7 @@
 """replies and mailbox cursors: mail and texts that came back, and how far each IMAP folder was read
 
 Revision ID: 0029_replies
-Revises: 0021_contact_consent
+Revises: 0022_job_retry_and_site_steps
 Create Date: 2026-12-06 03:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import core.db.models.base
 
 revision: str = "0029_replies"
-down_revision: str | None = "0021_contact_consent"
+down_revision: str | None = "0022_job_retry_and_site_steps"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
