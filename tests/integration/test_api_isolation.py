@@ -9,18 +9,22 @@ is added to the API without a row here.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from core.apikeys import service as apikeys
 from core.db import UnitOfWork
-from core.db.models import Run
+from core.db.models import ApiKey, Run, utcnow
 from core.outreach import suppression
-from tests.conftest import unique
+from tests.conftest import make_owner, unique
 from tests.fixtures.api_data import Seeded, seeded_workspace
 
 NOWHERE = 2**31 - 2  # a valid id that no record has
@@ -208,3 +212,60 @@ def test_operations_without_ids_see_and_make_only_the_keys_workspace(world):
     assert template["id"] != world.b.template_id and added.status_code == 201  # A's own entry, B's untouched
     assert sum(insights["funnel"].values()) == len(world.a.lead_ids)
     assert after == before
+
+
+# -- scopes and dead keys, over every operation of the document ---------------------------------------------------
+
+SEND_OPERATIONS = {"send_messages"}
+
+
+def _every_operation() -> list[tuple[str, str, str]]:
+    schema = create_app().openapi()
+    return sorted(
+        (op["operationId"], method.upper(), path.replace("{channel}", "email").replace("{address}", "x@example.test"))
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if "operationId" in op
+    )
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[a-z_]+\}", str(NOWHERE), path)
+
+
+@pytest.fixture(scope="module")
+def keys(database):
+    actor = make_owner()
+    made = {name: apikeys.create_api_key(actor=actor, name=name, scopes=scopes)
+            for name, scopes in [("read", "read"), ("write", "read,write"), ("revoked", "read,write,send"),
+                                 ("expired", "read,write,send")]}
+    apikeys.revoke_api_key(actor=actor, key_id=made["revoked"].id)
+    with UnitOfWork() as uow:
+        uow.session.execute(update(ApiKey).where(ApiKey.id == made["expired"].id)
+                            .values(expires_at=utcnow() - timedelta(seconds=1)))
+        uow.commit()
+    return {name: key.key for name, key in made.items()}
+
+
+@pytest.mark.parametrize("operation,method,path", _every_operation(), ids=lambda v: str(v))
+def test_scopes_and_dead_keys_on_every_operation(keys, operation, method, path):
+    """A read key cannot write or send, a write key cannot send; a revoked or expired key gets 401 everywhere."""
+    url = _concrete(path)
+    with TestClient(create_app()) as client:
+
+        def call(key: str) -> Any:
+            return client.request(method, url, json={} if method in ("POST", "PATCH") else None,
+                                  headers={"Authorization": f"Bearer {key}"})
+
+        for dead in ("revoked", "expired"):
+            response = call(keys[dead])
+            assert response.status_code == 401 and response.json()["type"] == "/api/v1/problems/unauthenticated"
+        read, write = call(keys["read"]), call(keys["write"])
+    if method == "GET":
+        assert read.status_code != 403 and write.status_code != 403
+    elif operation in SEND_OPERATIONS:
+        assert read.status_code == 403 and write.status_code == 403
+        assert write.json()["detail"] == "This API key lacks the 'send' scope."
+    else:
+        assert read.status_code == 403 and read.json()["detail"] == "This API key lacks the 'write' scope."
+        assert write.status_code != 403
