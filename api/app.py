@@ -63,7 +63,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                             "type": "string",
                             "minLength": 1,
                             "maxLength": 255,
-                            "pattern": "^[ \\t]*[\\x21-\\x7e]+[ \\t]*$",
+                            # Trailing blanks are allowed because HTTP strips them before we see the value.
+                            "pattern": "^[\\x21-\\x7e]+[ \\t]*$",
                         },
                     }
                 )

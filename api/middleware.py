@@ -189,15 +189,21 @@ class Idempotency:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = _header(scope, b"idempotency-key") if scope["type"] == "http" else ""
-        token = bearer_token(scope) if key else ""
+        given = scope["type"] == "http" and any(name == b"idempotency-key" for name, _ in scope.get("headers", []))
+        token = bearer_token(scope) if given else ""
         if (
-            not key
+            not given
             or scope.get("method") != "POST"
             or not str(scope.get("path", "")).startswith(API_PREFIX)
             or not token
         ):
             await self.app(scope, receive, send)
+            return
+        key = _header(scope, b"idempotency-key").strip(" \t")
+        if not key:
+            # An empty (or all-blank) key used to be ignored, so the POST ran unprotected while the client
+            # believed it was safe to repeat (Schemathesis: a key violating minLength was accepted).
+            await _send_problem(scope, receive, send, "invalid-request", "Idempotency-Key must not be empty.")
             return
         body = await _read_body(receive)
         digest = hashlib.sha256()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from core.errors import (
     ExternalServiceError,
@@ -85,18 +85,22 @@ def slug_for(error: LeadScoutError) -> str:
     return "invalid-request"
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    """The methods the OpenAPI document lists for this path (Starlette's 405 names only the first route's)."""
-    allowed: set[str] = set()
-    path = request.url.path
-    for template, item in request.app.openapi().get("paths", {}).items():
-        pattern = "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$"
-        if re.match(pattern, path):
-            allowed.update(method.upper() for method in item if method in HTTP_METHODS)
-    return sorted(allowed) or ["GET"]
+    """The methods some route serves at this path, matched as the router matches (``{id:int}`` only digits).
 
-
-HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+    Starlette's 405 names only the first matching route's methods; matching the OpenAPI templates as plain
+    text named GET for ``POST /messages/approve`` because ``/messages/{message_id}`` looked like it.
+    """
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in HTTP_METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return allowed or ["GET"]
 
 
 def install(app: FastAPI) -> None:

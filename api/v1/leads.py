@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import READ, WRITE
+from api.v1.inputs import Input, JsonId
 from core.apikeys.service import ApiPrincipal
 from core.errors import InvalidInput
 from core.leads import query as lead_query
@@ -91,21 +92,44 @@ class LeadDetailOut(BaseModel):
     contacts: list[ContactOut]
 
 
-class LeadUpdate(BaseModel):
+class LeadUpdate(Input):
     """Fields to change; those left out keep their value."""
 
     status: Status | None = None  # type: ignore[valid-type]
-    owner_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    owner_id: JsonId | None = None
     clear_owner: bool = False
     tags: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=50)
     notes: str | None = Field(default=None, max_length=20_000)
 
 
-class BulkAction(BaseModel):
-    action: Literal["set_status", "assign", "delete"]
-    lead_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(min_length=1, max_length=5000)
-    status: Status | None = None  # type: ignore[valid-type]
-    owner_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+LeadIds = Annotated[list[JsonId], Field(min_length=1, max_length=5000)]
+
+
+class BulkSetStatus(Input):
+    """Set the status of the leads."""
+
+    action: Literal["set_status"]
+    lead_ids: LeadIds
+    status: Status  # type: ignore[valid-type]
+
+
+class BulkAssign(Input):
+    """Assign the leads to a member (``owner_id``), or unassign them (``owner_id`` null or left out)."""
+
+    action: Literal["assign"]
+    lead_ids: LeadIds
+    owner_id: JsonId | None = None
+
+
+class BulkDelete(Input):
+    """Delete the leads (their domains are tombstoned)."""
+
+    action: Literal["delete"]
+    lead_ids: LeadIds
+
+
+# One shape per action, so the document says which fields each needs (`status` for set_status).
+BulkAction = Annotated[BulkSetStatus | BulkAssign | BulkDelete, Field(discriminator="action")]
 
 
 class BulkResult(BaseModel):
@@ -210,7 +234,7 @@ def _detail(who: ApiPrincipal, lead_id: int) -> LeadDetailOut:
     )
 
 
-LeadId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+LeadId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # the id columns are 32-bit on PostgreSQL
 
 
 @router.get("/leads/{lead_id:int}", response_model=LeadDetailOut, summary="A lead with evidence and score factors")
@@ -243,11 +267,9 @@ def delete_lead(lead_id: LeadId, who: ApiPrincipal = WRITE) -> Response:
 @router.post("/leads/bulk", response_model=BulkResult, summary="Set status, assign or delete many leads")
 def bulk(action: BulkAction, who: ApiPrincipal = WRITE) -> BulkResult:
     ids = list(action.lead_ids)
-    if action.action == "set_status":
-        if action.status is None:
-            raise InvalidInput("`status` is required for set_status.")
+    if isinstance(action, BulkSetStatus):
         affected = leads.set_status(actor=who.actor, lead_ids=ids, status=action.status)
-    elif action.action == "assign":
+    elif isinstance(action, BulkAssign):
         affected = leads.assign(actor=who.actor, lead_ids=ids, owner_id=action.owner_id)
     else:
         affected = leads.delete_leads(actor=who.actor, lead_ids=ids)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import READ, SEND, WRITE
+from api.v1.inputs import Input, JsonId
 from core.apikeys.service import ApiPrincipal
 from core.errors import NotFound
 from core.outreach import message_log, suppression
@@ -16,16 +17,15 @@ from core.outreach import service as outreach
 from core.outreach.models import MessageView
 
 router = APIRouter()
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Id = JsonId
 Channel = Literal["email", "sms"]
-Text = Annotated[str, Field(max_length=20_000)]
 
 
-class TemplateIn(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
+class TemplateIn(Input):
+    name: str = Field(min_length=1, max_length=120, pattern=r"\S", description="Not blank")
     channel: Channel
     subject: str = Field(default="", max_length=300)
-    body: Text
+    body: str = Field(max_length=20_000, pattern=r"\S", description="Not blank")
 
 
 class TemplateOut(BaseModel):
@@ -50,7 +50,7 @@ def create_template(body: TemplateIn, who: ApiPrincipal = WRITE) -> TemplateOut:
     return TemplateOut(**saved.__dict__)
 
 
-class DraftsIn(BaseModel):
+class DraftsIn(Input):
     template_id: Id
     lead_ids: list[Id] = Field(min_length=1, max_length=1000)
 
@@ -66,7 +66,7 @@ def create_drafts(body: DraftsIn, who: ApiPrincipal = WRITE) -> DraftsOut:
     return DraftsOut(created=list(done.created), skipped=[{"lead_id": i, "reason": r} for i, r in done.skipped])
 
 
-class MessageIds(BaseModel):
+class MessageIds(Input):
     message_ids: list[Id] = Field(min_length=1, max_length=1000)
 
 
@@ -166,7 +166,7 @@ def get_message(message_id: Id, who: ApiPrincipal = READ) -> MessageDetail:
     return MessageDetail(**_message(m).model_dump(), history=[EventOut(**e.__dict__) for e in history])
 
 
-class SuppressionIn(BaseModel):
+class SuppressionIn(Input):
     channel: Channel
     address: str = Field(min_length=3, max_length=320)
 
@@ -209,7 +209,7 @@ def add_suppression(body: SuppressionIn, who: ApiPrincipal = WRITE) -> Suppressi
 
 
 @router.delete(
-    "/suppressions/{channel}/{address}",
+    "/suppressions/{channel}/{address:path}",
     status_code=204,
     tags=["suppressions"],
     summary="Lift a suppression (the key's creator must be an admin)",

@@ -9,16 +9,17 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import READ, WRITE
+from api.v1.inputs import Input, JsonId
 from core.apikeys.service import ApiPrincipal
 from core.runs import service as runs
 from core.strategy import service as strategies
 from core.strategy.models import CampaignView, StrategyVersionView
 
 router = APIRouter()
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Id = JsonId
 
 
-class GoalIn(BaseModel):
+class GoalIn(Input):
     goal: str = Field(min_length=3, max_length=2000, description="The goal in plain English")
     budget_usd: float | None = Field(default=None, ge=0, le=1_000_000)
 
@@ -51,12 +52,12 @@ class CreatedStrategy(BaseModel):
     version: VersionOut
 
 
-class VersionIn(BaseModel):
+class VersionIn(Input):
     strategy: dict[str, Any] = Field(description="The whole edited strategy (as a version's `strategy`)")
     change_note: str = Field(default="", max_length=2000)
 
 
-class ApproveIn(BaseModel):
+class ApproveIn(Input):
     version_id: Id
 
 
@@ -134,7 +135,7 @@ def approve(strategy_id: Id, body: ApproveIn, who: ApiPrincipal = WRITE) -> Stra
     return _strategy(strategies.approve(actor=who.actor, campaign_id=strategy_id, version_id=body.version_id))
 
 
-class RunIn(BaseModel):
+class RunIn(Input):
     strategy_id: Id
     urls: list[Annotated[str, Field(min_length=1, max_length=2000)]] | None = Field(
         default=None, max_length=500, description="Websites to analyse instead of searching (one-off analysis)"

@@ -365,22 +365,32 @@ def list_leads_after(
     with uow:
         dialect = uow.session.get_bind().dialect.name
         where = filter_conditions(actor.workspace_id, flt, dialect)
-        if after is not None:
+
+        def page(*conditions: Any, size: int) -> list[Any]:
+            query = (
+                _row_select()
+                .add_columns(column)
+                .where(*where, *conditions)
+                .order_by(order, Lead.id.desc() if descending else Lead.id)
+                .limit(size)
+            )
+            return list(uow.session.execute(query).all())
+
+        if after is None:
+            fetched = page(size=limit + 1)
+        else:
             value, last_id = after
             beyond = Lead.id < last_id if descending else Lead.id > last_id
             if value is None:
-                where.append(and_(column.is_(None), beyond))
+                fetched = page(column.is_(None), beyond, size=limit + 1)
             else:
-                past = column < value if descending else column > value
-                where.append(or_(past, and_(column == value, beyond), column.is_(None)))
-        query = (
-            _row_select()
-            .add_columns(column)
-            .where(*where)
-            .order_by(order, Lead.id.desc() if descending else Lead.id)
-            .limit(limit + 1)
-        )
-        fetched = uow.session.execute(query).all()
+                # The rows past the key that have a value, then (NULLs last) those without: two queries, each
+                # a range an index on the column serves ("<= value AND (< value OR id beyond)"). One query with
+                # "... OR column IS NULL" was no range, so a page deep in the list read every row before it.
+                past, up_to = (column < value, column <= value) if descending else (column > value, column >= value)
+                fetched = page(up_to, or_(past, beyond), size=limit + 1)
+                if len(fetched) <= limit:
+                    fetched += page(column.is_(None), size=limit + 1 - len(fetched))
     rows = tuple(_row(r) for r in fetched[:limit])
     next_key = (fetched[limit - 1][-1], fetched[limit - 1][0]) if len(fetched) > limit else None
     return KeysetPage(rows=rows, next_key=next_key)
