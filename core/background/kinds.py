@@ -27,6 +27,7 @@ class JobKind:
 
 SELFTEST = JobKind("system.selftest", "core.monitoring.jobs:selftest")
 PURGE_SESSIONS = JobKind("auth.purge_sessions", "core.auth.jobs:purge_sessions")
+PURGE_TRASH = JobKind("leads.purge_trash", "core.leads.trash:purge_trash_job")
 EMAIL_INVITATION = JobKind("auth.email_invitation", "core.auth.jobs:email_invitation_job", "send")
 RUN_SEARCH = JobKind("runs.search", "core.runs.jobs:search_job")
 RUN_CRAWL_BATCH = JobKind("runs.crawl_batch", "core.runs.jobs:crawl_batch_job", "crawl")
@@ -42,6 +43,7 @@ KINDS: dict[str, JobKind] = {
     for kind in (
         SELFTEST,
         PURGE_SESSIONS,
+        PURGE_TRASH,
         EMAIL_INVITATION,
         RUN_SEARCH,
         RUN_CRAWL_BATCH,

@@ -40,7 +40,10 @@ class Periodic:
     args: dict[str, Any] = field(default_factory=dict)
 
 
-PERIODIC: tuple[Periodic, ...] = (Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),)
+PERIODIC: tuple[Periodic, ...] = (
+    Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),
+    Periodic(kinds.PURGE_TRASH, timedelta(hours=6)),
+)
 
 
 def _claim(uow: UnitOfWork, periodic: Periodic, now: datetime) -> bool:

@@ -73,6 +73,7 @@ def import_csv(
     uow_factory: Callable[[], UnitOfWork] = UnitOfWork,
 ) -> ImportResult:
     """Import a CSV into the actor's workspace; bad rows come back with reasons, nothing else is lost."""
+    actor.require_permission("lead.import")
     if on_duplicate not in ("update", "skip"):
         raise InvalidInput("On duplicate must be 'update' or 'skip'.")
     processes = _processes()
@@ -151,6 +152,7 @@ def submit_import(
     runner: background.Runner | None = None,
 ) -> int:
     """Run a big import as a job (the file is kept in the data folder); returns the job id."""
+    actor.require_permission("lead.import")
     folder = get_settings().data_dir / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{actor.workspace_id}-{uuid.uuid4().hex}.csv"
@@ -177,6 +179,7 @@ def start_import(
 
     ``read`` is the preview the caller already made of ``data``, so the file is not read twice to decide.
     """
+    actor.require_permission("lead.import")
     if (read or preview(data, sample_rows=0)).rows > JOB_THRESHOLD_ROWS:
         job_id = submit_import(
             actor=actor,

@@ -111,9 +111,13 @@ class Stack:
 
 
 def run_stack(
-    *, sites: list[FixtureSite], answer_for: Any, logs: Path, extra_env: dict[str, str] | None = None, latency: bool = False
+    *, sites: list[FixtureSite], answer_for: Any, logs: Path, extra_env: dict[str, str] | None = None, latency: bool = False,
+    open_signup: bool = True,
 ) -> Any:
-    """Context manager yielding a running ``Stack``; everything stops on exit."""
+    """Context manager yielding a running ``Stack``; everything stops on exit.
+
+    ``open_signup`` sets OPEN_SIGNUP=true (the tests sign up an account per test); False leaves the default.
+    """
     from contextlib import contextmanager
 
     @contextmanager
@@ -162,6 +166,7 @@ def run_stack(
                 "CRAWL_RESOLVE": "*.test=127.0.0.1",
                 "CRAWL_PER_HOST_DELAY": "0",
                 "JOB_RETRY_DELAYS": "[1]",
+                **({"OPEN_SIGNUP": "true"} if open_signup else {}),
                 **(extra_env or {}),
             }
             subprocess.run([sys.executable, "-m", "core", "migrate"], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
