@@ -140,7 +140,8 @@ def run_stack(
             app_port, receiver_port = free_port(), free_port()
             app_url, receiver_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{receiver_port}"
             env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "OPENAI_", "BRAVE_", "SENDGRID_"))},
+                **{k: v for k, v in os.environ.items()
+                   if not k.startswith(("DATABASE_", "REDIS_", "OPENAI_", "BRAVE_", "SENDGRID_", "OPEN_SIGNUP"))},
                 "PYTHONPATH": str(PROJECT_ROOT),
                 "DATABASE_URL": database_url,
                 "REDIS_URL": REDIS,

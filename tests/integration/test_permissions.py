@@ -69,6 +69,7 @@ CALLS: dict[str, list[Call]] = {
         lambda a: csv_import.import_csv(actor=a, data=b""),
         lambda a: csv_import.submit_import(actor=a, data=b"", mapping={}),
         lambda a: csv_import.start_import(actor=a, data=b"", mapping={}),
+        lambda a: csv_import.rejected_file_of_job(actor=a, job_id=NO),
     ],
     "lead.export": [lambda a: csv_export.export_csv(actor=a, flt=lead_query.LeadFilter(lead_ids=(NO,)))],
     "lead.delete": [lambda a: leads.delete_leads(actor=a, lead_ids=[NO])],
