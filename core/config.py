@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     session_ttl_hours: int = Field(default=24 * 14, ge=1)
     signin_max_failures: int = Field(default=5, ge=1)
     signin_lockout_minutes: int = Field(default=15, ge=1)
-    open_signup: bool = True
+    open_signup: bool = False  # after the first account, sign-up is by invitation unless this is true
     invitation_valid_days: int = Field(default=14, ge=1)  # an invitation link works this long, once
 
     # Jobs

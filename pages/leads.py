@@ -18,6 +18,7 @@ from ui.leads_csv import render_export, render_import
 from ui.leads_detail import render_detail
 from ui.leads_dups import render_duplicates
 from ui.leads_rescore import render_outdated_banner
+from ui.leads_trash import render_trash
 
 YES_NO = ["any", "yes", "no"]
 PAGE_SIZES = [50, 100, 250]
@@ -232,18 +233,21 @@ if selected:
             _done(f"Re-crawl of {selection.describe()} queued as run(s) {', '.join(map(str, runs))}.")
         if b4.button("Re-score", key="leads_bulk_rescore"):
             _done(f"Re-scoring {selection.describe()} in job {service.rescore(actor=actor, lead_ids=selected)}.")
-        confirm = b5.checkbox(
-            f"Confirm delete of {len(selected)}", key=selection.confirm_key("leads_bulk_delete_confirm")
-        )
-        if b5.button("Delete", key="leads_bulk_delete", disabled=not confirm):
-            what = selection.describe()
-            count = service.delete_leads(actor=actor, lead_ids=selected)
-            _done(f"Deleted {count} of {what}; they will not come back.", gone=list(selected))
+        if actor.may("lead.delete"):  # members do not delete the team's leads (docs/permissions.md)
+            confirm = b5.checkbox(
+                f"Confirm delete of {len(selected)}", key=selection.confirm_key("leads_bulk_delete_confirm")
+            )
+            if b5.button("Delete", key="leads_bulk_delete", disabled=not confirm):
+                what = selection.describe()
+                count = service.delete_leads(actor=actor, lead_ids=selected)
+                _done(f"Deleted {count} of {what}; restorable from the Trash tab for 30 days.", gone=list(selected))
         if b6.button("Contact", key="leads_bulk_contact", type="primary"):
             st.session_state["outreach_lead_ids"] = list(selected)
             st.switch_page("pages/outreach.py")
 
-detail_tab, import_tab, export_tab, dup_tab = st.tabs(["Detail", "Import CSV", "Export CSV", "Duplicates"])
+detail_tab, import_tab, export_tab, dup_tab, *trash_tab = st.tabs(
+    ["Detail", "Import CSV", "Export CSV", "Duplicates", *(["Trash"] if actor.may("lead.trash") else [])]
+)
 with detail_tab:
     open_ids = list(
         dict.fromkeys([*([st.session_state["leads_open"]] if st.session_state["leads_open"] else []), *row_ids])
@@ -285,3 +289,6 @@ with export_tab:
     render_export(actor, flt, selected)
 with dup_tab:
     render_duplicates(actor)
+for tab in trash_tab:
+    with tab:
+        render_trash(actor, on_restored=_done)

@@ -44,14 +44,15 @@ if health.workers:
 activity = system.activity(actor=actor)
 st.subheader("Activity")
 month = activity.month
-cols = st.columns(4)
+cols = st.columns(4 if actor.may("system.details") else 3)
 cols[0].metric(
     "LLM spend this month", f"${month.llm_cost_usd:,.2f}", help=f"{month.llm_calls:,} calls since {month.since:%d %b}"
 )
 cols[1].metric("LLM tokens this month", f"{month.llm_tokens:,}")
 cols[2].metric("Searches this month", f"{month.search_calls:,}")
 size = activity.database_bytes
-cols[3].metric("Database size", f"{size / 1_048_576:,.1f} MB" if size is not None else "unknown")
+if actor.may("system.details"):
+    cols[3].metric("Database size", f"{size / 1_048_576:,.1f} MB" if size is not None else "unknown")
 hours = pd.DataFrame([h.__dict__ for h in activity.jobs_per_hour]).set_index("hour")
 st.caption("Jobs per hour, last 24 hours")
 st.bar_chart(hours, color=["#2e7d32", "#c62828", "#9e9e9e"], height=200)
@@ -73,7 +74,7 @@ if month.campaigns:
         column_config={"used": st.column_config.ProgressColumn("used", min_value=0.0, max_value=1.0)},
     )
 
-if health.mode == "rq":
+if health.mode == "rq" and actor.may("system.details"):
     render_rq_registries(actor)
 
 st.subheader("Jobs")

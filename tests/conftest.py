@@ -20,6 +20,9 @@ _TMP = Path(tempfile.mkdtemp(prefix="leadscout-tests-"))
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP / 'test.db'}")
 os.environ["DATA_DIR"] = str(_TMP / "data")
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+# Tests sign up one account (and workspace) each; sign-up after the first is by invitation by default,
+# which test_invitations.py and test_config.py check with OPEN_SIGNUP unset or false.
+os.environ.setdefault("OPEN_SIGNUP", "true")
 # A test never reaches a real provider: clear any key a developer's shell or .env might carry.
 for _name in (
     "OPENAI_API_KEY",

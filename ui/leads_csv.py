@@ -23,8 +23,12 @@ def _show_result(
         f"Read {counts['rows_read']} rows: {counts['imported']} imported, {counts['updated']} updated, "
         f"{counts['skipped']} skipped, {counts['rejected']} rejected."
     )
-    if rejected:
-        st.warning(f"{len(rejected)} rows were not imported. Fix them and upload the file below again.")
+    if counts["rejected"]:
+        # The same number as the summary above: the table may list only the first rows, the file holds them all.
+        listed = "" if len(rejected) >= counts["rejected"] else f" The first {len(rejected):,} are listed below."
+        st.warning(
+            f"{counts['rejected']:,} rows were not imported.{listed} Download them, fix them and upload the file again."
+        )
         st.dataframe(pd.DataFrame([{"row": n, "reason": why, **cells} for n, why, cells in rejected]), hide_index=True)
     if rejected_file:
         st.download_button(
@@ -47,7 +51,8 @@ def _poll_import(actor: Actor, job_id: int) -> None:
             background.cancel(actor=actor, job_id=job_id)
     elif job.status == "succeeded" and job.result:
         rows = [(n, why, {}) for n, why in job.result.get("rejected_rows", [])]
-        _show_result(job.result, rows, None)
+        with show_errors():
+            _show_result(job.result, rows, csv_import.rejected_file_of_job(actor=actor, job_id=job_id))
     else:
         st.error(f"The import {job.status}: {job.error or job.message}")
 

@@ -73,4 +73,6 @@ def render_duplicates(actor: Actor) -> None:
             key=f"leads_dup_merge_{group_key}",
             on_click=_merge,
             args=(actor, lead_ids, names, keep_key),
+            disabled=not actor.may("lead.merge"),
+            help=None if actor.may("lead.merge") else "Only owners and admins merge leads.",
         )

@@ -96,7 +96,7 @@ def create_api_key(
     uow: UnitOfWork | None = None,
 ) -> CreatedKey:
     """A new key for the actor's workspace (admins and owners); the returned ``key`` is never shown again."""
-    actor.require("admin")
+    actor.require_permission("apikey.manage")
     label = " ".join(name.split())
     if not label or len(label) > 120:
         raise InvalidInput("Name the key (1 to 120 characters), e.g. after the system that will use it.")
@@ -133,7 +133,7 @@ def create_api_key(
 
 def list_api_keys(*, actor: Actor, uow: UnitOfWork | None = None) -> list[ApiKeyView]:
     """The workspace's keys, newest first (admins and owners)."""
-    actor.require("admin")
+    actor.require_permission("apikey.manage")
     uow = uow or UnitOfWork()
     with uow:
         rows = uow.session.execute(
@@ -152,7 +152,7 @@ def list_api_keys(*, actor: Actor, uow: UnitOfWork | None = None) -> list[ApiKey
 
 def revoke_api_key(*, actor: Actor, key_id: int, uow: UnitOfWork | None = None) -> None:
     """Revoke a key of the actor's workspace now (admins and owners)."""
-    actor.require("admin")
+    actor.require_permission("apikey.manage")
     uow = uow or UnitOfWork()
     with uow:
         row = uow.session.get(ApiKey, key_id)

@@ -19,6 +19,7 @@ from core.errors import InvalidInput, NotFound
 
 def list_members(*, actor: Actor, uow: UnitOfWork | None = None) -> list[MemberView]:
     """Everyone in the actor's workspace, owners first."""
+    actor.require_permission("team.view")
     uow = uow or UnitOfWork()
     with uow:
         rows = uow.session.execute(
@@ -46,7 +47,7 @@ def _check_role_name(role: str) -> None:
 
 def add_member(*, actor: Actor, email: str, role: str = "member", uow: UnitOfWork | None = None) -> int:
     """Add a user to the actor's workspace (a new one is invited: see ``pending_invitations``); admins and owners."""
-    actor.require("admin")
+    actor.require_permission("team.manage")
     _check_role_name(role)
     if role == "owner":
         actor.require("owner")
@@ -86,7 +87,7 @@ def invitations_are_emailed() -> bool:
 
 def pending_invitations(*, actor: Actor, uow: UnitOfWork | None = None) -> list[InvitationView]:
     """The workspace's open invitations with their links (for the inviter to send); admins and owners."""
-    actor.require("admin")
+    actor.require_permission("team.manage")
     uow = uow or UnitOfWork()
     with uow:
         roles = dict(
@@ -126,7 +127,7 @@ def _owner_count(uow: UnitOfWork, workspace_id: int) -> int:
 
 def set_role(*, actor: Actor, user_id: int, role: str, uow: UnitOfWork | None = None) -> None:
     """Change a member's role; only owners touch owners, and the last owner stays an owner."""
-    actor.require("admin")
+    actor.require_permission("team.manage")
     _check_role_name(role)
     uow = uow or UnitOfWork()
     with uow:
@@ -150,7 +151,7 @@ def set_role(*, actor: Actor, user_id: int, role: str, uow: UnitOfWork | None = 
 
 def remove_member(*, actor: Actor, user_id: int, uow: UnitOfWork | None = None) -> None:
     """Remove someone from the workspace; their open sessions lose access at once."""
-    actor.require("admin")
+    actor.require_permission("team.manage")
     uow = uow or UnitOfWork()
     with uow:
         membership = _membership_or_raise(uow, actor, user_id)

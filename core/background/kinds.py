@@ -27,6 +27,7 @@ class JobKind:
 
 SELFTEST = JobKind("system.selftest", "core.monitoring.jobs:selftest")
 PURGE_SESSIONS = JobKind("auth.purge_sessions", "core.auth.jobs:purge_sessions")
+PURGE_TRASH = JobKind("leads.purge_trash", "core.leads.trash:purge_trash_job")
 EMAIL_INVITATION = JobKind("auth.email_invitation", "core.auth.jobs:email_invitation_job", "send")
 SWEEP_LOST_JOBS = JobKind("background.sweep", "core.background.recovery:sweep_job")
 RUN_SEARCH = JobKind("runs.search", "core.runs.jobs:search_job")
@@ -44,6 +45,7 @@ KINDS: dict[str, JobKind] = {
     for kind in (
         SELFTEST,
         PURGE_SESSIONS,
+        PURGE_TRASH,
         EMAIL_INVITATION,
         SWEEP_LOST_JOBS,
         RUN_SEARCH,

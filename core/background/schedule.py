@@ -48,6 +48,7 @@ class Periodic:
 PERIODIC: tuple[Periodic, ...] = (
     Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),
     Periodic(kinds.POLL_REPLIES, timedelta(minutes=2), enabled=lambda settings: settings.imap_enabled),
+    Periodic(kinds.PURGE_TRASH, timedelta(hours=6)),
 )
 
 

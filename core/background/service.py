@@ -57,6 +57,7 @@ def submit(
 
 def cancel(*, actor: Actor, job_id: int, runner: Runner | None = None, uow: UnitOfWork | None = None) -> JobView:
     """Ask a job to stop; a queued job is cancelled at once, a running one at its next check."""
+    actor.require_permission("job.manage")
     uow = uow or UnitOfWork()
     with uow:
         job = uow.session.get(Job, job_id)
@@ -79,6 +80,7 @@ def cancel(*, actor: Actor, job_id: int, runner: Runner | None = None, uow: Unit
 
 def retry(*, actor: Actor, job_id: int, runner: Runner | None = None, uow: UnitOfWork | None = None) -> int:
     """Submit a failed or cancelled job again as a new job with the same arguments."""
+    actor.require_permission("job.manage")
     uow = uow or UnitOfWork()
     with uow:
         job = uow.session.get(Job, job_id)

@@ -198,6 +198,7 @@ def export_csv(
     uow: UnitOfWork | None = None,
 ) -> bytes:
     """The matching leads as UTF-8 CSV bytes (a BOM first when asked, for Excel)."""
+    actor.require_permission("lead.export")
     chosen = tuple(columns)
     unknown = [c for c in chosen if c not in COLUMNS]
     if unknown or not chosen:

@@ -27,6 +27,7 @@ from core.leads.csv_worker import Checkers
 from core.leads.models import CsvPreview, ImportResult, ImportStarted
 
 JOB_THRESHOLD_ROWS = 5000
+REJECTED_LISTED = 500  # rejected rows a background import lists in its result; its file holds every one
 
 
 ANALYZE_AFTER_ROWS = 1_000  # new leads from one import before the planner's statistics are refreshed
@@ -73,6 +74,7 @@ def import_csv(
     uow_factory: Callable[[], UnitOfWork] = UnitOfWork,
 ) -> ImportResult:
     """Import a CSV into the actor's workspace; bad rows come back with reasons, nothing else is lost."""
+    actor.require_permission("lead.import")
     if on_duplicate not in ("update", "skip"):
         raise InvalidInput("On duplicate must be 'update' or 'skip'.")
     processes = _processes()
@@ -151,6 +153,7 @@ def submit_import(
     runner: background.Runner | None = None,
 ) -> int:
     """Run a big import as a job (the file is kept in the data folder); returns the job id."""
+    actor.require_permission("lead.import")
     folder = get_settings().data_dir / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{actor.workspace_id}-{uuid.uuid4().hex}.csv"
@@ -177,6 +180,7 @@ def start_import(
 
     ``read`` is the preview the caller already made of ``data``, so the file is not read twice to decide.
     """
+    actor.require_permission("lead.import")
     if (read or preview(data, sample_rows=0)).rows > JOB_THRESHOLD_ROWS:
         job_id = submit_import(
             actor=actor,
@@ -191,3 +195,18 @@ def start_import(
         actor=actor, data=data, mapping=mapping, on_duplicate=on_duplicate, default_region=default_region
     )
     return ImportStarted(result=result, rejected_file=rejected_csv(result) if result.rejected else None)
+
+
+def rejected_file_of_job(*, actor: Actor, job_id: int) -> bytes | None:
+    """The rejected rows of a finished background import of the actor's workspace as CSV (None if it rejected none)."""
+    actor.require_permission("lead.import")
+    job = background.get_job_or_raise(actor=actor, job_id=job_id)
+    if job.kind != background.kinds.IMPORT_CSV.name or job.status != "succeeded" or not job.result:
+        raise InvalidInput(f"Job {job_id} is not a finished CSV import.")
+    if not job.result.get("rejected"):
+        return None
+    name = str(job.result.get("rejected_file") or "")
+    path = get_settings().data_dir / "imports" / name.replace("/", "").replace("\\", "")
+    if not name.startswith(f"{actor.workspace_id}-") or not path.is_file():
+        raise InvalidInput(f"The rejected rows of import job {job_id} are no longer kept.")
+    return path.read_bytes()

@@ -40,7 +40,7 @@ class Insights:
 def _top(uow: UnitOfWork, column, workspace_id: int, limit: int = 15) -> tuple[tuple[str, int], ...]:  # type: ignore[no-untyped-def]
     rows = uow.session.execute(
         select(column, func.count())
-        .where(Lead.workspace_id == workspace_id, column != "")
+        .where(Lead.workspace_id == workspace_id, Lead.deleted_at.is_(None), column != "")
         .group_by(column)
         .order_by(func.count().desc(), column)
         .limit(limit)
@@ -50,34 +50,48 @@ def _top(uow: UnitOfWork, column, workspace_id: int, limit: int = 15) -> tuple[t
 
 def get_insights(*, actor: Actor, uow: UnitOfWork | None = None) -> Insights:
     """Funnel, score distribution, industries, locations, query yield, sources, cost and outreach results."""
+    actor.require_permission("lead.view")
     ws = actor.workspace_id
     uow = uow or UnitOfWork()
     with uow:
         s = uow.session
         by_status = dict(
-            s.execute(select(Lead.status, func.count()).where(Lead.workspace_id == ws).group_by(Lead.status)).all()
+            s.execute(
+                select(Lead.status, func.count())
+                .where(Lead.workspace_id == ws, Lead.deleted_at.is_(None))
+                .group_by(Lead.status)
+            ).all()
         )
         # a CASE ladder, because CAST rounds on PostgreSQL and truncates on SQLite
         bucket = case(*[(Lead.score < (b + 1) * 10, b) for b in range(9)], else_=9)
         buckets: dict[int, int] = dict(
             s.execute(
-                select(bucket, func.count()).where(Lead.workspace_id == ws, Lead.score.is_not(None)).group_by(bucket)
+                select(bucket, func.count())
+                .where(Lead.workspace_id == ws, Lead.deleted_at.is_(None), Lead.score.is_not(None))
+                .group_by(bucket)
             ).all()
         )
         unscored = (
-            s.scalar(select(func.count()).select_from(Lead).where(Lead.workspace_id == ws, Lead.score.is_(None))) or 0
+            s.scalar(
+                select(func.count())
+                .select_from(Lead)
+                .where(Lead.workspace_id == ws, Lead.deleted_at.is_(None), Lead.score.is_(None))
+            )
+            or 0
         )
         qualified_case = case((Lead.status.in_(QUALIFIED), Lead.id), else_=None)
         yield_rows = s.execute(
             select(SearchHit.query, func.count(distinct(Lead.id)), func.count(distinct(qualified_case)))
             .join(Lead, (Lead.workspace_id == SearchHit.workspace_id) & (Lead.domain == SearchHit.domain))
-            .where(SearchHit.workspace_id == ws)
+            .where(SearchHit.workspace_id == ws, Lead.deleted_at.is_(None))
             .group_by(SearchHit.query)
             .order_by(func.count(distinct(qualified_case)).desc(), SearchHit.query)
             .limit(30)
         ).all()
         sources = s.execute(
-            select(Lead.source, func.count()).where(Lead.workspace_id == ws).group_by(Lead.source)
+            select(Lead.source, func.count())
+            .where(Lead.workspace_id == ws, Lead.deleted_at.is_(None))
+            .group_by(Lead.source)
         ).all()
         llm_cost = (
             s.scalar(select(func.coalesce(func.sum(LLMCall.cost_usd), 0.0)).where(LLMCall.workspace_id == ws)) or 0.0

@@ -10,7 +10,7 @@ from core.background.context import JobContext
 from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import Job
-from core.leads.csv_import import import_csv, rejected_csv
+from core.leads.csv_import import REJECTED_LISTED, import_csv, rejected_csv
 
 
 def import_csv_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -37,6 +37,6 @@ def import_csv_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     rejected_name.write_bytes(rejected_csv(result))
     return {
         **result.counts(),
-        "rejected_rows": [[n, why] for n, why, _c in result.rejected[:500]],
+        "rejected_rows": [[n, why] for n, why, _c in result.rejected[:REJECTED_LISTED]],
         "rejected_file": rejected_name.name,
     }

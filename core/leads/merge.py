@@ -19,13 +19,16 @@ def _label(domain: str) -> str:
 
 def find_duplicates(*, actor: Actor, limit: int = 200, uow: UnitOfWork | None = None) -> list[DuplicateGroup]:
     """Groups of the workspace's leads that share a domain name (acme.com, acme.de) or a contact email."""
+    actor.require_permission("lead.view")
     uow = uow or UnitOfWork()
     groups: list[DuplicateGroup] = []
     with uow:
         s = uow.session
         by_label: dict[str, list[tuple[int, str]]] = {}
         for lead_id, domain, name in s.execute(
-            select(Lead.id, Lead.domain, Lead.name).where(Lead.workspace_id == actor.workspace_id)
+            select(Lead.id, Lead.domain, Lead.name).where(
+                Lead.workspace_id == actor.workspace_id, Lead.deleted_at.is_(None)
+            )
         ):
             by_label.setdefault(_label(domain), []).append((lead_id, name or domain))
         for label, members in sorted(by_label.items()):
@@ -127,6 +130,7 @@ def _move_evidence(uow: UnitOfWork, keep: Lead, other: Lead) -> int:
 
 def merge_leads(*, actor: Actor, keep_id: int, merge_ids: list[int], uow: UnitOfWork | None = None) -> int:
     """Merge leads into ``keep_id``: contacts, evidence, messages and history move; the others go."""
+    actor.require_permission("lead.merge")
     others = [i for i in dict.fromkeys(merge_ids) if i != keep_id]
     if not others:
         raise InvalidInput("Choose at least one other lead to merge into the kept one.")

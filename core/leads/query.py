@@ -124,7 +124,7 @@ def _has_contact(kind: str) -> ColumnElement[bool]:
 
 def filter_conditions(workspace_id: int, flt: LeadFilter, dialect: str) -> list[ColumnElement[bool]]:
     """The WHERE clauses for ``flt`` inside one workspace."""
-    where: list[ColumnElement[bool]] = [Lead.workspace_id == workspace_id]
+    where: list[ColumnElement[bool]] = [Lead.workspace_id == workspace_id, Lead.deleted_at.is_(None)]
     if flt.lead_ids:
         where.append(Lead.id.in_(list(flt.lead_ids)))
     if flt.statuses:
@@ -239,6 +239,7 @@ def _row(r: Any) -> LeadRow:
 
 def count_leads(*, actor: Actor, flt: LeadFilter, uow: UnitOfWork | None = None) -> int:
     """How many of the actor's workspace's leads match ``flt``."""
+    actor.require_permission("lead.view")
     uow = uow or UnitOfWork()
     with uow:
         dialect = uow.session.get_bind().dialect.name
@@ -257,6 +258,7 @@ def list_leads(
     uow: UnitOfWork | None = None,
 ) -> LeadPage:
     """One page of matching leads (count plus one page of rows, sorted in SQL)."""
+    actor.require_permission("lead.view")
     if sort not in SORTABLE:
         sort = "score"
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
@@ -291,6 +293,7 @@ class FilterOptions:
 def filter_options(*, actor: Actor, uow: UnitOfWork | None = None) -> FilterOptions:
     """The owners, campaigns and search queries of the actor's workspace."""
 
+    actor.require_permission("lead.view")
     uow = uow or UnitOfWork()
     with uow:
         owners = uow.session.execute(
@@ -325,6 +328,7 @@ def matching_names(
     *, actor: Actor, flt: LeadFilter, limit: int = MAX_SELECTION, uow: UnitOfWork | None = None
 ) -> list[tuple[int, str]]:
     """(id, name or domain) of every lead matching ``flt``, oldest first, at most ``limit`` ("select all N")."""
+    actor.require_permission("lead.view")
     uow = uow or UnitOfWork()
     with uow:
         dialect = uow.session.get_bind().dialect.name
@@ -356,6 +360,7 @@ def list_leads_after(
     Keyset paging: a page deep in the list costs what the first page costs (no OFFSET, no count).
     Rows are ordered by the sort column (NULLs last) and then id, in the same direction.
     """
+    actor.require_permission("lead.view")
     if sort not in SORTABLE:
         raise InvalidInput(f"Unknown sort '{sort}'; use one of {', '.join(SORTABLE)}.")
     limit = max(1, min(limit, MAX_PAGE_SIZE))

@@ -204,8 +204,8 @@ MAX_BULK = 100_000
 def lead_or_raise(uow: UnitOfWork, actor: Actor, lead_id: int) -> Lead:
     """The actor's workspace's lead; ``NotFound`` for a missing lead or another workspace's."""
     lead = uow.session.get(Lead, lead_id)
-    if lead is None or lead.workspace_id != actor.workspace_id:
-        raise NotFound(f"Lead {lead_id} does not exist in this workspace.")
+    if lead is None or lead.workspace_id != actor.workspace_id or lead.deleted_at is not None:
+        raise NotFound(f"Lead {lead_id} does not exist in this workspace (or is in the trash).")
     return lead
 
 
@@ -219,6 +219,10 @@ def owned_lead_ids(uow: UnitOfWork, actor: Actor, lead_ids: list[int]) -> list[i
     for start in range(0, len(lead_ids), 5000):
         chunk = lead_ids[start : start + 5000]
         found.extend(
-            uow.session.scalars(select(Lead.id).where(Lead.workspace_id == actor.workspace_id, Lead.id.in_(chunk)))
+            uow.session.scalars(
+                select(Lead.id).where(
+                    Lead.workspace_id == actor.workspace_id, Lead.deleted_at.is_(None), Lead.id.in_(chunk)
+                )
+            )
         )
     return sorted(found)

@@ -1,8 +1,8 @@
-"""Lead services for the table: detail, edits, bulk actions, delete (tombstoned), re-crawl, re-score."""
+"""Lead services for the table: detail, edits, bulk actions, delete (to the trash), re-crawl, re-score."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from core import background
 from core.actor import Actor
@@ -13,7 +13,6 @@ from core.db.models import (
     Contact,
     Evidence,
     Lead,
-    LeadTombstone,
     Membership,
     Message,
     PageFetch,
@@ -32,10 +31,12 @@ from core.leads.models import (
 from core.leads.people import people_of
 from core.leads.repository import lead_or_raise, owned_lead_ids
 from core.leads.rubrics import rubric_refs
+from core.leads.trash import move_to_trash
 
 
 def get_lead_detail_or_raise(*, actor: Actor, lead_id: int, uow: UnitOfWork | None = None) -> LeadDetail:
     """Everything about one lead: fields, evidence, contacts, score factors, provenance, crawl log, messages."""
+    actor.require_permission("lead.view")
     uow = uow or UnitOfWork()
     with uow:
         lead = lead_or_raise(uow, actor, lead_id)
@@ -142,6 +143,7 @@ def update_lead(
     uow: UnitOfWork | None = None,
 ) -> None:
     """Change a lead's status, owner, tags and notes (recorded in the audit log)."""
+    actor.require_permission("lead.edit")
     if status not in LEAD_STATUSES:
         raise InvalidInput(f"Unknown status '{status}'.")
     uow = uow or UnitOfWork()
@@ -159,6 +161,7 @@ def update_lead(
 
 def set_status(*, actor: Actor, lead_ids: list[int], status: str, uow: UnitOfWork | None = None) -> int:
     """Set the status of the selected leads; returns how many changed."""
+    actor.require_permission("lead.edit")
     if status not in LEAD_STATUSES:
         raise InvalidInput(f"Unknown status '{status}'.")
     uow = uow or UnitOfWork()
@@ -180,6 +183,7 @@ def set_status(*, actor: Actor, lead_ids: list[int], status: str, uow: UnitOfWor
 
 def assign(*, actor: Actor, lead_ids: list[int], owner_id: int | None, uow: UnitOfWork | None = None) -> int:
     """Give the selected leads an owner (or none); returns how many."""
+    actor.require_permission("lead.edit")
     uow = uow or UnitOfWork()
     with uow:
         _check_owner(uow, actor, owner_id)
@@ -199,31 +203,19 @@ def assign(*, actor: Actor, lead_ids: list[int], owner_id: int | None, uow: Unit
 
 
 def delete_leads(*, actor: Actor, lead_ids: list[int], uow: UnitOfWork | None = None) -> int:
-    """Delete the selected leads and tombstone their domains, so no crawl or import brings them back."""
+    """Move the selected leads to the trash (owners and admins restore them for 30 days; see ``trash``)."""
+    actor.require_permission("lead.delete")
     uow = uow or UnitOfWork()
     with uow:
         ids = owned_lead_ids(uow, actor, lead_ids)
-        rows = uow.session.execute(select(Lead.id, Lead.domain).where(Lead.id.in_(ids))).all() if ids else []
-        known = set(
-            uow.session.scalars(
-                select(LeadTombstone.domain).where(
-                    LeadTombstone.workspace_id == actor.workspace_id, LeadTombstone.domain.in_([d for _i, d in rows])
-                )
-            )
-        )
-        for lead_id, domain in rows:
-            if domain not in known:
-                uow.session.add(LeadTombstone(workspace_id=actor.workspace_id, domain=domain, deleted_by=actor.user_id))
-            audit(uow, "lead.deleted", actor=actor, target_type="lead", target_id=lead_id, detail={"domain": domain})
-        uow.flush()
-        for start in range(0, len(ids), 5000):
-            uow.session.execute(delete(Lead).where(Lead.id.in_(ids[start : start + 5000])))
+        move_to_trash(uow, actor=actor, lead_ids=ids)
         uow.commit()
     return len(ids)
 
 
 def rescore(*, actor: Actor, lead_ids: list[int], use_llm: bool = True) -> int:
     """Queue a re-score of the selected leads (a job on the llm queue); returns the job id."""
+    actor.require_permission("lead.rescore")
     with UnitOfWork() as uow:
         ids = owned_lead_ids(uow, actor, lead_ids)
     if not ids:

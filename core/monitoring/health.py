@@ -127,7 +127,11 @@ def check_receiver(settings: Settings | None = None) -> Check | None:
 
 
 def health(*, actor: Actor | None = None) -> Health:
-    """Database and queue checks, RQ queues and workers, and the workspace's job counts."""
+    """Database and queue checks, RQ queues and workers, and the workspace's job counts.
+
+    Server details (database path or URL, Redis URL, queues, workers) only for actors allowed
+    ``system.details``; others see each check's name and whether it passed.
+    """
     settings = get_settings()
     checks = [check_database(), check_redis(settings)]
     receiver = check_receiver(settings)
@@ -148,6 +152,10 @@ def health(*, actor: Actor | None = None) -> Health:
                 select(Job.status, func.count()).where(Job.workspace_id == actor.workspace_id).group_by(Job.status)
             ).all()
             counts = {status: int(count) for status, count in rows}
+    if actor is not None and not actor.may("system.details"):
+        # Members see whether things work, not where the server keeps them (paths, URLs, hosts).
+        checks = [Check(c.name, c.ok, "Working" if c.ok else "Not working: ask an owner or admin") for c in checks]
+        queues, workers = (), ()
     return Health(
         checks=tuple(checks),
         mode="rq" if settings.redis_url else "embedded",
@@ -171,12 +179,13 @@ def activity(*, actor: Actor) -> Activity:
     return Activity(
         jobs_per_hour=usage.jobs_per_hour(workspace_id=actor.workspace_id),
         month=usage.month_usage(workspace_id=actor.workspace_id),
-        database_bytes=usage.database_size(),
+        database_bytes=usage.database_size() if actor.may("system.details") else None,
     )
 
 
 def rq_jobs(*, actor: Actor, registry: queues_state.RegistryName) -> list[queues_state.RQJobInfo]:
     """The workspace's jobs in RQ's failed or started registry (empty without Redis)."""
+    actor.require_permission("system.details")
     if not get_settings().redis_url:
         return []
     return queues_state.registry_jobs(actor=actor, registry=registry, connection=queues_state.connect())
@@ -184,11 +193,13 @@ def rq_jobs(*, actor: Actor, registry: queues_state.RegistryName) -> list[queues
 
 def requeue_rq_job(*, actor: Actor, rq_id: str) -> None:
     """Put a failed RQ job back on its queue (admins only)."""
+    actor.require_permission("system.rq")
     queues_state.requeue_failed(actor=actor, rq_id=rq_id, connection=queues_state.connect())
 
 
 def delete_rq_job(*, actor: Actor, rq_id: str) -> None:
     """Delete a failed RQ job from Redis (admins only)."""
+    actor.require_permission("system.rq")
     queues_state.delete_failed(actor=actor, rq_id=rq_id, connection=queues_state.connect())
 
 

@@ -188,7 +188,6 @@ def _failed_registry_of(actor: Actor, rq_id: str, connection: Redis):  # noqa: A
     from rq import Queue
     from rq.registry import FailedJobRegistry
 
-    actor.require("admin")
     if rq_id not in _workspace_rq_ids(actor, [rq_id]):
         raise NotFound(f"RQ job {rq_id} is not a job of this workspace.")
     for name in QUEUES:
@@ -200,6 +199,7 @@ def _failed_registry_of(actor: Actor, rq_id: str, connection: Redis):  # noqa: A
 
 def requeue_failed(*, actor: Actor, rq_id: str, connection: Redis) -> None:
     """Put a failed RQ job back on its queue (admins only); its job row shows it queued again."""
+    actor.require_permission("system.rq")
     _failed_registry_of(actor, rq_id, connection).requeue(rq_id)
     with UnitOfWork() as uow:
         uow.session.execute(
@@ -212,4 +212,5 @@ def requeue_failed(*, actor: Actor, rq_id: str, connection: Redis) -> None:
 
 def delete_failed(*, actor: Actor, rq_id: str, connection: Redis) -> None:
     """Remove a failed RQ job and its data from Redis (admins only); the job row stays failed."""
+    actor.require_permission("system.rq")
     _failed_registry_of(actor, rq_id, connection).remove(rq_id, delete_job=True)

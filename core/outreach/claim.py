@@ -70,6 +70,7 @@ def _candidates(session: Session, *, workspace_id: int | None, after_id: int, si
             Message.body,
             Lead.id.label("lead_found"),
             Lead.status.label("lead_status"),
+            Lead.deleted_at.label("lead_trashed"),
             Lead.location,
             Lead.country,
             Contact.id.label("contact_found"),
@@ -114,6 +115,8 @@ def counted_towards_cap(
 def _refusal(row: Row[Any], address: str, suppressed: str | None, ws: Mapping[str, Any]) -> str:
     if row.lead_found is None or row.contact_found is None:
         return "Not sent: the lead or contact was deleted."
+    if row.lead_trashed is not None:
+        return "Not sent: the lead is in the trash."
     if row.lead_status == "do_not_contact":
         return "Not sent: the lead is marked do-not-contact."
     if not address:

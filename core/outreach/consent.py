@@ -49,6 +49,7 @@ def record_sms_consent(
     uow: UnitOfWork | None = None,
 ) -> ConsentView:
     """Record (with its source and time) or withdraw a phone number's SMS consent; audited."""
+    actor.require_permission("consent.record")
     source = checked_source(source) if given else ""
     uow = uow or UnitOfWork()
     with uow:

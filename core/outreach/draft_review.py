@@ -73,6 +73,7 @@ def preview_draft(
     *, actor: Actor, message_id: int, settings: Settings | None = None, uow: UnitOfWork | None = None
 ) -> DraftPreview:
     """The draft with the footer, sender and recipient it would be sent with, and its open flags."""
+    actor.require_permission("outreach.view")
     settings = settings or get_settings()
     uow = uow or UnitOfWork()
     with uow:
@@ -108,6 +109,7 @@ def send_test_to_me(
     *, actor: Actor, message_id: int, settings: Settings | None = None, uow: UnitOfWork | None = None
 ) -> TestSend:
     """Email the draft to the signed-in user's own address (an SMS draft as its text); no outreach is counted."""
+    actor.require_permission("outreach.draft")
     settings = settings or get_settings()
     uow = uow or UnitOfWork()
     with uow:

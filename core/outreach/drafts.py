@@ -224,7 +224,9 @@ def create_ai_drafts(
         sender_name = (workspace.settings.get("from_name") if workspace else "") or get_settings().outreach_from_name
         found = list(
             uow.session.scalars(
-                select(Lead.id).where(Lead.workspace_id == workspace_id, Lead.id.in_(lead_ids)).order_by(Lead.id)
+                select(Lead.id)
+                .where(Lead.workspace_id == workspace_id, Lead.deleted_at.is_(None), Lead.id.in_(lead_ids))
+                .order_by(Lead.id)
             )
         )
     skipped.extend((lead_id, "not in this workspace") for lead_id in sorted(set(lead_ids) - set(found)))
@@ -302,6 +304,7 @@ def ai_drafts_available() -> bool:
 
 def start_ai_drafts(*, actor: Actor, lead_ids: list[int], channel: str, step: int = 1) -> int:
     """Start the drafting job for a selection of leads; returns the job id."""
+    actor.require_permission("outreach.draft")
     if not ai_drafts_available():
         raise InvalidInput("AI drafts need an OpenAI key (Settings); use a template instead.")
     if not lead_ids:

@@ -58,6 +58,7 @@ def list_messages(
     uow: UnitOfWork | None = None,
 ) -> list[MessageView]:
     """Messages of the workspace, newest first, filtered by status, channel, lead or text."""
+    actor.require_permission("outreach.view")
     uow = uow or UnitOfWork()
     with uow:
         query = _messages(actor)
@@ -81,6 +82,7 @@ def list_messages(
 
 def get_message_or_raise(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) -> MessageView:
     """One message of the actor's workspace; ``NotFound`` otherwise."""
+    actor.require_permission("outreach.view")
     uow = uow or UnitOfWork()
     with uow:
         row = uow.session.execute(_messages(actor).where(Message.id == message_id)).first()
@@ -91,6 +93,7 @@ def get_message_or_raise(*, actor: Actor, message_id: int, uow: UnitOfWork | Non
 
 def message_history(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) -> list[MessageEventView]:
     """A message's status changes, oldest first."""
+    actor.require_permission("outreach.view")
     uow = uow or UnitOfWork()
     with uow:
         rows = uow.session.scalars(
@@ -105,6 +108,7 @@ def leads_with_messages(
     *, actor: Actor, include: int | None = None, limit: int = 1000, uow: UnitOfWork | None = None
 ) -> list[tuple[int, str]]:
     """(id, name) of the workspace's leads with messages, latest first, plus ``include`` if it is one of its leads."""
+    actor.require_permission("outreach.view")
     uow = uow or UnitOfWork()
     with uow:
         leads = select(Lead.id, Lead.name, Lead.domain).where(Lead.workspace_id == actor.workspace_id)
@@ -124,6 +128,7 @@ def leads_with_messages(
 
 def lead_history(*, actor: Actor, lead_id: int, uow: UnitOfWork | None = None) -> list[MessageHistory]:
     """Every message to one of the workspace's leads (all channels and steps), each with its status changes, oldest first."""
+    actor.require_permission("outreach.view")
     uow = uow or UnitOfWork()
     with uow:
         rows = uow.session.execute(_messages(actor).where(Message.lead_id == lead_id).order_by(Message.id)).all()
@@ -188,6 +193,7 @@ def _set_status(
 
 def mark_replied(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) -> None:
     """Record by hand that the prospect replied; the lead becomes ``replied``."""
+    actor.require_permission("outreach.log")
     _set_status(
         actor,
         message_id,
@@ -200,6 +206,7 @@ def mark_replied(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None
 
 def resolve_unknown(*, actor: Actor, message_id: int, outcome: str, uow: UnitOfWork | None = None) -> None:
     """Settle an ``unknown`` send by hand after checking the provider: 'sent' or 'failed' (never resent)."""
+    actor.require_permission("outreach.log")
     if outcome not in ("sent", "failed"):
         raise InvalidInput("An unknown send is resolved as sent or failed.")
     _set_status(actor, message_id, allowed_from=("unknown",), status=outcome, detail=f"resolved as {outcome}", uow=uow)
@@ -207,11 +214,13 @@ def resolve_unknown(*, actor: Actor, message_id: int, outcome: str, uow: UnitOfW
 
 def requeue_failed(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) -> None:
     """Put a failed message back in the queue (the user decided to try again)."""
+    actor.require_permission("outreach.log")
     _set_status(actor, message_id, allowed_from=("failed",), status="queued", detail="re-queued", uow=uow)
 
 
 def export_eml(*, actor: Actor, message_id: int, uow: UnitOfWork | None = None) -> bytes:
     """An email message as a .eml file, exactly as it would be sent (footer and headers included)."""
+    actor.require_permission("outreach.view")
     uow = uow or UnitOfWork()
     with uow:
         message = uow.session.get(Message, message_id)

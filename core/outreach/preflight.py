@@ -118,6 +118,7 @@ def preflight(
     *, actor: Actor, message_ids: list[int], settings: Settings | None = None, uow: UnitOfWork | None = None
 ) -> Preflight:
     """Check approved or queued messages before sending: postal address, From address, consent, suppression."""
+    actor.require_permission("outreach.send")
     settings = settings or get_settings()
     uow = uow or UnitOfWork()
     targets: list[Target] = []

@@ -29,6 +29,7 @@ MAX_DAILY_CAP = 100_000  # per sender and day; far above what one mailbox or num
 
 def get_outreach_settings(*, actor: Actor, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """The workspace's outreach settings (postal address, time zone, consent rule, caps, window)."""
+    actor.require_permission("outreach.view")
     uow = uow or UnitOfWork()
     with uow:
         workspace = uow.session.get(Workspace, actor.workspace_id)
@@ -57,7 +58,7 @@ def _checked_daily_caps(caps: Any) -> dict[str, int]:
 
 def update_outreach_settings(*, actor: Actor, uow: UnitOfWork | None = None, **changes: Any) -> None:
     """Change outreach settings (admins, audited); ``daily_caps`` naming one channel keeps the other's cap."""
-    actor.require("admin")
+    actor.require_permission("outreach.settings")
     unknown = set(changes) - set(OUTREACH_SETTING_KEYS)
     if unknown:
         raise InvalidInput(f"Unknown outreach settings: {', '.join(sorted(unknown))}.")

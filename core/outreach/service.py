@@ -45,6 +45,7 @@ def save_template(
     uow: UnitOfWork | None = None,
 ) -> int:
     """Create or update a template after checking it parses; returns its id."""
+    actor.require_permission("outreach.draft")
     name = templates.refuse_line_breaks("template name", name.strip())
     if not name or not body.strip():
         raise InvalidInput("A template needs a name and a body.")
@@ -83,6 +84,7 @@ def _template_or_raise(uow: UnitOfWork, actor: Actor, template_id: int) -> Templ
 
 def list_templates(*, actor: Actor, uow: UnitOfWork | None = None) -> list[TemplateView]:
     """The workspace's templates by name."""
+    actor.require_permission("outreach.view")
     uow = uow or UnitOfWork()
     with uow:
         rows = uow.session.scalars(
@@ -94,13 +96,16 @@ def list_templates(*, actor: Actor, uow: UnitOfWork | None = None) -> list[Templ
 def _lead_rows(uow: UnitOfWork, actor: Actor, lead_ids: list[int]) -> list[Lead]:
     return list(
         uow.session.scalars(
-            select(Lead).where(Lead.workspace_id == actor.workspace_id, Lead.id.in_(lead_ids)).order_by(Lead.id)
+            select(Lead)
+            .where(Lead.workspace_id == actor.workspace_id, Lead.deleted_at.is_(None), Lead.id.in_(lead_ids))
+            .order_by(Lead.id)
         )
     )
 
 
 def preview(*, actor: Actor, template_id: int, lead_ids: list[int], uow: UnitOfWork | None = None) -> list[PreviewRow]:
     """Per lead: the missing fields, or the rendered message (and SMS segments)."""
+    actor.require_permission("outreach.draft")
     uow = uow or UnitOfWork()
     rows: list[PreviewRow] = []
     with uow:
@@ -132,6 +137,7 @@ def create_drafts(
     *, actor: Actor, template_id: int, lead_ids: list[int], step: int = 1, uow: UnitOfWork | None = None
 ) -> DraftOutcome:
     """One draft per lead from a template; skips (with a reason) leads that cannot get one."""
+    actor.require_permission("outreach.draft")
     uow = uow or UnitOfWork()
     created: list[int] = []
     skipped: list[tuple[int, str]] = []
@@ -211,6 +217,7 @@ def edit_draft(
     A flagged sentence that is still in the text (however it is wrapped or cased) stays flagged; one
     edited away or rewritten clears its flag, so a fixed draft can be approved. An approved message
     goes back to draft."""
+    actor.require_permission("outreach.draft")
     subject, body = templates.refuse_line_breaks("subject", subject.strip()), body.strip()
     if not body:
         raise InvalidInput("The message body is empty; write the message or delete the draft.")
@@ -253,6 +260,7 @@ def approve(
     *, actor: Actor, message_ids: list[int], uow: UnitOfWork | None = None
 ) -> tuple[int, list[tuple[int, str]]]:
     """Approve drafts; a draft with an unresolved flag stays a draft. Returns (approved, refused)."""
+    actor.require_permission("outreach.send")
     uow = uow or UnitOfWork()
     approved, refused = 0, []
     with uow:
@@ -281,6 +289,7 @@ def approve(
 
 def queue_for_sending(*, actor: Actor, message_ids: list[int] | None = None, uow: UnitOfWork | None = None) -> int:
     """approved -> queued (all approved ones when ``message_ids`` is None); a repeat click queues nothing new."""
+    actor.require_permission("outreach.send")
     return queue_approved(workspace_id=actor.workspace_id, message_ids=message_ids, by=actor.email, uow=uow)
 
 
@@ -315,6 +324,7 @@ def queue_approved(
 
 def send_now(*, actor: Actor, message_ids: list[int] | None = None, uow: UnitOfWork | None = None) -> int | None:
     """One-click send: queue the approved messages and start a send job; returns the job id (None if nothing)."""
+    actor.require_permission("outreach.send")
     queued = queue_for_sending(actor=actor, message_ids=message_ids, uow=uow)
     if not queued:
         return None
@@ -325,10 +335,11 @@ def leads_for_outreach(
     *, actor: Actor, limit: int = 500, include: list[int] | None = None, uow: UnitOfWork | None = None
 ) -> list[tuple[int, str, str]]:
     """(lead id, name, status) of leads that may be contacted, best score first, plus ``include``d ones."""
+    actor.require_permission("outreach.view")
     uow = uow or UnitOfWork()
     with uow:
         base = select(Lead.id, Lead.name, Lead.domain, Lead.status).where(
-            Lead.workspace_id == actor.workspace_id, Lead.status != "do_not_contact"
+            Lead.workspace_id == actor.workspace_id, Lead.status != "do_not_contact", Lead.deleted_at.is_(None)
         )
         rows = list(uow.session.execute(base.order_by(Lead.score.desc().nulls_last(), Lead.id).limit(limit)).all())
         missing = set(include or []) - {row[0] for row in rows}

@@ -74,6 +74,7 @@ def add_suppression(
     *, actor: Actor, channel: str, address: str, reason: str = "manual", source: str = "", uow: UnitOfWork | None = None
 ) -> bool:
     """Suppress an address in the actor's workspace; True when it was not suppressed before."""
+    actor.require_permission("suppression.add")
     uow = uow or UnitOfWork()
     with uow:
         added = add_suppression_row(
@@ -91,7 +92,7 @@ def add_suppression(
 
 def remove_suppression(*, actor: Actor, channel: str, address: str, uow: UnitOfWork | None = None) -> bool:
     """Lift a suppression (admins only); True when one was removed."""
-    actor.require("admin")
+    actor.require_permission("suppression.remove")
     uow = uow or UnitOfWork()
     with uow:
         result = cast(
@@ -112,6 +113,7 @@ def list_suppressions(
     *, actor: Actor, channel: str | None = None, search: str = "", limit: int = 1000, uow: UnitOfWork | None = None
 ) -> list[SuppressionView]:
     """The workspace's suppression list, newest first."""
+    actor.require_permission("outreach.view")
     uow = uow or UnitOfWork()
     with uow:
         query = select(Suppression).where(Suppression.workspace_id == actor.workspace_id)
@@ -125,6 +127,7 @@ def list_suppressions(
 
 def export_suppressions_csv(*, actor: Actor, uow: UnitOfWork | None = None) -> str:
     """The whole suppression list as CSV (channel, address, reason, source, created_at)."""
+    actor.require_permission("outreach.view")
     out = io.StringIO()
     writer = formula_safe_writer(out)
     writer.writerow(["channel", "address", "reason", "source", "created_at"])
@@ -137,6 +140,7 @@ def import_suppressions_csv(
     *, actor: Actor, text: str, uow: UnitOfWork | None = None
 ) -> tuple[int, list[tuple[int, str]]]:
     """Import rows (columns address[, channel][, reason]); returns (added, [(line, problem)])."""
+    actor.require_permission("suppression.add")
     uow = uow or UnitOfWork()
     added, problems = 0, []
     reader = csv.DictReader(io.StringIO(text))

@@ -40,6 +40,7 @@ def _approved_campaign(uow: UnitOfWork, actor: Actor, campaign_id: int) -> Campa
 
 def start_run(*, actor: Actor, campaign_id: int, runner: background.Runner | None = None) -> StartedRun:
     """Start a run of the campaign's approved strategy: a search job that queues crawl batches."""
+    actor.require_permission("run.start")
     if not get_settings().brave_enabled:
         raise InvalidInput(
             "Brave Search is not configured (BRAVE_API_KEY), so LeadScout cannot search the web. "
@@ -68,6 +69,7 @@ def start_run_from_urls(
 ) -> StartedRun:
     """Start a run on pasted URLs (one per line); bad lines come back with their reasons."""
 
+    actor.require_permission("run.start")
     with UnitOfWork() as uow:
         campaign = _approved_campaign(uow, actor, campaign_id)
         parsed = parse_url_list(
@@ -131,6 +133,7 @@ def _run_jobs(uow: UnitOfWork, run: Run) -> list[Job]:
 
 def get_run_or_raise(*, actor: Actor, run_id: int) -> RunView:
     """The run's progress; ``NotFound`` for another workspace's run."""
+    actor.require_permission("campaign.view")
     with UnitOfWork() as uow:
         run = uow.session.get(Run, run_id)
         if run is None or run.workspace_id != actor.workspace_id:
@@ -186,6 +189,7 @@ def get_run_or_raise(*, actor: Actor, run_id: int) -> RunView:
 
 def list_runs(*, actor: Actor, campaign_id: int) -> list[RunView]:
     """The campaign's runs, newest first."""
+    actor.require_permission("campaign.view")
     with UnitOfWork() as uow:
         ids = uow.session.scalars(
             select(Run.id)
@@ -198,6 +202,7 @@ def list_runs(*, actor: Actor, campaign_id: int) -> list[RunView]:
 def cancel_run(*, actor: Actor, run_id: int) -> RunView:
     """Stop a run: its queued and running jobs are cancelled, its sites not crawled yet end as cancelled (a batch
     still running stores nothing more), and the campaign is no longer running unless another run of it is."""
+    actor.require_permission("run.cancel")
     with UnitOfWork() as uow:
         run = uow.session.get(Run, run_id)
         if run is None or run.workspace_id != actor.workspace_id:
@@ -234,6 +239,7 @@ def cancel_run(*, actor: Actor, run_id: int) -> RunView:
 
 def searches_this_month(*, actor: Actor) -> int:
     """Search API requests made by this workspace since the first of the month (UTC)."""
+    actor.require_permission("campaign.view")
     start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     with UnitOfWork() as uow:
         return (
@@ -253,6 +259,7 @@ def search_available() -> bool:
 
 def recrawl_leads(*, actor: Actor, lead_ids: list[int]) -> list[int]:
     """Crawl the selected leads' websites again as a run of their campaign; returns the run ids."""
+    actor.require_permission("lead.recrawl")
     by_run: dict[int, list[str]] = {}
     with UnitOfWork() as uow:
         ids = owned_lead_ids(uow, actor, lead_ids)

@@ -37,6 +37,7 @@ class OutdatedScores:
 
 def count_outdated_scores(*, actor: Actor, flt: LeadFilter, uow: UnitOfWork | None = None) -> OutdatedScores:
     """How many leads matching ``flt`` were scored with another rubric, or not at all while others were."""
+    actor.require_permission("lead.view")
     uow = uow or UnitOfWork()
     with uow:
         dialect = uow.session.get_bind().dialect.name
@@ -89,5 +90,6 @@ def _running_rescores(uow: UnitOfWork, workspace_id: int, campaign_ids: set[int]
 
 def rescore_outdated(*, actor: Actor, flt: LeadFilter, runner: background.Runner | None = None) -> list[int]:
     """Submit the re-score job of each campaign with outdated leads in ``flt`` and none under way; the job ids."""
+    actor.require_permission("lead.rescore")
     outdated = count_outdated_scores(actor=actor, flt=flt)
     return [submit_rescore(actor=actor, campaign_id=c, runner=runner) for c in outdated.campaign_ids]

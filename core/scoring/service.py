@@ -193,7 +193,7 @@ def leads_of_campaign(uow: UnitOfWork, *, workspace_id: int, campaign_id: int, s
     scope = Lead.campaign_id == campaign_id
     if rubrics[None].campaign_id == campaign_id:
         scope = or_(scope, Lead.campaign_id.is_(None))
-    query = select(Lead.id).where(Lead.workspace_id == workspace_id, scope)
+    query = select(Lead.id).where(Lead.workspace_id == workspace_id, Lead.deleted_at.is_(None), scope)
     if stale_only:
         query = query.where(or_(Lead.rubric_version.is_(None), Lead.rubric_version != rubric.version))
     return list(uow.session.scalars(query.order_by(Lead.id)))
@@ -203,6 +203,7 @@ def submit_rescore(
     *, actor: Actor, campaign_id: int, use_llm: bool = True, runner: background.Runner | None = None
 ) -> int:
     """Queue the re-score of a campaign's leads after its rubric changed; returns the job id."""
+    actor.require_permission("lead.rescore")
     with UnitOfWork() as uow:
         campaign = uow.session.get(Campaign, campaign_id)
         if campaign is None or campaign.workspace_id != actor.workspace_id:

@@ -85,6 +85,7 @@ def create_campaign_from_goal(
     settings: Settings | None = None,
 ) -> StrategyVersionView:
     """A new draft campaign for ``goal`` with strategy version 1 (LLM, or heuristic without one)."""
+    actor.require_permission("campaign.edit")
     llm = resolve_llm(llm)
     text = clean_goal(goal)
     uow = uow or UnitOfWork()
@@ -137,12 +138,14 @@ def create_campaign_from_goal(
 
 def list_campaigns(*, actor: Actor, uow: UnitOfWork | None = None) -> list[CampaignView]:
     """The workspace's campaigns, newest first."""
+    actor.require_permission("campaign.view")
     with uow or UnitOfWork() as active:
         return _campaign_views(active, actor)
 
 
 def get_campaign(*, actor: Actor, campaign_id: int, uow: UnitOfWork | None = None) -> CampaignView | None:
     """The campaign in the actor's workspace, or None."""
+    actor.require_permission("campaign.view")
     with uow or UnitOfWork() as active:
         views = _campaign_views(active, actor, campaign_id)
         return views[0] if views else None
@@ -150,6 +153,7 @@ def get_campaign(*, actor: Actor, campaign_id: int, uow: UnitOfWork | None = Non
 
 def get_campaign_or_raise(*, actor: Actor, campaign_id: int, uow: UnitOfWork | None = None) -> CampaignView:
     """The campaign in the actor's workspace; ``NotFound`` otherwise (also for other workspaces)."""
+    actor.require_permission("campaign.view")
     view = get_campaign(actor=actor, campaign_id=campaign_id, uow=uow)
     if view is None:
         raise NotFound(f"Campaign {campaign_id} was not found in {actor.workspace_name}.")
@@ -158,6 +162,7 @@ def get_campaign_or_raise(*, actor: Actor, campaign_id: int, uow: UnitOfWork | N
 
 def list_versions(*, actor: Actor, campaign_id: int, uow: UnitOfWork | None = None) -> list[StrategyVersionView]:
     """Every saved version of the campaign's strategy, newest first."""
+    actor.require_permission("campaign.view")
     with uow or UnitOfWork() as active:
         _campaign(active, actor, campaign_id)
         rows = active.session.execute(
@@ -171,6 +176,7 @@ def list_versions(*, actor: Actor, campaign_id: int, uow: UnitOfWork | None = No
 
 def latest_version(*, actor: Actor, campaign_id: int, uow: UnitOfWork | None = None) -> StrategyVersionView:
     """The newest version of the campaign's strategy."""
+    actor.require_permission("campaign.view")
     versions = list_versions(actor=actor, campaign_id=campaign_id, uow=uow)
     if not versions:
         raise NotFound(f"Campaign {campaign_id} has no strategy yet.")
@@ -187,6 +193,7 @@ def save_version(
     settings: Settings | None = None,
 ) -> StrategyVersionView:
     """Store an edited strategy as the next version, with a note of what changed."""
+    actor.require_permission("campaign.edit")
     edited = with_cost(parse_strategy(strategy), settings=settings)
     uow = uow or UnitOfWork()
     with uow:
@@ -234,6 +241,7 @@ def approve(
     *, actor: Actor, campaign_id: int, version_id: int, uow: UnitOfWork | None = None, runner: Any | None = None
 ) -> CampaignView:
     """Record ``version_id`` as the campaign's approved strategy."""
+    actor.require_permission("campaign.edit")
     uow = uow or UnitOfWork()
     with uow:
         campaign = _campaign(uow, actor, campaign_id)

@@ -111,9 +111,13 @@ class Stack:
 
 
 def run_stack(
-    *, sites: list[FixtureSite], answer_for: Any, logs: Path, extra_env: dict[str, str] | None = None, latency: bool = False
+    *, sites: list[FixtureSite], answer_for: Any, logs: Path, extra_env: dict[str, str] | None = None, latency: bool = False,
+    open_signup: bool = True,
 ) -> Any:
-    """Context manager yielding a running ``Stack``; everything stops on exit."""
+    """Context manager yielding a running ``Stack``; everything stops on exit.
+
+    ``open_signup`` sets OPEN_SIGNUP=true (the tests sign up an account per test); False leaves the default.
+    """
     from contextlib import contextmanager
 
     @contextmanager
@@ -136,7 +140,8 @@ def run_stack(
             app_port, receiver_port = free_port(), free_port()
             app_url, receiver_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{receiver_port}"
             env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "OPENAI_", "BRAVE_", "SENDGRID_"))},
+                **{k: v for k, v in os.environ.items()
+                   if not k.startswith(("DATABASE_", "REDIS_", "OPENAI_", "BRAVE_", "SENDGRID_", "OPEN_SIGNUP"))},
                 "PYTHONPATH": str(PROJECT_ROOT),
                 "DATABASE_URL": database_url,
                 "REDIS_URL": REDIS,
@@ -162,6 +167,7 @@ def run_stack(
                 "CRAWL_RESOLVE": "*.test=127.0.0.1",
                 "CRAWL_PER_HOST_DELAY": "0",
                 "JOB_RETRY_DELAYS": "[1]",
+                **({"OPEN_SIGNUP": "true"} if open_signup else {}),
                 **(extra_env or {}),
             }
             subprocess.run([sys.executable, "-m", "core", "migrate"], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)

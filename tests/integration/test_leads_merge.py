@@ -64,12 +64,13 @@ def test_duplicates_are_flagged_and_merge_keeps_everything(owner):
         assert upsert_lead(uow, workspace_id=owner.workspace_id, domain=f"{label}.de", website="https://x") == (None, False)
 
 
-def test_delete_is_audited_and_final(owner):
+def test_delete_is_audited_and_goes_to_the_trash(owner):
     domain = f"{unique('del')}.com"
     lead_id = make_lead(owner, domain, emails=(f"a@{domain}",))
     assert service.delete_leads(actor=owner, lead_ids=[lead_id]) == 1
     with UnitOfWork() as uow:
-        assert uow.session.get(Lead, lead_id) is None
+        trashed = uow.session.get(Lead, lead_id)
+        assert trashed is not None and trashed.deleted_at is not None and trashed.deleted_by == owner.user_id
         event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "lead.deleted", AuditEvent.target_id == lead_id))
         assert event.detail == {"domain": domain} and event.user_id == owner.user_id
         assert upsert_lead(uow, workspace_id=owner.workspace_id, domain=domain, website=f"https://{domain}") == (None, False)

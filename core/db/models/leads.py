@@ -32,6 +32,7 @@ class Lead(CreatedAt, Base):
         UniqueConstraint("workspace_id", "domain"),
         Index("ix_lead_workspace_status", "workspace_id", "status"),
         Index("ix_lead_workspace_score", "workspace_id", "score"),
+        Index("ix_lead_workspace_deleted", "workspace_id", "deleted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +56,10 @@ class Lead(CreatedAt, Base):
     source: Mapped[str] = mapped_column(String(16), default="manual")
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # In the trash since (None: live). Every list, search, count and export skips trashed leads;
+    # owners and admins restore them within TRASH_DAYS, after which the purge removes them.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_by: Mapped[int | None] = mapped_column(default=None)  # user id, kept as a plain number
 
 
 class LeadTombstone(CreatedAt, Base):
