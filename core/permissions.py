@@ -51,6 +51,12 @@ _TABLE = (
     Permission("suppression.add", "Suppress an address (never contact it again)", EVERYONE),
     Permission("suppression.remove", "Lift a suppression", MANAGERS),
     Permission("consent.record", "Record SMS consent for a contact", EVERYONE),
+    Permission("reply.view", "See replies in the Inbox", EVERYONE),
+    Permission(
+        "reply.act",
+        "Change a reply's class, act on it (meeting, not interested, do not contact), read the mailbox",
+        EVERYONE,
+    ),
     # Team and access
     Permission("team.view", "See the workspace's members", EVERYONE),
     Permission("team.manage", "Invite and remove members, change roles (owners only for owner changes)", MANAGERS),

@@ -69,6 +69,7 @@ def list_replies(
     uow: UnitOfWork | None = None,
 ) -> list[ReplyView]:
     """The workspace's replies, newest first, filtered by class, lead and whether they are handled."""
+    actor.require_permission("reply.view")
     query = _replies(actor)
     if labels:
         unknown = set(labels) - set(REPLY_LABELS)
@@ -87,6 +88,7 @@ def list_replies(
 
 def count_open(*, actor: Actor, uow: UnitOfWork | None = None) -> dict[str, int]:
     """Unhandled replies per class, for the page's tabs and the navigation."""
+    actor.require_permission("reply.view")
     uow = uow or UnitOfWork()
     with uow:
         rows = uow.session.execute(
@@ -106,6 +108,7 @@ def _owned(uow: UnitOfWork, actor: Actor, reply_id: int) -> Reply:
 
 def get_reply_or_raise(*, actor: Actor, reply_id: int, uow: UnitOfWork | None = None) -> ReplyView:
     """One reply of the workspace."""
+    actor.require_permission("reply.view")
     uow = uow or UnitOfWork()
     with uow:
         row = uow.session.execute(_replies(actor).where(Reply.id == reply_id)).first()
@@ -117,7 +120,7 @@ def get_reply_or_raise(*, actor: Actor, reply_id: int, uow: UnitOfWork | None = 
 
 def set_reply_label(*, actor: Actor, reply_id: int, label: str, uow: UnitOfWork | None = None) -> ReplyView:
     """Correct a reply's class; the new class's effects apply (an unsubscribe request suppresses)."""
-    actor.require("member")
+    actor.require_permission("reply.act")
     if label not in REPLY_LABELS:
         raise InvalidInput(f"Unknown reply class {label!r}; use one of {', '.join(REPLY_LABELS)}.")
     uow = uow or UnitOfWork()
@@ -143,7 +146,7 @@ def set_reply_label(*, actor: Actor, reply_id: int, label: str, uow: UnitOfWork 
 
 def act_on_reply(*, actor: Actor, reply_id: int, action: str, uow: UnitOfWork | None = None) -> ReplyView:
     """One-click action from the Inbox: move the lead (meeting, lost, do not contact) and mark it handled."""
-    actor.require("member")
+    actor.require_permission("reply.act")
     if action not in ACTIONS:
         raise InvalidInput(f"Unknown action {action!r}; use one of {', '.join(ACTIONS)}.")
     uow = uow or UnitOfWork()
@@ -185,7 +188,7 @@ def unassigned_count(*, uow: UnitOfWork | None = None) -> int:
 
 def read_mailbox_now(*, actor: Actor) -> int:
     """Read the mailbox in the background now instead of at the next two-minute poll; the job's id."""
-    actor.require("member")
+    actor.require_permission("reply.act")
     if not get_settings().imap_enabled:
         raise InvalidInput(
             "No mailbox is set up to read replies from. Set IMAP_HOST (and IMAP_USER/IMAP_PASSWORD when they "

@@ -283,6 +283,7 @@ def create_campaign_for_websites(
 ) -> CampaignView:
     """An approved campaign called ``name`` for analysing a list of websites (``core run --urls``): the goal's
     strategy when a goal is given, else one with the default rubric (a reachable contact)."""
+    actor.require_permission("campaign.edit")
     name = " ".join(name.split())[:200] or "Websites"
     if goal.strip():
         planned = create_campaign_from_goal(actor=actor, goal=goal, llm=llm, settings=settings)

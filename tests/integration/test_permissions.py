@@ -30,6 +30,7 @@ from core.monitoring import health, queues
 from core.outreach import consent, draft_review, drafts, message_log, preflight, sending_settings, suppression
 from core.outreach import service as outreach
 from core.permissions import PERMISSIONS, ROLES, allowed
+from core.replies import inbox
 from core.runs import service as runs
 from core.scoring import outdated
 from core.scoring import service as scoring
@@ -148,6 +149,16 @@ CALLS: dict[str, list[Call]] = {
         lambda a: apikeys.create_api_key(actor=a, name="", scopes=["read"]),
         lambda a: apikeys.list_api_keys(actor=a),
         lambda a: apikeys.revoke_api_key(actor=a, key_id=NO),
+    ],
+    "reply.view": [
+        lambda a: inbox.list_replies(actor=a),
+        lambda a: inbox.count_open(actor=a),
+        lambda a: inbox.get_reply_or_raise(actor=a, reply_id=NO),
+    ],
+    "reply.act": [
+        lambda a: inbox.set_reply_label(actor=a, reply_id=NO, label="other"),
+        lambda a: inbox.act_on_reply(actor=a, reply_id=NO, action="handled"),
+        lambda a: inbox.read_mailbox_now(actor=a),
     ],
     "job.manage": [lambda a: jobs.cancel(actor=a, job_id=NO), lambda a: jobs.retry(actor=a, job_id=NO)],
     "system.details": [lambda a: health.rq_jobs(actor=a, registry="failed")],
