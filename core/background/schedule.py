@@ -1,4 +1,4 @@
-"""Periodic jobs: housekeeping that runs every so often, submitted once per period across every process.
+"""Periodic jobs: housekeeping and the scheduled sender, submitted once per period across every process.
 
 Every process that runs jobs ticks: the UI process in the embedded default with a ``Ticker`` thread,
 each ``rq worker`` from its main loop (a thread there could hold a lock at the moment RQ forks a
@@ -9,6 +9,7 @@ process whose statement changed the row submits the job, so N processes still su
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -33,14 +34,27 @@ TICK_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class Periodic:
-    """A job kind submitted every ``every``, with fixed arguments."""
+    """A job kind submitted every ``every``, with fixed arguments; ``needed`` ("module:function" returning a
+    bool, imported when called) can say there is nothing to do, and then the period is not used up."""
 
     kind: JobKind
     every: timedelta
     args: dict[str, Any] = field(default_factory=dict)
+    needed: str = ""
 
 
-PERIODIC: tuple[Periodic, ...] = (Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),)
+PERIODIC: tuple[Periodic, ...] = (
+    Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),
+    # Queued messages that waited for the sending window or a new day's cap, or were queued again by hand.
+    Periodic(kinds.SEND_DUE, timedelta(minutes=1), needed="core.outreach.timing:any_due"),
+)
+
+
+def _is_needed(periodic: Periodic) -> bool:
+    if not periodic.needed:
+        return True
+    module_name, _, function_name = periodic.needed.partition(":")
+    return bool(getattr(importlib.import_module(module_name), function_name)())
 
 
 def _claim(uow: UnitOfWork, periodic: Periodic, now: datetime) -> bool:
@@ -74,6 +88,8 @@ def submit_due(
     now = now or utcnow()
     submitted = []
     for item in periodic:
+        if not _is_needed(item):
+            continue
         with UnitOfWork() as uow:
             claimed = _claim(uow, item, now)
         if claimed:
