@@ -243,6 +243,7 @@ if selected:
                 _done(f"Deleted {count} of {what}; restorable from the Trash tab for 30 days.", gone=list(selected))
         if b6.button("Contact", key="leads_bulk_contact", type="primary"):
             st.session_state["outreach_lead_ids"] = list(selected)
+            st.session_state["outreach_open_drafts"] = True  # open its drafts, not the first tab
             st.switch_page("pages/outreach.py")
 
 detail_tab, import_tab, export_tab, dup_tab, *trash_tab = st.tabs(

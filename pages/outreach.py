@@ -11,7 +11,10 @@ from core.outreach.channels import email_provider_name, sms_provider_name
 from core.outreach.templates import sms_segments
 from ui.common import current_actor, show_errors
 from ui.outreach_ai import render_ai_drafting
+from ui.outreach_consent import render_consent_form, show_consent_notice
 from ui.outreach_log import render_message_log
+from ui.outreach_queue import render_queue
+from ui.outreach_review import render_draft_review
 
 actor = current_actor()
 st.title(":material/send: Outreach")
@@ -21,6 +24,9 @@ st.caption(
 )
 if st.session_state.get("outreach_log_lead_id") is not None:  # sent here from a lead: open its message history
     st.session_state["outreach_tab"] = "Message log"
+if st.session_state.pop("outreach_open_drafts", False):  # the leads page's "Contact": draft to its selection
+    st.session_state["outreach_tab"] = "Drafts & approval"
+    st.session_state["outreach_leads"] = list(st.session_state.get("outreach_lead_ids") or [])
 templates_tab, drafts_tab, log_tab, suppression_tab, settings_tab = st.tabs(
     ["Templates", "Drafts & approval", "Message log", "Suppression list", "Sending rules"],
     key="outreach_tab",
@@ -65,12 +71,12 @@ with templates_tab:
 
 with drafts_tab:
     incoming = st.session_state.get("outreach_lead_ids")  # set by the leads page's "Contact" action
-    leads = service.leads_for_outreach(actor=actor, include=list(incoming or []))
-    if incoming and incoming != st.session_state.get("outreach_lead_ids_taken"):
-        st.session_state["outreach_lead_ids_taken"] = incoming
-        st.session_state["outreach_leads"] = [lead for lead in leads if lead[0] in set(incoming)]
-    picked = st.multiselect("Leads", leads, format_func=lambda lead: f"{lead[1]} ({lead[2]})", key="outreach_leads")
-    lead_ids = [lead[0] for lead in picked]
+    leads = {
+        lead_id: f"{name} ({status}, #{lead_id})"
+        for lead_id, name, status in service.leads_for_outreach(actor=actor, include=list(incoming or []))
+    }
+    st.session_state["outreach_leads"] = [i for i in st.session_state.get("outreach_leads") or [] if i in leads]
+    lead_ids = st.multiselect("Leads", list(leads), format_func=lambda i: leads.get(i, f"#{i}"), key="outreach_leads")
     how = st.radio("Draft", ["From a template", "Draft with AI"], horizontal=True, key="outreach_draft_how")
     if how == "Draft with AI":
         render_ai_drafting(actor, lead_ids)
@@ -101,6 +107,7 @@ with drafts_tab:
     for m in drafts:
         if m.flags:
             st.warning(f"#{m.id} {m.lead_name}: edit before approving — no evidence for: " + " | ".join(m.flags))
+    render_draft_review(actor, drafts + approved)
     # Options are message ids; the picker is keyed by the drafts it offers, so once the list changes (approved
     # here, in another tab or by someone else) it starts empty and never offers a message that left it.
     draft_labels = {m.id: f"#{m.id} {m.lead_name} · {m.subject or m.body[:40]}" for m in drafts}
@@ -122,17 +129,31 @@ with drafts_tab:
     st.subheader(f"Approved, ready to send ({len(approved)})")
     # The preflight says what would certainly fail before anything is sent; only the messages it clears go.
     check = preflight.preflight(actor=actor, message_ids=[m.id for m in approved])
+    numbers = {t.message_id: t.contact for t in check.targets}
+    show_consent_notice()
     for problem in check.problems:
         where = f"#{problem.message_id}: " if problem.message_id is not None else f"All {problem.channel}: "
         (st.error if problem.blocking else st.info)(f"{where}{problem.what} {problem.fix}")
-    ready_ids = [t.message_id for t in check.ready]
-    if len(ready_ids) < len(approved):
-        st.warning(f"{len(approved) - len(ready_ids)} message(s) held back until the problems above are fixed.")
-    confirm = st.checkbox(f"Yes, send {len(ready_ids)} message(s) now", key="outreach_confirm")
-    if st.button("Send", type="primary", disabled=not (ready_ids and confirm), key="outreach_send"):
+        if problem.contact_id is not None and problem.message_id is not None:
+            render_consent_form(actor, problem.contact_id, numbers.get(problem.message_id, ""))
+    ready = check.ready
+    if len(ready) < len(approved):
+        st.warning(f"{len(approved) - len(ready)} message(s) held back until the problems above are fixed.")
+    names = ", ".join(f"#{t.message_id} {t.lead_name} ({t.contact})" for t in ready[:5])
+    ready_key = hashlib.sha256(",".join(str(t.message_id) for t in ready).encode()).hexdigest()[:16]
+    confirm = st.checkbox(
+        f"Yes, send {len(ready)} message(s) now: {names}" + (f" and {len(ready) - 5} more" if len(ready) > 5 else ""),
+        key=f"outreach_confirm_{ready_key}",
+        disabled=not ready,
+    )
+    if st.button("Send", type="primary", disabled=not (ready and confirm), key="outreach_send"):
         with show_errors():
-            job_id = service.send_now(actor=actor, message_ids=ready_ids)
-            st.success(f"Sending in the background (job {job_id}); follow it in the message log.")
+            job_id = service.send_now(actor=actor, message_ids=[t.message_id for t in ready])
+            st.session_state["outreach_sent_notice"] = job_id
+            st.rerun()  # the approved list empties and the queue below shows them
+    if (job_id := st.session_state.pop("outreach_sent_notice", "none")) != "none":
+        st.success(f"Sending in the background (job {job_id}); follow it below and in the message log.")
+    render_queue(actor, sending_settings.get_outreach_settings(actor=actor).get("timezone") or "UTC")
 
 with log_tab:
     render_message_log(actor)
@@ -166,6 +187,13 @@ with settings_tab:
     current = sending_settings.get_outreach_settings(actor=actor)
     with st.form("outreach_rules_form"):
         postal = st.text_area("Postal address (added to every email)", value=current.get("postal_address") or "")
+        from_col, name_col = st.columns(2)
+        from_email = from_col.text_input(
+            "From address",
+            value=current.get("from_email") or "",
+            help="A mailbox you read: replies and bounces come back here. Empty: OUTREACH_FROM_EMAIL or the SMTP user.",
+        )
+        from_name = name_col.text_input("From name", value=current.get("from_name") or "")
         timezone = st.text_input("Workspace time zone", value=current.get("timezone") or "UTC")
         consent = st.checkbox(
             "Require recorded consent before SMS", value=current.get("sms_consent_required", True) is not False
@@ -218,6 +246,8 @@ with settings_tab:
                 sending_settings.update_outreach_settings(
                     actor=actor,
                     postal_address=postal,
+                    from_email=from_email.strip(),
+                    from_name=from_name.strip(),
                     timezone=timezone,
                     sms_consent_required=consent,
                     send_window=list(hours),

@@ -37,6 +37,7 @@ SCORE_LEADS = JobKind("scoring.score_leads", "core.scoring.jobs:score_leads_job"
 RESCORE_CAMPAIGN = JobKind("scoring.rescore_campaign", "core.scoring.jobs:rescore_campaign_job", "llm")
 IMPORT_CSV = JobKind("leads.import_csv", "core.leads.jobs:import_csv_job")
 SEND = JobKind("outreach.send", "core.outreach.jobs:send_job", "send")
+SEND_DUE = JobKind("outreach.send_due", "core.outreach.jobs:send_due_job", "send")
 DRAFT = JobKind("outreach.draft", "core.outreach.jobs:draft_job", "llm")
 POLL_REPLIES = JobKind("replies.poll", "core.replies.jobs:poll_replies_job")
 
@@ -55,6 +56,7 @@ KINDS: dict[str, JobKind] = {
         RESCORE_CAMPAIGN,
         IMPORT_CSV,
         SEND,
+        SEND_DUE,
         DRAFT,
         POLL_REPLIES,
     )

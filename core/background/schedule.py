@@ -1,4 +1,4 @@
-"""Periodic jobs: housekeeping that runs every so often, submitted once per period across every process.
+"""Periodic jobs: housekeeping and the scheduled sender, submitted once per period across every process.
 
 Every process that runs jobs ticks: the UI process in the embedded default with a ``Ticker`` thread,
 each ``rq worker`` from its main loop (a thread there could hold a lock at the moment RQ forks a
@@ -12,9 +12,9 @@ but runs inline in the claiming worker: a job row every 20 seconds would only be
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -26,7 +26,7 @@ from core.background import kinds, recovery
 from core.background.kinds import JobKind
 from core.background.runners import Runner
 from core.background.service import submit
-from core.config import Settings, get_settings
+from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import PeriodicSlot, utcnow
 
@@ -37,19 +37,29 @@ TICK_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class Periodic:
-    """A job kind submitted every ``every``, with fixed arguments."""
+    """A job kind submitted every ``every``, with fixed arguments; ``needed`` ("module:function" returning a
+    bool, imported when called) can say there is nothing to do, and then the period is not used up."""
 
     kind: JobKind
     every: timedelta
     args: dict[str, Any] = field(default_factory=dict)
-    enabled: Callable[[Settings], bool] | None = None  # None: always; else only when the settings say so
+    needed: str = ""
 
 
 PERIODIC: tuple[Periodic, ...] = (
     Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),
-    Periodic(kinds.POLL_REPLIES, timedelta(minutes=2), enabled=lambda settings: settings.imap_enabled),
+    Periodic(kinds.POLL_REPLIES, timedelta(minutes=2), needed="core.replies.jobs:mailbox_configured"),
     Periodic(kinds.PURGE_TRASH, timedelta(hours=6)),
+    # Queued messages that waited for the sending window or a new day's cap, or were queued again by hand.
+    Periodic(kinds.SEND_DUE, timedelta(minutes=1), needed="core.outreach.timing:any_due"),
 )
+
+
+def _is_needed(periodic: Periodic) -> bool:
+    if not periodic.needed:
+        return True
+    module_name, _, function_name = periodic.needed.partition(":")
+    return bool(getattr(importlib.import_module(module_name), function_name)())
 
 
 def _claim(uow: UnitOfWork, periodic: Periodic, now: datetime) -> bool:
@@ -82,9 +92,8 @@ def submit_due(
     """Submit every periodic job whose period has come and that no other process claimed; the job ids."""
     now = now or utcnow()
     submitted = []
-    settings = get_settings()
     for item in periodic:
-        if item.enabled is not None and not item.enabled(settings):
+        if not _is_needed(item):
             continue
         with UnitOfWork() as uow:
             claimed = _claim(uow, item, now)

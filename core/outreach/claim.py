@@ -25,7 +25,7 @@ from core.db import UnitOfWork
 from core.db.models import MESSAGE_STATUSES, Contact, Lead, Message, MessageEvent, Suppression, Workspace
 from core.errors import InvalidInput
 from core.outreach import limits, quota
-from core.outreach.compose import compose_outgoing
+from core.outreach.compose import compose_outgoing, sender_address, undeliverable_sender
 from core.outreach.models import OutgoingMessage
 from core.outreach.suppression import normalise_address
 
@@ -112,7 +112,7 @@ def counted_towards_cap(
     return session.scalar(select(func.count()).select_from(rows)) or 0
 
 
-def _refusal(row: Row[Any], address: str, suppressed: str | None, ws: Mapping[str, Any]) -> str:
+def _refusal(row: Row[Any], address: str, suppressed: str | None, ws: Mapping[str, Any], from_problem: str = "") -> str:
     if row.lead_found is None or row.contact_found is None:
         return "Not sent: the lead or contact was deleted."
     if row.lead_trashed is not None:
@@ -127,7 +127,23 @@ def _refusal(row: Row[Any], address: str, suppressed: str | None, ws: Mapping[st
         return "Not sent: no SMS consent is recorded for this number."
     if row.channel == "email" and not (ws.get("postal_address") or "").strip():
         return "Not sent: set the workspace's postal address (required in every email) first."
+    if row.channel == "email" and from_problem:
+        return f"Not sent: the From address {from_problem}; set one you read on the Sending rules tab, then queue it again."
     return ""
+
+
+def sender_problems(
+    workspaces: Mapping[int, Mapping[str, Any]], settings: Settings, providers: Mapping[str, str]
+) -> dict[int, str]:
+    """Per workspace: why its From address cannot be used with the email provider ("" when it can; the outbox
+    delivers nothing, so any address will do there)."""
+    if providers.get("email", "outbox") == "outbox":
+        return {}
+    return {
+        workspace_id: problem
+        for workspace_id, ws in workspaces.items()
+        if (problem := undeliverable_sender(sender_address(ws, settings)))
+    }
 
 
 def _address(row: Row[Any]) -> str:
@@ -226,6 +242,7 @@ def claim_batch(
             session, {(row.workspace_id, row.channel, addresses[row.id]) for row in rows if addresses[row.id]}
         )
         caps = _Caps(session, now, workspaces)
+        from_problems = sender_problems(workspaces, settings, providers)
         to_claim: list[Row[Any]] = []
         refused: list[tuple[int, str]] = []
         waiting: list[int] = []
@@ -233,7 +250,11 @@ def claim_batch(
         for row in rows:
             ws = workspaces[row.workspace_id]
             reason = _refusal(
-                row, addresses[row.id], suppressed.get((row.workspace_id, row.channel, addresses[row.id])), ws
+                row,
+                addresses[row.id],
+                suppressed.get((row.workspace_id, row.channel, addresses[row.id])),
+                ws,
+                from_problems.get(row.workspace_id, ""),
             )
             if reason:
                 refused.append((row.id, reason))

@@ -1,4 +1,4 @@
-"""The outreach jobs: send the workspace's queued messages, draft messages with the LLM."""
+"""The outreach jobs: send the workspace's queued messages (now, or when due), draft messages with the LLM."""
 
 from __future__ import annotations
 
@@ -16,6 +16,19 @@ def send_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
         workspace_id=args.get("workspace_id") or ctx.workspace_id,
         progress=lambda done, msg: ctx.progress(done, None, msg),
     )
+    return {
+        "sent": summary.sent,
+        "failed": summary.failed,
+        "unknown": summary.unknown,
+        "suppressed": summary.suppressed,
+        "waiting": summary.waiting,
+        "capped": summary.capped,
+    }
+
+
+def send_due_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Periodic job ``outreach.send_due``: send every workspace's queued messages whose time has come."""
+    summary = send_queued(progress=lambda done, msg: ctx.progress(done, None, msg))
     return {
         "sent": summary.sent,
         "failed": summary.failed,

@@ -43,6 +43,23 @@ def in_window(now: datetime, zones: tuple[ZoneInfo, ...], window: tuple[int, int
     return True
 
 
+def next_send_at(
+    now: datetime, zones: tuple[ZoneInfo, ...], window: tuple[int, int, tuple[int, ...]], *, days: int = 8
+) -> datetime | None:
+    """The first moment from ``now`` inside the window in every zone (quarter-hour steps), or None within ``days``."""
+    if in_window(now, zones, window):
+        return now
+    if not window[2] or window[0] >= window[1]:
+        return None
+    step = timedelta(minutes=15)  # every UTC offset in use is a multiple of 15 minutes
+    moment = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 15)
+    for _ in range(days * 24 * 4):
+        moment += step
+        if in_window(moment, zones, window):
+            return moment
+    return None
+
+
 def daily_cap(settings: Mapping[str, Any], channel: str) -> int | None:
     """The per-sender daily cap for a channel (None = unlimited)."""
     caps = {**DEFAULT_DAILY_CAPS, **(settings.get("daily_caps") or {})}

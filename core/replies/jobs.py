@@ -10,6 +10,11 @@ from core.config import get_settings
 from core.replies.imap import poll_mailbox
 
 
+def mailbox_configured() -> bool:
+    """Whether the periodic mailbox read is worth submitting (IMAP is set up)."""
+    return get_settings().imap_enabled
+
+
 def poll_replies_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     """Read new mail from the sending mailbox (submitted every two minutes while IMAP is configured)."""
     settings = get_settings()

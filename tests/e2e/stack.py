@@ -94,7 +94,8 @@ class Stack:
         """Start (another) ``rq worker`` on every queue."""
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            [str(BIN / "rq"), "worker", "crawl", "llm", "send", "default", "--with-scheduler", "--url", self.env["REDIS_URL"]],
+            [str(BIN / "rq"), "worker", "--worker-class", "workers.tasks.Worker", "crawl", "llm", "send", "default",
+             "--with-scheduler", "--url", self.env["REDIS_URL"]],  # as `make worker`: it ticks the periodic jobs
             cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.processes[name] = proc

@@ -57,7 +57,7 @@ def test_smtp_server_receives_exactly_the_messages_with_headers(actor):
         parsed = email.message_from_bytes(envelope.content)
         assert parsed["List-Unsubscribe"].startswith("<https://leadscout.example.test/unsubscribe?t=")
         assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        assert parsed["From"] == "Sam Sender <sam@sender.example.test>"
+        assert parsed["From"] == "Sam Sender <sam@sender-co.de>"
         assert parsed["Subject"].startswith("Hi Ada at ")
         assert parsed["Message-ID"].startswith(f"<leadscout.{actor.workspace_id}.")
         body = parsed.get_payload(decode=True).decode()

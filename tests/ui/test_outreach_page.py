@@ -33,9 +33,10 @@ def test_leads_chosen_on_the_leads_page_are_preselected_and_ai_needs_a_key(owner
     at = AppTest.from_file(str(PROJECT_ROOT / "pages/outreach.py"), default_timeout=30)
     at.session_state["actor"] = owner
     at.session_state["outreach_lead_ids"] = [chosen]
+    at.session_state["outreach_open_drafts"] = True  # what the leads page's Contact sets
     at.run()
     assert not at.exception
-    assert [lead[0] for lead in at.multiselect(key="outreach_leads").value] == [chosen]
+    assert at.multiselect(key="outreach_leads").value == [chosen]  # lead ids, not (id, name, status) rows
     at.radio(key="outreach_draft_how").set_value("Draft with AI").run()
     assert not at.exception
     assert any("OpenAI key" in i.value and "templates only" in i.value for i in at.info)
@@ -129,4 +130,5 @@ def test_the_send_confirmation_lists_preflight_problems_and_counts_only_ready_me
     at.run()
     assert not at.exception
     assert any(f"#{ids[1]}: No SMS consent" in e.value for e in at.error)
-    assert at.checkbox(key="outreach_confirm").label == "Yes, send 1 message(s) now"
+    (confirm,) = [c for c in at.checkbox if c.label.startswith("Yes, send")]
+    assert confirm.label.startswith(f"Yes, send 1 message(s) now: #{ids[0]} ")  # it names the one it sends
