@@ -36,6 +36,7 @@ RESCORE_CAMPAIGN = JobKind("scoring.rescore_campaign", "core.scoring.jobs:rescor
 IMPORT_CSV = JobKind("leads.import_csv", "core.leads.jobs:import_csv_job")
 SEND = JobKind("outreach.send", "core.outreach.jobs:send_job", "send")
 DRAFT = JobKind("outreach.draft", "core.outreach.jobs:draft_job", "llm")
+WEBHOOKS_DELIVER = JobKind("webhooks.deliver", "core.webhooks.jobs:deliver_job", "send")
 
 KINDS: dict[str, JobKind] = {
     kind.name: kind
@@ -51,5 +52,6 @@ KINDS: dict[str, JobKind] = {
         IMPORT_CSV,
         SEND,
         DRAFT,
+        WEBHOOKS_DELIVER,
     )
 }

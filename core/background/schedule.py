@@ -9,8 +9,10 @@ process whose statement changed the row submits the job, so N processes still su
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -33,14 +35,31 @@ TICK_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class Periodic:
-    """A job kind submitted every ``every``, with fixed arguments."""
+    """A job kind submitted every ``every``, with fixed arguments.
+
+    ``only_if``, when given, names a ``module:function`` returning whether there is work (a string,
+    like a kind's target, so this module imports no business area); the job is submitted only then.
+    """
 
     kind: JobKind
     every: timedelta
     args: dict[str, Any] = field(default_factory=dict)
+    only_if: str = ""
+
+    def has_work(self) -> bool:
+        """True unless ``only_if`` names a check that says there is nothing to do."""
+        if not self.only_if:
+            return True
+        module_name, _, function_name = self.only_if.partition(":")
+        check: Callable[[], bool] = getattr(importlib.import_module(module_name), function_name)
+        return bool(check())
 
 
-PERIODIC: tuple[Periodic, ...] = (Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),)
+PERIODIC: tuple[Periodic, ...] = (
+    Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),
+    # retries whose backoff has passed, and deliveries whose worker died (their claim ran out)
+    Periodic(kinds.WEBHOOKS_DELIVER, timedelta(minutes=1), only_if="core.webhooks.jobs:deliveries_due"),
+)
 
 
 def _claim(uow: UnitOfWork, periodic: Periodic, now: datetime) -> bool:
@@ -76,7 +95,7 @@ def submit_due(
     for item in periodic:
         with UnitOfWork() as uow:
             claimed = _claim(uow, item, now)
-        if claimed:
+        if claimed and item.has_work():
             submitted.append(submit(kind=item.kind, args=dict(item.args), runner=runner))
     return submitted
 
