@@ -24,6 +24,7 @@ from core.webhooks.sealing import seal
 from core.webhooks.signing import new_secret
 
 MAX_ENDPOINTS = 20  # per workspace
+EVENTS = WEBHOOK_EVENTS  # what an endpoint can subscribe to
 
 
 def check_endpoint_url(url: str) -> str:
