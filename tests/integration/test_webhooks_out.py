@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -397,3 +398,31 @@ def test_another_workspaces_key_gets_404_for_every_webhook_operation(client, rec
     mine = client.get(f"/api/v1/webhooks/deliveries/{delivery.id}", headers=auth(a.key))
     assert mine.status_code == 200 and mine.json()["message_id"] == delivery.message_id
     assert webhooks.get_endpoint_or_raise(actor=a.actor, endpoint_id=endpoint.id).description == "CRM"
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="RQ needs REDIS_URL (the PostgreSQL run sets it)")
+def test_the_delivery_job_runs_on_a_real_rq_worker(owner, receiver):
+    from redis import Redis
+    from rq import Queue
+
+    url = os.environ["REDIS_URL"]
+    Queue(WEBHOOKS_DELIVER.queue, connection=Redis.from_url(url)).empty()
+    token = runners.current_runner.set(runners.RQRunner(get_settings(), redis_url=url))
+    try:
+        register(owner, receiver)
+        qualify(owner)
+    finally:
+        runners.current_runner.reset(token)
+    [pending] = deliveries(owner)
+    assert pending.status == "pending" and receiver.requests == []  # queued on RQ, not run here
+    worker = subprocess.run(
+        [str(Path(sys.executable).with_name("rq")), "worker", "--burst", "--url", url, WEBHOOKS_DELIVER.queue],
+        cwd=PROJECT_ROOT,
+        env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    view = webhooks.get_delivery_or_raise(actor=owner, delivery_id=pending.id)
+    assert view.status == "succeeded" and [r.verified for r in receiver.requests] == [True]
