@@ -126,7 +126,7 @@ def test_a_delivery_is_signed_so_the_reference_verifier_accepts_it(owner, receiv
     assert [(a.status_code, a.manual) for a in detail.log] == [(200, False)]
 
 
-def test_a_tampered_body_or_another_secret_fails_the_reference_verification(owner, receiver, embedded):
+def test_a_request_checked_with_another_endpoints_secret_fails_the_reference_verification(owner, receiver, embedded):
     register(owner, receiver)
     receiver.secret = webhooks.create_endpoint(
         actor=owner, url=receiver.url, events=["run.finished"], description="other"
