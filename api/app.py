@@ -10,7 +10,7 @@ from starlette.middleware import Middleware
 
 from api import problems, public
 from api.middleware import Idempotency, RateLimit, RefuseNul, RequestId
-from api.v1 import leads, outreach, strategies
+from api.v1 import leads, outreach, strategies, webhooks
 from core.body_limit import BodySizeLimit
 
 API_PATHS = ("/api/", "/unsubscribe", "/hooks/", "/healthz")  # what server.py hands to this application
@@ -99,6 +99,16 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, dict[str, str]]]] = {
     ("/api/v1/messages", "get", "200"): {
         "GetMessage": ("get_message", {"message_id": "$response.body#/0/id"}),
     },
+    ("/api/v1/webhooks/endpoints", "post", "201"): {
+        "GetEndpoint": ("get_webhook_endpoint", {"endpoint_id": "$response.body#/id"}),
+        "UpdateEndpoint": ("update_webhook_endpoint", {"endpoint_id": "$response.body#/id"}),
+        "DeleteEndpoint": ("delete_webhook_endpoint", {"endpoint_id": "$response.body#/id"}),
+        "ListEndpointDeliveries": ("list_webhook_deliveries", {"endpoint_id": "$response.body#/id"}),
+    },
+    ("/api/v1/webhooks/deliveries", "get", "200"): {
+        "GetDelivery": ("get_webhook_delivery", {"delivery_id": "$response.body#/0/id"}),
+        "Redeliver": ("redeliver_webhook", {"delivery_id": "$response.body#/0/id"}),
+    },
     ("/api/v1/suppressions", "post", "201"): {
         "RemoveSuppression": (
             "remove_suppression",
@@ -141,6 +151,7 @@ def create_app() -> FastAPI:
     v1.include_router(leads.router)
     v1.include_router(strategies.router)
     v1.include_router(outreach.router)
+    v1.include_router(webhooks.router)
     app.include_router(v1)
     app.include_router(public.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     api_rate_burst: int = Field(default=100, ge=1)
     api_idempotency_hours: int = Field(default=24, ge=1)  # how long an Idempotency-Key's response is replayed
     api_key_default_days: int = Field(default=365, ge=0)  # a new key's lifetime; 0 = no expiry
+    # Webhooks out: seconds to wait before each retry (so 1 + len attempts), the per-request timeout,
+    # and how long a worker's claim on a delivery lasts before another worker may take it over
+    webhook_retry_delays: list[int] = [60, 300, 1800, 7200, 18000, 36000]
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_claim_seconds: int = Field(default=120, ge=1)
 
     # Supabase
     supabase_url: str | None = None

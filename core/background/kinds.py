@@ -40,6 +40,7 @@ SEND = JobKind("outreach.send", "core.outreach.jobs:send_job", "send")
 SEND_DUE = JobKind("outreach.send_due", "core.outreach.jobs:send_due_job", "send")
 DRAFT = JobKind("outreach.draft", "core.outreach.jobs:draft_job", "llm")
 POLL_REPLIES = JobKind("replies.poll", "core.replies.jobs:poll_replies_job")
+WEBHOOKS_DELIVER = JobKind("webhooks.deliver", "core.webhooks.jobs:deliver_job", "send")
 
 KINDS: dict[str, JobKind] = {
     kind.name: kind
@@ -59,5 +60,6 @@ KINDS: dict[str, JobKind] = {
         SEND_DUE,
         DRAFT,
         POLL_REPLIES,
+        WEBHOOKS_DELIVER,
     )
 }

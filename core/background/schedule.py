@@ -52,6 +52,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic(kinds.PURGE_TRASH, timedelta(hours=6)),
     # Queued messages that waited for the sending window or a new day's cap, or were queued again by hand.
     Periodic(kinds.SEND_DUE, timedelta(minutes=1), needed="core.outreach.timing:any_due"),
+    # retries whose backoff has passed, and deliveries whose worker died (their claim ran out)
+    Periodic(kinds.WEBHOOKS_DELIVER, timedelta(minutes=1), needed="core.webhooks.jobs:deliveries_due"),
 )
 
 

@@ -20,6 +20,7 @@ from core.db.models import Contact, Lead, LeadTombstone, utcnow
 from core.leads.bulk import among, insert_rows, reserve_ids
 from core.leads.csv_rows import ValidRow
 from core.leads.models import ImportResult
+from core.webhooks import events as webhooks
 
 # The lead columns a re-import may fill in or change, read for every lead the file names again.
 _CHANGEABLE = (Lead.name, Lead.website, Lead.industry, Lead.location, Lead.country)
@@ -153,8 +154,23 @@ class ChunkWriter:
             stored = s.execute(
                 select(Lead.domain, Lead.id).where(Lead.workspace_id == ws, among(s, Lead.domain, new_rows))
             )
+        created = []
         for domain, lead_id in stored:
             self.companies[domain].lead_id = lead_id
+            row = new_rows[domain]
+            created.append(
+                {
+                    "id": lead_id,
+                    "domain": domain,
+                    "website": row.website,
+                    "name": row.company,
+                    "status": "new",
+                    "source": "csv",
+                    "campaign_id": None,
+                    "score": None,
+                }
+            )
+        webhooks.emit_many(s, workspace_id=ws, event="lead.created", items=created)
 
     def save(self, uow: UnitOfWork, chunk: list[tuple[int, ValidRow]]) -> None:
         """Add or update the chunk's companies and add their new contacts; count every row once."""

@@ -32,6 +32,7 @@ from core.leads.people import people_of
 from core.leads.repository import lead_or_raise, owned_lead_ids
 from core.leads.rubrics import rubric_refs
 from core.leads.trash import move_to_trash
+from core.webhooks import events as webhooks
 
 
 def get_lead_detail_or_raise(*, actor: Actor, lead_id: int, uow: UnitOfWork | None = None) -> LeadDetail:
@@ -156,6 +157,8 @@ def update_lead(
         changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
         if changed:
             audit(uow, "lead.updated", actor=actor, target_type="lead", target_id=lead.id, detail=changed)
+        if status == "qualified" and before["status"] != "qualified":
+            webhooks.emit(uow, workspace_id=actor.workspace_id, event="lead.qualified", data=webhooks.lead_data(lead))
         uow.commit()
 
 
@@ -167,8 +170,17 @@ def set_status(*, actor: Actor, lead_ids: list[int], status: str, uow: UnitOfWor
     uow = uow or UnitOfWork()
     with uow:
         ids = owned_lead_ids(uow, actor, lead_ids)
+        newly_qualified: list[Lead] = []
         for start in range(0, len(ids), 5000):
-            uow.session.execute(update(Lead).where(Lead.id.in_(ids[start : start + 5000])).values(status=status))
+            chunk = ids[start : start + 5000]
+            if status == "qualified":
+                newly_qualified.extend(
+                    uow.session.scalars(select(Lead).where(Lead.id.in_(chunk), Lead.status != "qualified"))
+                )
+            uow.session.execute(update(Lead).where(Lead.id.in_(chunk)).values(status=status))
+        if newly_qualified:
+            items = [{**webhooks.lead_data(lead), "status": "qualified"} for lead in newly_qualified]
+            webhooks.emit_many(uow, workspace_id=actor.workspace_id, event="lead.qualified", items=items)
         audit(
             uow,
             "lead.bulk_status",

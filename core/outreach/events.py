@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Contact, Lead, Message, MessageEvent, Suppression
 from core.outreach.models import FINAL_FAILURES, PROGRESS_RANK, ProviderEvent
 from core.outreach.suppression import add_suppression_row, normalise_address
+from core.webhooks import events as webhooks
 
 UNSETTLED = ("queued", "sending", "unknown", "failed")
 
@@ -26,6 +29,11 @@ def _find_message(session: Session, event: ProviderEvent) -> Message | None:
             .limit(1)
         )
     return None
+
+
+def reply_data(message: Message) -> dict[str, Any]:
+    """The ``data`` of a ``message.replied`` webhook event."""
+    return {"id": message.id, "lead_id": message.lead_id, "channel": message.channel, "status": "replied"}
 
 
 def _next_status(current: str, incoming: str) -> str | None:
@@ -62,6 +70,7 @@ def apply_event(session: Session, event: ProviderEvent) -> bool:
         if event.provider_message_id and not message.provider_message_id:
             message.provider_message_id = event.provider_message_id
         if new_status == "replied":
+            webhooks.emit(session, workspace_id=message.workspace_id, event="message.replied", data=reply_data(message))
             session.execute(
                 update(Lead)
                 .where(Lead.id == message.lead_id, Lead.status.in_(("new", "qualified", "contacted")))
@@ -136,6 +145,7 @@ def apply_inbound_sms(session: Session, *, from_number: str, body: str) -> str:
         )
         if message is not None and _next_status(message.status, "replied"):
             message.status = "replied"
+            webhooks.emit(session, workspace_id=message.workspace_id, event="message.replied", data=reply_data(message))
             session.add(
                 MessageEvent(
                     workspace_id=message.workspace_id,

@@ -14,6 +14,7 @@ from core.errors import InvalidInput, NotFound
 from core.outreach.channels.base import build_email
 from core.outreach.compose import outgoing_for
 from core.outreach.models import MessageEventView, MessageHistory, MessageView
+from core.webhooks import events as webhooks
 
 
 def _messages(actor: Actor) -> Select[Message, str, str, str]:
@@ -181,7 +182,11 @@ def _set_status(
             )
         )
         if status == "replied":
-            lead_id = uow.session.scalar(select(Message.lead_id).where(Message.id == message_id))
+            lead_id, channel = uow.session.execute(
+                select(Message.lead_id, Message.channel).where(Message.id == message_id)
+            ).one()
+            reply = {"id": message_id, "lead_id": lead_id, "channel": channel, "status": "replied"}
+            webhooks.emit(uow, workspace_id=actor.workspace_id, event="message.replied", data=reply)
             uow.session.execute(
                 update(Lead)
                 .where(Lead.id == lead_id, Lead.status.in_(("new", "qualified", "contacted")))

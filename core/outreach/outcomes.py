@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, Update, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from core.outreach import quota
 from core.outreach.limits import start_of_day
 from core.outreach.models import SendResult
 from core.outreach.suppression import add_suppression_row
+from core.webhooks import events as webhooks
 
 CONTACTED_FROM = ("new", "qualified")
 IN_FLIGHT = ("sending", "unknown")
@@ -103,6 +104,19 @@ def write_outcomes(session: Session, outcomes: list[Outcome]) -> None:
             .values(status="contacted")
             .execution_options(synchronize_session=False)
         )
+    sent: dict[int, list[dict[str, Any]]] = {}
+    for o in outcomes:
+        if o.status == "sent":
+            item = {
+                "id": o.message_id,
+                "lead_id": o.lead_id,
+                "channel": o.channel,
+                "provider": o.provider,
+                "sent_at": o.at,
+            }
+            sent.setdefault(o.workspace_id, []).append(item)
+    for workspace_id, items in sent.items():
+        webhooks.emit_many(session, workspace_id=workspace_id, event="message.sent", items=items)
     for o in outcomes:
         if o.suppress is not None:
             add_suppression_row(

@@ -18,6 +18,7 @@ from core.db.models import SUPPRESSION_REASONS, Contact, Lead, Suppression
 from core.errors import InvalidInput
 from core.outreach.models import SuppressionView
 from core.outreach.templates import refuse_line_breaks
+from core.webhooks import events as webhooks
 
 SUPPRESSION_CHANNELS = ("email", "sms")
 
@@ -48,6 +49,9 @@ def is_suppressed(session: Session, *, workspace_id: int, channel: str, address:
     )
 
 
+UNSUBSCRIBE_REASONS = ("unsubscribed", "stop")  # the contact asked: a contact.unsubscribed webhook event
+
+
 def add_suppression_row(
     session: Session, *, workspace_id: int, channel: str, address: str, reason: str, source: str
 ) -> bool:
@@ -67,6 +71,9 @@ def add_suppression_row(
             )
     except IntegrityError:
         return False
+    if reason in UNSUBSCRIBE_REASONS:
+        data = {"channel": channel, "address": normalised, "reason": reason, "source": source[:64]}
+        webhooks.emit(session, workspace_id=workspace_id, event="contact.unsubscribed", data=data)
     return True
 
 

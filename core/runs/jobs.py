@@ -43,6 +43,7 @@ from core.search.candidates import DEFAULT_BLOCKLIST, parse_blocklist, select_ca
 from core.search.models import SearchResult
 from core.search.repository import add_search_hits, known_domains
 from core.strategy.models import parse_strategy
+from core.webhooks import events as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ def search_job(ctx: background.JobContext, args: dict[str, Any]) -> dict[str, An
             run.status = "crawling" if queued else "done"
             run.finished_at = None if queued else utcnow()
             run.stats = {**(run.stats or {}), "search_errors": errors}
+            if not queued:
+                webhooks.emit(uow, workspace_id=workspace_id, event="run.finished", data=run_data(run))
         uow.commit()
     batches = submit_batches(workspace_id=workspace_id, run_id=run_id, domains=sorted(set(queued)))
     return {
@@ -206,6 +209,8 @@ def store_site(*, workspace_id: int, run_id: int, campaign_id: int | None, domai
         apply_profile(uow, lead=lead, profile=profile)
         row.status, row.lead_id, row.lead_created, row.step = "crawled", lead.id, created, "stored"
         lead_id = lead.id
+        if created:
+            webhooks.emit(uow, workspace_id=workspace_id, event="lead.created", data=webhooks.lead_data(lead))
         uow.commit()
     _after_step("stored")
     return lead_id
@@ -342,6 +347,17 @@ def _fail_queued_sites(run_id: int, domains: list[str], error: str) -> None:
         uow.commit()
 
 
+def run_data(run: Run) -> dict[str, Any]:
+    """The ``data`` of a ``run.finished`` webhook event."""
+    return {
+        "id": run.id,
+        "campaign_id": run.campaign_id,
+        "status": run.status,
+        "finished_at": run.finished_at,
+        "stats": dict(run.stats or {}),
+    }
+
+
 def _finish_run_if_done(run_id: int) -> None:
     with UnitOfWork() as uow:
         run = uow.session.get(Run, run_id)
@@ -350,6 +366,7 @@ def _finish_run_if_done(run_id: int) -> None:
         )
         if run is not None and left is None and run.status == "crawling":
             run.status, run.finished_at = "done", utcnow()
+            webhooks.emit(uow, workspace_id=run.workspace_id, event="run.finished", data=run_data(run))
             campaign = uow.session.get(Campaign, run.campaign_id)
             if campaign is not None and campaign.status == "running":
                 campaign.status = "done"

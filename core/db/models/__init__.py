@@ -45,6 +45,14 @@ from core.db.models.system import (
     LLMCall,
     PeriodicSlot,
 )
+from core.db.models.webhooks import (
+    DELIVERY_STATUSES,
+    ENDPOINT_STATUSES,
+    WEBHOOK_EVENTS,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "API_SCOPES",
@@ -92,5 +100,11 @@ __all__ = [
     "User",
     "Workspace",
     "WebhookReplay",
+    "DELIVERY_STATUSES",
+    "ENDPOINT_STATUSES",
+    "WEBHOOK_EVENTS",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "utcnow",
 ]

@@ -1,0 +1,1 @@
+"""Webhooks out: endpoints a workspace registers, events signed per Standard Webhooks, delivered by a job."""
