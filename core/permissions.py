@@ -61,6 +61,9 @@ _TABLE = (
     Permission("team.view", "See the workspace's members", EVERYONE),
     Permission("team.manage", "Invite and remove members, change roles (owners only for owner changes)", MANAGERS),
     Permission("apikey.manage", "Create, list and revoke API keys", MANAGERS),
+    Permission(
+        "webhook.manage", "Register, change and delete webhook endpoints; see their deliveries, redeliver", MANAGERS
+    ),
     # System
     Permission("job.manage", "Cancel or retry the workspace's jobs", EVERYONE),
     Permission("system.details", "See server details: database URL/path, Redis, queues, workers, size", MANAGERS),

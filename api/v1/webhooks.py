@@ -1,5 +1,6 @@
 """Webhooks out: a workspace's endpoints (the secret is returned once, at creation), their deliveries
-with every attempt's response code, and redelivery by hand. All need the ``write`` scope."""
+with every attempt's response code, and redelivery by hand. Reading needs the ``read`` scope, changing and redelivering ``write``; the key's
+creator must be an owner or admin (``webhook.manage``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from api.deps import WRITE
+from api.deps import READ, WRITE
 from core.apikeys.service import ApiPrincipal
 from core.webhooks import service as webhooks
 from core.webhooks.models import DeliveryView, EndpointView
@@ -103,7 +104,7 @@ def _delivery(view: DeliveryView) -> DeliveryOut:
 
 
 @router.get("/endpoints", response_model=list[EndpointOut], summary="List webhook endpoints")
-def list_webhook_endpoints(who: ApiPrincipal = WRITE) -> list[EndpointOut]:
+def list_webhook_endpoints(who: ApiPrincipal = READ) -> list[EndpointOut]:
     return [_endpoint(e) for e in webhooks.list_endpoints(actor=who.actor)]
 
 
@@ -120,7 +121,7 @@ def create_webhook_endpoint(body: EndpointIn, who: ApiPrincipal = WRITE) -> Endp
 
 
 @router.get("/endpoints/{endpoint_id:int}", response_model=EndpointOut, summary="A webhook endpoint")
-def get_webhook_endpoint(endpoint_id: Id, who: ApiPrincipal = WRITE) -> EndpointOut:
+def get_webhook_endpoint(endpoint_id: Id, who: ApiPrincipal = READ) -> EndpointOut:
     return _endpoint(webhooks.get_endpoint_or_raise(actor=who.actor, endpoint_id=endpoint_id))
 
 
@@ -140,7 +141,7 @@ def delete_webhook_endpoint(endpoint_id: Id, who: ApiPrincipal = WRITE) -> Respo
 
 @router.get("/deliveries", response_model=list[DeliveryOut], summary="Deliveries, newest first")
 def list_webhook_deliveries(
-    who: ApiPrincipal = WRITE,
+    who: ApiPrincipal = READ,
     endpoint_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
@@ -153,7 +154,7 @@ def list_webhook_deliveries(
     response_model=DeliveryDetail,
     summary="A delivery with its body and every attempt's response code",
 )
-def get_webhook_delivery(delivery_id: Id, who: ApiPrincipal = WRITE) -> DeliveryDetail:
+def get_webhook_delivery(delivery_id: Id, who: ApiPrincipal = READ) -> DeliveryDetail:
     view = webhooks.get_delivery_or_raise(actor=who.actor, delivery_id=delivery_id)
     log = [AttemptOut(**a.__dict__) for a in view.log]
     return DeliveryDetail(**_delivery(view).model_dump(), body=view.body, log=log)

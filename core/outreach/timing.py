@@ -110,6 +110,7 @@ def queued_schedule(
     *, actor: Actor, now: datetime | None = None, settings: Settings | None = None, uow: UnitOfWork | None = None
 ) -> list[QueuedView]:
     """The workspace's queued messages (oldest first) with when each will go and why it waits."""
+    actor.require_permission("outreach.view")
     now = now or utcnow()
     settings = settings or get_settings()
     providers = {"email": email_provider_name(settings), "sms": sms_provider_name(settings)}

@@ -69,7 +69,7 @@ def create_endpoint(
     *, actor: Actor, url: str, events: Sequence[str], description: str = "", uow: UnitOfWork | None = None
 ) -> CreatedEndpoint:
     """Register an endpoint; the returned ``secret`` is never shown again."""
-    actor.require("admin")
+    actor.require_permission("webhook.manage")
     chosen = parse_events(events)
     label = " ".join(description.split())[:200]
     checked = check_endpoint_url(url)
@@ -107,7 +107,7 @@ def create_endpoint(
 
 def list_endpoints(*, actor: Actor, uow: UnitOfWork | None = None) -> list[EndpointView]:
     """The workspace's endpoints, newest first."""
-    actor.require("admin")
+    actor.require_permission("webhook.manage")
     uow = uow or UnitOfWork()
     with uow:
         rows = uow.session.scalars(
@@ -120,7 +120,7 @@ def list_endpoints(*, actor: Actor, uow: UnitOfWork | None = None) -> list[Endpo
 
 def get_endpoint_or_raise(*, actor: Actor, endpoint_id: int, uow: UnitOfWork | None = None) -> EndpointView:
     """One endpoint of the workspace; ``NotFound`` otherwise."""
-    actor.require("admin")
+    actor.require_permission("webhook.manage")
     uow = uow or UnitOfWork()
     with uow:
         return _view(_owned(uow, actor, endpoint_id))
@@ -136,7 +136,7 @@ def update_endpoint(
     uow: UnitOfWork | None = None,
 ) -> EndpointView:
     """Change an endpoint's URL, events or description (each only when given)."""
-    actor.require("admin")
+    actor.require_permission("webhook.manage")
     checked = check_endpoint_url(url) if url is not None else None
     chosen = parse_events(events) if events is not None else None
     uow = uow or UnitOfWork()
@@ -164,7 +164,7 @@ def update_endpoint(
 
 def delete_endpoint(*, actor: Actor, endpoint_id: int, uow: UnitOfWork | None = None) -> None:
     """Delete an endpoint and its delivery log."""
-    actor.require("admin")
+    actor.require_permission("webhook.manage")
     uow = uow or UnitOfWork()
     with uow:
         row = _owned(uow, actor, endpoint_id)
@@ -202,7 +202,7 @@ def list_deliveries(
     *, actor: Actor, endpoint_id: int | None = None, limit: int = 100, uow: UnitOfWork | None = None
 ) -> list[DeliveryView]:
     """The workspace's deliveries (of one endpoint, when given), newest first."""
-    actor.require("admin")
+    actor.require_permission("webhook.manage")
     uow = uow or UnitOfWork()
     with uow:
         query = select(WebhookDelivery).where(WebhookDelivery.workspace_id == actor.workspace_id)
@@ -215,7 +215,7 @@ def list_deliveries(
 
 def get_delivery_or_raise(*, actor: Actor, delivery_id: int, uow: UnitOfWork | None = None) -> DeliveryView:
     """A delivery of the workspace with every attempt (oldest first); ``NotFound`` otherwise."""
-    actor.require("admin")
+    actor.require_permission("webhook.manage")
     uow = uow or UnitOfWork()
     with uow:
         row = uow.session.get(WebhookDelivery, delivery_id)
@@ -230,7 +230,7 @@ def get_delivery_or_raise(*, actor: Actor, delivery_id: int, uow: UnitOfWork | N
 
 def redeliver(*, actor: Actor, delivery_id: int, uow: UnitOfWork | None = None) -> DeliveryView:
     """Send a delivery again now, by hand (one attempt, same webhook-id, no automatic retries after it)."""
-    actor.require("admin")
+    actor.require_permission("webhook.manage")
     uow = uow or UnitOfWork()
     with uow:
         row = uow.session.get(WebhookDelivery, delivery_id)

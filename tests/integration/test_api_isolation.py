@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from core.apikeys import service as apikeys
 from core.db import UnitOfWork
-from core.db.models import ApiKey, Run, utcnow
+from core.db.models import ApiKey, Run, WebhookDelivery, WebhookEndpoint, utcnow
 from core.outreach import suppression
 from tests.conftest import make_owner, unique
 from tests.fixtures.api_data import Seeded, seeded_workspace
@@ -37,6 +37,8 @@ class World:
     b_run: int
     b_address: str
     b_version_strategy: dict[str, Any]
+    b_endpoint: int = 0
+    b_delivery: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,23 @@ def world(database):
     with TestClient(create_app()) as client:
         versions = client.get(f"/api/v1/strategies/{b.strategy_id}/versions",
                               headers={"Authorization": f"Bearer {b.key}"}).json()
-    return World(a=a, b=b, b_run=_b_run(b), b_address=address, b_version_strategy=versions[0]["strategy"])
+    endpoint, delivery = _b_webhook(b)
+    return World(a=a, b=b, b_run=_b_run(b), b_address=address, b_version_strategy=versions[0]["strategy"],
+                 b_endpoint=endpoint, b_delivery=delivery)
+
+
+def _b_webhook(b: Seeded) -> tuple[int, int]:
+    """B's webhook endpoint and one delivery of it (rows as the service stores them)."""
+    with UnitOfWork() as uow:
+        endpoint = WebhookEndpoint(workspace_id=b.actor.workspace_id, url="https://hooks.example.com/b",
+                                   events=["lead.created"], secret_sealed="sealed")
+        uow.session.add(endpoint)
+        uow.flush()
+        delivery = WebhookDelivery(workspace_id=b.actor.workspace_id, endpoint_id=endpoint.id, event="lead.created",
+                                   message_id=f"msg_{unique('d')}", body="{}", status="succeeded")
+        uow.session.add(delivery)
+        uow.commit()
+        return endpoint.id, delivery.id
 
 
 def table() -> list[Row]:
@@ -121,11 +139,21 @@ def table() -> list[Row]:
             params=lambda w, i: {"lead_id": i(w.b.lead_ids[0])}, expect_404=False),
         Row("list_suppressions", "GET", lambda w, i: "/api/v1/suppressions",
             params=lambda w, i: {"search": w.b_address if i(1) == 1 else "nobody@example.test"}, expect_404=False),
+        # -- webhooks
+        Row("get_webhook_endpoint", "GET", lambda w, i: f"/api/v1/webhooks/endpoints/{i(w.b_endpoint)}"),
+        Row("update_webhook_endpoint", "PATCH", lambda w, i: f"/api/v1/webhooks/endpoints/{i(w.b_endpoint)}",
+            lambda w, i: {"description": "x"}),
+        Row("delete_webhook_endpoint", "DELETE", lambda w, i: f"/api/v1/webhooks/endpoints/{i(w.b_endpoint)}"),
+        Row("get_webhook_delivery", "GET", lambda w, i: f"/api/v1/webhooks/deliveries/{i(w.b_delivery)}"),
+        Row("redeliver_webhook", "POST", lambda w, i: f"/api/v1/webhooks/deliveries/{i(w.b_delivery)}/redeliver"),
+        Row("list_webhook_deliveries", "GET", lambda w, i: "/api/v1/webhooks/deliveries",
+            params=lambda w, i: {"endpoint_id": i(w.b_endpoint)}),
     ]
 
 
 # Operations that take no id of anything: they read or create only in the key's workspace, checked below.
-NO_IDS = {"list_strategies", "create_strategy", "list_templates", "create_template", "add_suppression", "insights"}
+NO_IDS = {"list_strategies", "create_strategy", "list_templates", "create_template", "add_suppression", "insights",
+          "list_webhook_endpoints", "create_webhook_endpoint"}
 
 
 def _call(client: TestClient, world: World, row: Row, ids) -> Any:  # noqa: ANN001
@@ -156,7 +184,9 @@ def _snapshot(client: TestClient, world: World) -> str:
               client.get(f"/api/v1/strategies/{world.b.strategy_id}/versions", headers=headers).json(),
               client.get(f"/api/v1/runs/{world.b_run}", headers=headers).json(),
               client.get("/api/v1/suppressions", headers=headers).json(),
-              client.get("/api/v1/templates", headers=headers).json()]
+              client.get("/api/v1/templates", headers=headers).json(),
+              client.get(f"/api/v1/webhooks/endpoints/{world.b_endpoint}", headers=headers).json(),
+              client.get(f"/api/v1/webhooks/deliveries/{world.b_delivery}", headers=headers).json()]
     return json.dumps(parts, sort_keys=True, default=str)
 
 

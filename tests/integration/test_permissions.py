@@ -35,6 +35,7 @@ from core.runs import service as runs
 from core.scoring import outdated
 from core.scoring import service as scoring
 from core.strategy import service as strategy
+from core.webhooks import service as webhooks_service
 from tests.conftest import make_owner, unique
 
 NO = 987_654_321  # an id no workspace has
@@ -159,6 +160,13 @@ CALLS: dict[str, list[Call]] = {
         lambda a: inbox.set_reply_label(actor=a, reply_id=NO, label="other"),
         lambda a: inbox.act_on_reply(actor=a, reply_id=NO, action="handled"),
         lambda a: inbox.read_mailbox_now(actor=a),
+    ],
+    "webhook.manage": [
+        lambda a: webhooks_service.list_endpoints(actor=a),
+        lambda a: webhooks_service.get_endpoint_or_raise(actor=a, endpoint_id=NO),
+        lambda a: webhooks_service.delete_endpoint(actor=a, endpoint_id=NO),
+        lambda a: webhooks_service.list_deliveries(actor=a),
+        lambda a: webhooks_service.redeliver(actor=a, delivery_id=NO),
     ],
     "job.manage": [lambda a: jobs.cancel(actor=a, job_id=NO), lambda a: jobs.retry(actor=a, job_id=NO)],
     "system.details": [lambda a: health.rq_jobs(actor=a, registry="failed")],

@@ -359,8 +359,10 @@ def test_the_api_registers_lists_changes_and_deletes_endpoints_with_the_secret_s
 
 def test_the_api_needs_the_write_scope_and_refuses_private_urls_as_a_problem(client, monkeypatch):
     reader = seeded_workspace(scopes="read")
-    refused = client.get("/api/v1/webhooks/endpoints", headers=auth(reader.key))
-    assert refused.status_code == 403
+    assert client.get("/api/v1/webhooks/endpoints", headers=auth(reader.key)).status_code == 200  # reading is read
+    refused = client.post("/api/v1/webhooks/endpoints", json={"url": "https://hooks.example.com/x", "events": ["lead.created"]},
+                          headers=auth(reader.key))
+    assert refused.status_code == 403 and "'write' scope" in refused.json()["detail"]
     writer = seeded_workspace()
     monkeypatch.setenv("CRAWL_ALLOW_PRIVATE", "")
     get_settings.cache_clear()
