@@ -113,6 +113,11 @@ _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
 # "Portland, OR 97201", "Toronto, ON M5V 2T6", "Austin, TX"
 _STATE_ZIP = re.compile(r"^[A-Z]{2}(?:\s+(?:\d{5}(?:-\d{4})?|[A-Z]\d[A-Z]\s?\d[A-Z]\d))?$")
 _HAS_DIGIT = re.compile(r"\d")
+_STREET = re.compile(
+    r"\b(?:rue|avenue|av\.|boulevard|bd|chemin|quai|calle|avenida|plaza|via|viale|piazza|street|st\.|road|rd\.|"
+    r"lane|way|square|straße|strasse|str\.|weg|platz|allee|gasse)\b|(?:straße|strasse|weg|gasse|platz)$",
+    re.IGNORECASE,
+)
 _TRAILING_REGION = re.compile(r"\s+\(?[A-Z]{2}\)?$")  # "Roma RM", "Lyon (69)" is caught by the digit rule
 
 
@@ -123,37 +128,65 @@ def _clean_city(text: str) -> str:
     return city[:120] if city and not _HAS_DIGIT.search(city) and not country_code(city) else ""
 
 
+@lru_cache(maxsize=1)
+def _states() -> dict[str, str]:
+    """US state and Canadian province codes ("OR", "ON") to their country, from pycountry's ISO 3166-2 data."""
+    out: dict[str, str] = {}
+    for country in ("CA", "US"):
+        for subdivision in pycountry.subdivisions.get(country_code=country) or ():
+            out[subdivision.code.split("-", 1)[1]] = country
+    return out
+
+
+def _state_country(part: str, country_hint: str) -> str:
+    """The country of a "state zip" part ("OR 97201", "ON M5V 2T6", "CA"), or '' when it is not one.
+
+    A bare two-letter part that is also a country code ("DE", "CA", "IN") is a state only when the rest of the
+    address or the hint does not make it the country: "Wilmington, DE 19801" is Delaware, "Berlin, DE" with a
+    German hint is Germany."""
+    if not _STATE_ZIP.match(part):
+        return ""
+    state_country = _states().get(part[:2], "")
+    if not state_country:
+        return ""
+    if len(part) == 2 and country_hint and country_code(part) == country_hint.upper():
+        return ""
+    return state_country
+
+
 def split_location(text: str, country_hint: str = "") -> tuple[str, str]:
     """(country code, city) read from an address or a place name; '' for what it does not say.
 
     "Hauptstraße 5, 10115 Berlin, Germany" -> ("DE", "Berlin"); "12 Rue de la Paix, 75002 Paris" -> ("", "Paris");
-    "221B Baker Street, London NW1 6XE" -> ("", "London"); "Portland, OR 97201" -> ("", "Portland");
+    "221B Baker Street, London NW1 6XE" -> ("", "London"); "Portland, OR 97201" -> ("US", "Portland");
     "Berlin" -> ("", "Berlin"); "UK" -> ("GB", ""). ``country_hint`` is returned as the country when the text
     names none (it is never checked against the text).
     """
     parts = [p.strip() for p in re.split(r"[,;\n|]", text or "") if p.strip()]
     country = ""
-    if parts and (code := country_code(parts[-1])):
+    if parts and not _state_country(parts[-1], country_hint) and (code := country_code(parts[-1])):
         country = code
         parts = parts[:-1]
-    country = country or (country_hint.upper() if len(country_hint) == 2 else "")
     city = ""
     for index in range(len(parts) - 1, -1, -1):
         part = parts[index]
+        if state_country := _state_country(part, country_hint):
+            country = country or state_country
+            if index and (city := _clean_city(parts[index - 1])):
+                break
+            continue
         match = _UK_POSTCODE.search(part)
         if match and not re.search(r"\d{4,5}\s", part):
-            before = _clean_city(part[: match.start()])
-            city = before or (_clean_city(parts[index - 1]) if index else "")
-            break
-        if _STATE_ZIP.match(part) and index:
-            city = _clean_city(parts[index - 1])
-            break
+            city = _clean_city(part[: match.start()]) or (_clean_city(parts[index - 1]) if index else "")
+            country = country or "GB"
+            if city:
+                break
+            continue
         match = _POSTCODE_CITY.search(part)
-        if match:
-            city = _clean_city(_TRAILING_REGION.sub("", match.group("city")))
+        if match and (city := _clean_city(_TRAILING_REGION.sub("", match.group("city")))):
             break
-    else:
+    if not city and parts and not any(_HAS_DIGIT.search(p) for p in parts) and len(parts) <= 3:
         # no postcode anywhere: a bare place name ("Berlin", "Leeds, West Yorkshire") is taken as the city
-        if parts and not any(_HAS_DIGIT.search(p) for p in parts) and len(parts) <= 3:
-            city = _clean_city(parts[0])
+        city = next((_clean_city(p) for p in parts if not _STREET.search(p)), "")
+    country = country or (country_hint.upper() if len(country_hint) == 2 else "")
     return country, city
