@@ -12,7 +12,8 @@ from core.strategy.tech_goals import TECH_CATEGORY_WORDS, named_technology, tech
 
 __all__ = ["TECH_CATEGORY_WORDS", "named_technology", "tech_category_of"]
 
-JUDGEMENT_WEIGHT = 20.0  # the LLM's share of the score when the rubric does not name it: never the whole score
+JUDGEMENT_NAME = "LLM judgement"  # the factor an AI plan proposes; any factor of kind "judgement" is one
+JUDGEMENT_WEIGHT = 20  # the weight an AI plan proposes for it (shown and editable like every other weight)
 MAX_IDS = 5
 _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("exclusions", ("exclu", "not a ", "avoid", "red flag")),
@@ -246,29 +247,39 @@ def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts) -> tuple[float, list
     return (1.0, ids, "matches " + ", ".join(found)) if found else (0.0, [], "no match")
 
 
-def effective_weights(rubric: list[tuple[str, int]], *, with_judgement: bool) -> list[tuple[str, str, float]]:
-    """(factor, kind, weight) summing to 100: the LLM judgement gets its share only when it answered."""
-    kinds = [(name, factor_kind(name), float(weight)) for name, weight in rubric]
-    rules = [(n, k, w) for n, k, w in kinds if k != "judgement"]
-    named = [(n, k, w) for n, k, w in kinds if k == "judgement"]
-    judge_weight = (named[0][2] if named else JUDGEMENT_WEIGHT) if with_judgement else 0.0
-    rule_total = sum(w for _n, _k, w in rules) or 1.0
-    scale = (100.0 - judge_weight) / rule_total
-    out = [(n, k, w * scale) for n, k, w in rules]
-    if with_judgement:
-        out.append((named[0][0] if named else "LLM judgement", "judgement", judge_weight))
-    return out
+def effective_weights(rubric: list[tuple[str, int]]) -> list[tuple[str, str, float]]:
+    """(factor, kind, weight) exactly as the rubric gives them: weights are never rescaled, and the LLM's
+    judgement counts only when the rubric has a factor for it (with the weight the user gave it)."""
+    return [(name, factor_kind(name), float(weight)) for name, weight in rubric]
 
 
-def score_rules(rubric: list[tuple[str, int]], icp: ICP, facts: LeadFacts, *, with_judgement: bool) -> list[Factor]:
+def judgement_factor(rubric: list[tuple[str, int]]) -> tuple[str, float] | None:
+    """(name, weight) of the rubric's LLM judgement factor, or None when the rubric has none."""
+    return next(((n, w) for n, k, w in effective_weights(rubric) if k == "judgement"), None)
+
+
+def score_rules(rubric: list[tuple[str, int]], icp: ICP, facts: LeadFacts) -> list[Factor]:
     """Every rule factor of the rubric for one lead (the judgement factor is left to the caller)."""
     factors = []
-    for name, kind, weight in effective_weights(rubric, with_judgement=with_judgement):
+    for name, kind, weight in effective_weights(rubric):
         if kind == "judgement":
             continue
         fraction, ids, detail = _rule(kind, name, icp, facts)
         factors.append(Factor(name, kind, weight, fraction, round(weight * fraction, 2), tuple(ids), detail))
     return factors
+
+
+def unjudged(name: str, weight: float, earlier: dict[str, Any] | None, reason: str) -> Factor:
+    """The judgement factor when the LLM gave no answer this time: the lead's earlier judgement at the current
+    weight, or none (0 points) with the reason; the other weights stay as entered either way."""
+    if earlier is not None:
+        fraction = float(earlier.get("fraction") or 0.0)
+        detail = str(earlier.get("detail") or "")
+        if not detail.startswith("(earlier judgement)"):
+            detail = f"(earlier judgement) {detail}"
+        ids = tuple(int(i) for i in earlier.get("evidence_ids") or ())
+        return Factor(name, "judgement", weight, fraction, round(weight * fraction, 2), ids, detail[:2000])
+    return Factor(name, "judgement", weight, 0.0, 0.0, (), f"not judged: {reason}")
 
 
 def total(factors: list[Factor]) -> float:
