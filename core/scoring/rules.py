@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from core.extract.location import country_code
 from core.strategy.models import ICP
 from core.strategy.tech_goals import ABSENCE as _ABSENCE
 from core.strategy.tech_goals import TECH_CATEGORY_WORDS, named_technology, tech_category_of
@@ -59,6 +61,7 @@ class LeadFacts:
     industry: str = ""
     location: str = ""
     country: str = ""
+    city: str = ""
     summary: str = ""
     tech: tuple[str, ...] = ()
     contact_kinds: tuple[str, ...] = ()
@@ -90,6 +93,7 @@ class Factor:
         }
 
 
+@lru_cache(maxsize=4096)  # asked for every factor of every lead scored: the answer depends on the name alone
 def factor_kind(name: str) -> str:
     """Which rule scores a rubric factor, from its name ("Industry match" -> "industry")."""
     lowered = f" {name.lower()} "
@@ -111,28 +115,55 @@ def _stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=8192)
+def _term(term: str) -> tuple[str, tuple[str, ...]]:
+    """A term as matching reads it: lowered, and its longer words loosely stemmed (computed once per term)."""
+    lowered = term.lower().strip()
+    return lowered, tuple(_stem(w) for w in re.findall(r"[\w'-]+", lowered) if len(w) >= 4)
+
+
+def _hit(term: tuple[str, tuple[str, ...]], lowered_text: str) -> bool:
+    whole, words = term
+    if not whole:
+        return False
+    return whole in lowered_text or (bool(words) and all(w in lowered_text for w in words))
+
+
 def term_in(term: str, text: str) -> bool:
     """True when ``term`` (or all of its longer words, loosely stemmed) appears in ``text``."""
-    term, text = term.lower().strip(), text.lower()
-    if not term:
-        return False
-    if term in text:
-        return True
-    words = [_stem(w) for w in re.findall(r"[\w'-]+", term) if len(w) >= 4]
-    return bool(words) and all(w in text for w in words)
+    return _hit(_term(term), text.lower())
 
 
-def _lead_text(facts: LeadFacts) -> str:
-    return " ".join((facts.name, facts.industry, facts.location, facts.country, facts.summary, " ".join(facts.tech)))
+@dataclass(frozen=True)
+class _Texts:
+    """A lead's text as matching reads it, lowered once per lead (not once per term)."""
+
+    base: str
+    evidence: tuple[tuple[int, str], ...]
+    country: str
+    everything: str  # all of the above, one per line: a term absent here is absent everywhere (one test, not many)
 
 
-def _matches(terms: list[str], facts: LeadFacts) -> tuple[list[str], list[int]]:
-    base = _lead_text(facts)
+def _texts(facts: LeadFacts) -> _Texts:
+    base = " ".join(
+        (facts.name, facts.industry, facts.location, facts.city, facts.country, facts.summary, " ".join(facts.tech))
+    ).lower()
+    evidence = tuple((e.id, f"{e.value} {e.snippet}".lower()) for e in facts.evidence)
+    everything = "\n".join((base, *(text for _i, text in evidence)))
+    return _Texts(base, evidence, facts.country.upper(), everything)
+
+
+def _matches(terms: list[str], texts: _Texts, *, places: bool = False) -> tuple[list[str], list[int]]:
     found: list[str] = []
     ids: list[int] = []
     for term in terms:
-        hit_ids = [e.id for e in facts.evidence if term_in(term, f"{e.value} {e.snippet}")]
-        if hit_ids or term_in(term, base):
+        compiled = _term(term)
+        in_country = places and bool(texts.country) and country_code(term) == texts.country
+        if not in_country and not _hit(compiled, texts.everything):
+            continue  # most terms miss most leads: one look at the whole text settles it
+        hit_ids = [i for i, text in texts.evidence if _hit(compiled, text)]
+        # a place that is a country ("UK", "Deutschland") is the lead's country, whatever its address says
+        if hit_ids or in_country or _hit(compiled, texts.base):
             found.append(term)
             ids.extend(i for i in hit_ids if i not in ids)
     return found, ids[:MAX_IDS]
@@ -213,7 +244,7 @@ def _named_technology(name: str, facts: LeadFacts, wants_absence: bool) -> tuple
     return (1.0 if wants_absence else 0.0), [], looked
 
 
-def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts) -> tuple[float, list[int], str]:
+def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts, texts: _Texts) -> tuple[float, list[int], str]:
     if kind == "reachable":
         kinds = set(facts.contact_kinds)
         email_ids = [e.id for e in facts.evidence if e.field == "email"][:MAX_IDS]
@@ -238,7 +269,7 @@ def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts) -> tuple[float, list
     }[kind]
     if not terms:
         return 1.0, [], "nothing asked for"
-    found, ids = _matches(terms, facts)
+    found, ids = _matches(terms, texts, places=kind == "location")
     if kind == "exclusions":
         return (0.0, ids, "exclusion hit: " + ", ".join(found)) if found else (1.0, [], "no exclusion found")
     if kind == "signals":
@@ -261,10 +292,11 @@ def judgement_factor(rubric: list[tuple[str, int]]) -> tuple[str, float] | None:
 def score_rules(rubric: list[tuple[str, int]], icp: ICP, facts: LeadFacts) -> list[Factor]:
     """Every rule factor of the rubric for one lead (the judgement factor is left to the caller)."""
     factors = []
+    texts = _texts(facts)
     for name, kind, weight in effective_weights(rubric):
         if kind == "judgement":
             continue
-        fraction, ids, detail = _rule(kind, name, icp, facts)
+        fraction, ids, detail = _rule(kind, name, icp, facts, texts)
         factors.append(Factor(name, kind, weight, fraction, round(weight * fraction, 2), tuple(ids), detail))
     return factors
 

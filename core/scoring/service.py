@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text
 
 from core import background
 from core.actor import Actor
 from core.config import get_settings
 from core.db import UnitOfWork
-from core.db.models import Campaign, Contact, Evidence, Lead, StrategyVersion
+from core.db.models import Campaign, Contact, Evidence, Lead, StrategyVersion, utcnow
 from core.errors import LeadScoutError, NotFound, QuotaExceeded
 from core.llm import CONFIGURED, LLM, resolve_llm
 from core.scoring.judgement import judge
@@ -22,7 +23,8 @@ from core.scoring.rules import EvidenceFact, Factor, LeadFacts, judgement_factor
 from core.strategy.models import ICP, parse_strategy
 
 log = logging.getLogger(__name__)
-CHUNK = 500
+CHUNK = 500  # leads per batch when the LLM judges them (its answers come in as they are ready)
+RULES_CHUNK = 2000  # leads per batch scored by the rules alone
 DEFAULT_RUBRIC: list[tuple[str, int]] = [("Reachable contact", 100)]
 DEFAULT_VERSION = 0  # no approved strategy in the workspace: reachability only
 
@@ -103,6 +105,7 @@ def _load(uow: UnitOfWork, workspace_id: int, ids: list[int]) -> list[_Loaded]:
             Lead.industry,
             Lead.location,
             Lead.country,
+            Lead.city,
             Lead.summary,
             Lead.tech,
             Lead.score_factors,
@@ -118,6 +121,7 @@ def _load(uow: UnitOfWork, workspace_id: int, ids: list[int]) -> list[_Loaded]:
                 industry=industry,
                 location=location,
                 country=country,
+                city=city,
                 summary=summary,
                 tech=tuple(tech or ()),
                 contact_kinds=tuple(sorted(kinds.get(lead_id, ()))),
@@ -125,7 +129,7 @@ def _load(uow: UnitOfWork, workspace_id: int, ids: list[int]) -> list[_Loaded]:
             ),
             next((f for f in factors or () if isinstance(f, dict) and f.get("kind") == "judgement"), None),
         )
-        for lead_id, campaign_id, name, domain, industry, location, country, summary, tech, factors in rows
+        for lead_id, campaign_id, name, domain, industry, location, country, city, summary, tech, factors in rows
     ]
 
 
@@ -162,6 +166,43 @@ def _score_one(rubric: Rubric, lead: _Loaded, llm: LLM | None, workspace_id: int
         return [*factors, earlier], f"lead {facts.lead_id}: {error}", False
 
 
+_STORE_POSTGRESQL = text(
+    "UPDATE lead SET score = v.score, rubric_version = v.version, score_factors = CAST(v.factors AS jsonb), "
+    "updated_at = :now FROM unnest(CAST(:ids AS integer[]), CAST(:scores AS double precision[]), "
+    "CAST(:versions AS integer[]), CAST(:factors AS text[])) AS v(id, score, version, factors) WHERE lead.id = v.id"
+)
+_STORE_SQLITE = "UPDATE lead SET score = ?, rubric_version = ?, score_factors = ?, updated_at = ? WHERE id = ?"
+
+
+def store_scores(uow: UnitOfWork, rows: list[tuple[int, float, int, list[dict[str, Any]]]]) -> None:
+    """Write (lead id, score, rubric version, factors) for many leads at once: one set-based UPDATE on
+    PostgreSQL, one prepared statement run over every row on SQLite (no per-row ORM work on either)."""
+    connection = uow.session.connection()
+    dialect = connection.dialect
+    table = Lead.__table__
+    factors_bind = table.c.score_factors.type.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[attr-defined]
+    when_bind = table.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[attr-defined]
+    now = utcnow()
+    if dialect.name == "postgresql":
+        connection.execute(
+            _STORE_POSTGRESQL,
+            {
+                "now": now,
+                "ids": [r[0] for r in rows],
+                "scores": [r[1] for r in rows],
+                "versions": [r[2] for r in rows],
+                "factors": [json.dumps(r[3]) for r in rows],
+            },
+        )
+        return
+    stamp = when_bind(now) if when_bind else now
+    raw = connection.connection.driver_connection
+    raw.executemany(  # type: ignore[union-attr]
+        _STORE_SQLITE,
+        [(score, version, factors_bind(f) if factors_bind else f, stamp, i) for i, score, version, f in rows],
+    )
+
+
 def score_leads(
     *,
     workspace_id: int,
@@ -176,9 +217,10 @@ def score_leads(
     summary = ScoreSummary()
     ids = sorted(set(lead_ids))
     workers = max(1, get_settings().llm_max_concurrency) if llm is not None else 1
+    size = CHUNK if llm is not None else RULES_CHUNK
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score") as pool:
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
             with uow_factory() as uow:
                 loaded = _load(uow, workspace_id, chunk)
                 rubrics = resolve_rubrics(uow, workspace_id=workspace_id, campaign_ids={x.campaign_id for x in loaded})
@@ -203,20 +245,20 @@ def score_leads(
                     summary.errors.append(problem)
                 summary.judged += judged
                 rows.append(
-                    {
-                        "id": item.facts.lead_id,
-                        "score": total(factors),
-                        "rubric_version": rubrics[item.campaign_id].version,
-                        "score_factors": [f.as_dict() for f in factors],
-                    }
+                    (
+                        item.facts.lead_id,
+                        total(factors),
+                        rubrics[item.campaign_id].version,
+                        [f.as_dict() for f in factors],
+                    )
                 )
             with uow_factory() as uow:
                 if rows:
-                    uow.session.execute(update(Lead), rows)
+                    store_scores(uow, rows)
                 uow.commit()
             summary.scored += len(rows)
             if progress:
-                progress(min(start + CHUNK, len(ids)), len(ids))
+                progress(min(start + size, len(ids)), len(ids))
     return summary
 
 
