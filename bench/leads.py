@@ -4,12 +4,15 @@ Measures the leads page's first render and a filter change (AppTest of pages/lea
 core calls the page makes), exporting 100k rows, and importing a 100k-row CSV beside a raw baseline
 (pandas read_csv + a bulk insert: COPY on PostgreSQL, executemany in one transaction on SQLite). Two
 baselines: A inserts only the lead rows; B inserts the rows the import itself writes (a lead plus its
-email and phone contact per row), still without any validation or duplicate checks. Last, the first
-import into a brand-new database (no planner statistics yet), with a quarter of the file repeating 300
-companies.
-Goals: first render <= 1.5 s, filter <= 0.5 s, export <= 3 s, import <= 15 s and <= 3x the baseline.
+email and phone contact per row), still without any validation or duplicate checks. Then re-scoring
+every lead with the rules after a rubric change (issue 18 item 21: the re-score job's own calls, no LLM).
+Last, the first import into a brand-new database (no planner statistics yet), with a quarter of the file
+repeating 300 companies.
+Goals: first render <= 1.5 s, filter <= 0.5 s, export <= 3 s, import <= 15 s and <= 3x the baseline,
+re-score <= 20 s.
 
     PYTHONPATH=. .venv/bin/python bench/leads.py [--leads 100000] [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+    PYTHONPATH=. .venv/bin/python bench/leads.py --only rescore   # just the re-score, on both databases
 """
 
 from __future__ import annotations
@@ -323,6 +326,36 @@ def owner(label: str):  # type: ignore[no-untyped-def]
     return auth.actor_for(user_id=signed.user_id, workspace_id=signed.workspaces[0][0])
 
 
+RESCORE_GOAL = "Independent bakeries and coffee roasters in Leeds or Berlin with an online shop, not chains"
+
+
+def rescore_timing(actor) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Approve a rubric for the workspace (its leads have no campaign: the latest approved rubric scores them)
+    and time the re-score job's calls: the stale leads' ids, then scoring them with the rules alone."""
+    from core.db import UnitOfWork
+    from core.scoring.service import leads_of_campaign, score_leads
+    from core.strategy import service as strategy
+
+    version = strategy.create_campaign_from_goal(actor=actor, goal=RESCORE_GOAL, llm=None)
+
+    class Hold:  # keeps the re-score job that approving queues: the bench runs the same calls itself, timed
+        name = "hold"
+
+        def enqueue(self, job_id, kind):  # type: ignore[no-untyped-def]
+            return None
+
+        def cancel_queued(self, rq_id):  # type: ignore[no-untyped-def]
+            return None
+
+    strategy.approve(actor=actor, campaign_id=version.campaign_id, version_id=version.id, runner=Hold())
+    start = time.perf_counter()
+    with UnitOfWork() as uow:
+        ids = leads_of_campaign(uow, workspace_id=actor.workspace_id, campaign_id=version.campaign_id, stale_only=True)
+    done = score_leads(workspace_id=actor.workspace_id, lead_ids=ids, use_llm=False)
+    seconds = time.perf_counter() - start
+    return {"rescore": seconds, "rescored": done.scored, "rescore_rubric": [f.factor for f in version.strategy.rubric]}
+
+
 def child(n: int) -> dict[str, object]:
     """Run every measurement on the database in DATABASE_URL; returns the figures."""
     from core.leads.csv_export import COLUMNS, export_csv
@@ -332,6 +365,9 @@ def child(n: int) -> dict[str, object]:
     url = migrated()
     actor = owner("bench")
     figures: dict[str, object] = {"generate": generate(actor, n)}
+    if ONLY == "rescore":
+        figures.update(rescore_timing(actor))
+        return figures
     figures.update(page_timings(actor))
     figures["export"], data = timed(export_csv, actor=actor, flt=LeadFilter(), columns=COLUMNS)
     figures["export_rows"] = data.count(b"\n") - 1
@@ -343,6 +379,7 @@ def child(n: int) -> dict[str, object]:
     figures["reimport_counts"] = again.counts()
     figures["baseline"] = raw_baseline(upload, owner("raw").workspace_id, url, contacts=False)
     figures["baseline_same_rows"] = raw_baseline(upload, owner("rawc").workspace_id, url, contacts=True)
+    figures.update(rescore_timing(actor))
     return figures
 
 
@@ -359,16 +396,12 @@ def fresh_child(n: int) -> dict[str, object]:
     return {"fresh_import": seconds, "fresh_counts": result.counts()}
 
 
+ONLY = os.environ.get("BENCH_LEADS_ONLY", "")
+
+
 def run_backend(name: str, url: str, n: int, *, mode: str = "--child") -> dict[str, object]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "PYTHONPATH": str(ROOT),
-        "SECRET_KEY": "bench-" + "x" * 40,
-        "DATA_DIR": tempfile.mkdtemp(prefix="leadscout-bench-leads-"),
-        "OPENAI_API_KEY": "",
-        "REDIS_URL": "",
-    }
+    env = {**os.environ, "BENCH_LEADS_ONLY": ONLY, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "SECRET_KEY": "bench-" + "x" * 40,
+           "DATA_DIR": tempfile.mkdtemp(prefix="leadscout-bench-leads-"), "OPENAI_API_KEY": "", "REDIS_URL": ""}
     done = subprocess.run([sys.executable, __file__, mode, "--leads", str(n)], env=env, capture_output=True, text=True)
     if done.returncode:
         print(f"{name} failed:\n{done.stderr[-3000:]}", file=sys.stderr)
@@ -382,7 +415,10 @@ def main() -> int:
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--fresh-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=["rescore"], help="measure only this (after generating the leads)")
     args = parser.parse_args()
+    global ONLY
+    ONLY = args.only or ONLY
     if args.child or args.fresh_child:
         print(json.dumps((child if args.child else fresh_child)(args.leads), default=str))
         return 0
@@ -392,7 +428,8 @@ def main() -> int:
         return f"sqlite:///{tempfile.mkdtemp(prefix='leadscout-bench-')}/bench.db"
 
     results = {"SQLite": run_backend("SQLite", sqlite_url(), args.leads)}
-    results["SQLite"].update(run_backend("SQLite", sqlite_url(), args.leads, mode="--fresh-child"))
+    if not ONLY:
+        results["SQLite"].update(run_backend("SQLite", sqlite_url(), args.leads, mode="--fresh-child"))
     scratch = [f"leadscout_bench_{secrets.token_hex(3)}" for _ in range(2)]
     admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
     base = args.pg_url.rsplit("/", 1)[0]
@@ -401,9 +438,9 @@ def main() -> int:
             for name in scratch:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
         results["PostgreSQL"] = run_backend("PostgreSQL", f"{base}/{scratch[0]}", args.leads)
-        results["PostgreSQL"].update(
-            run_backend("PostgreSQL", f"{base}/{scratch[1]}", args.leads, mode="--fresh-child")
-        )
+        if not ONLY:
+            results["PostgreSQL"].update(
+                run_backend("PostgreSQL", f"{base}/{scratch[1]}", args.leads, mode="--fresh-child"))
     finally:
         with admin.connect() as conn:
             for name in scratch:
@@ -443,7 +480,10 @@ def print_table(results: dict[str, dict[str, object]], n: int) -> None:
         ("  import / baseline B (same rows written)", "≤ 3x", lambda r: ratio(r, "baseline_same_rows")),
         ("re-import same file (changes nothing)", "—", lambda r: cell(r, "reimport")),
         ("first import, new database (1/4 repeats)", "≤ 15 s", lambda r: cell(r, "fresh_import", 15)),
+        (f"re-score {n:,} leads (rules, after approving)", "≤ 20 s", lambda r: cell(r, "rescore", 20)),
     ]
+    if ONLY:
+        lines = [line for line in lines if line[0].startswith(("setup", ONLY.replace("rescore", "re-score")))]
     names = list(results)
     from bench.reference import reference_seconds
 
@@ -457,11 +497,10 @@ def print_table(results: dict[str, dict[str, object]], n: int) -> None:
         print(f"| {label:<42} | {goal:<8} | " + " | ".join(f"{fn(results[name]):<14}" for name in names) + " |")
     for name, r in results.items():
         if r:
-            print(
-                f"\n{name}: export rows {r.get('export_rows')}, filter matched {r.get('filter_matches')}, "
-                f"import {r.get('import_counts')}, re-import {r.get('reimport_counts')}, "
-                f"first import into a new database {r.get('fresh_counts')}"
-            )
+            print(f"\n{name}: export rows {r.get('export_rows')}, filter matched {r.get('filter_matches')}, "
+                  f"import {r.get('import_counts')}, re-import {r.get('reimport_counts')}, "
+                  f"first import into a new database {r.get('fresh_counts')}, "
+                  f"re-scored {r.get('rescored')} leads with the rubric {r.get('rescore_rubric')}")
 
 
 if __name__ == "__main__":

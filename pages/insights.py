@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from core.extract.location import country_name
 from core.leads.insights import SEARCH_USD_PER_CALL, get_insights
 from ui.common import current_actor
 
@@ -59,13 +60,25 @@ with left:
 with right:
     st.plotly_chart(
         px.bar(
-            pd.DataFrame(data.locations, columns=["location", "leads"]),
+            pd.DataFrame(
+                [(f"{country_name(code)} ({code})", n) for code, n in data.countries], columns=["country", "leads"]
+            ),
             x="leads",
-            y="location",
+            y="country",
             orientation="h",
-            title="Leads by location",
+            title="Leads by country",
         ),
-        key="insights_locations",
+        key="insights_countries",
+    )
+    st.plotly_chart(
+        px.bar(
+            pd.DataFrame(data.cities, columns=["city", "leads"]),
+            x="leads",
+            y="city",
+            orientation="h",
+            title="Leads by city",
+        ),
+        key="insights_cities",
     )
 left, right = st.columns(2)
 with left:

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.extract.fingerprints import FILTER_CATEGORIES
+from core.extract.location import country_name
 from core.leads import service
 from core.leads.models import LEAD_STATUSES
 from core.leads.query import MAX_SELECTION, SORTABLE, LeadFilter, filter_options, list_leads, matching_names
@@ -55,7 +56,13 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
     tags = c4.text_input("Tags (comma-separated, any)", url.text("leads_tags"), key="leads_tags")
     c1, c2, c3, c4 = st.columns(4)
     industry = c1.text_input("Industry", url.text("leads_industry"), key="leads_industry")
-    location = c2.text_input("Location or country code", url.text("leads_location"), key="leads_location")
+    location = c2.text_input(
+        "Place (country, city or address)",
+        url.text("leads_location"),
+        key="leads_location",
+        help="A country in any common form (UK, GB, United Kingdom, Deutschland, DE) matches the lead's country; "
+        "anything else is looked for in the city and the address.",
+    )
     technology = c3.text_input("Technology", url.text("leads_tech"), key="leads_tech")
     has_email = c4.selectbox("Has email", YES_NO, url.index("leads_has_email", YES_NO), key="leads_has_email")
     c1, c2, c3, c4 = st.columns(4)
@@ -81,7 +88,21 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
         format_func=lambda q: q or "any",
         key="leads_query",
     )
-    c1, c2, _c3, _c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns(4)
+    country = c3.selectbox(
+        "Country",
+        ["", *options.countries],
+        url.index("leads_country", ["", *options.countries]),
+        format_func=lambda c: f"{country_name(c)} ({c})" if c else "any",
+        key="leads_country",
+    )
+    city = c4.selectbox(
+        "City",
+        ["", *options.cities],
+        url.index("leads_city", ["", *options.cities]),
+        format_func=lambda c: c or "any",
+        key="leads_city",
+    )
     tech_category = c1.selectbox(
         "Technology category",
         ["", *FILTER_CATEGORIES],
@@ -102,6 +123,8 @@ flt = LeadFilter(
     score_max=score[1] if score != (0, 100) else None,
     industry=industry,
     location=location,
+    country=country,
+    city=city,
     has_email={"any": None, "yes": True, "no": False}[has_email],
     has_phone={"any": None, "yes": True, "no": False}[has_phone],
     technology=technology,
@@ -133,7 +156,9 @@ frame = pd.DataFrame(
             "score": r.score,
             "status": r.status,
             "industry": r.industry,
-            "location": ", ".join(p for p in (r.location, r.country) if p),
+            "country": r.country,
+            "city": r.city,
+            "location": r.location,
             "email": r.email,
             "phone": r.phone,
             "owner": r.owner,
@@ -150,6 +175,8 @@ frame = pd.DataFrame(
         "score",
         "status",
         "industry",
+        "country",
+        "city",
         "location",
         "email",
         "phone",
@@ -267,6 +294,8 @@ with detail_tab:
             "leads_tags": tags,
             "leads_industry": industry,
             "leads_location": location,
+            "leads_country": country,
+            "leads_city": city,
             "leads_tech": technology,
             "leads_tech_category": tech_category,
             "leads_tech_absent": "1" if tech_category and tech_absent else "",

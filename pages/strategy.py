@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.errors import LeadScoutError
 from core.runs import service as runs
+from core.scoring.rules import JUDGEMENT_NAME, factor_kind
 from core.strategy import service
 from ui.common import current_actor, show_errors
 from ui.runs_panel import render_runs
@@ -101,15 +102,35 @@ st.subheader("Qualification criteria")
 criteria = st.text_area("One per line", "\n".join(plan.criteria), key=f"strategy_criteria_{key}")
 
 st.subheader("Scoring rubric")
+# The LLM's judgement of fit is a factor like the others, with the weight shown here (issue 18 item 17): scores use
+# the weights exactly as entered, and the LLM counts only when this weight is above 0.
+judgement = next((f for f in plan.rubric if factor_kind(f.factor) == "judgement"), None)
 rubric = st.data_editor(
-    pd.DataFrame([f.model_dump() for f in plan.rubric]),
+    pd.DataFrame([f.model_dump() for f in plan.rubric if f is not judgement], columns=["factor", "weight"]),
     key=f"strategy_rubric_{key}",
     num_rows="dynamic",
     hide_index=True,
     column_config={"weight": st.column_config.NumberColumn("weight", min_value=0, max_value=100, step=1)},
 )
-total = int(pd.to_numeric(rubric["weight"], errors="coerce").fillna(0).sum())
-(st.caption if total == 100 else st.error)(f"Weights add up to {total} (they must add up to 100).")
+judgement_weight = int(
+    st.number_input(
+        f"{judgement.factor if judgement else JUDGEMENT_NAME} weight (0 = not part of the score)",
+        min_value=0,
+        max_value=100,
+        value=judgement.weight if judgement else 0,
+        step=1,
+        key=f"strategy_judgement_{key}",
+        help="The AI's overall judgement of fit, read from each lead's website and evidence (needs OPENAI_API_KEY; "
+        "without an answer the factor shows 'not judged' and earns nothing). It counts for exactly this many of "
+        "the 100 points; no weight is ever rescaled to make room for it.",
+    )
+)
+rules_total = int(pd.to_numeric(rubric["weight"], errors="coerce").fillna(0).sum())
+total = rules_total + judgement_weight
+(st.caption if total == 100 else st.error)(
+    f"Weights add up to {total} (factors {rules_total} + LLM judgement {judgement_weight}); they must add up to 100 "
+    "and are used exactly as entered."
+)
 
 st.subheader("Outreach angle")
 value_proposition = st.text_area("Value proposition", plan.angle.value_proposition, key=f"strategy_value_{key}")
@@ -141,7 +162,12 @@ if st.button("Save as new version", type="primary", key="strategy_save", icon=":
             {"factor": _cell(r["factor"]), "weight": pd.to_numeric(r["weight"], errors="coerce")}
             for _, r in rubric.iterrows()
             if _cell(r["factor"]) or _cell(r["weight"])
-        ],
+        ]
+        + (
+            [{"factor": judgement.factor if judgement else JUDGEMENT_NAME, "weight": judgement_weight}]
+            if judgement_weight
+            else []
+        ),
         "angle": {"value_proposition": value_proposition, "tone": tone},
         "mode": plan.mode,
     }

@@ -98,7 +98,16 @@ def render_import(actor: Actor) -> None:
             key=f"leads_map_{file_key}_{field}",
         )
     c1, c2 = st.columns(2)
-    region = c1.text_input("Default phone region (ISO code)", value="US", max_chars=2, key="leads_import_region")
+    region = c1.text_input(
+        "Country of phone numbers without +code (rows with no country)",
+        value="",
+        max_chars=60,
+        key="leads_import_region",
+        placeholder="e.g. Germany or DE; empty: such numbers are flagged",
+        help="A row's own country (its country column, or the country of its address) always sets how its phone "
+        "number is read. This is only for rows that name no country; a number that is not valid there is flagged "
+        "with the row, never guessed.",
+    )
     on_duplicate = c2.radio("Existing leads", ["update", "skip"], horizontal=True, key="leads_import_dup")
     if st.button("Import", type="primary", key="leads_import_go"):
         with show_errors():

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.actor import Actor
 from core.errors import LeadScoutError
+from core.extract.location import country_name
 from core.leads import service
 from core.leads.models import LEAD_STATUSES, LeadDetail
 from ui.common import show_errors
@@ -54,14 +55,19 @@ def _render_header(lead: LeadDetail) -> None:
         by_field.setdefault(e.field, []).append(f"[{e.id}] [{e.value[:80]}]({e.source_url}) — “{e.snippet[:160]}”")
     fields = [
         ("Industry", lead.industry, "industry"),
-        ("Location", ", ".join(p for p in (lead.location, lead.country) if p), "address"),
+        ("Address", lead.location, "address"),
+        ("City", lead.city, "address"),
+        ("Country", f"{country_name(lead.country)} ({lead.country})" if lead.country else "", "address"),
         ("Opening hours", lead.opening_hours, "opening_hours"),
         ("Technologies", ", ".join(lead.tech), "tech"),
     ]
+    shown: set[str] = set()
     for label, value, field in fields:
         st.markdown(f"**{label}:** {value or '—'}")
-        for line in by_field.get(field, [])[:5]:
-            st.caption(line)
+        if field not in shown:  # the address evidence once, under the first of its three fields
+            shown.add(field)
+            for line in by_field.get(field, [])[:5]:
+                st.caption(line)
     _render_people(lead)
 
 

@@ -21,6 +21,8 @@ PARAMS = {  # widget key -> URL parameter
     "leads_tags": "tags",
     "leads_industry": "industry",
     "leads_location": "location",
+    "leads_country": "country",
+    "leads_city": "city",
     "leads_tech": "tech",
     "leads_tech_category": "techcat",
     "leads_tech_absent": "techabsent",

@@ -22,7 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     imp.add_argument("file", type=Path)
     imp.add_argument("--workspace", required=True, help="workspace name")
     imp.add_argument("--on-duplicate", choices=["update", "skip"], default="update")
-    imp.add_argument("--region", default="US", help="default phone region (ISO code)")
+    imp.add_argument(
+        "--region",
+        default="",
+        help="country of phone numbers written without +code on rows that name no country (ISO code or name)",
+    )
     imp.add_argument("--json", action="store_true", help="print the counts and rejected rows as JSON")
     imp.set_defaults(func=run_import)
     exp = subparsers.add_parser("export-csv", help="export leads to a CSV file")

@@ -48,7 +48,8 @@ class SiteProfile:
     phones: list[str] = field(default_factory=list)
     socials: dict[str, str] = field(default_factory=dict)
     address: str = ""
-    country: str = ""
+    country: str = ""  # ISO 3166-1 alpha-2: the address's, else the site's country-code domain
+    city: str = ""  # read from the address
     opening_hours: str = ""
     timezone: str = ""
     contact_form: bool = False
@@ -71,6 +72,8 @@ class SiteProfile:
             phones=self.phones,
             socials=self.socials,
             address=self.address,
+            country=self.country,
+            city=self.city,
             tech=self.tech,
             technologies=self.technologies,
             people=self.people,

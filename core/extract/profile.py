@@ -12,6 +12,7 @@ from core.extract.company import (
     extract_opening_hours,
 )
 from core.extract.emails import extract_emails, is_role_address
+from core.extract.location import split_location
 from core.extract.models import Fact, PageInput, SiteProfile
 from core.extract.page import Page
 from core.extract.people import Person, extract_people
@@ -30,7 +31,10 @@ def extract_page(page_input: PageInput, *, region: str = "") -> SiteProfile:
 
 
 def extract_site(pages: Iterable[PageInput], *, region: str = "") -> SiteProfile:
-    """Merge the facts of all pages of one site; the home page (first) wins for name and description."""
+    """Merge the facts of all pages of one site; the home page (first) wins for name and description.
+
+    ``region`` is the country the lead is known to be in (its stored country, or ``--region``): it reads phone
+    numbers written without a country code, ahead of the address's country and the site's domain."""
     parsed = [Page(p.url, p.html, p.headers) for p in pages]
     if not parsed:
         raise ValueError("extract_site needs at least one page")
@@ -63,8 +67,15 @@ def extract_site(pages: Iterable[PageInput], *, region: str = "") -> SiteProfile
         if not profile.contact_form and (fact := keep(extract_contact_form(page))):
             profile.contact_form, profile.contact_form_url = True, fact.value
     profile.language = next((p.lang for p in parsed if p.lang), "")
-    region = region or profile.country or region_for_host(home.host)
-    profile.country = profile.country or (region if len(region) == 2 else "")
+    if profile.address:
+        address_country, profile.city = split_location(profile.address, profile.country)
+        profile.country = profile.country or address_country
+    host_region = region_for_host(home.host)
+    # the lead's country: its address's, else the one it is known to be in, else a country-code domain's (.de, .co.uk);
+    # a .com says nothing about the country (its "US" below only reads phone numbers, as before)
+    domain_country = host_region if len(home.host.rsplit(".", 1)[-1]) == 2 else ""
+    profile.country = profile.country or region.upper()[:2] or domain_country
+    region = region or profile.country or host_region
 
     emails: dict[str, Fact] = {}
     phones: dict[str, Fact] = {}

@@ -15,6 +15,7 @@ from core.config import get_settings
 from core.csv_safe import formula_safe_writer
 from core.db import UnitOfWork
 from core.errors import InvalidInput
+from core.extract.location import country_code
 from core.leads import csv_read
 from core.leads.bulk import (
     cycle_collector_paused,
@@ -52,6 +53,16 @@ def preview(data: bytes, *, sample_rows: int = 20) -> CsvPreview:
     )
 
 
+def phone_region(default_region: str) -> str:
+    """The import's default phone region as an ISO code ("Germany", "uk", "DE" ...); '' for none."""
+    if not default_region.strip():
+        return ""
+    code = country_code(default_region)
+    if not code:
+        raise InvalidInput(f"'{default_region[:40]}' is not a country LeadScout knows; use its name or ISO code.")
+    return code
+
+
 def rejected_csv(result: ImportResult) -> bytes:
     """The rejected rows as a CSV (original columns plus row and error) to fix and upload again."""
     out = io.StringIO()
@@ -68,7 +79,7 @@ def import_csv(
     data: bytes,
     mapping: dict[str, str | None] | None = None,
     on_duplicate: str = "update",
-    default_region: str = "US",
+    default_region: str = "",
     check_dns: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
     uow_factory: Callable[[], UnitOfWork] = UnitOfWork,
@@ -77,6 +88,7 @@ def import_csv(
     actor.require_permission("lead.import")
     if on_duplicate not in ("update", "skip"):
         raise InvalidInput("On duplicate must be 'update' or 'skip'.")
+    default_region = phone_region(default_region)
     processes = _processes()
     # A file this big most likely has enough rows for the check workers: they start while it is parsed.
     ahead = processes > 1 and len(data) >= PARALLEL_MIN_ROWS * _MIN_ROW_BYTES
@@ -149,7 +161,7 @@ def submit_import(
     data: bytes,
     mapping: dict[str, str | None],
     on_duplicate: str = "update",
-    default_region: str = "US",
+    default_region: str = "",
     runner: background.Runner | None = None,
 ) -> int:
     """Run a big import as a job (the file is kept in the data folder); returns the job id."""
@@ -172,7 +184,7 @@ def start_import(
     data: bytes,
     mapping: dict[str, str | None],
     on_duplicate: str = "update",
-    default_region: str = "US",
+    default_region: str = "",
     read: CsvPreview | None = None,
     runner: background.Runner | None = None,
 ) -> ImportStarted:
@@ -181,6 +193,7 @@ def start_import(
     ``read`` is the preview the caller already made of ``data``, so the file is not read twice to decide.
     """
     actor.require_permission("lead.import")
+    default_region = phone_region(default_region)
     if (read or preview(data, sample_rows=0)).rows > JOB_THRESHOLD_ROWS:
         job_id = submit_import(
             actor=actor,

@@ -11,6 +11,7 @@ import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from core.extract.emails import is_role_address
+from core.extract.location import country_code, split_location
 from core.leads.csv_phones import fast_e164
 from core.leads.csv_read import field_positions, values_at
 from core.outreach.consent_answer import parse_consent
@@ -63,7 +64,8 @@ class ValidRow(NamedTuple):
     person_name: str = ""
     person_title: str = ""
     location: str = ""
-    country: str = ""
+    country: str = ""  # ISO 3166-1 alpha-2, from the country cell (names and aliases too) or the address
+    city: str = ""
     industry: str = ""
     notes: str = ""
     tags: tuple[str, ...] = ()
@@ -83,6 +85,7 @@ MAX_LENGTH = {
     "person_title": 200,
     "location": 300,
     "country": 2,
+    "city": 120,
     "industry": 200,
     "notes": 20_000,
     "consent_source": 200,
@@ -132,10 +135,36 @@ def clean_phone(raw: str, region: str) -> str:
     try:
         number = phonenumbers.parse(raw, region.upper() or None)
     except phonenumbers.NumberParseException as exc:
+        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE and not region:
+            raise ValueError(_no_country(raw)) from exc
         raise ValueError(f"phone '{raw[:40]}' is not a phone number ({exc})") from exc
     if not phonenumbers.is_possible_number(number) or len(str(number.national_number)) < 6:
         raise ValueError(f"phone '{raw[:40]}' has the wrong number of digits for {region.upper() or 'its country'}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _no_country(raw: str) -> str:
+    return (
+        f"phone '{raw[:40]}' has no country code and the row no country, so it could be any country's number: "
+        "add a country column, write the number with + and its country code, or choose the country of such numbers"
+    )
+
+
+def row_phone(raw: str, row_country: str, default_region: str) -> str:
+    """The row's phone in E.164, read in the row's own country; the import's default region only for rows that
+    name no country, and then only a number valid there (a number it merely fits, like "030 1234567" read as
+    American, is ambiguous and flagged with a reason, never guessed)."""
+    if row_country:
+        return clean_phone(raw, row_country)
+    e164 = clean_phone(raw, default_region)
+    if default_region and not raw.lstrip().startswith("+"):
+        number = phonenumbers.parse(e164)
+        if not phonenumbers.is_valid_number(number):
+            raise ValueError(
+                f"phone '{raw[:40]}' is not a valid {default_region.upper()} number and the row names no country: "
+                "add a country column or write the number with + and its country code"
+            )
+    return e164
 
 
 # When no cell is longer than this, no field built from the cells can pass its MAX_LENGTH (the longest,
@@ -152,7 +181,13 @@ def _consent(raw: str, source: str) -> tuple[bool | None, str]:
 def validate_row(values: dict[str, str], *, default_region: str, check_dns: bool = False) -> ValidRow:
     """A ``ValidRow`` from mapped cell values; ``ValueError`` with a reason a person can act on."""
     email = clean_email(values["email"], check_dns=check_dns) if values["email"] else ""
-    phone = clean_phone(values["phone"], default_region) if values["phone"] else ""
+    country_cell, city_cell = values["country"], values["city"]
+    code = country_code(country_cell) if country_cell else ""
+    # the city cell is often a whole address ("Hauptstr. 5, 10115 Berlin, Germany"): its city, and its country
+    # when the row has no country cell
+    address_country, city = split_location(city_cell, code) if city_cell else (code, "")
+    code = code or address_country
+    phone = row_phone(values["phone"], code, default_region) if values["phone"] else ""
     website = values["website"]
     domain = _domain(website.lower()) if website else None
     if website and domain is None:
@@ -164,14 +199,9 @@ def validate_row(values: dict[str, str], *, default_region: str, check_dns: bool
         domain = _domain(email_domain)
     if domain is None:
         raise ValueError("needs a website or a company email address to know which company it is")
-    country, city, first, last, tags = (
-        values["country"],
-        values["city"],
-        values["first_name"],
-        values["last_name"],
-        values["tags"],
-    )
-    code = country.upper() if len(country) == 2 and country.isalpha() else ""
+    first, last, tags = values["first_name"], values["last_name"], values["tags"]
+    # a country cell that names no known country stays readable in the location
+    unknown_country = country_cell if country_cell and not country_code(country_cell) else ""
     row = ValidRow(
         domain,
         website if not website or "://" in website else f"https://{website}",
@@ -181,8 +211,9 @@ def validate_row(values: dict[str, str], *, default_region: str, check_dns: bool
         phone,
         f"{first} {last}" if first and last else first or last,
         values["title"],
-        city if code or not country else f"{city}, {country}" if city else country,
+        f"{city_cell}, {unknown_country}" if city_cell and unknown_country else city_cell or unknown_country,
         code,
+        city,
         values["industry"],
         values["notes"],
         tuple(dict.fromkeys(t.strip()[:64] for t in tags.replace(";", ",").split(",") if t.strip())) if tags else (),

@@ -23,7 +23,7 @@ from core.leads.models import ImportResult
 from core.webhooks import events as webhooks
 
 # The lead columns a re-import may fill in or change, read for every lead the file names again.
-_CHANGEABLE = (Lead.name, Lead.website, Lead.industry, Lead.location, Lead.country)
+_CHANGEABLE = (Lead.name, Lead.website, Lead.industry, Lead.location, Lead.country, Lead.city)
 _STORED = (Lead.id, Lead.domain, Lead.notes, cast(Lead.tags, Text), *_CHANGEABLE)
 LEADS_TABLE: Table = Lead.__table__  # type: ignore[assignment]  # declared as a FromClause; it is the table
 CONTACTS_TABLE: Table = Contact.__table__  # type: ignore[assignment]
@@ -38,7 +38,14 @@ def _stored_tags(text: str | None) -> tuple[str, ...]:
 def _lead_changes(stored: Sequence[Any], row: ValidRow) -> dict[str, Any]:
     """What the row changes on the stored lead (``_STORED`` order): blank cells never erase."""
     _id, _domain, notes, tags_text, *current = stored
-    wanted = (row.company if row.company != row.domain else "", row.website, row.industry, row.location, row.country)
+    wanted = (
+        row.company if row.company != row.domain else "",
+        row.website,
+        row.industry,
+        row.location,
+        row.country,
+        row.city,
+    )
     changes: dict[str, Any] = {
         column.key: value
         for column, old, value in zip(_CHANGEABLE, current, wanted, strict=True)
@@ -127,9 +134,9 @@ class ChunkWriter:
     def _insert_leads(self, s: Any, new_rows: dict[str, ValidRow]) -> None:
         """Insert a lead for each new company and note its id."""
         ws, now = self.actor.workspace_id, utcnow()
-        columns = ("domain", "website", "name", "industry", "location", "country", "notes", "tags")
+        columns = ("domain", "website", "name", "industry", "location", "country", "city", "notes", "tags")
         values = [
-            (r.domain, r.website, r.company, r.industry, r.location, r.country, r.notes, list(r.tags))
+            (r.domain, r.website, r.company, r.industry, r.location, r.country, r.city, r.notes, list(r.tags))
             for r in new_rows.values()
         ]
         shared = {

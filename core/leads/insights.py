@@ -22,7 +22,8 @@ class Insights:
     score_buckets: tuple[tuple[int, int], ...]  # (bucket start 0, 10, ... 90, count); unscored left out
     unscored: int
     industries: tuple[tuple[str, int], ...]
-    locations: tuple[tuple[str, int], ...]
+    countries: tuple[tuple[str, int], ...]  # (ISO code, leads)
+    cities: tuple[tuple[str, int], ...]  # ("Paris (FR)", leads)
     query_yield: tuple[tuple[str, int, int], ...]  # (query, leads found, qualified among them)
     sources: tuple[tuple[str, int], ...]
     llm_cost_usd: float
@@ -46,6 +47,18 @@ def _top(uow: UnitOfWork, column, workspace_id: int, limit: int = 15) -> tuple[t
         .limit(limit)
     )
     return tuple((str(k), int(n)) for k, n in rows)
+
+
+def _cities(uow: UnitOfWork, workspace_id: int, limit: int = 15) -> tuple[tuple[str, int], ...]:
+    """The most common cities, each labelled with its country ("Paris (FR)"): two Londons are not one bucket."""
+    rows = uow.session.execute(
+        select(Lead.city, Lead.country, func.count())
+        .where(Lead.workspace_id == workspace_id, Lead.city != "")
+        .group_by(Lead.city, Lead.country)
+        .order_by(func.count().desc(), Lead.city, Lead.country)
+        .limit(limit)
+    )
+    return tuple((f"{city} ({country})" if country else str(city), int(n)) for city, country, n in rows)
 
 
 def get_insights(*, actor: Actor, uow: UnitOfWork | None = None) -> Insights:
@@ -116,7 +129,8 @@ def get_insights(*, actor: Actor, uow: UnitOfWork | None = None) -> Insights:
             score_buckets=tuple((b * 10, int(buckets.get(b, 0))) for b in range(10)),
             unscored=int(unscored),
             industries=_top(uow, Lead.industry, ws),
-            locations=_top(uow, Lead.location, ws),
+            countries=_top(uow, Lead.country, ws),
+            cities=_cities(uow, ws),
             query_yield=tuple((q, int(found), int(good)) for q, found, good in yield_rows),
             sources=tuple((str(k), int(n)) for k, n in sources),
             llm_cost_usd=float(llm_cost),

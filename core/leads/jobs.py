@@ -30,7 +30,7 @@ def import_csv_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
         data=path.read_bytes(),
         mapping=args.get("mapping"),
         on_duplicate=args.get("on_duplicate", "update"),
-        default_region=args.get("default_region", "US"),
+        default_region=args.get("default_region", ""),
         progress=ctx.progress,
     )
     rejected_name = path.with_suffix(".rejected.csv")

@@ -117,6 +117,7 @@ class LeadDetail:
     industry: str
     location: str
     country: str
+    city: str
     opening_hours: str
     tech: tuple[str, ...]
     score: float | None

@@ -16,6 +16,7 @@ from core.actor import Actor
 from core.db import UnitOfWork
 from core.db.models import Campaign, Contact, Lead, Membership, SearchHit, User
 from core.errors import InvalidInput
+from core.extract.location import country_code
 
 SORTABLE = {
     "score": Lead.score,
@@ -24,6 +25,8 @@ SORTABLE = {
     "status": Lead.status,
     "industry": Lead.industry,
     "location": Lead.location,
+    "country": Lead.country,
+    "city": Lead.city,
     "created_at": Lead.created_at,
     "updated_at": Lead.updated_at,
 }
@@ -38,7 +41,11 @@ class LeadFilter:
     score_min: float | None = None
     score_max: float | None = None
     industry: str = ""
+    # free text for a place: a country in any common form ("UK", "GB", "United Kingdom", "Deutschland") matches
+    # the lead's country code exactly; anything else is looked for in the city and the address
     location: str = ""
+    country: str = ""  # a country (code, name or alias): the lead's country exactly
+    city: str = ""  # the lead's city exactly (case-insensitive)
     has_email: bool | None = None
     has_phone: bool | None = None
     technology: str = ""
@@ -65,6 +72,7 @@ class LeadRow:
     industry: str
     location: str
     country: str
+    city: str
     score: float | None
     status: str
     owner: str
@@ -136,12 +144,16 @@ def filter_conditions(workspace_id: int, flt: LeadFilter, dialect: str) -> list[
     if flt.industry.strip():
         where.append(_contains(Lead.industry, flt.industry, dialect))
     if flt.location.strip():
-        where.append(
-            or_(
-                _contains(Lead.location, flt.location, dialect),
-                func.lower(Lead.country) == flt.location.strip().lower(),
+        if code := country_code(flt.location):  # "DE" is Germany, never "rue de la Paix"
+            where.append(Lead.country == code)
+        else:
+            where.append(
+                or_(_contains(Lead.city, flt.location, dialect), _contains(Lead.location, flt.location, dialect))
             )
-        )
+    if flt.country.strip():
+        where.append(Lead.country == (country_code(flt.country) or flt.country.strip().upper()[:2]))
+    if flt.city.strip():
+        where.append(func.lower(Lead.city) == flt.city.strip().lower())
     if flt.has_email is not None:
         where.append(_has_contact("email") if flt.has_email else ~_has_contact("email"))
     if flt.has_phone is not None:
@@ -213,6 +225,7 @@ def _row_select() -> Any:
         func.coalesce(_first_contact("email"), ""),
         func.coalesce(_first_contact("phone"), ""),
         Lead.created_at,
+        Lead.city,
     ).outerjoin(User, User.id == Lead.owner_id)
 
 
@@ -225,6 +238,7 @@ def _row(r: Any) -> LeadRow:
         industry=r[4],
         location=r[5],
         country=r[6],
+        city=r[16],
         score=r[7],
         status=r[8],
         owner=r[9],
@@ -288,10 +302,15 @@ class FilterOptions:
     owners: tuple[tuple[int, str], ...]
     campaigns: tuple[tuple[int, str], ...]
     search_queries: tuple[str, ...]
+    countries: tuple[str, ...] = ()  # the workspace's lead countries (ISO codes), most leads first
+    cities: tuple[str, ...] = ()  # its most common cities (of ``country`` when one is given)
 
 
-def filter_options(*, actor: Actor, uow: UnitOfWork | None = None) -> FilterOptions:
-    """The owners, campaigns and search queries of the actor's workspace."""
+MAX_CITY_OPTIONS = 500
+
+
+def filter_options(*, actor: Actor, country: str = "", uow: UnitOfWork | None = None) -> FilterOptions:
+    """The owners, campaigns, search queries, countries and cities (of ``country``, if given) of the workspace."""
 
     actor.require_permission("lead.view")
     uow = uow or UnitOfWork()
@@ -314,10 +333,26 @@ def filter_options(*, actor: Actor, uow: UnitOfWork | None = None) -> FilterOpti
             .order_by(SearchHit.query)
             .limit(500)
         ).all()
+        countries = uow.session.scalars(
+            select(Lead.country)
+            .where(Lead.workspace_id == actor.workspace_id, Lead.country != "")
+            .group_by(Lead.country)
+            .order_by(func.count().desc(), Lead.country)
+        ).all()
+        in_country = [Lead.country == (country_code(country) or country.upper())] if country else []
+        cities = uow.session.scalars(
+            select(Lead.city)
+            .where(Lead.workspace_id == actor.workspace_id, Lead.city != "", *in_country)
+            .group_by(Lead.city)
+            .order_by(func.count().desc(), Lead.city)
+            .limit(MAX_CITY_OPTIONS)
+        ).all()
     return FilterOptions(
         owners=tuple((r[0], r[1]) for r in owners),
         campaigns=tuple((r[0], r[1]) for r in campaigns),
         search_queries=tuple(queries),
+        countries=tuple(countries),
+        cities=tuple(cities),
     )
 
 

@@ -150,6 +150,8 @@ def apply_profile(uow: UnitOfWork, *, lead: Lead, profile: SiteProfile) -> None:
         lead.location = profile.address[:300]
     if profile.country:
         lead.country = profile.country[:2]
+    if profile.city:
+        lead.city = profile.city[:120]
     if profile.opening_hours:
         lead.opening_hours = profile.opening_hours
     lead.tech = list(profile.tech)

@@ -89,6 +89,7 @@ def get_lead_detail_or_raise(*, actor: Actor, lead_id: int, uow: UnitOfWork | No
             industry=lead.industry,
             location=lead.location,
             country=lead.country,
+            city=lead.city,
             opening_hours=lead.opening_hours,
             tech=tuple(lead.tech or ()),
             score=lead.score,

@@ -171,8 +171,13 @@ def store_site(*, workspace_id: int, run_id: int, campaign_id: int | None, domai
             row.status, row.error = "failed", (site.error or "the home page could not be fetched")[:2000]
             uow.commit()
             return None
+        # a lead already known to be in a country (a CSV row said so) reads its site's phone numbers in it
+        known_country = uow.session.scalar(
+            select(Lead.country).where(Lead.workspace_id == workspace_id, Lead.domain == domain)
+        )
         profile = extract_site(
-            [PageInput(url=p.final_url or p.url, html=p.html or "", kind=p.kind) for p in html_pages]
+            [PageInput(url=p.final_url or p.url, html=p.html or "", kind=p.kind) for p in html_pages],
+            region=known_country or "",
         )
         _after_step("extracted")
         # Claim the site with the first write (after the CPU-bound extraction). On SQLite it opens the transaction

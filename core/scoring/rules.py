@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from core.extract.location import country_code
 from core.strategy.models import ICP
 from core.strategy.tech_goals import ABSENCE as _ABSENCE
 from core.strategy.tech_goals import TECH_CATEGORY_WORDS, named_technology, tech_category_of
 
 __all__ = ["TECH_CATEGORY_WORDS", "named_technology", "tech_category_of"]
 
-JUDGEMENT_WEIGHT = 20.0  # the LLM's share of the score when the rubric does not name it: never the whole score
+JUDGEMENT_NAME = "LLM judgement"  # the factor an AI plan proposes; any factor of kind "judgement" is one
+JUDGEMENT_WEIGHT = 20  # the weight an AI plan proposes for it (shown and editable like every other weight)
 MAX_IDS = 5
 _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("exclusions", ("exclu", "not a ", "avoid", "red flag")),
@@ -58,6 +61,7 @@ class LeadFacts:
     industry: str = ""
     location: str = ""
     country: str = ""
+    city: str = ""
     summary: str = ""
     tech: tuple[str, ...] = ()
     contact_kinds: tuple[str, ...] = ()
@@ -89,6 +93,7 @@ class Factor:
         }
 
 
+@lru_cache(maxsize=4096)  # asked for every factor of every lead scored: the answer depends on the name alone
 def factor_kind(name: str) -> str:
     """Which rule scores a rubric factor, from its name ("Industry match" -> "industry")."""
     lowered = f" {name.lower()} "
@@ -110,28 +115,55 @@ def _stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=8192)
+def _term(term: str) -> tuple[str, tuple[str, ...]]:
+    """A term as matching reads it: lowered, and its longer words loosely stemmed (computed once per term)."""
+    lowered = term.lower().strip()
+    return lowered, tuple(_stem(w) for w in re.findall(r"[\w'-]+", lowered) if len(w) >= 4)
+
+
+def _hit(term: tuple[str, tuple[str, ...]], lowered_text: str) -> bool:
+    whole, words = term
+    if not whole:
+        return False
+    return whole in lowered_text or (bool(words) and all(w in lowered_text for w in words))
+
+
 def term_in(term: str, text: str) -> bool:
     """True when ``term`` (or all of its longer words, loosely stemmed) appears in ``text``."""
-    term, text = term.lower().strip(), text.lower()
-    if not term:
-        return False
-    if term in text:
-        return True
-    words = [_stem(w) for w in re.findall(r"[\w'-]+", term) if len(w) >= 4]
-    return bool(words) and all(w in text for w in words)
+    return _hit(_term(term), text.lower())
 
 
-def _lead_text(facts: LeadFacts) -> str:
-    return " ".join((facts.name, facts.industry, facts.location, facts.country, facts.summary, " ".join(facts.tech)))
+@dataclass(frozen=True)
+class _Texts:
+    """A lead's text as matching reads it, lowered once per lead (not once per term)."""
+
+    base: str
+    evidence: tuple[tuple[int, str], ...]
+    country: str
+    everything: str  # all of the above, one per line: a term absent here is absent everywhere (one test, not many)
 
 
-def _matches(terms: list[str], facts: LeadFacts) -> tuple[list[str], list[int]]:
-    base = _lead_text(facts)
+def _texts(facts: LeadFacts) -> _Texts:
+    base = " ".join(
+        (facts.name, facts.industry, facts.location, facts.city, facts.country, facts.summary, " ".join(facts.tech))
+    ).lower()
+    evidence = tuple((e.id, f"{e.value} {e.snippet}".lower()) for e in facts.evidence)
+    everything = "\n".join((base, *(text for _i, text in evidence)))
+    return _Texts(base, evidence, facts.country.upper(), everything)
+
+
+def _matches(terms: list[str], texts: _Texts, *, places: bool = False) -> tuple[list[str], list[int]]:
     found: list[str] = []
     ids: list[int] = []
     for term in terms:
-        hit_ids = [e.id for e in facts.evidence if term_in(term, f"{e.value} {e.snippet}")]
-        if hit_ids or term_in(term, base):
+        compiled = _term(term)
+        in_country = places and bool(texts.country) and country_code(term) == texts.country
+        if not in_country and not _hit(compiled, texts.everything):
+            continue  # most terms miss most leads: one look at the whole text settles it
+        hit_ids = [i for i, text in texts.evidence if _hit(compiled, text)]
+        # a place that is a country ("UK", "Deutschland") is the lead's country, whatever its address says
+        if hit_ids or in_country or _hit(compiled, texts.base):
             found.append(term)
             ids.extend(i for i in hit_ids if i not in ids)
     return found, ids[:MAX_IDS]
@@ -212,7 +244,7 @@ def _named_technology(name: str, facts: LeadFacts, wants_absence: bool) -> tuple
     return (1.0 if wants_absence else 0.0), [], looked
 
 
-def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts) -> tuple[float, list[int], str]:
+def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts, texts: _Texts) -> tuple[float, list[int], str]:
     if kind == "reachable":
         kinds = set(facts.contact_kinds)
         email_ids = [e.id for e in facts.evidence if e.field == "email"][:MAX_IDS]
@@ -237,7 +269,7 @@ def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts) -> tuple[float, list
     }[kind]
     if not terms:
         return 1.0, [], "nothing asked for"
-    found, ids = _matches(terms, facts)
+    found, ids = _matches(terms, texts, places=kind == "location")
     if kind == "exclusions":
         return (0.0, ids, "exclusion hit: " + ", ".join(found)) if found else (1.0, [], "no exclusion found")
     if kind == "signals":
@@ -246,29 +278,40 @@ def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts) -> tuple[float, list
     return (1.0, ids, "matches " + ", ".join(found)) if found else (0.0, [], "no match")
 
 
-def effective_weights(rubric: list[tuple[str, int]], *, with_judgement: bool) -> list[tuple[str, str, float]]:
-    """(factor, kind, weight) summing to 100: the LLM judgement gets its share only when it answered."""
-    kinds = [(name, factor_kind(name), float(weight)) for name, weight in rubric]
-    rules = [(n, k, w) for n, k, w in kinds if k != "judgement"]
-    named = [(n, k, w) for n, k, w in kinds if k == "judgement"]
-    judge_weight = (named[0][2] if named else JUDGEMENT_WEIGHT) if with_judgement else 0.0
-    rule_total = sum(w for _n, _k, w in rules) or 1.0
-    scale = (100.0 - judge_weight) / rule_total
-    out = [(n, k, w * scale) for n, k, w in rules]
-    if with_judgement:
-        out.append((named[0][0] if named else "LLM judgement", "judgement", judge_weight))
-    return out
+def effective_weights(rubric: list[tuple[str, int]]) -> list[tuple[str, str, float]]:
+    """(factor, kind, weight) exactly as the rubric gives them: weights are never rescaled, and the LLM's
+    judgement counts only when the rubric has a factor for it (with the weight the user gave it)."""
+    return [(name, factor_kind(name), float(weight)) for name, weight in rubric]
 
 
-def score_rules(rubric: list[tuple[str, int]], icp: ICP, facts: LeadFacts, *, with_judgement: bool) -> list[Factor]:
+def judgement_factor(rubric: list[tuple[str, int]]) -> tuple[str, float] | None:
+    """(name, weight) of the rubric's LLM judgement factor, or None when the rubric has none."""
+    return next(((n, w) for n, k, w in effective_weights(rubric) if k == "judgement"), None)
+
+
+def score_rules(rubric: list[tuple[str, int]], icp: ICP, facts: LeadFacts) -> list[Factor]:
     """Every rule factor of the rubric for one lead (the judgement factor is left to the caller)."""
     factors = []
-    for name, kind, weight in effective_weights(rubric, with_judgement=with_judgement):
+    texts = _texts(facts)
+    for name, kind, weight in effective_weights(rubric):
         if kind == "judgement":
             continue
-        fraction, ids, detail = _rule(kind, name, icp, facts)
+        fraction, ids, detail = _rule(kind, name, icp, facts, texts)
         factors.append(Factor(name, kind, weight, fraction, round(weight * fraction, 2), tuple(ids), detail))
     return factors
+
+
+def unjudged(name: str, weight: float, earlier: dict[str, Any] | None, reason: str) -> Factor:
+    """The judgement factor when the LLM gave no answer this time: the lead's earlier judgement at the current
+    weight, or none (0 points) with the reason; the other weights stay as entered either way."""
+    if earlier is not None:
+        fraction = float(earlier.get("fraction") or 0.0)
+        detail = str(earlier.get("detail") or "")
+        if not detail.startswith("(earlier judgement)"):
+            detail = f"(earlier judgement) {detail}"
+        ids = tuple(int(i) for i in earlier.get("evidence_ids") or ())
+        return Factor(name, "judgement", weight, fraction, round(weight * fraction, 2), ids, detail[:2000])
+    return Factor(name, "judgement", weight, 0.0, 0.0, (), f"not judged: {reason}")
 
 
 def total(factors: list[Factor]) -> float:

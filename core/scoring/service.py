@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text
 
 from core import background
 from core.actor import Actor
 from core.config import get_settings
 from core.db import UnitOfWork
-from core.db.models import Campaign, Contact, Evidence, Lead, StrategyVersion
+from core.db.models import Campaign, Contact, Evidence, Lead, StrategyVersion, utcnow
 from core.errors import LeadScoutError, NotFound, QuotaExceeded
 from core.llm import CONFIGURED, LLM, resolve_llm
 from core.scoring.judgement import judge
-from core.scoring.rules import EvidenceFact, Factor, LeadFacts, effective_weights, score_rules, total
+from core.scoring.rules import EvidenceFact, Factor, LeadFacts, judgement_factor, score_rules, total, unjudged
 from core.strategy.models import ICP, parse_strategy
 
 log = logging.getLogger(__name__)
-CHUNK = 500
+CHUNK = 500  # leads per batch when the LLM judges them (its answers come in as they are ready)
+RULES_CHUNK = 2000  # leads per batch scored by the rules alone
 DEFAULT_RUBRIC: list[tuple[str, int]] = [("Reachable contact", 100)]
 DEFAULT_VERSION = 0  # no approved strategy in the workspace: reachability only
 
@@ -72,10 +75,19 @@ def resolve_rubrics(uow: UnitOfWork, *, workspace_id: int, campaign_ids: set[int
     return out
 
 
-def _load(uow: UnitOfWork, workspace_id: int, ids: list[int]) -> list[tuple[int | None, LeadFacts]]:
+@dataclass(frozen=True)
+class _Loaded:
+    """One lead as scoring reads it: its campaign, its facts and its earlier LLM judgement (if any)."""
+
+    campaign_id: int | None
+    facts: LeadFacts
+    earlier_judgement: dict[str, Any] | None
+
+
+def _load(uow: UnitOfWork, workspace_id: int, ids: list[int]) -> list[_Loaded]:
     s = uow.session
     kinds: dict[int, set[str]] = {}
-    for lead_id, kind in s.execute(select(Contact.lead_id, Contact.kind).where(Contact.lead_id.in_(ids))):
+    for lead_id, kind in s.execute(select(Contact.lead_id, Contact.kind).where(Contact.lead_id.in_(ids)).distinct()):
         kinds.setdefault(lead_id, set()).add(kind)
     evidence: dict[int, list[EvidenceFact]] = {}
     for row in s.execute(
@@ -84,48 +96,111 @@ def _load(uow: UnitOfWork, workspace_id: int, ids: list[int]) -> list[tuple[int 
         .order_by(Evidence.id)
     ):
         evidence.setdefault(row[0], []).append(EvidenceFact(row[1], row[2], row[3] or "", row[4] or ""))
-    leads = s.scalars(select(Lead).where(Lead.workspace_id == workspace_id, Lead.id.in_(ids)))
+    rows = s.execute(
+        select(
+            Lead.id,
+            Lead.campaign_id,
+            Lead.name,
+            Lead.domain,
+            Lead.industry,
+            Lead.location,
+            Lead.country,
+            Lead.city,
+            Lead.summary,
+            Lead.tech,
+            Lead.score_factors,
+        ).where(Lead.workspace_id == workspace_id, Lead.id.in_(ids))
+    )
     return [
-        (
-            lead.campaign_id,
+        _Loaded(
+            campaign_id,
             LeadFacts(
-                lead_id=lead.id,
-                name=lead.name,
-                domain=lead.domain,
-                industry=lead.industry,
-                location=lead.location,
-                country=lead.country,
-                summary=lead.summary,
-                tech=tuple(lead.tech or ()),
-                contact_kinds=tuple(sorted(kinds.get(lead.id, ()))),
-                evidence=tuple(evidence.get(lead.id, ())),
+                lead_id=lead_id,
+                name=name,
+                domain=domain,
+                industry=industry,
+                location=location,
+                country=country,
+                city=city,
+                summary=summary,
+                tech=tuple(tech or ()),
+                contact_kinds=tuple(sorted(kinds.get(lead_id, ()))),
+                evidence=tuple(evidence.get(lead_id, ())),
             ),
+            next((f for f in factors or () if isinstance(f, dict) and f.get("kind") == "judgement"), None),
         )
-        for lead in leads
+        for lead_id, campaign_id, name, domain, industry, location, country, city, summary, tech, factors in rows
     ]
 
 
-def _score_one(rubric: Rubric, facts: LeadFacts, llm: LLM | None, workspace_id: int) -> tuple[list[Factor], str]:
-    if llm is not None:
-        name, _kind, weight = effective_weights(rubric.factors, with_judgement=True)[-1]
-        try:
-            judged = judge(
-                llm,
-                icp=rubric.icp,
-                facts=facts,
-                weight=weight,
-                factor=name,
-                workspace_id=workspace_id,
-                campaign_id=rubric.campaign_id,
-            )
-            return [*score_rules(rubric.factors, rubric.icp, facts, with_judgement=True), judged], ""
-        except QuotaExceeded:
-            raise
-        except LeadScoutError as error:  # the LLM failed for this lead: the rules alone score it
-            return score_rules(
-                rubric.factors, rubric.icp, facts, with_judgement=False
-            ), f"lead {facts.lead_id}: {error}"
-    return score_rules(rubric.factors, rubric.icp, facts, with_judgement=False), ""
+def _score_one(rubric: Rubric, lead: _Loaded, llm: LLM | None, workspace_id: int) -> tuple[list[Factor], str, bool]:
+    """The lead's factors with the weights as the rubric gives them, a problem to report (or ''), and whether
+    the LLM judged it this time."""
+    facts = lead.facts
+    factors = score_rules(rubric.factors, rubric.icp, facts)
+    wanted = judgement_factor(rubric.factors)
+    if wanted is None:  # the rubric gives the LLM no say
+        return factors, "", False
+    name, weight = wanted
+    if llm is None:
+        return (
+            [*factors, unjudged(name, weight, lead.earlier_judgement, "no LLM was asked (OPENAI_API_KEY)")],
+            "",
+            False,
+        )
+    try:
+        judged = judge(
+            llm,
+            icp=rubric.icp,
+            facts=facts,
+            weight=weight,
+            factor=name,
+            workspace_id=workspace_id,
+            campaign_id=rubric.campaign_id,
+        )
+        return [*factors, judged], "", True
+    except QuotaExceeded:
+        raise
+    except LeadScoutError as error:  # the LLM failed for this lead: its earlier judgement, or none
+        earlier = unjudged(name, weight, lead.earlier_judgement, f"the LLM failed ({error})")
+        return [*factors, earlier], f"lead {facts.lead_id}: {error}", False
+
+
+_STORE_POSTGRESQL = text(
+    "UPDATE lead SET score = v.score, rubric_version = v.version, score_factors = CAST(v.factors AS jsonb), "
+    "updated_at = :now FROM unnest(CAST(:ids AS integer[]), CAST(:scores AS double precision[]), "
+    "CAST(:versions AS integer[]), CAST(:factors AS text[])) AS v(id, score, version, factors) WHERE lead.id = v.id"
+)
+_STORE_SQLITE = "UPDATE lead SET score = ?, rubric_version = ?, score_factors = ?, updated_at = ? WHERE id = ?"
+
+
+def store_scores(uow: UnitOfWork, rows: list[tuple[int, float, int, list[dict[str, Any]]]]) -> None:
+    """Write (lead id, score, rubric version, factors) for many leads at once: one set-based UPDATE on
+    PostgreSQL, one prepared statement run over every row on SQLite (no per-row ORM work on either)."""
+    connection = uow.session.connection()
+    dialect = connection.dialect
+    table = Lead.__table__
+    factors_bind = table.c.score_factors.type.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[attr-defined]
+    when_bind = table.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[attr-defined]
+    now = utcnow()
+    if dialect.name == "postgresql":
+        connection.execute(
+            _STORE_POSTGRESQL,
+            {
+                "now": now,
+                "ids": [r[0] for r in rows],
+                "scores": [r[1] for r in rows],
+                "versions": [r[2] for r in rows],
+                "factors": [json.dumps(r[3]) for r in rows],
+            },
+        )
+        return
+    stamp = when_bind(now) if when_bind else now
+    raw = connection.connection.driver_connection
+    raw.executemany(  # type: ignore[union-attr]
+        _STORE_SQLITE,
+        [(score, version, factors_bind(f) if factors_bind else f, stamp, i) for i, score, version, f in rows],
+    )
 
 
 def score_leads(
@@ -142,47 +217,48 @@ def score_leads(
     summary = ScoreSummary()
     ids = sorted(set(lead_ids))
     workers = max(1, get_settings().llm_max_concurrency) if llm is not None else 1
+    size = CHUNK if llm is not None else RULES_CHUNK
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score") as pool:
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
             with uow_factory() as uow:
                 loaded = _load(uow, workspace_id, chunk)
-                rubrics = resolve_rubrics(uow, workspace_id=workspace_id, campaign_ids={c for c, _f in loaded})
+                rubrics = resolve_rubrics(uow, workspace_id=workspace_id, campaign_ids={x.campaign_id for x in loaded})
             current = llm
 
             def one(
-                item: tuple[int | None, LeadFacts],
+                item: _Loaded,
                 model: LLM | None = current,
                 table: dict[int | None, Rubric] = rubrics,
-            ) -> tuple[list[Factor], str]:
-                return _score_one(table[item[0]], item[1], model, workspace_id)
+            ) -> tuple[list[Factor], str, bool]:
+                return _score_one(table[item.campaign_id], item, model, workspace_id)
 
             try:
                 results = list(pool.map(one, loaded)) if llm is not None else [one(x) for x in loaded]
             except QuotaExceeded as error:  # the budget ran out: finish with the rules alone
                 summary.errors.append(str(error))
                 llm = None
-                results = [_score_one(rubrics[c], f, None, workspace_id) for c, f in loaded]
+                results = [_score_one(rubrics[x.campaign_id], x, None, workspace_id) for x in loaded]
             rows = []
-            for (campaign_id, facts), (factors, problem) in zip(loaded, results, strict=True):
+            for item, (factors, problem, judged) in zip(loaded, results, strict=True):
                 if problem:
                     summary.errors.append(problem)
-                summary.judged += any(f.kind == "judgement" for f in factors)
+                summary.judged += judged
                 rows.append(
-                    {
-                        "id": facts.lead_id,
-                        "score": total(factors),
-                        "rubric_version": rubrics[campaign_id].version,
-                        "score_factors": [f.as_dict() for f in factors],
-                    }
+                    (
+                        item.facts.lead_id,
+                        total(factors),
+                        rubrics[item.campaign_id].version,
+                        [f.as_dict() for f in factors],
+                    )
                 )
             with uow_factory() as uow:
                 if rows:
-                    uow.session.execute(update(Lead), rows)
+                    store_scores(uow, rows)
                 uow.commit()
             summary.scored += len(rows)
             if progress:
-                progress(min(start + CHUNK, len(ids)), len(ids))
+                progress(min(start + size, len(ids)), len(ids))
     return summary
 
 

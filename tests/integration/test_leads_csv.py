@@ -63,7 +63,8 @@ def test_messy_file_imports_the_good_rows_and_explains_the_bad(owner, encoding):
     contact = detail.contacts[0]
     assert (contact.person_name, contact.person_title) == ("Anna Müller", "Owner")
     roest = rows["Röstwerk"]
-    assert roest.phone == "+4940123456" and roest.location == "Hamburg, Germany"
+    # "Germany" in the country column is DE (issue 18 item 13): the location keeps the city alone
+    assert roest.phone == "+4940123456" and roest.location == "Hamburg" and roest.country == "DE"
     assert {c.value for c in service.get_lead_detail_or_raise(actor=owner, lead_id=roest.id).contacts if c.kind == "email"} == {
         f"hallo@roestwerk-{tag}.de", f"verkauf@roestwerk-{tag}.de"}
     rejected = csv_import.rejected_csv(result).decode("utf-8-sig")

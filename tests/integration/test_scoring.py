@@ -12,7 +12,7 @@ from core.db import UnitOfWork
 from core.db.models import Evidence, LLMCall
 from core.llm import OpenAILLM
 from core.scoring import service as scoring
-from core.scoring.rules import JUDGEMENT_WEIGHT, factor_kind
+from core.scoring.rules import JUDGEMENT_NAME, factor_kind
 from core.strategy import service as strategy
 from tests.conftest import unique
 from tests.fixtures.leads_data import HoldRunner, lead, make_lead
@@ -26,6 +26,18 @@ def campaign(owner):
     version = strategy.create_campaign_from_goal(actor=owner, goal=GOAL, llm=None)
     strategy.approve(actor=owner, campaign_id=version.campaign_id, version_id=version.id)
     return version
+
+
+@pytest.fixture
+def judged_campaign(owner):
+    """A campaign whose approved rubric gives the LLM's judgement 20 of the 100 points (as set in the editor)."""
+    version = strategy.create_campaign_from_goal(actor=owner, goal=GOAL, llm=None)
+    data = version.strategy.model_dump()
+    data["rubric"] = [{"factor": "Industry match", "weight": 35}, {"factor": "Location match", "weight": 25},
+                      {"factor": "Reachable contact", "weight": 20}, {"factor": JUDGEMENT_NAME, "weight": 20}]
+    saved = strategy.save_version(actor=owner, campaign_id=version.campaign_id, strategy=data)
+    strategy.approve(actor=owner, campaign_id=version.campaign_id, version_id=saved.id, runner=HoldRunner())
+    return saved
 
 
 def roaster(owner, campaign_id, **extra):
@@ -109,8 +121,8 @@ def llm_server() -> Iterator[FakeOpenAI]:
         yield server
 
 
-def test_llm_judgement_is_one_factor_with_checked_citations(owner, campaign, llm_server):
-    leads = [roaster(owner, campaign.campaign_id) for _ in range(3)]
+def test_llm_judgement_is_one_factor_with_checked_citations(owner, judged_campaign, llm_server):
+    leads = [roaster(owner, judged_campaign.campaign_id) for _ in range(3)]
     first_evidence = sorted(own_evidence(leads[0]))
     llm_server.answer = {"fit": 80, "reasons": [
         {"text": f"Roasts coffee in Leeds {unique('r')}", "evidence_ids": [first_evidence[0], 987654321]}]}
@@ -121,8 +133,10 @@ def test_llm_judgement_is_one_factor_with_checked_citations(owner, campaign, llm
     for lead_id in leads:
         row = lead(lead_id)
         judged = [f for f in row.score_factors if f["kind"] == "judgement"]
-        assert len(judged) == 1 and judged[0]["weight"] == JUDGEMENT_WEIGHT
-        assert judged[0]["points"] == round(JUDGEMENT_WEIGHT * 0.8, 2)
+        assert len(judged) == 1 and judged[0]["weight"] == 20  # the rubric's own weight for it
+        assert judged[0]["points"] == 16.0
+        assert [(f["factor"], f["weight"]) for f in row.score_factors] == [
+            ("Industry match", 35), ("Location match", 25), ("Reachable contact", 20), (JUDGEMENT_NAME, 20)]
         assert set(judged[0]["evidence_ids"]) <= own_evidence(lead_id)
         assert "dropped" in judged[0]["detail"]
         assert round(sum(f["weight"] for f in row.score_factors), 6) == 100
@@ -134,28 +148,65 @@ def test_llm_judgement_is_one_factor_with_checked_citations(owner, campaign, llm
     assert purposes.count("score") >= 1
 
 
-def test_llm_failure_falls_back_to_the_rules(owner, campaign, llm_server):
+def test_llm_failure_falls_back_to_the_rules(owner, judged_campaign, llm_server):
     from tests.fixtures.openai_server import Reply, error_body
 
-    lead_id = roaster(owner, campaign.campaign_id)
+    lead_id = roaster(owner, judged_campaign.campaign_id)
     llm_server.reply(*[Reply(status=400, body=error_body("bad request", type_="invalid_request_error"))] * 3)
     llm = OpenAILLM(api_key="sk-test", base_url=llm_server.base_url, model="gpt-4o-mini", max_retries=0, timeout_seconds=5)
     summary = scoring.score_leads(workspace_id=owner.workspace_id, lead_ids=[lead_id], llm=llm)
     assert summary.scored == 1 and summary.judged == 0 and summary.errors
-    assert all(f["kind"] != "judgement" for f in lead(lead_id).score_factors)
+    factors = {f["factor"]: f for f in lead(lead_id).score_factors}
+    judged = factors[JUDGEMENT_NAME]  # shown, with no points and the reason; the other weights as entered
+    assert judged["points"] == 0 and judged["detail"].startswith("not judged: the LLM failed")
+    assert {name: f["weight"] for name, f in factors.items()} == {
+        "Industry match": 35, "Location match": 25, "Reachable contact": 20, JUDGEMENT_NAME: 20}
 
 
-def test_quota_running_out_mid_run_finishes_with_the_rules(owner, campaign, monkeypatch):
+def test_quota_running_out_mid_run_finishes_with_the_rules(owner, judged_campaign, monkeypatch):
     from core.errors import QuotaExceeded
 
     def out_of_budget(*_args, **_kwargs):
         raise QuotaExceeded("The LLM budget for this month is used up.")
 
     monkeypatch.setattr(scoring, "judge", out_of_budget)
-    leads = [roaster(owner, campaign.campaign_id) for _ in range(2)]
+    leads = [roaster(owner, judged_campaign.campaign_id) for _ in range(2)]
     summary = scoring.score_leads(workspace_id=owner.workspace_id, lead_ids=leads, llm=object())
     assert summary.scored == 2 and summary.judged == 0
     assert summary.errors == ["The LLM budget for this month is used up."]
     for lead_id in leads:
         row = lead(lead_id)
-        assert row.score is not None and all(f["kind"] != "judgement" for f in row.score_factors)
+        assert row.score is not None
+        assert [f["points"] for f in row.score_factors if f["kind"] == "judgement"] == [0]
+
+
+def test_the_rubric_entered_is_the_rubric_scored_with_no_llm_share_added(owner, llm_server):
+    """Issue 18 item 17: 35/25/20/5/10/5 was silently rescaled to make room for an LLM factor of 20."""
+    version = strategy.create_campaign_from_goal(actor=owner, goal=GOAL, llm=None)
+    data = version.strategy.model_dump()
+    entered = [("Industry match", 35), ("Location match", 25), ("Signals of fit", 20), ("Company size fit", 5),
+               ("Reachable contact", 10), ("Clear of exclusions", 5)]
+    data["rubric"] = [{"factor": n, "weight": w} for n, w in entered]
+    saved = strategy.save_version(actor=owner, campaign_id=version.campaign_id, strategy=data)
+    strategy.approve(actor=owner, campaign_id=version.campaign_id, version_id=saved.id, runner=HoldRunner())
+    lead_id = roaster(owner, version.campaign_id)
+    llm_server.answer = {"fit": 90, "reasons": []}
+    llm = OpenAILLM(api_key="sk-test", base_url=llm_server.base_url, model="gpt-4o-mini", max_retries=0, timeout_seconds=5)
+    summary = scoring.score_leads(workspace_id=owner.workspace_id, lead_ids=[lead_id], llm=llm)
+    assert summary.judged == 0 and llm_server.requests == []  # the rubric gives the LLM no say: it is not asked
+    row = lead(lead_id)
+    assert [(f["factor"], f["weight"]) for f in row.score_factors] == entered
+    assert row.score == round(sum(f["points"] for f in row.score_factors), 1)
+
+
+def test_a_rules_only_rescore_keeps_the_earlier_judgement_at_the_current_weight(owner, judged_campaign, llm_server):
+    lead_id = roaster(owner, judged_campaign.campaign_id)
+    llm_server.answer = {"fit": 50, "reasons": [{"text": "Roasts coffee", "evidence_ids": []}]}
+    llm = OpenAILLM(api_key="sk-test", base_url=llm_server.base_url, model="gpt-4o-mini", max_retries=0, timeout_seconds=5)
+    scoring.score_leads(workspace_id=owner.workspace_id, lead_ids=[lead_id], llm=llm)
+    judged = lead(lead_id).score_factors[-1]
+    assert (judged["points"], judged["detail"].startswith("fit 50/100")) == (10.0, True)
+    summary = scoring.score_leads(workspace_id=owner.workspace_id, lead_ids=[lead_id], use_llm=False)
+    assert summary.judged == 0
+    again = lead(lead_id).score_factors[-1]
+    assert again["points"] == 10.0 and again["detail"].startswith("(earlier judgement) fit 50/100")

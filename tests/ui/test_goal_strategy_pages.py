@@ -93,3 +93,47 @@ def test_rubric_not_adding_up_to_100_is_refused_with_a_clear_message(owner):
 def test_pages_need_an_actor():
     at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "goal.py"), default_timeout=30).run()
     assert any("Sign in" in w.value for w in at.warning)
+
+
+def _rubric_of_latest(actor, campaign_id: int) -> list[tuple[str, int]]:
+    return [(f.factor, f.weight) for f in service.latest_version(actor=actor, campaign_id=campaign_id).strategy.rubric]
+
+
+def test_the_llm_judgement_factor_is_shown_with_its_weight_and_can_be_set_or_removed(owner):
+    """Issue 18 item 17: the rubric entered (35/25/20/5/10/5) was rescaled at scoring time to make room for an
+    'LLM judgement' of 20 that the editor never showed. Now it has its own weight here, saved as entered."""
+    version = service.create_campaign_from_goal(actor=owner, goal="Plumbers in Bristol", llm=None)
+    cid = version.campaign_id
+    data = version.strategy.model_dump()
+    data["rubric"] = [{"factor": "Industry match", "weight": 60}, {"factor": "Reachable contact", "weight": 20},
+                      {"factor": "LLM judgement", "weight": 20}]
+    service.save_version(actor=owner, campaign_id=cid, strategy=data)
+
+    at = page("strategy.py", owner, strategy_campaign_id=cid)
+    assert not at.exception
+    judgement = at.number_input(key=f"strategy_judgement_{cid}_2")
+    assert judgement.value == 20 and judgement.label.startswith("LLM judgement weight")
+    grid = at.data_editor(key=f"strategy_rubric_{cid}_2").value
+    assert list(grid["factor"]) == ["Industry match", "Reachable contact"]  # the LLM's row is the field above
+    assert any("factors 80 + LLM judgement 20" in c.value for c in at.caption)
+
+    # remove it: the other weights are kept exactly as entered (80 is refused, not scaled up to 100)
+    judgement.set_value(0).run()
+    assert any("add up to 80" in e.value for e in at.error)
+    at.button(key="strategy_save").click().run()
+    assert any("rubric weights must add up to 100" in e.value for e in at.error)
+    at.session_state[f"strategy_rubric_{cid}_2"] = {
+        "edited_rows": {0: {"weight": 80}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    at.button(key="strategy_save").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _rubric_of_latest(owner, cid) == [("Industry match", 80), ("Reachable contact", 20)]
+
+    # set it again on the new version: 35/25/20/5/10/5 style weights stay as typed, the LLM's beside them
+    at.number_input(key=f"strategy_judgement_{cid}_3").set_value(30).run()
+    at.session_state[f"strategy_rubric_{cid}_3"] = {
+        "edited_rows": {0: {"weight": 50}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    at.button(key="strategy_save").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _rubric_of_latest(owner, cid) == [("Industry match", 50), ("Reachable contact", 20), ("LLM judgement", 30)]

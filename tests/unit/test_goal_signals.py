@@ -117,19 +117,19 @@ def _facts(tech: tuple[str, ...], pages: tuple[str, ...] = ("https://smile.test/
 
 def test_scoring_awards_the_absence_with_what_was_looked_for() -> None:
     rubric = [(f.factor, f.weight) for f in plan_from_goal("e-commerce shops not on Shopify in the UK").rubric]
-    by_name = {f.factor: f for f in score_rules(rubric, ICP(), _facts(("WooCommerce",)), with_judgement=False)}
+    by_name = {f.factor: f for f in score_rules(rubric, ICP(), _facts(("WooCommerce",)))}
     assert by_name["No Shopify found"].fraction == 1.0
     assert "no Shopify found on the crawled pages (https://smile.test/)" == by_name["No Shopify found"].detail
-    on_shopify = {f.factor: f for f in score_rules(rubric, ICP(), _facts(("Shopify",)), with_judgement=False)}
+    on_shopify = {f.factor: f for f in score_rules(rubric, ICP(), _facts(("Shopify",)))}
     assert on_shopify["No Shopify found"].fraction == 0.0
     assert on_shopify["No Shopify found"].evidence_ids == (10,)
 
 
 def test_scoring_a_named_technology_and_ssl() -> None:
-    [magento] = score_rules([("Uses Magento 1", 100)], ICP(), _facts(("Magento",)), with_judgement=False)
+    [magento] = score_rules([("Uses Magento 1", 100)], ICP(), _facts(("Magento",)))
     assert (magento.fraction, magento.evidence_ids) == (1.0, (10,))
     assert "version 1 asked" in magento.detail
-    [plain] = score_rules([("No SSL found", 100)], ICP(), _facts((), ("http://old.test/",)), with_judgement=False)
+    [plain] = score_rules([("No SSL found", 100)], ICP(), _facts((), ("http://old.test/",)))
     assert plain.fraction == 1.0 and "http://old.test/" in plain.detail
-    [secure] = score_rules([("No SSL found", 100)], ICP(), _facts((), ("https://new.test/",)), with_judgement=False)
+    [secure] = score_rules([("No SSL found", 100)], ICP(), _facts((), ("https://new.test/",)))
     assert secure.fraction == 0.0

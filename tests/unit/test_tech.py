@@ -182,11 +182,11 @@ def test_rubric_factor_reads_absence_of_a_category_as_fit():
         lead_id=2, tech=("Calendly",), evidence=(EvidenceFact(7, "tech", "Calendly", "assets.calendly.com"),)
     )
     rubric = [("No online booking found", 100)]
-    (factor,) = score_rules(rubric, ICP(), without, with_judgement=False)
+    (factor,) = score_rules(rubric, ICP(), without)
     assert factor.fraction == 1.0 and "no booking technology found" in factor.detail
-    (factor,) = score_rules(rubric, ICP(), with_booking, with_judgement=False)
+    (factor,) = score_rules(rubric, ICP(), with_booking)
     assert factor.fraction == 0.0 and factor.evidence_ids == (7,) and "Calendly" in factor.detail
-    (factor,) = score_rules([("Uses a live chat", 100)], ICP(), without, with_judgement=False)
+    (factor,) = score_rules([("Uses a live chat", 100)], ICP(), without)
     assert factor.fraction == 0.0
 
 

@@ -30,9 +30,22 @@ def run_migrations_online() -> None:
         return
     engine = build_engine(url)
     with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds a table (create, copy, drop, rename); with foreign keys on, dropping the
+            # old table would cascade to every row pointing at it. The pragma only takes effect outside a
+            # transaction, so it is set before the migrations' own transaction begins.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
         context.configure(connection=conn, target_metadata=Base.metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
+            if broken:
+                raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
     engine.dispose()
 
 

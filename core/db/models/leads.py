@@ -33,6 +33,10 @@ class Lead(CreatedAt, Base):
         Index("ix_lead_workspace_status", "workspace_id", "status"),
         Index("ix_lead_workspace_score", "workspace_id", "score"),
         Index("ix_lead_workspace_deleted", "workspace_id", "deleted_at"),
+        Index("ix_lead_workspace_country_city", "workspace_id", "country", "city"),
+        # ids are never reused on SQLite either (after a delete or a merge), so audit entries keep pointing at
+        # the lead they name; PostgreSQL's sequences never reuse one anyway
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,7 +47,8 @@ class Lead(CreatedAt, Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     industry: Mapped[str] = mapped_column(String(200), default="")
     location: Mapped[str] = mapped_column(String(300), default="")
-    country: Mapped[str] = mapped_column(String(2), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")  # ISO 3166-1 alpha-2, from the address or CSV
+    city: Mapped[str] = mapped_column(String(120), default="", server_default="")
     opening_hours: Mapped[str] = mapped_column(Text, default="")
     tech: Mapped[list[str]] = mapped_column(default=list)
     score: Mapped[float | None]
@@ -78,7 +83,7 @@ class Contact(CreatedAt, Base):
     """A way to reach a lead: email, phone, social profile or contact form."""
 
     __tablename__ = "contact"
-    __table_args__ = (UniqueConstraint("lead_id", "kind", "normalised_value"),)
+    __table_args__ = (UniqueConstraint("lead_id", "kind", "normalised_value"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)

@@ -21,6 +21,7 @@ class Job(CreatedAt, Base):
     __table_args__ = (
         Index("ix_job_workspace_created", "workspace_id", "created_at"),
         Index("ix_job_status", "status"),
+        {"sqlite_autoincrement": True},  # a deleted job's id is never given to another (audit entries name it)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
