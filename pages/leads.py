@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.extract.fingerprints import FILTER_CATEGORIES
 from core.leads import service
-from core.leads.models import LEAD_STATUSES
+from core.leads.models import ADDRESS_STATES, LEAD_STATUSES
 from core.leads.query import MAX_SELECTION, SORTABLE, LeadFilter, filter_options, list_leads, matching_names
 from ui import leads_select as selection
 from ui import leads_url as url
@@ -80,7 +80,16 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
         format_func=lambda q: q or "any",
         key="leads_query",
     )
-    c1, c2, _c3, _c4 = st.columns(4)
+    c1, c2, c3, _c4 = st.columns(4)
+    email_check = c3.selectbox(
+        "Email check",
+        ["", *ADDRESS_STATES],
+        url.index("leads_email_check", ["", *ADDRESS_STATES]),
+        format_func=lambda s: s or "any",
+        key="leads_email_check",
+        help="valid, risky (disposable domain: sent only after a confirmation), invalid (never sent to) or "
+        "unknown (not checked yet, or DNS did not answer)",
+    )
     tech_category = c1.selectbox(
         "Technology category",
         ["", *FILTER_CATEGORIES],
@@ -102,6 +111,7 @@ flt = LeadFilter(
     industry=industry,
     location=location,
     has_email={"any": None, "yes": True, "no": False}[has_email],
+    email_check=email_check,
     has_phone={"any": None, "yes": True, "no": False}[has_phone],
     technology=technology,
     tech_category=tech_category,
@@ -266,6 +276,7 @@ with detail_tab:
             "leads_tech_category": tech_category,
             "leads_tech_absent": "1" if tech_category and tech_absent else "",
             "leads_has_email": "" if has_email == "any" else has_email,
+            "leads_email_check": email_check,
             "leads_has_phone": "" if has_phone == "any" else has_phone,
             "leads_owner": "" if owner is None else str(owner),
             "leads_campaign": "" if campaign is None else str(campaign),

@@ -86,7 +86,9 @@ def _render_contacts(lead: LeadDetail) -> None:
                     "role address": c.is_role_address,
                     "person": c.person_name,
                     "title": c.person_title,
-                    "verification": c.verification,
+                    "email check": c.verification if c.kind == "email" else "",
+                    "why": "; ".join(c.verification_reasons),
+                    "checked": c.verified_at,
                 }
                 for c in lead.contacts
             ]
