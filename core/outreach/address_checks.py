@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
@@ -14,6 +15,28 @@ from core.db import UnitOfWork
 from core.db.models import Contact, Message, utcnow
 from core.errors import NotFound
 from core.outreach.verify import AddressCheck, DomainResolver, check_address, resolver_for
+
+DNS_THREADS = 16  # domains looked up at once: a slow or silent resolver costs one time-out, not one per domain
+
+
+def _check_all(contacts: list[tuple[int, str]], resolver: DomainResolver, *, fresh: bool) -> dict[int, AddressCheck]:
+    """Check every (contact id, address), with no transaction open: the first address of each domain in
+    parallel (``fresh``, a requested re-check, also skips the domain cache), then the rest from the cache."""
+    first: dict[str, tuple[int, str]] = {}
+    for contact_id, value in contacts:
+        first.setdefault(value.rsplit("@", 1)[-1].strip().lower(), (contact_id, value))
+    with ThreadPoolExecutor(max_workers=max(1, min(DNS_THREADS, len(first)))) as pool:
+        done = dict(
+            zip(
+                [contact_id for contact_id, _ in first.values()],
+                pool.map(lambda item: check_address(item[1], resolver, fresh=fresh), first.values()),
+                strict=True,
+            )
+        )
+    for contact_id, value in contacts:
+        if contact_id not in done:
+            done[contact_id] = check_address(value, resolver)
+    return done
 
 
 def refresh_contact_checks(
@@ -51,8 +74,7 @@ def refresh_contact_checks(
     if not stale:
         return checks
     resolver = resolver or resolver_for(s)
-    # DNS with no transaction open; ``force`` (someone asked for a re-check) also skips the domain cache
-    new = {contact_id: check_address(value, resolver, fresh=force) for contact_id, value in stale}
+    new = _check_all(stale, resolver, fresh=force)
     with uow_factory() as uow:
         uow.session.connection().execute(
             update(Contact.__table__)  # type: ignore[arg-type]

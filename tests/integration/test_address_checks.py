@@ -227,3 +227,16 @@ def test_verify_contact_is_scoped_to_the_workspace(owner):
 
 def test_the_test_session_never_asks_a_real_resolver():
     assert get_settings().dns_nameservers.startswith("127.0.0.1:")
+
+
+def test_stored_checks_look_domains_up_in_parallel_one_query_per_domain(owner):
+    zones = Zones(mx={f"d{i}.parallel.test" for i in range(12)}, delay=0.2)
+    lead_ids = [make_lead(owner, email=f"p{j}@d{i}.parallel.test") for i in range(12) for j in range(3)]
+    contacts = [contact_of(lead_id).id for lead_id in lead_ids]
+    with LocalDNS(zones) as server:
+        checks = address_checks.refresh_contact_checks(contacts, resolver=resolver_of(server))
+        assert server.queries.count(("d0.parallel.test", "MX")) == 1  # three addresses, one lookup
+        assert len(server.queries) == 12
+        assert server.max_in_flight > 1  # the domains were asked at the same time, not one after another
+    assert {c.state for c in checks.values()} == {"valid"} and len(checks) == 36
+    assert {contact_of(lead_id).verification for lead_id in lead_ids} == {"valid"}
