@@ -119,11 +119,16 @@ class Settings(BaseSettings):
     outreach_email_provider: Literal["auto", "smtp", "sendgrid", "mailgun", "outbox"] = "auto"
     outreach_from_email: str | None = None
     outreach_from_name: str = ""
-    outreach_rate_per_second: float = Field(default=1.0, gt=0)  # per channel, per sending process
+    outreach_rate_per_second: float = Field(default=1.0, gt=0)  # per channel: deployment-wide with REDIS_URL
     outreach_send_retries: int = Field(default=3, ge=0)  # 429/5xx/4xx-SMTP retries with backoff
     outreach_backoff_base_seconds: float = Field(default=2.0, ge=0)
     outreach_send_timeout_seconds: float = Field(default=30.0, gt=0)
     outreach_stale_sending_seconds: int = Field(default=900, ge=0)  # stuck 'sending': -> queued or unknown
+    # Address checks before sending (issue 16): resolvers as "host[:port]" (comma separated), empty = the system's
+    dns_nameservers: str = ""
+    dns_timeout_seconds: float = Field(default=3.0, gt=0)
+    dns_cache_seconds: int = Field(default=3600, ge=0)
+    address_check_max_age_days: int = Field(default=30, ge=0)  # a contact's check is redone when older
     sendgrid_webhook_public_key: str | None = None  # base64 DER (Event Webhook > Signed Event Webhook)
     sendgrid_inbound_public_key: str | None = None  # base64 DER of the Inbound Parse security policy (else the above)
     mailgun_webhook_signing_key: SecretStr | None = None

@@ -141,8 +141,15 @@ class RedisTokenBucket:
         self._pause(keys=[self._key], args=[max(0.0, seconds)])
 
 
-def token_bucket(*, key: str, rate: float, redis: Any | None = None, burst: int = 1) -> RateLimiter:
+def token_bucket(
+    *,
+    key: str,
+    rate: float,
+    redis: Any | None = None,
+    burst: int = 1,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RateLimiter:
     """A bucket of ``rate`` per second named ``key``: shared through Redis when a client is given."""
     if redis is not None:
-        return RedisTokenBucket(redis=redis, key=f"leadscout:ratelimit:{key}", rate=rate, burst=burst)
-    return LocalTokenBucket(rate=rate, burst=burst)
+        return RedisTokenBucket(redis=redis, key=f"leadscout:ratelimit:{key}", rate=rate, burst=burst, sleep=sleep)
+    return LocalTokenBucket(rate=rate, burst=burst, sleep=sleep)

@@ -10,7 +10,7 @@ import streamlit as st
 from core.extract.fingerprints import FILTER_CATEGORIES
 from core.extract.location import country_name
 from core.leads import service
-from core.leads.models import LEAD_STATUSES
+from core.leads.models import ADDRESS_STATES, LEAD_STATUSES
 from core.leads.query import MAX_SELECTION, SORTABLE, LeadFilter, filter_options, list_leads, matching_names
 from ui import leads_select as selection
 from ui import leads_url as url
@@ -88,7 +88,7 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
         format_func=lambda q: q or "any",
         key="leads_query",
     )
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns(5)
     country = c3.selectbox(
         "Country",
         ["", *options.countries],
@@ -102,6 +102,15 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
         url.index("leads_city", ["", *options.cities]),
         format_func=lambda c: c or "any",
         key="leads_city",
+    )
+    email_check = c5.selectbox(
+        "Email check",
+        ["", *ADDRESS_STATES],
+        url.index("leads_email_check", ["", *ADDRESS_STATES]),
+        format_func=lambda s: s or "any",
+        key="leads_email_check",
+        help="valid, risky (disposable domain: sent only after a confirmation), invalid (never sent to) or "
+        "unknown (not checked yet, or DNS did not answer)",
     )
     tech_category = c1.selectbox(
         "Technology category",
@@ -126,6 +135,7 @@ flt = LeadFilter(
     country=country,
     city=city,
     has_email={"any": None, "yes": True, "no": False}[has_email],
+    email_check=email_check,
     has_phone={"any": None, "yes": True, "no": False}[has_phone],
     technology=technology,
     tech_category=tech_category,
@@ -300,6 +310,7 @@ with detail_tab:
             "leads_tech_category": tech_category,
             "leads_tech_absent": "1" if tech_category and tech_absent else "",
             "leads_has_email": "" if has_email == "any" else has_email,
+            "leads_email_check": email_check,
             "leads_has_phone": "" if has_phone == "any" else has_phone,
             "leads_owner": "" if owner is None else str(owner),
             "leads_campaign": "" if campaign is None else str(campaign),

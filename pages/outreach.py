@@ -6,7 +6,7 @@ import hashlib
 
 import streamlit as st
 
-from core.outreach import limits, message_log, preflight, sending_settings, service, suppression
+from core.outreach import guard, limits, message_log, preflight, sending_settings, service, suppression
 from core.outreach.channels import email_provider_name, sms_provider_name
 from core.outreach.templates import sms_segments
 from ui.common import current_actor, show_errors
@@ -22,6 +22,18 @@ st.caption(
     f"Email goes through **{email_provider_name()}**, SMS through **{sms_provider_name()}**"
     " (outbox = recorded only, never sent)."
 )
+# The bounce guard: a paused sender says so on top of the page, and only an admin's deliberate click resumes it.
+for paused in guard.list_paused_senders(actor=actor):
+    st.error(paused.message, icon=":material/pause_circle:")
+    if actor.can_manage_team:  # owners and admins
+        sure = st.checkbox(
+            f"I checked the list and the provider: resume {paused.channel} through {paused.provider}",
+            key=f"outreach_resume_sure_{paused.id}",
+        )
+        if st.button("Resume sending", disabled=not sure, key=f"outreach_resume_{paused.id}"):
+            with show_errors():
+                guard.resume_sender(actor=actor, pause_id=paused.id)
+                st.rerun()
 if st.session_state.get("outreach_log_lead_id") is not None:  # sent here from a lead: open its message history
     st.session_state["outreach_tab"] = "Message log"
 if st.session_state.pop("outreach_open_drafts", False):  # the leads page's "Contact": draft to its selection
@@ -139,6 +151,13 @@ with drafts_tab:
     ready = check.ready
     if len(ready) < len(approved):
         st.warning(f"{len(approved) - len(ready)} message(s) held back until the problems above are fixed.")
+    risky_ids = check.risky_ids
+    include_risky = bool(risky_ids) and st.checkbox(
+        f"Also send to the {len(risky_ids)} risky address(es) listed above",
+        key="outreach_include_risky",
+    )
+    if not include_risky:
+        ready = [t for t in ready if t.message_id not in risky_ids]
     names = ", ".join(f"#{t.message_id} {t.lead_name} ({t.contact})" for t in ready[:5])
     ready_key = hashlib.sha256(",".join(str(t.message_id) for t in ready).encode()).hexdigest()[:16]
     confirm = st.checkbox(
@@ -148,7 +167,9 @@ with drafts_tab:
     )
     if st.button("Send", type="primary", disabled=not (ready and confirm), key="outreach_send"):
         with show_errors():
-            job_id = service.send_now(actor=actor, message_ids=[t.message_id for t in ready])
+            job_id = service.send_now(
+                actor=actor, message_ids=[t.message_id for t in ready], include_risky=include_risky
+            )
             st.session_state["outreach_sent_notice"] = job_id
             st.rerun()  # the approved list empties and the queue below shows them
     if (job_id := st.session_state.pop("outreach_sent_notice", "none")) != "none":

@@ -36,6 +36,18 @@ for _name in (
 ):
     os.environ[_name] = ""
 
+# DNS for the address checks before sending: a real DNS server on loopback that gives every domain
+# an MX record (tests/integration/test_address_checks.py runs its own with NXDOMAIN, A-only, time-outs),
+# so no test asks a real resolver. Processes a test starts (workers, the CLI) inherit the variable and
+# use the same server; a developer's own DNS_NAMESERVERS is overridden.
+if os.environ.get("LEADSCOUT_TEST_DNS"):
+    os.environ["DNS_NAMESERVERS"] = os.environ["LEADSCOUT_TEST_DNS"]
+else:
+    from tests.fixtures.dns_server import LocalDNS, Zones
+
+    _DNS = LocalDNS(Zones(catch_all=True)).start()
+    os.environ["DNS_NAMESERVERS"] = os.environ["LEADSCOUT_TEST_DNS"] = _DNS.nameserver
+
 from core.config import get_settings  # noqa: E402
 from core.db import (  # noqa: E402
     UnitOfWork,
@@ -89,6 +101,15 @@ def invitation_token(actor, email: str) -> str:
 
     [link] = [i.link for i in team.pending_invitations(actor=actor) if i.email == email.lower()]
     return parse_qs(urlsplit(link).query)["invite"][0]
+
+
+@pytest.fixture
+def session_dns():
+    """The session's loopback DNS server (this process's): tests add names to its zones, e.g. NXDOMAIN ones."""
+    server = globals().get("_DNS")
+    if server is None:
+        pytest.skip("the session DNS server runs in the parent test process")
+    return server
 
 
 @pytest.fixture

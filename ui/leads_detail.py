@@ -10,6 +10,7 @@ from core.errors import LeadScoutError
 from core.extract.location import country_name
 from core.leads import service
 from core.leads.models import LEAD_STATUSES, LeadDetail
+from core.outreach import address_checks
 from ui.common import show_errors
 
 
@@ -28,6 +29,7 @@ def render_detail(actor: Actor, lead_id: int, owners: dict[int, str]) -> None:
         _render_score(lead)
     with contacts_tab:
         _render_contacts(lead)
+        _render_address_recheck(actor, lead)
     with evidence_tab:
         _render_evidence(lead)
     with found_tab:
@@ -108,13 +110,38 @@ def _render_contacts(lead: LeadDetail) -> None:
                     "role address": c.is_role_address,
                     "person": c.person_name,
                     "title": c.person_title,
-                    "verification": c.verification,
+                    "email check": c.verification if c.kind == "email" else "",
+                    "why": "; ".join(c.verification_reasons),
+                    "checked": c.verified_at,
                 }
                 for c in lead.contacts
             ]
         ),
         hide_index=True,
     )
+
+
+def _render_address_recheck(actor: Actor, lead: LeadDetail) -> None:
+    """Check one email address again now (DNS asked afresh), e.g. after the domain was fixed."""
+    emails = {c.id: c.value for c in lead.contacts if c.kind == "email"}
+    if not emails:
+        return
+    left, right = st.columns([3, 1])
+    contact_id = left.selectbox(
+        "Check an address again", list(emails), format_func=emails.__getitem__, key=f"lead_recheck_pick_{lead.id}"
+    )
+    notice_key = f"lead_recheck_notice_{lead.id}"
+    if notice := st.session_state.pop(notice_key, None):
+        st.info(notice)
+    if right.button("Check now", key=f"lead_recheck_{lead.id}"):
+        try:
+            check = address_checks.verify_contact(actor=actor, contact_id=contact_id)
+        except LeadScoutError as error:
+            st.error(str(error))
+            return
+        why = f" ({'; '.join(check.reasons)})" if check.reasons else ""
+        st.session_state[notice_key] = f"{check.address}: {check.state}{why}"
+        st.rerun()  # the contacts table above shows the new state
 
 
 def _render_evidence(lead: LeadDetail) -> None:

@@ -27,6 +27,7 @@ PARAMS = {  # widget key -> URL parameter
     "leads_tech_category": "techcat",
     "leads_tech_absent": "techabsent",
     "leads_has_email": "email",
+    "leads_email_check": "emailcheck",
     "leads_has_phone": "phone",
     "leads_owner": "owner",
     "leads_campaign": "campaign",

@@ -12,7 +12,8 @@ from core.cli.output import fail, print_json
 
 FILTER_HELP = (
     "filter as key=value, repeatable: status=qualified, score_min=50, score_max=90, industry=, location=, "
-    "technology=, tag=, text=, has_email=yes|no, has_phone=yes|no, campaign_id=, owner_id=, query="
+    "technology=, tag=, text=, has_email=yes|no, email_check=valid|risky|invalid|unknown, has_phone=yes|no, "
+    "campaign_id=, owner_id=, query="
 )
 
 
@@ -41,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def parse_filter(items: list[str]):  # type: ignore[no-untyped-def]
     """A ``LeadFilter`` from ``key=value`` strings; ``InvalidInput`` names a bad key."""
     from core.errors import InvalidInput
+    from core.leads.models import ADDRESS_STATES
     from core.leads.query import LeadFilter
 
     values: dict[str, object] = {}
@@ -61,6 +63,10 @@ def parse_filter(items: list[str]):  # type: ignore[no-untyped-def]
             values[key] = int(value)
         elif key in ("has_email", "has_phone"):
             values[key] = value.lower() in ("yes", "true", "1")
+        elif key == "email_check":
+            if value not in ADDRESS_STATES:
+                raise InvalidInput(f"email_check is one of {', '.join(ADDRESS_STATES)}; got '{value}'.")
+            values[key] = value
         elif key in ("industry", "location", "technology", "text"):
             values[key] = value
         elif key == "query":

@@ -13,11 +13,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     send.add_argument("--workspace-id", type=int, help="only this workspace")
     send.add_argument("--limit", type=int, help="stop after this many messages")
     send.add_argument("--queue-approved", action="store_true", help="queue every approved message first")
+    send.add_argument(
+        "--include-risky", action="store_true", help="with --queue-approved: also queue emails to risky addresses"
+    )
     send.set_defaults(func=run_send_approved)
     sync = subparsers.add_parser(
         "sync-suppressions", help="pull bounces/unsubscribes/spam reports from SendGrid and Mailgun"
     )
     sync.set_defaults(func=run_sync_suppressions)
+    verify = subparsers.add_parser(
+        "verify-email",
+        help="check addresses (syntax, MX else A, disposable, role, free-mail); exit 3 when one is invalid",
+    )
+    verify.add_argument("addresses", nargs="+", metavar="ADDRESS")
+    verify.add_argument("--json", action="store_true", help="print the JSON list (the default output too)")
+    verify.set_defaults(func=run_verify_email)
 
 
 def run_send_approved(args: argparse.Namespace) -> int:
@@ -26,7 +36,7 @@ def run_send_approved(args: argparse.Namespace) -> int:
     from core.outreach.service import queue_approved
 
     if args.queue_approved:
-        queue_approved(workspace_id=args.workspace_id or None, by="the command line")
+        queue_approved(workspace_id=args.workspace_id or None, by="the command line", include_risky=args.include_risky)
     summary = send_queued(workspace_id=args.workspace_id, limit=args.limit)
     print_json(
         {
@@ -36,6 +46,7 @@ def run_send_approved(args: argparse.Namespace) -> int:
             "suppressed": summary.suppressed,
             "waiting": summary.waiting,
             "capped": summary.capped,
+            "paused": summary.paused,
             "details": list(summary.details),
         }
     )
@@ -48,3 +59,12 @@ def run_sync_suppressions(args: argparse.Namespace) -> int:
 
     print_json({"added": sync_suppressions()})
     return 0
+
+
+def run_verify_email(args: argparse.Namespace) -> int:
+    """Print ``[{"address", "state", "reasons"}, ...]``; exit 3 when some address is invalid."""
+    from core.outreach.verify import check_addresses
+
+    checks = check_addresses(args.addresses)
+    print_json([check.as_dict() for check in checks])
+    return 3 if any(check.state == "invalid" for check in checks) else 0

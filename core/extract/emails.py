@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
 from core.extract.models import Fact
 from core.extract.page import Page
 
@@ -202,3 +204,23 @@ def _values(value: object) -> list[object]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
+
+
+# The plainest addresses (ASCII dot-atom local part, letter-only top-level domain): a strict subset of what
+# email-validator accepts, checked in one regex. Anything else goes through email-validator itself; a
+# property test holds the two to the same answer.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9_%+-]{1,64}(?:\.[a-z0-9_%+-]+)*@((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})", re.IGNORECASE
+)
+_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+
+
+def plain_email(raw: str) -> str | None:
+    """The lower-cased address when it has the plainest shape, else None (then ask email-validator)."""
+    match = _PLAIN_EMAIL.fullmatch(raw)
+    if match is None or len(raw) > 254 or raw.index("@") > 64:
+        return None
+    domain = match.group(1)
+    if len(domain) > 253 or "--" in domain or domain.rsplit(".", 1)[1].lower() in _SPECIAL_USE:
+        return None
+    return raw.lower()

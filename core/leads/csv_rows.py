@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 import phonenumbers
-from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, validate_email
 
-from core.extract.emails import is_role_address
+from core.extract.emails import is_role_address, plain_email
 from core.extract.location import country_code, split_location
 from core.leads.csv_phones import fast_e164
 from core.leads.csv_read import field_positions, values_at
@@ -98,28 +97,9 @@ def _domain(url: str) -> str | None:
     return normalise_domain(url if "://" in url else f"https://{url}")
 
 
-# The plainest addresses (ASCII dot-atom local part, letter-only top-level domain): a strict subset of what
-# email-validator accepts, checked in one regex. Anything else goes through email-validator itself; a
-# property test holds the two to the same answer.
-_PLAIN_EMAIL = re.compile(
-    r"[a-z0-9_%+-]{1,64}(?:\.[a-z0-9_%+-]+)*@((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})", re.IGNORECASE
-)
-_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
-
-
-def _plain_email(raw: str) -> str | None:
-    match = _PLAIN_EMAIL.fullmatch(raw)
-    if match is None or len(raw) > 254 or raw.index("@") > 64:
-        return None
-    domain = match.group(1)
-    if len(domain) > 253 or "--" in domain or domain.rsplit(".", 1)[1].lower() in _SPECIAL_USE:
-        return None
-    return raw.lower()
-
-
 def clean_email(raw: str, *, check_dns: bool = False) -> str:
     """The normalised address; ``ValueError`` with the reason when the syntax is wrong."""
-    if not check_dns and (plain := _plain_email(raw)) is not None:
+    if not check_dns and (plain := plain_email(raw)) is not None:
         return plain
     try:
         return validate_email(raw, check_deliverability=check_dns).normalized.lower()

@@ -260,6 +260,7 @@ class ChunkWriter:
                 "workspace_id": self.actor.workspace_id,
                 "label": "csv",
                 "verification": "unknown",
+                "verification_reasons": [],
                 "created_at": now,
             },
         )

@@ -8,6 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from core.db.models import LEAD_STATUSES as LEAD_STATUSES  # the statuses a lead moves through, for pages and the API
+from core.db.models.leads import VERIFICATION_STATUSES
+
+ADDRESS_STATES = VERIFICATION_STATUSES  # an email contact's address check before sending (core/outreach/verify.py)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class ContactView:
     person_title: str
     is_role_address: bool
     verification: str
+    verification_reasons: tuple[str, ...] = ()  # why the address check said so
+    verified_at: datetime | None = None  # when it ran (None: never)
 
 
 @dataclass(frozen=True)

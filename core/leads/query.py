@@ -47,6 +47,8 @@ class LeadFilter:
     country: str = ""  # a country (code, name or alias): the lead's country exactly
     city: str = ""  # the lead's city exactly (case-insensitive)
     has_email: bool | None = None
+    # leads with an email contact whose address check (core/outreach/verify.py) is in this state
+    email_check: str = ""
     has_phone: bool | None = None
     technology: str = ""
     # a technology category (``booking``, ``analytics``, ... see core.extract.fingerprints.FILTER_CATEGORIES):
@@ -130,6 +132,12 @@ def _has_contact(kind: str) -> ColumnElement[bool]:
     return exists(select(Contact.id).where(Contact.lead_id == Lead.id, Contact.kind == kind))
 
 
+def _email_checked(state: str) -> ColumnElement[bool]:
+    return exists(
+        select(Contact.id).where(Contact.lead_id == Lead.id, Contact.kind == "email", Contact.verification == state)
+    )
+
+
 def filter_conditions(workspace_id: int, flt: LeadFilter, dialect: str) -> list[ColumnElement[bool]]:
     """The WHERE clauses for ``flt`` inside one workspace."""
     where: list[ColumnElement[bool]] = [Lead.workspace_id == workspace_id, Lead.deleted_at.is_(None)]
@@ -156,6 +164,8 @@ def filter_conditions(workspace_id: int, flt: LeadFilter, dialect: str) -> list[
         where.append(func.lower(Lead.city) == flt.city.strip().lower())
     if flt.has_email is not None:
         where.append(_has_contact("email") if flt.has_email else ~_has_contact("email"))
+    if flt.email_check:
+        where.append(_email_checked(flt.email_check))
     if flt.has_phone is not None:
         where.append(_has_contact("phone") if flt.has_phone else ~_has_contact("phone"))
     if flt.technology.strip():

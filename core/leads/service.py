@@ -50,7 +50,16 @@ def get_lead_detail_or_raise(*, actor: Actor, lead_id: int, uow: UnitOfWork | No
         ]
         contacts = [
             ContactView(
-                c.id, c.kind, c.value, c.label, c.person_name, c.person_title, c.is_role_address, c.verification
+                c.id,
+                c.kind,
+                c.value,
+                c.label,
+                c.person_name,
+                c.person_title,
+                c.is_role_address,
+                c.verification,
+                tuple(c.verification_reasons or ()),
+                c.verified_at,
             )
             for c in s.scalars(select(Contact).where(Contact.lead_id == lead.id).order_by(Contact.kind, Contact.id))
         ]

@@ -12,6 +12,7 @@ from core.db.models import utcnow
 from core.errors import ExternalServiceError
 from core.monitoring import queues, usage
 from core.monitoring.health import check_database, check_receiver
+from core.outreach.guard import paused_senders
 
 BUDGET_ACTIVITY_WINDOW = timedelta(days=1)  # finished campaigns near their budget are not news
 
@@ -78,6 +79,8 @@ def _database_problems(settings: Settings, now: datetime) -> list[Problem]:
                     f"{budget.spent_tokens:,} of {budget.budget_tokens or 0:,} tokens).",
                 )
             )
+    for sender in paused_senders(workspace_id=None):
+        problems.append(Problem("bounce_guard", f"Workspace {sender.workspace_id}: {sender.message}"))
     stale = stale_jobs(older_than=timedelta(minutes=settings.alert_stale_job_minutes))
     if stale:
         ids = ", ".join(str(job.id) for job in stale[:10])
@@ -91,7 +94,8 @@ def _database_problems(settings: Settings, now: datetime) -> list[Problem]:
 
 
 def find_problems(*, settings: Settings | None = None, now: datetime | None = None) -> list[Problem]:
-    """Everything wrong right now: database, receiver, Redis and workers, queues, failures, budgets."""
+    """Everything wrong right now: database, receiver, Redis and workers, queues, failures, budgets,
+    senders the bounce guard paused."""
 
     settings = settings or get_settings()
     now = now or utcnow()

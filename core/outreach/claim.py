@@ -4,7 +4,8 @@ PostgreSQL: ``SELECT ... FOR UPDATE OF message SKIP LOCKED`` picks rows no other
 SQLite: ``BEGIN IMMEDIATE`` takes the write lock once per batch, so the read, the checks and the
 claim run alone. On both, the claim is a conditional ``UPDATE ... WHERE status = 'queued'
 RETURNING id``: a row moves to ``sending`` exactly once, and only the returned ids are sent.
-Suppression (one query for the batch), consent, do-not-contact, the sending window and the daily
+Suppression (one query for the batch), consent, do-not-contact, an invalid address check, a sender
+paused by the bounce guard (``guard.py``), the sending window and the daily
 cap (one counter row per sender and day, ``quota.py``) are all checked before the commit that makes
 the claim visible.
 """
@@ -24,7 +25,7 @@ from core.config import Settings
 from core.db import UnitOfWork
 from core.db.models import MESSAGE_STATUSES, Contact, Lead, Message, MessageEvent, Suppression, Workspace
 from core.errors import InvalidInput
-from core.outreach import limits, quota
+from core.outreach import guard, limits, quota
 from core.outreach.compose import compose_outgoing, sender_address, undeliverable_sender
 from core.outreach.models import OutgoingMessage
 from core.outreach.suppression import normalise_address
@@ -56,6 +57,7 @@ class ClaimBatch:
     refused: tuple[tuple[int, str], ...] = ()
     waiting: tuple[int, ...] = ()
     capped: tuple[int, ...] = ()
+    paused: tuple[int, ...] = ()  # left queued: their sender is paused by the bounce guard
     last_id: int = 0
 
 
@@ -78,6 +80,8 @@ def _candidates(session: Session, *, workspace_id: int | None, after_id: int, si
             Contact.normalised_value,
             Contact.person_name,
             Contact.sms_consent_at,
+            Contact.verification,
+            Contact.verification_reasons,
         )
         .outerjoin(Lead, Lead.id == Message.lead_id)
         .outerjoin(Contact, Contact.id == Message.contact_id)
@@ -123,6 +127,9 @@ def _refusal(row: Row[Any], address: str, suppressed: str | None, ws: Mapping[st
         return f"Not sent: '{(row.value or '')[:80]}' is not a valid address for {row.channel}."
     if suppressed:
         return f"Not sent: the address is suppressed ({suppressed})."
+    if row.channel == "email" and row.verification == "invalid":
+        why = "; ".join(row.verification_reasons or []) or "no mail server"
+        return f"Not sent: the address check found it invalid ({why[:300]})."
     if row.channel == "sms" and row.sms_consent_at is None and ws.get("sms_consent_required", True):
         return "Not sent: no SMS consent is recorded for this number."
     if row.channel == "email" and not (ws.get("postal_address") or "").strip():
@@ -243,10 +250,12 @@ def claim_batch(
         )
         caps = _Caps(session, now, workspaces)
         from_problems = sender_problems(workspaces, settings, providers)
+        held = guard.paused_keys(session, workspace_ids)
         to_claim: list[Row[Any]] = []
         refused: list[tuple[int, str]] = []
         waiting: list[int] = []
         capped: list[int] = []
+        paused: list[int] = []
         for row in rows:
             ws = workspaces[row.workspace_id]
             reason = _refusal(
@@ -258,6 +267,9 @@ def claim_batch(
             )
             if reason:
                 refused.append((row.id, reason))
+                continue
+            if (row.workspace_id, row.channel, providers[row.channel]) in held:
+                paused.append(row.id)
                 continue
             zones = limits.recipient_zones(
                 location=row.location or "",
@@ -301,7 +313,12 @@ def claim_batch(
         if row.id in claimed_ids
     )
     return ClaimBatch(
-        claimed=claimed, refused=tuple(refused), waiting=tuple(waiting), capped=tuple(capped), last_id=rows[-1].id
+        claimed=claimed,
+        refused=tuple(refused),
+        waiting=tuple(waiting),
+        capped=tuple(capped),
+        paused=tuple(paused),
+        last_id=rows[-1].id,
     )
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Contact, Lead, Message, MessageEvent, Suppression
+from core.outreach import guard
 from core.outreach.models import FINAL_FAILURES, PROGRESS_RANK, ProviderEvent
 from core.outreach.suppression import add_suppression_row, normalise_address
 from core.webhooks import events as webhooks
@@ -85,6 +86,21 @@ def apply_event(session: Session, event: ProviderEvent) -> bool:
                 detail=detail[:2000],
                 provider_event_id=event.event_id or None,
             )
+        )
+    if event.suppress_reason == "complaint":
+        session.add(
+            MessageEvent(
+                workspace_id=message.workspace_id,
+                message_id=message.id,
+                status=guard.COMPLAINT,
+                detail=(event.detail or f"{event.provider}: spam complaint")[:2000],
+                provider_event_id=None if new_status else (event.event_id or None),
+            )
+        )
+    if new_status == "bounced" or event.suppress_reason == "complaint":
+        session.flush()
+        guard.check_sender(
+            session, workspace_id=message.workspace_id, channel=message.channel, provider=message.provider
         )
     if event.suppress_reason:
         address = event.address or session.scalar(select(Contact.value).where(Contact.id == message.contact_id)) or ""

@@ -23,6 +23,7 @@ def send_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
         "suppressed": summary.suppressed,
         "waiting": summary.waiting,
         "capped": summary.capped,
+        "paused": summary.paused,
     }
 
 

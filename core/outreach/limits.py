@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.ratelimit import LocalTokenBucket, RateLimiter
+from core.ratelimit import RateLimiter, token_bucket
 from core.zones import country_zones, phone_zones_of, zone_named, zones_named_in
 
 DEFAULT_WINDOW = (8, 20)  # local hours [start, end)
@@ -77,17 +77,28 @@ def start_of_day(now: datetime, zone_name: str) -> datetime:
 
 
 class ChannelPacers:
-    """At most ``rate`` sends per second on each channel, one token bucket per channel (``core.ratelimit``)."""
+    """At most ``rate`` sends per second on each channel, one token bucket per channel (``core.ratelimit``).
 
-    def __init__(self, rate: float, *, sleep: Callable[[float], None] = time.sleep) -> None:
-        self._rate, self._sleep = rate, sleep
+    With a Redis client the buckets live in Redis (``leadscout:ratelimit:outreach:<channel>``), so
+    every worker of the deployment shares the one rate; without, they are this process's own.
+    """
+
+    def __init__(self, rate: float, *, sleep: Callable[[float], None] = time.sleep, redis: Any | None = None) -> None:
+        self._rate, self._sleep, self._redis = rate, sleep, redis
         self._buckets: dict[str, RateLimiter] = {}
         self._lock = threading.Lock()
+
+    @property
+    def shared(self) -> bool:
+        """True when the rate holds across processes (Redis)."""
+        return self._redis is not None
 
     def acquire(self, channel: str) -> None:
         """Block until the next send on ``channel`` is allowed."""
         with self._lock:
             bucket = self._buckets.get(channel)
             if bucket is None:
-                bucket = self._buckets[channel] = LocalTokenBucket(rate=self._rate, sleep=self._sleep)
+                bucket = self._buckets[channel] = token_bucket(
+                    key=f"outreach:{channel}", rate=self._rate, redis=self._redis, sleep=self._sleep
+                )
         bucket.acquire()

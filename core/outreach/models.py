@@ -92,6 +92,7 @@ class SendSummary:
     suppressed: int = 0
     waiting: int = 0
     capped: int = 0
+    paused: int = 0  # left queued because their sender is paused (bounce guard)
     details: tuple[str, ...] = field(default_factory=tuple)
 
 

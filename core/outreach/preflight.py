@@ -16,6 +16,7 @@ from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import Contact, Lead, Message, Workspace
 from core.errors import InvalidInput
+from core.outreach.address_checks import refresh_message_checks
 from core.outreach.channels import email_provider_name, sms_provider_name
 from core.outreach.compose import sender_address, undeliverable_sender
 from core.outreach.suppression import is_suppressed, normalise_address
@@ -31,6 +32,7 @@ class Problem:
     message_id: int | None = None
     contact_id: int | None = None  # an SMS number whose consent can be recorded
     blocking: bool = True
+    risky: bool = False  # the address check says risky: sent only when the sender confirms it
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,17 @@ class Preflight:
 
     @property
     def ready(self) -> tuple[Target, ...]:
-        """The messages nothing stops."""
+        """The messages nothing stops (risky addresses included: see ``risky_ids``)."""
         blocked = self.blocked_ids
         return tuple(t for t in self.targets if t.message_id not in blocked)
+
+    @property
+    def risky_ids(self) -> frozenset[int]:
+        """Ready messages to addresses checked risky: they go only after a confirmation."""
+        blocked = self.blocked_ids
+        return frozenset(
+            p.message_id for p in self.problems if p.risky and p.message_id is not None and p.message_id not in blocked
+        )
 
     def counts(self, targets: tuple[Target, ...] | None = None) -> dict[str, int]:
         """Messages per channel (of ``targets``, else of the whole selection)."""
@@ -117,9 +127,11 @@ def _channel_problems(channels: set[str], ws: dict, settings: Settings) -> list[
 def preflight(
     *, actor: Actor, message_ids: list[int], settings: Settings | None = None, uow: UnitOfWork | None = None
 ) -> Preflight:
-    """Check approved or queued messages before sending: postal address, From address, consent, suppression."""
+    """Check approved or queued messages before sending: postal address, From address, consent, suppression,
+    the email address checks (redone first when missing or stale: DNS, outside any transaction)."""
     actor.require_permission("outreach.send")
     settings = settings or get_settings()
+    refresh_message_checks(workspace_id=actor.workspace_id, message_ids=message_ids, settings=settings)
     uow = uow or UnitOfWork()
     targets: list[Target] = []
     problems: list[Problem] = []
@@ -166,6 +178,28 @@ def _message_problems(
                 "Leave it out: it will never be sent.",
                 channel,
                 message_id,
+            )
+        )
+    if channel == "email" and contact.verification == "invalid":
+        why = "; ".join(contact.verification_reasons or ()) or "no mail server"
+        out.append(
+            Problem(
+                f"{contact.value} failed the address check ({why}).",
+                "Leave it out, or correct the address on the lead.",
+                channel,
+                message_id,
+            )
+        )
+    elif channel == "email" and contact.verification == "risky":
+        why = "; ".join(contact.verification_reasons or ()) or "risky"
+        out.append(
+            Problem(
+                f"{contact.value} is risky ({why}).",
+                "It is sent only if you tick the confirmation for risky addresses.",
+                channel,
+                message_id,
+                blocking=False,
+                risky=True,
             )
         )
     if channel == "sms" and contact.sms_consent_at is None and ws.get("sms_consent_required", True) is not False:

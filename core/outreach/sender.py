@@ -51,6 +51,24 @@ def send_with_retries(
     raise AssertionError("unreachable")
 
 
+_redis_clients: dict[str, Any] = {}
+
+
+def shared_redis(settings: Settings) -> Any | None:
+    """The process's Redis client for the shared sending rate (None without ``REDIS_URL``)."""
+    if not settings.redis_url:
+        return None
+    client = _redis_clients.get(settings.redis_url)
+    if client is None:
+        # imported here: redis loads only where REDIS_URL is set
+        from redis import Redis
+
+        client = _redis_clients[settings.redis_url] = Redis.from_url(
+            settings.redis_url, socket_connect_timeout=5, socket_timeout=10
+        )
+    return client
+
+
 def send_queued(
     *,
     workspace_id: int | None = None,
@@ -72,7 +90,7 @@ def send_queued(
     run = _Run(
         settings=s,
         channels=dict(channels or {}),
-        pacers=ChannelPacers(s.outreach_rate_per_second, sleep=sleep),
+        pacers=ChannelPacers(s.outreach_rate_per_second, sleep=sleep, redis=shared_redis(s)),
         sleep=sleep,
         progress=progress,
     )
@@ -122,6 +140,7 @@ class _Run:
         self.counts = {"sent": 0, "failed": 0, "unknown": 0, "suppressed": 0}
         self.waiting: set[int] = set()
         self.capped: set[int] = set()
+        self.paused: set[int] = set()
         self.details: list[str] = []
 
     @property
@@ -133,6 +152,7 @@ class _Run:
         """Count the batch's refused, waiting and capped messages."""
         self.waiting.update(batch.waiting)
         self.capped.update(batch.capped)
+        self.paused.update(batch.paused)
         for message_id, reason in batch.refused:
             self.counts["suppressed"] += 1
             self.details.append(f"message {message_id}: {reason}")
@@ -191,6 +211,7 @@ class _Run:
             suppressed=c["suppressed"],
             waiting=len(self.waiting),
             capped=len(self.capped),
+            paused=len(self.paused),
             details=tuple(self.details),
         )
 

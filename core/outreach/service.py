@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import background
@@ -16,6 +16,7 @@ from core.db import UnitOfWork
 from core.db.models import Lead, Message, MessageEvent, Template, utcnow
 from core.errors import InvalidInput, NotFound
 from core.outreach import templates
+from core.outreach.address_checks import refresh_message_checks
 from core.outreach.compose import refuse_unsendable_contact
 from core.outreach.context import lead_values, pick_contact
 from core.outreach.models import CHANNELS, PreviewRow, TemplateView
@@ -287,23 +288,74 @@ def approve(
     return approved, refused
 
 
-def queue_for_sending(*, actor: Actor, message_ids: list[int] | None = None, uow: UnitOfWork | None = None) -> int:
-    """approved -> queued (all approved ones when ``message_ids`` is None); a repeat click queues nothing new."""
+def queue_for_sending(
+    *, actor: Actor, message_ids: list[int] | None = None, include_risky: bool = False, uow: UnitOfWork | None = None
+) -> int:
+    """approved -> queued (all approved ones when ``message_ids`` is None); a repeat click queues nothing new.
+
+    Email addresses are checked first (``address_checks``): invalid ones are refused, risky ones
+    stay approved unless ``include_risky`` (the sender confirmed them)."""
     actor.require_permission("outreach.send")
-    return queue_approved(workspace_id=actor.workspace_id, message_ids=message_ids, by=actor.email, uow=uow)
+    return queue_approved(
+        workspace_id=actor.workspace_id, message_ids=message_ids, by=actor.email, include_risky=include_risky, uow=uow
+    )
+
+
+def _address_verdicts(
+    workspace_id: int | None, message_ids: list[int] | None, include_risky: bool
+) -> tuple[dict[int, str], set[int]]:
+    """(message id -> refusal for invalid addresses, ids of risky ones held back) among the approved emails."""
+    checks = refresh_message_checks(workspace_id=workspace_id, message_ids=message_ids, statuses=("approved",))
+    invalid: dict[int, str] = {}
+    risky: set[int] = set()
+    for message_id, check in checks.items():
+        if check.state == "invalid":
+            why = "; ".join(check.reasons) or "no mail server"
+            invalid[message_id] = f"Not sent: the address check found {check.address[:80]} invalid ({why[:300]})."
+        elif check.state == "risky" and not include_risky:
+            risky.add(message_id)
+    return invalid, risky
 
 
 def queue_approved(
-    *, workspace_id: int | None, by: str, message_ids: list[int] | None = None, uow: UnitOfWork | None = None
+    *,
+    workspace_id: int | None,
+    by: str,
+    message_ids: list[int] | None = None,
+    include_risky: bool = False,
+    uow: UnitOfWork | None = None,
 ) -> int:
-    """approved -> queued with a history row each, in one workspace (or all: the operator's command line)."""
+    """approved -> queued with a history row each, in one workspace (or all: the operator's command line).
+
+    Emails to addresses checked invalid go to ``failed`` with the reason; risky ones stay approved
+    unless ``include_risky``."""
+    invalid, risky = _address_verdicts(workspace_id, message_ids, include_risky)
     uow = uow or UnitOfWork()
     with uow:
+        if invalid:
+            refused = uow.session.execute(
+                update(Message)
+                .where(Message.id.in_(sorted(invalid)), Message.status == "approved")
+                .values(status="failed", error=case(invalid, value=Message.id, else_=""), updated_at=utcnow())
+                .returning(Message.id, Message.workspace_id)
+                .execution_options(synchronize_session=False)
+            ).all()
+            for message_id, message_workspace_id in refused:
+                uow.session.add(
+                    MessageEvent(
+                        workspace_id=message_workspace_id,
+                        message_id=message_id,
+                        status="failed",
+                        detail=invalid[message_id],
+                    )
+                )
         query = update(Message).where(Message.status == "approved")
         if workspace_id is not None:
             query = query.where(Message.workspace_id == workspace_id)
         if message_ids is not None:
             query = query.where(Message.id.in_(message_ids))
+        if risky:
+            query = query.where(Message.id.not_in(sorted(risky)))
         queued = uow.session.execute(
             query.values(status="queued")
             .returning(Message.id, Message.workspace_id)
@@ -322,10 +374,12 @@ def queue_approved(
         return len(queued)
 
 
-def send_now(*, actor: Actor, message_ids: list[int] | None = None, uow: UnitOfWork | None = None) -> int | None:
+def send_now(
+    *, actor: Actor, message_ids: list[int] | None = None, include_risky: bool = False, uow: UnitOfWork | None = None
+) -> int | None:
     """One-click send: queue the approved messages and start a send job; returns the job id (None if nothing)."""
     actor.require_permission("outreach.send")
-    queued = queue_for_sending(actor=actor, message_ids=message_ids, uow=uow)
+    queued = queue_for_sending(actor=actor, message_ids=message_ids, include_risky=include_risky, uow=uow)
     if not queued:
         return None
     return background.submit(kind=background.kinds.SEND, args={"workspace_id": actor.workspace_id}, actor=actor)

@@ -184,3 +184,26 @@ def test_the_lead_detail_shows_the_people_the_site_names_with_role_email_and_evi
     assert f"- Anna Schmidt — managing director (Geschäftsführer) · a.schmidt@{domain}" in shown
     assert "- Dr. Hans Müller — managing director (Geschäftsführer) · no email shown" in shown
     assert any(f"https://{domain}/" in c.value and "Geschäftsführer: Dr. Hans Müller" in c.value for c in at.caption)
+
+
+def test_email_check_filter_and_the_contact_recheck(owner, session_dns):
+    """Issue 16: the address check's state is a filter, and shown (with a re-check) on the lead's contacts."""
+    gone = f"{unique('gone')}.test"
+    session_dns.zones.nxdomain.add(gone)
+    good = make_lead(owner, f"{unique('g')}.com", name="Good Co", emails=(f"ana@{unique('ok')}.example.test",))
+    bad = make_lead(owner, f"{unique('x')}.com", name="Gone Co", emails=(f"bob@{gone}",))
+    at = page(owner)
+    at.selectbox(key="leads_email_check").set_value("invalid").run()
+    assert not at.exception, at.exception
+    assert shown_ids(at) == set()  # nothing checked yet: both unknown
+    at.selectbox(key="leads_email_check").set_value("unknown").run()
+    assert shown_ids(at) == {good, bad}
+
+    at.selectbox(key="leads_open").set_value(bad).run()
+    at.button(key=f"lead_recheck_{bad}").click().run()
+    assert not at.exception, at.exception
+    assert any("invalid" in i.value and "NXDOMAIN" in i.value for i in at.info)
+    contacts = next(d.value for d in at.dataframe if "email check" in d.value.columns)
+    assert contacts["email check"].tolist() == ["invalid"]
+    at.selectbox(key="leads_email_check").set_value("invalid").run()
+    assert shown_ids(at) == {bad}

@@ -132,3 +132,82 @@ def test_the_send_confirmation_lists_preflight_problems_and_counts_only_ready_me
     assert any(f"#{ids[1]}: No SMS consent" in e.value for e in at.error)
     (confirm,) = [c for c in at.checkbox if c.label.startswith("Yes, send")]
     assert confirm.label.startswith(f"Yes, send 1 message(s) now: #{ids[0]} ")  # it names the one it sends
+
+
+def confirm_box(at):
+    """The send confirmation (keyed by the messages it names, so found by its label)."""
+    (box,) = [c for c in at.checkbox if c.label.startswith("Yes, send")]
+    return box
+
+
+def approved_emails(actor, addresses: list[str]) -> list[int]:
+    leads = [make_lead(actor, email=address) for address in addresses]
+    template_id = service.save_template(actor=actor, name=unique("tpl"), channel="email", subject="Hi",
+                                        body="Hello {{ company }}")
+    ids = list(service.create_drafts(actor=actor, template_id=template_id, lead_ids=leads).created)
+    assert service.approve(actor=actor, message_ids=ids)[0] == len(ids)
+    return ids
+
+
+def test_risky_addresses_are_sent_only_after_their_own_confirmation_and_invalid_ones_never(owner, session_dns):
+    from sqlalchemy import select
+
+    from core.db import UnitOfWork
+    from core.db.models import Message
+
+    gone = f"{unique('gone')}.test"
+    session_dns.zones.nxdomain.add(gone)
+    configure_workspace(owner)
+    ok, bad, risky = approved_emails(
+        owner, [f"{unique('ok')}@example.test", f"ana@{gone}", f"{unique('r')}@mailinator.com"]
+    )
+    at = page(owner)
+    assert not at.exception
+    assert any(f"#{bad}:" in e.value and "failed the address check" in e.value for e in at.error)
+    assert any(f"#{risky}:" in i.value and "disposable-mail domain" in i.value for i in at.info)
+    assert confirm_box(at).label.startswith(f"Yes, send 1 message(s) now: #{ok} ")  # the risky one waits
+    at.checkbox(key="outreach_include_risky").check().run()
+    assert confirm_box(at).label.startswith(f"Yes, send 2 message(s) now: #{ok} ")
+    assert f"#{risky} " in confirm_box(at).label
+    confirm_box(at).check().run()
+    click(at, "Send")
+    assert not at.exception
+    with UnitOfWork() as uow:
+        found = dict(uow.session.execute(select(Message.id, Message.status).where(Message.id.in_([ok, bad, risky]))).all())
+    assert found[bad] == "approved"  # never queued
+    assert found[ok] != "approved" and found[risky] != "approved"  # both went to the queue (or out already)
+
+
+def test_a_paused_sender_is_shown_and_only_an_admin_resumes_it_deliberately(owner):
+    from core.auth import service as auth
+    from core.auth import team
+    from core.db import UnitOfWork
+    from core.db.models import SenderPause, utcnow
+    from core.outreach import guard
+    from tests.conftest import invitation_token
+
+    with UnitOfWork() as uow:  # what guard.check_sender leaves after too many bounces (its own test covers that)
+        uow.session.add(SenderPause(workspace_id=owner.workspace_id, channel="email", provider="smtp", paused=True,
+                                    reason="4 of its last 100 emails hard-bounced (the limit is 3%: more than 3).",
+                                    paused_at=utcnow()))
+        uow.commit()
+    member_email = f"{unique('m')}@example.test"
+    team.add_member(actor=owner, email=member_email, role="member")
+    auth.sign_up(email=member_email, password="correct horse battery",
+                 invite_token=invitation_token(owner, member_email))
+    signed = auth.sign_in(email=member_email, password="correct horse battery")
+    member = auth.actor_for(user_id=signed.user_id, workspace_id=owner.workspace_id)
+
+    seen = page(member)
+    assert not seen.exception
+    assert any("Sending email through smtp is paused" in e.value and "hard-bounced" in e.value for e in seen.error)
+    assert not [b for b in seen.button if b.label == "Resume sending"]  # members see it, cannot resume
+
+    at = page(owner)
+    resume = next(b for b in at.button if b.label == "Resume sending")
+    assert resume.disabled  # needs the "I checked" box first
+    next(c for c in at.checkbox if c.label.startswith("I checked the list")).check().run()
+    click(at, "Resume sending")
+    assert not at.exception
+    assert not any("is paused" in e.value for e in at.error)
+    assert guard.list_paused_senders(actor=owner) == []

@@ -96,6 +96,9 @@ class Contact(CreatedAt, Base):
     person_title: Mapped[str] = mapped_column(String(200), default="")
     is_role_address: Mapped[bool] = mapped_column(default=False)
     verification: Mapped[str] = mapped_column(String(8), default="unknown")
+    # The address check before sending (core/outreach/verify.py): why, and when it ran (None = never)
+    verification_reasons: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    verified_at: Mapped[datetime | None]
     sms_consent_at: Mapped[datetime | None]  # when the number's owner agreed to texts (None: no consent)
     sms_consent_source: Mapped[str] = mapped_column(String(200), default="", server_default="")
 

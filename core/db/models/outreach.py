@@ -107,6 +107,28 @@ class Suppression(CreatedAt, Base):
     source: Mapped[str] = mapped_column(String(64), default="")
 
 
+class SenderPause(Base):
+    """The bounce guard's state of one sender (workspace, channel, provider): paused or not, and since when.
+
+    Hard bounces and complaints are counted over the messages accepted since ``counted_from`` (the
+    last deliberate resume), so resuming starts a fresh window.
+    """
+
+    __tablename__ = "sender_pause"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel", "provider"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(8))
+    provider: Mapped[str] = mapped_column(String(16))
+    paused: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    paused_at: Mapped[datetime | None]
+    counted_from: Mapped[datetime | None]
+    resumed_at: Mapped[datetime | None]
+    resumed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+
 class WebhookReplay(CreatedAt, Base):
     """A webhook signature already accepted; a second delivery of it is a replay."""
 
