@@ -58,6 +58,16 @@ from core.db import (  # noqa: E402
 TEST_TMP = _TMP
 
 
+@pytest.fixture(autouse=True)
+def _no_ui_ticker() -> Iterator[None]:
+    """Importing server.py (a few tests do) starts the embedded periodic-job ticker in the test process; its
+    scheduled sender would send other tests' queued messages through the outbox. No test relies on it."""
+    from core.background import schedule
+
+    schedule.stop_in_ui_process()
+    yield
+
+
 @pytest.fixture(scope="session")
 def database() -> Iterator[str]:
     """The migrated test database's URL (downgraded to nothing first, so every run starts clean).

@@ -171,3 +171,12 @@ def start_in_ui_process() -> None:
     with _ticker_lock:
         if _ticker is None:
             _ticker = Ticker().start()
+
+
+def stop_in_ui_process() -> None:
+    """Stop this process's ticker if it runs (a clean shutdown; tests, where importing server.py starts one)."""
+    global _ticker
+    with _ticker_lock:
+        if _ticker is not None:
+            _ticker.stop()
+            _ticker = None

@@ -120,6 +120,7 @@ def verify_contact(
     *, actor: Actor, contact_id: int, uow_factory: Callable[[], UnitOfWork] = UnitOfWork
 ) -> AddressCheck:
     """Check one of the workspace's email contacts now (the lead page's button), whatever its age."""
+    actor.require_permission("lead.edit")
     with uow_factory() as uow:
         found = uow.session.scalar(
             select(Contact.id).where(

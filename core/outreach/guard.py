@@ -168,12 +168,13 @@ def paused_senders(*, workspace_id: int | None, uow: UnitOfWork | None = None) -
 
 def list_paused_senders(*, actor: Actor, uow: UnitOfWork | None = None) -> list[PausedSender]:
     """The actor's workspace's paused senders."""
+    actor.require_permission("outreach.view")
     return paused_senders(workspace_id=actor.workspace_id, uow=uow)
 
 
 def resume_sender(*, actor: Actor, pause_id: int, uow: UnitOfWork | None = None) -> None:
     """Resume a paused sender (admins; audited): its bounces and complaints are counted afresh from now."""
-    actor.require("admin")
+    actor.require_permission("outreach.settings")
     uow = uow or UnitOfWork()
     with uow:
         row = uow.session.get(SenderPause, pause_id)

@@ -146,7 +146,7 @@ def journey(page: Page, stack) -> None:
         page.get_by_role("tab", name="Evidence").click()
         evidence_cell = page.locator("[role=gridcell]").filter(has_text=target.truth.emails[0]).first
         evidence_cell.wait_for(state="attached")  # the evidence table lists the email with its page
-        wait_text(page, f"Location: {target.truth.address}")
+        wait_text(page, f"Address: {target.truth.address}")
         shot(page, "06-lead-detail")
         page.get_by_role("button", name="Contact").click()
 

@@ -27,7 +27,17 @@ from core.leads import csv_export, csv_import, insights, merge, trash
 from core.leads import query as lead_query
 from core.leads import service as leads
 from core.monitoring import health, queues
-from core.outreach import consent, draft_review, drafts, message_log, preflight, sending_settings, suppression
+from core.outreach import (
+    address_checks,
+    consent,
+    draft_review,
+    drafts,
+    guard,
+    message_log,
+    preflight,
+    sending_settings,
+    suppression,
+)
 from core.outreach import service as outreach
 from core.permissions import PERMISSIONS, ROLES, allowed
 from core.replies import inbox
@@ -57,6 +67,7 @@ CALLS: dict[str, list[Call]] = {
         lambda a: outdated.count_outdated_scores(actor=a, flt=EVERYTHING),
     ],
     "lead.edit": [
+        lambda a: address_checks.verify_contact(actor=a, contact_id=NO),
         lambda a: leads.update_lead(actor=a, lead_id=NO, status="new", owner_id=None, tags=[], notes=""),
         lambda a: leads.set_status(actor=a, lead_ids=[NO], status="qualified"),
         lambda a: leads.assign(actor=a, lead_ids=[NO], owner_id=None),
@@ -98,6 +109,7 @@ CALLS: dict[str, list[Call]] = {
     ],
     "run.cancel": [lambda a: runs.cancel_run(actor=a, run_id=NO)],
     "outreach.view": [
+        lambda a: guard.list_paused_senders(actor=a),
         lambda a: outreach.list_templates(actor=a),
         lambda a: outreach.leads_for_outreach(actor=a),
         lambda a: message_log.list_messages(actor=a),
@@ -130,7 +142,10 @@ CALLS: dict[str, list[Call]] = {
         lambda a: message_log.resolve_unknown(actor=a, message_id=NO, outcome="sent"),
         lambda a: message_log.requeue_failed(actor=a, message_id=NO),
     ],
-    "outreach.settings": [lambda a: sending_settings.update_outreach_settings(actor=a, daily_cap="not a number")],
+    "outreach.settings": [
+        lambda a: sending_settings.update_outreach_settings(actor=a, daily_cap="not a number"),
+        lambda a: guard.resume_sender(actor=a, pause_id=NO),
+    ],
     "suppression.add": [
         lambda a: suppression.add_suppression(actor=a, channel="email", address="not an address"),
         lambda a: suppression.import_suppressions_csv(actor=a, text=""),
