@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from core.apikeys import service as apikeys
+from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import ApiKey, Run, WebhookDelivery, WebhookEndpoint, utcnow
 from core.outreach import suppression
@@ -60,6 +61,18 @@ def _b_run(b: Seeded) -> int:
         uow.session.add(run)
         uow.commit()
         return run.id
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _unthrottled():
+    """Each check reads all of B's records twice (before and after); with Redis the per-key rate limit is
+    shared across the module's tests, and B's key would run into 429s that are not what is tested here."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("API_RATE_PER_SECOND", "100000")
+        patch.setenv("API_RATE_BURST", "100000")
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
