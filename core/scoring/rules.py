@@ -85,12 +85,18 @@ class Factor:
         return {
             "factor": self.factor,
             "kind": self.kind,
-            "weight": round(self.weight, 2),
-            "fraction": round(self.fraction, 3),
+            "weight": _rounded(self.weight, 2),
+            "fraction": _rounded(self.fraction, 3),
             "points": self.points,
             "evidence_ids": list(self.evidence_ids),
             "detail": self.detail,
         }
+
+
+def _rounded(value: float, digits: int) -> float:
+    """``round(value, digits)``, skipped for whole numbers (most weights and shares: this runs for every factor
+    of every lead re-scored, and ``round`` with digits is the slow part of it)."""
+    return value if type(value) is float and value.is_integer() else round(value, digits)
 
 
 @lru_cache(maxsize=4096)  # asked for every factor of every lead scored: the answer depends on the name alone
@@ -156,10 +162,12 @@ def _texts(facts: LeadFacts) -> _Texts:
 def _matches(terms: list[str], texts: _Texts, *, places: bool = False) -> tuple[list[str], list[int]]:
     found: list[str] = []
     ids: list[int] = []
+    everything = texts.everything
     for term in terms:
         compiled = _term(term)
         in_country = places and bool(texts.country) and country_code(term) == texts.country
-        if not in_country and not _hit(compiled, texts.everything):
+        whole, words = compiled
+        if not in_country and not (whole and (whole in everything or (words and all(w in everything for w in words)))):
             continue  # most terms miss most leads: one look at the whole text settles it
         hit_ids = [i for i, text in texts.evidence if _hit(compiled, text)]
         # a place that is a country ("UK", "Deutschland") is the lead's country, whatever its address says
@@ -181,10 +189,15 @@ def _size_range(company_size: str) -> tuple[int, int] | None:
     return None
 
 
-def _size(icp: ICP, facts: LeadFacts) -> tuple[float, list[int], str]:
+_SIZE_WORDS = ("employee", "staff", "people", "team", "colleague")  # one of them is in every size cue
+
+
+def _size(icp: ICP, facts: LeadFacts, texts: _Texts) -> tuple[float, list[int], str]:
     wanted = _size_range(icp.company_size) if icp.company_size != "any" else None
     if wanted is None:
         return 1.0, [], "no size asked for"
+    if not any(word in texts.everything for word in _SIZE_WORDS):
+        return 0.5, [], "no size cue found"  # the cue's words are nowhere: no evidence row needs the regex
     for e in facts.evidence:
         m = _SIZE_CUE.search(f"{e.value} {e.snippet}")
         if m:
@@ -244,7 +257,21 @@ def _named_technology(name: str, facts: LeadFacts, wants_absence: bool) -> tuple
     return (1.0 if wants_absence else 0.0), [], looked
 
 
-def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts, texts: _Texts) -> tuple[float, list[int], str]:
+def _terms(kind: str, name: str, icp: ICP) -> tuple[str, ...]:
+    """The terms a text rule looks for (worked out once per rubric, not once per lead)."""
+    terms = {
+        "industry": lambda: list(icp.industries),
+        "location": lambda: list(icp.locations),
+        "signals": lambda: [*icp.signals, *icp.keywords],
+        "exclusions": lambda: list(icp.exclusions),
+        "keywords": lambda: [*icp.keywords, *[w for w in re.findall(r"[\w'-]+", name) if len(w) >= 5]],
+    }.get(kind)
+    return tuple(terms()) if terms else ()
+
+
+def _rule(
+    kind: str, name: str, icp: ICP, facts: LeadFacts, texts: _Texts, terms: tuple[str, ...]
+) -> tuple[float, list[int], str]:
     if kind == "reachable":
         kinds = set(facts.contact_kinds)
         email_ids = [e.id for e in facts.evidence if e.field == "email"][:MAX_IDS]
@@ -257,16 +284,9 @@ def _rule(kind: str, name: str, icp: ICP, facts: LeadFacts, texts: _Texts) -> tu
             return 0.3, [], "contact form or social profile only"
         return 0.0, [], "no way to reach them found"
     if kind == "size":
-        return _size(icp, facts)
+        return _size(icp, facts, texts)
     if kind == "technology":
         return _technology(name, facts)
-    terms = {
-        "industry": list(icp.industries),
-        "location": list(icp.locations),
-        "signals": [*icp.signals, *icp.keywords],
-        "exclusions": list(icp.exclusions),
-        "keywords": [*icp.keywords, *[w for w in re.findall(r"[\w'-]+", name) if len(w) >= 5]],
-    }[kind]
     if not terms:
         return 1.0, [], "nothing asked for"
     found, ids = _matches(terms, texts, places=kind == "location")
@@ -289,15 +309,35 @@ def judgement_factor(rubric: list[tuple[str, int]]) -> tuple[str, float] | None:
     return next(((n, w) for n, k, w in effective_weights(rubric) if k == "judgement"), None)
 
 
-def score_rules(rubric: list[tuple[str, int]], icp: ICP, facts: LeadFacts) -> list[Factor]:
-    """Every rule factor of the rubric for one lead (the judgement factor is left to the caller)."""
-    factors = []
+@dataclass(frozen=True)
+class RulePlan:
+    """A rubric compiled for scoring many leads: each rule factor with its kind, weight and terms."""
+
+    icp: ICP
+    rules: tuple[tuple[str, str, float, tuple[str, ...]], ...]
+
+
+def compile_rules(rubric: list[tuple[str, int]], icp: ICP) -> RulePlan:
+    """The rubric's rule factors (not the judgement) with everything that does not depend on the lead."""
+    return RulePlan(
+        icp,
+        tuple(
+            (name, kind, weight, _terms(kind, name, icp))
+            for name, kind, weight in effective_weights(rubric)
+            if kind != "judgement"
+        ),
+    )
+
+
+def score_rules(rubric: list[tuple[str, int]] | RulePlan, icp: ICP, facts: LeadFacts) -> list[Factor]:
+    """Every rule factor of the rubric for one lead (the judgement factor is left to the caller). Pass a
+    ``RulePlan`` from ``compile_rules`` when scoring many leads with one rubric."""
+    plan = rubric if isinstance(rubric, RulePlan) else compile_rules(rubric, icp)
     texts = _texts(facts)
-    for name, kind, weight in effective_weights(rubric):
-        if kind == "judgement":
-            continue
-        fraction, ids, detail = _rule(kind, name, icp, facts, texts)
-        factors.append(Factor(name, kind, weight, fraction, round(weight * fraction, 2), tuple(ids), detail))
+    factors = []
+    for name, kind, weight, terms in plan.rules:
+        fraction, ids, detail = _rule(kind, name, plan.icp, facts, texts, terms)
+        factors.append(Factor(name, kind, weight, fraction, _rounded(weight * fraction, 2), tuple(ids), detail))
     return factors
 
 

@@ -17,9 +17,20 @@ from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import Campaign, Contact, Evidence, Lead, StrategyVersion, utcnow
 from core.errors import LeadScoutError, NotFound, QuotaExceeded
+from core.leads.bulk import among
 from core.llm import CONFIGURED, LLM, resolve_llm
 from core.scoring.judgement import judge
-from core.scoring.rules import EvidenceFact, Factor, LeadFacts, judgement_factor, score_rules, total, unjudged
+from core.scoring.rules import (
+    EvidenceFact,
+    Factor,
+    LeadFacts,
+    RulePlan,
+    compile_rules,
+    judgement_factor,
+    score_rules,
+    total,
+    unjudged,
+)
 from core.strategy.models import ICP, parse_strategy
 
 log = logging.getLogger(__name__)
@@ -84,60 +95,80 @@ class _Loaded:
     earlier_judgement: dict[str, Any] | None
 
 
-def _load(uow: UnitOfWork, workspace_id: int, ids: list[int]) -> list[_Loaded]:
-    s = uow.session
+def _load(uow: UnitOfWork, workspace_id: int, ids: list[int], *, earlier_judgements: bool) -> list[_Loaded]:
+    """The leads' facts, read with plain SQL rows (no ORM objects: this runs for every lead re-scored); their
+    stored factors only when a rubric asks the LLM (the earlier judgement is all that is read from them)."""
+    connection = uow.session.connection()
+    lead, contact, evidence_table = Lead.__table__.c, Contact.__table__.c, Evidence.__table__.c
+    session = uow.session
     kinds: dict[int, set[str]] = {}
-    for lead_id, kind in s.execute(select(Contact.lead_id, Contact.kind).where(Contact.lead_id.in_(ids)).distinct()):
+    for lead_id, kind in connection.execute(
+        select(contact.lead_id, contact.kind).where(among(session, contact.lead_id, ids)).distinct()
+    ).all():
         kinds.setdefault(lead_id, set()).add(kind)
     evidence: dict[int, list[EvidenceFact]] = {}
-    for row in s.execute(
-        select(Evidence.lead_id, Evidence.id, Evidence.field, Evidence.value, Evidence.snippet)
-        .where(Evidence.lead_id.in_(ids))
-        .order_by(Evidence.id)
-    ):
-        evidence.setdefault(row[0], []).append(EvidenceFact(row[1], row[2], row[3] or "", row[4] or ""))
-    rows = s.execute(
+    for lead_id, evidence_id, name, value, snippet in connection.execute(
         select(
-            Lead.id,
-            Lead.campaign_id,
-            Lead.name,
-            Lead.domain,
-            Lead.industry,
-            Lead.location,
-            Lead.country,
-            Lead.city,
-            Lead.summary,
-            Lead.tech,
-            Lead.score_factors,
-        ).where(Lead.workspace_id == workspace_id, Lead.id.in_(ids))
-    )
-    return [
-        _Loaded(
-            campaign_id,
-            LeadFacts(
-                lead_id=lead_id,
-                name=name,
-                domain=domain,
-                industry=industry,
-                location=location,
-                country=country,
-                city=city,
-                summary=summary,
-                tech=tuple(tech or ()),
-                contact_kinds=tuple(sorted(kinds.get(lead_id, ()))),
-                evidence=tuple(evidence.get(lead_id, ())),
-            ),
-            next((f for f in factors or () if isinstance(f, dict) and f.get("kind") == "judgement"), None),
+            evidence_table.lead_id,
+            evidence_table.id,
+            evidence_table.field,
+            evidence_table.value,
+            evidence_table.snippet,
         )
-        for lead_id, campaign_id, name, domain, industry, location, country, city, summary, tech, factors in rows
+        .where(among(session, evidence_table.lead_id, ids))
+        .order_by(evidence_table.id)
+    ).all():
+        evidence.setdefault(lead_id, []).append(EvidenceFact(evidence_id, name, value or "", snippet or ""))
+    columns = [
+        lead.id,
+        lead.campaign_id,
+        lead.name,
+        lead.domain,
+        lead.industry,
+        lead.location,
+        lead.country,
+        lead.city,
+        lead.summary,
+        lead.tech,
     ]
+    if earlier_judgements:
+        columns.append(lead.score_factors)
+    rows = connection.execute(
+        select(*columns).where(lead.workspace_id == workspace_id, among(session, lead.id, ids))
+    ).all()
+    loaded = []
+    for row in rows:
+        lead_id, campaign_id, name, domain, industry, location, country, city, summary, tech = row[:10]
+        factors = row[10] if earlier_judgements else None
+        loaded.append(
+            _Loaded(
+                campaign_id,
+                LeadFacts(
+                    lead_id=lead_id,
+                    name=name,
+                    domain=domain,
+                    industry=industry,
+                    location=location,
+                    country=country,
+                    city=city,
+                    summary=summary,
+                    tech=tuple(tech or ()),
+                    contact_kinds=tuple(sorted(kinds.get(lead_id, ()))),
+                    evidence=tuple(evidence.get(lead_id, ())),
+                ),
+                next((f for f in factors or () if isinstance(f, dict) and f.get("kind") == "judgement"), None),
+            )
+        )
+    return loaded
 
 
-def _score_one(rubric: Rubric, lead: _Loaded, llm: LLM | None, workspace_id: int) -> tuple[list[Factor], str, bool]:
+def _score_one(
+    rubric: Rubric, plan: RulePlan, lead: _Loaded, llm: LLM | None, workspace_id: int
+) -> tuple[list[Factor], str, bool]:
     """The lead's factors with the weights as the rubric gives them, a problem to report (or ''), and whether
     the LLM judged it this time."""
     facts = lead.facts
-    factors = score_rules(rubric.factors, rubric.icp, facts)
+    factors = score_rules(plan, rubric.icp, facts)
     wanted = judgement_factor(rubric.factors)
     if wanted is None:  # the rubric gives the LLM no say
         return factors, "", False
@@ -167,10 +198,10 @@ def _score_one(rubric: Rubric, lead: _Loaded, llm: LLM | None, workspace_id: int
 
 
 _STORE_POSTGRESQL = text(
-    "UPDATE lead SET score = v.score, rubric_version = v.version, score_factors = CAST(v.factors AS jsonb), "
-    "updated_at = :now FROM unnest(CAST(:ids AS integer[]), CAST(:scores AS double precision[]), "
-    "CAST(:versions AS integer[]), CAST(:factors AS text[])) AS v(id, score, version, factors) WHERE lead.id = v.id"
-)
+    "UPDATE lead SET score = v.score, rubric_version = v.version, score_factors = v.factors, updated_at = :now "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id integer, score double precision, version integer, "
+    "factors jsonb) WHERE lead.id = v.id"
+)  # one JSON document for the whole chunk: a text[] of JSON strings costs psycopg a regex escape per quote
 _STORE_SQLITE = "UPDATE lead SET score = ?, rubric_version = ?, score_factors = ?, updated_at = ? WHERE id = ?"
 
 
@@ -184,16 +215,10 @@ def store_scores(uow: UnitOfWork, rows: list[tuple[int, float, int, list[dict[st
     when_bind = table.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[attr-defined]
     now = utcnow()
     if dialect.name == "postgresql":
-        connection.execute(
-            _STORE_POSTGRESQL,
-            {
-                "now": now,
-                "ids": [r[0] for r in rows],
-                "scores": [r[1] for r in rows],
-                "versions": [r[2] for r in rows],
-                "factors": [json.dumps(r[3]) for r in rows],
-            },
+        document = json.dumps(
+            [{"id": i, "score": score, "version": version, "factors": f} for i, score, version, f in rows]
         )
+        connection.execute(_STORE_POSTGRESQL, {"now": now, "rows": document})
         return
     stamp = when_bind(now) if when_bind else now
     raw = connection.connection.driver_connection
@@ -222,23 +247,35 @@ def score_leads(
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
             with uow_factory() as uow:
-                loaded = _load(uow, workspace_id, chunk)
-                rubrics = resolve_rubrics(uow, workspace_id=workspace_id, campaign_ids={x.campaign_id for x in loaded})
+                campaign_ids = set(
+                    uow.session.scalars(
+                        select(Lead.campaign_id)
+                        .where(Lead.workspace_id == workspace_id, among(uow.session, Lead.id, chunk))
+                        .distinct()
+                    )
+                )
+                rubrics = resolve_rubrics(uow, workspace_id=workspace_id, campaign_ids=campaign_ids)
+                asks_llm = any(judgement_factor(r.factors) for r in rubrics.values())
+                loaded = _load(uow, workspace_id, chunk, earlier_judgements=asks_llm)
+            plans = {key: compile_rules(r.factors, r.icp) for key, r in rubrics.items()}
             current = llm
 
             def one(
                 item: _Loaded,
                 model: LLM | None = current,
                 table: dict[int | None, Rubric] = rubrics,
+                compiled: dict[int | None, RulePlan] = plans,
             ) -> tuple[list[Factor], str, bool]:
-                return _score_one(table[item.campaign_id], item, model, workspace_id)
+                return _score_one(table[item.campaign_id], compiled[item.campaign_id], item, model, workspace_id)
 
             try:
                 results = list(pool.map(one, loaded)) if llm is not None else [one(x) for x in loaded]
             except QuotaExceeded as error:  # the budget ran out: finish with the rules alone
                 summary.errors.append(str(error))
                 llm = None
-                results = [_score_one(rubrics[x.campaign_id], x, None, workspace_id) for x in loaded]
+                results = [
+                    _score_one(rubrics[x.campaign_id], plans[x.campaign_id], x, None, workspace_id) for x in loaded
+                ]
             rows = []
             for item, (factors, problem, judged) in zip(loaded, results, strict=True):
                 if problem:
