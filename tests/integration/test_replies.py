@@ -224,3 +224,27 @@ def test_mail_matching_nothing_is_kept_for_the_operator_not_shown_to_a_team(owne
     assert inbox.unassigned_count() == before + 1
     assert key not in {r.source_key for r in replies_of(owner.workspace_id)}
     assert record_raw_mail(raw=raw.encode(), source="file", fallback_key="k") is None  # never twice
+
+
+def test_hard_bounces_read_over_imap_pause_the_sender_and_the_operator_sees_it(owner, mailbox):
+    """The bounce guard counts bounces however they arrive: DSNs in the mailbox pause a sender just as provider
+    events do (more than 3 of its last 100 emails), and ``core check`` reports the pause."""
+    from core.monitoring.alerts import find_problems
+    from core.outreach import guard
+
+    _from, addresses, _leads, ids, sent = sent_world(owner, 5)
+    for original in sent[:3]:
+        mailbox.append(dsn_for(original))
+    poll_mailbox(settings=imap_settings(mailbox))
+    assert [status(Message, i) for i in ids[:3]] == ["bounced"] * 3
+    assert guard.paused_senders(workspace_id=owner.workspace_id) == []  # 3 of 5: at the limit, not over it
+
+    mailbox.append(dsn_for(sent[3]))
+    poll_mailbox(settings=imap_settings(mailbox))
+
+    [paused] = guard.paused_senders(workspace_id=owner.workspace_id)
+    assert (paused.channel, paused.provider) == ("email", "smtp")
+    assert paused.reason.startswith("4 of its last 100 emails hard-bounced")
+    alert = f"Workspace {owner.workspace_id}: Sending email through smtp is paused: 4 of its last 100"
+    assert any(p.check == "bounce_guard" and p.detail.startswith(alert) for p in find_problems())
+    assert addresses[4] not in {r.bounce_recipient for r in replies_of(owner.workspace_id)}
