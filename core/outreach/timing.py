@@ -20,7 +20,7 @@ from core.actor import Actor
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import Contact, Lead, Message, SendQuota, Workspace, utcnow
-from core.outreach import limits
+from core.outreach import guard, limits
 from core.outreach.channels import email_provider_name, sms_provider_name
 from core.outreach.claim import UNCAPPED_COUNT_LIMIT, counted_towards_cap
 
@@ -49,9 +49,19 @@ def _zones(ws: Mapping[str, Any], channel: str, location: str, country: str, val
     )
 
 
-def any_due(*, now: datetime | None = None, workspace_id: int | None = None, uow: UnitOfWork | None = None) -> bool:
-    """True when some queued message (of any workspace, or of one) is inside its recipient's sending window now."""
+def any_due(
+    *,
+    now: datetime | None = None,
+    workspace_id: int | None = None,
+    uow: UnitOfWork | None = None,
+    settings: Settings | None = None,
+) -> bool:
+    """True when some queued message (of any workspace, or of one) could go now: inside its recipient's
+    sending window, with its sender's daily cap not used up and its sender not paused by the bounce guard.
+    A capped or paused sender's messages wait without a sending job every minute until the next day."""
     now = now or utcnow()
+    settings = settings or get_settings()
+    providers = {"email": email_provider_name(settings), "sms": sms_provider_name(settings)}
     uow = uow or UnitOfWork()
     with uow:
         query = (
@@ -70,11 +80,23 @@ def any_due(*, now: datetime | None = None, workspace_id: int | None = None, uow
                 select(Workspace.id, Workspace.settings).where(Workspace.id.in_({r.workspace_id for r in rows}))
             ).all()
         )
-    for row in rows:
-        ws = workspaces.get(row.workspace_id) or {}
-        zones = _zones(ws, row.channel, row.location, row.country, row.value)
-        if limits.in_window(now, zones, limits.window_of(ws)):
-            return True
+        paused = guard.paused_keys(uow.session, set(workspaces))
+        open_senders: dict[tuple[int, str], bool] = {}
+        for row in rows:
+            key = (row.workspace_id, row.channel)
+            if key not in open_senders:
+                ws = workspaces.get(row.workspace_id) or {}
+                provider = providers.get(row.channel, "")
+                left = _left_today(uow, ws, row.workspace_id, row.channel, provider, now)
+                open_senders[key] = (row.workspace_id, row.channel, provider) not in paused and (
+                    left is None or left > 0
+                )
+            if not open_senders[key]:
+                continue
+            ws = workspaces.get(row.workspace_id) or {}
+            zones = _zones(ws, row.channel, row.location, row.country, row.value)
+            if limits.in_window(now, zones, limits.window_of(ws)):
+                return True
     return False
 
 

@@ -143,3 +143,32 @@ def test_the_sender_refuses_a_placeholder_from_address_with_a_real_provider(owne
     outbox_ids = draft_and_queue(owner, [make_lead(owner, email=f"{unique('box')}@example.test")])
     recorded = sender.send_queued(workspace_id=owner.workspace_id, settings=settings_for(provider="outbox"))
     assert recorded.sent == 1 and statuses(outbox_ids) == {outbox_ids[0]: "sent"}  # the outbox delivers nothing
+
+
+def test_a_sender_with_its_cap_used_up_or_paused_makes_no_sending_job_until_it_may_send(owner):
+    """The scheduled sender asks first whether anything could go: a capped or paused sender's queued messages
+    do not make an empty sending job every minute (they wait for tomorrow, or for an admin to resume)."""
+    from core.db.models import SenderPause
+
+    configure_workspace(owner, daily_caps={"email": 1})
+    ids = draft_and_queue(owner, [make_lead(owner, email=f"{unique('capjob')}@example.test") for _ in range(2)])
+    outbox = settings_for(provider="outbox")
+    assert timing.any_due(workspace_id=owner.workspace_id, settings=outbox)
+    summary = sender.send_queued(workspace_id=owner.workspace_id, settings=outbox)
+    assert (summary.sent, summary.capped) == (1, 1)
+    assert sorted(statuses(ids).values()) == ["queued", "sent"]
+    assert not timing.any_due(workspace_id=owner.workspace_id, settings=outbox)  # capped until tomorrow
+    tomorrow = utc_tomorrow()
+    assert timing.any_due(workspace_id=owner.workspace_id, settings=outbox, now=tomorrow)
+
+    configure_workspace(owner)  # generous caps again: due now
+    assert timing.any_due(workspace_id=owner.workspace_id, settings=outbox)
+    with UnitOfWork() as uow:
+        uow.session.add(SenderPause(workspace_id=owner.workspace_id, channel="email", provider="outbox", paused=True,
+                                    reason="test: paused by the bounce guard"))
+        uow.commit()
+    assert not timing.any_due(workspace_id=owner.workspace_id, settings=outbox)
+
+
+def utc_tomorrow() -> datetime:
+    return datetime.now(UTC) + timedelta(days=1)
