@@ -25,6 +25,7 @@ from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import MailboxCursor, utcnow
 from core.errors import MailboxError
+from core.replies.match import prefetch
 from core.replies.models import PollResult
 from core.replies.parse import message_from_bytes, parse_mail
 from core.replies.service import record_incoming, stored_keys
@@ -119,14 +120,16 @@ def _store_chunk(mailbox: str, uidvalidity: int, fetched: dict[int, dict[bytes, 
             )
             parsed.append((uid, message, incoming))
         known = stored_keys(uow.session, [incoming.source_key for _, _, incoming in parsed])
+        prefetch(uow.session, [incoming for _, _, incoming in parsed])
         with uow.session.no_autoflush:  # each mail's statements flush once, not before every query
-            for uid, message, incoming in parsed:
+            for _uid, message, incoming in parsed:
                 if record_incoming(uow.session, incoming, message, known=known) is None:
                     duplicates += 1
                 else:
                     recorded += 1
                     known.add(incoming.source_key)
-                cursor.last_uid = uid
+        if parsed:  # moved once, in the same transaction as every mail up to it
+            cursor.last_uid = parsed[-1][0]
         cursor.updated_at = utcnow()
         last_uid = cursor.last_uid
         uow.commit()

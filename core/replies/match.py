@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db.models import Contact, Message, Workspace
@@ -63,16 +63,40 @@ def _by_address(session: Session, address: str, how: str, workspace_id: int | No
     return Match(message.workspace_id, message.id, message.lead_id, message.contact_id, how)
 
 
+def _from_addresses(session: Session) -> list[tuple[int, str]]:
+    """(workspace id, its From address lowered) of every workspace, read once per session: a fetched chunk of
+    mail is stored in one session, and every mail that our headers do not match asks for them."""
+    cached = session.info.get("replies.from_addresses")
+    if cached is None:
+        cached = [
+            (workspace_id, str((settings or {}).get("from_email") or "").lower())
+            for workspace_id, settings in session.execute(
+                select(Workspace.id, Workspace.settings).order_by(Workspace.id)
+            )
+        ]
+        session.info["replies.from_addresses"] = cached
+    return cached  # type: ignore[no-any-return]
+
+
 def _workspace_by_recipient(session: Session, recipients: tuple[str, ...]) -> int | None:
     wanted = {address.lower() for address in recipients}
     if not wanted:
         return None
-    owners = [
-        workspace_id
-        for workspace_id, settings in session.execute(select(Workspace.id, Workspace.settings))
-        if str((settings or {}).get("from_email") or "").lower() in wanted
-    ]
+    owners = [workspace_id for workspace_id, from_email in _from_addresses(session) if from_email in wanted]
     return owners[0] if len(owners) == 1 else None
+
+
+def prefetch(session: Session, incomings: list[Incoming]) -> None:
+    """Load every message our ids in a chunk's headers name with one query, so matching each mail finds its
+    message in the session instead of asking the database again."""
+    ids = {
+        int(found.group(2))
+        for incoming in incomings
+        for header_id in (incoming.in_reply_to, *incoming.references, *incoming.original_ids)
+        if (found := _OUR_ID.match(header_id))
+    }
+    if ids:  # held in the session's info: its identity map keeps only weak references
+        session.info["replies.prefetched"] = list(session.scalars(select(Message).where(Message.id.in_(sorted(ids)))))
 
 
 def _contact_in(session: Session, workspace_id: int, address: str) -> tuple[int | None, int | None]:
@@ -101,8 +125,9 @@ def match_incoming(session: Session, incoming: Incoming, *, bounce_recipient: st
     by_sender = _by_address(session, incoming.from_address, "sender", workspace_id)
     if by_sender is not None:
         return by_sender
-    if workspace_id is None and session.scalar(select(func.count()).select_from(Workspace)) == 1:
-        return _in_workspace(session, session.scalar(select(Workspace.id)), incoming, "single")
+    workspaces = _from_addresses(session)
+    if workspace_id is None and len(workspaces) == 1:
+        return _in_workspace(session, workspaces[0][0], incoming, "single")
     if workspace_id is not None:
         return _in_workspace(session, workspace_id, incoming, "to")
     return Match()

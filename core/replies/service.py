@@ -47,11 +47,17 @@ def _suppress_sender(session: Session, reply: Reply, *, source: str) -> None:
         reason="unsubscribed",
         source=source,
     )
-    holders = select(Contact.lead_id).where(
-        Contact.workspace_id == reply.workspace_id,
-        Contact.kind == "email",
-        Contact.normalised_value == reply.from_address,
+    holders = list(  # read first: as one UPDATE ... IN (SELECT ...) a fresh table's plan compared every pair
+        session.scalars(
+            select(Contact.lead_id).where(
+                Contact.workspace_id == reply.workspace_id,
+                Contact.kind == "email",
+                Contact.normalised_value == reply.from_address,
+            )
+        )
     )
+    if not holders:
+        return
     session.execute(
         update(Lead)
         .where(Lead.workspace_id == reply.workspace_id, Lead.id.in_(holders), Lead.status != "do_not_contact")

@@ -24,6 +24,31 @@ log = logging.getLogger(__name__)
 _KICK_FLAG = "webhooks_kick_after_commit"
 
 
+_ENDPOINTS = "webhooks.endpoints"  # session.info: workspace id -> its endpoints, read once per transaction
+
+
+def _endpoints(session: Session, workspace_id: int) -> list[tuple[int, list[str]]]:
+    """The workspace's endpoints and their events, read once per session (a chunk of replies emits an event
+    per mail); forgotten when the session writes an endpoint (``_forget_endpoints``)."""
+    cache: dict[int, list[tuple[int, list[str]]]] = session.info.setdefault(_ENDPOINTS, {})
+    if workspace_id not in cache:
+        cache[workspace_id] = [
+            (endpoint_id, list(events or []))
+            for endpoint_id, events in session.execute(
+                select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.workspace_id == workspace_id)
+            )
+        ]
+    return cache[workspace_id]
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _forget_endpoints(session: Session, _context: Any) -> None:
+    if _ENDPOINTS in session.info and any(
+        isinstance(row, WebhookEndpoint) for rows in (session.new, session.dirty, session.deleted) for row in rows
+    ):
+        del session.info[_ENDPOINTS]
+
+
 def emit(uow: UnitOfWork | Session, *, workspace_id: int, event: str, data: dict[str, Any]) -> int:
     """Owe ``event`` to every endpoint of the workspace subscribed to it; how many deliveries were added."""
     return emit_many(uow, workspace_id=workspace_id, event=event, items=[data])
@@ -36,9 +61,7 @@ def emit_many(uow: UnitOfWork | Session, *, workspace_id: int, event: str, items
     if not items:
         return 0
     session = uow.session if isinstance(uow, UnitOfWork) else uow
-    endpoints = session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.workspace_id == workspace_id)
-    ).all()
+    endpoints = _endpoints(session, workspace_id)
     subscribed = [endpoint_id for endpoint_id, events in endpoints if event in (events or [])]
     if not subscribed:
         return 0

@@ -428,3 +428,26 @@ def test_the_delivery_job_runs_on_a_real_rq_worker(owner, receiver):
     assert worker.returncode == 0, worker.stderr[-2000:]
     view = webhooks.get_delivery_or_raise(actor=owner, delivery_id=pending.id)
     assert view.status == "succeeded" and [r.verified for r in receiver.requests] == [True]
+
+
+def test_an_endpoint_written_in_the_same_transaction_gets_the_events_emitted_after_it(owner):
+    """Endpoints are read once per transaction (a chunk of replies emits an event per mail); a session that
+    adds, changes or removes an endpoint reads them again, so no event misses an endpoint it should reach."""
+    from core.db.models import WebhookDelivery, WebhookEndpoint
+    from core.webhooks import events as webhook_events
+
+    data = {"id": 1, "lead_id": 1, "channel": "email", "status": "replied"}
+    with UnitOfWork() as uow:
+        assert webhook_events.emit(uow, workspace_id=owner.workspace_id, event="message.replied", data=data) == 0
+        endpoint = WebhookEndpoint(workspace_id=owner.workspace_id, url="https://hooks.example.com/in",
+                                   events=["message.replied"], secret_sealed="sealed")
+        uow.session.add(endpoint)
+        uow.session.flush()
+        assert webhook_events.emit(uow, workspace_id=owner.workspace_id, event="message.replied", data=data) == 1
+        endpoint.events = ["lead.created"]
+        uow.session.flush()
+        assert webhook_events.emit(uow, workspace_id=owner.workspace_id, event="message.replied", data=data) == 0
+        uow.session.flush()
+        owed = uow.session.scalars(select(WebhookDelivery.endpoint_id).where(WebhookDelivery.endpoint_id == endpoint.id))
+        assert list(owed) == [endpoint.id]
+        # left uncommitted: the unit of work rolls back on leaving
