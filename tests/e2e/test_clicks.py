@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 
 from core.config import PROJECT_ROOT
 from tests.e2e.stack import run_stack, schema_name
-from tests.e2e.test_journey import LAUNCH_ARGS, go, shot, wait_text
+from tests.e2e.test_journey import LAUNCH_ARGS, go, open_tab, shot, wait_text
 from tests.fixtures.sites import generate_sites
 from tests.fixtures.strategy_answer import strategy_answer
 
@@ -147,7 +147,7 @@ def sql(stack, query: str, **params: Any) -> list[tuple]:
 
 def sign_in(page: Page, stack, email: str, path: str = "/") -> None:
     page.goto(stack.app_url + path)
-    page.get_by_role("tab", name="Sign in").click()
+    open_tab(page, "Sign in")
     page.get_by_label("Email").first.fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -286,7 +286,7 @@ def test_merge_acts_on_the_group_it_shows_and_a_stale_or_double_click_merges_not
     with tab_of(browser, "merge") as page:
         sign_in(page, stack, account["email"])
         open_leads(page, stack)
-        page.get_by_role("tab", name="Duplicates").click()
+        open_tab(page, "Duplicates")
         page.get_by_role("button", name="Find duplicates").click()
         expect(page.get_by_role("button", name="Merge the others into it")).to_have_count(2)
 
@@ -295,7 +295,7 @@ def test_merge_acts_on_the_group_it_shows_and_a_stale_or_double_click_merges_not
         other.set_default_timeout(30_000)
         other.goto(page.url)
         wait_text(other, re.compile(r"\d+ leads match"))
-        other.get_by_role("tab", name="Duplicates").click()
+        open_tab(other, "Duplicates")
         other.get_by_role("button", name="Find duplicates").click()
         expect(other.get_by_role("button", name="Merge the others into it")).to_have_count(2)
 
@@ -348,7 +348,7 @@ def test_a_second_csv_file_gets_its_own_guessed_mapping(stack, browser, tmp_path
     with tab_of(browser, "csv-mapping") as page:
         sign_in(page, stack, account["email"])
         open_leads(page, stack)
-        page.get_by_role("tab", name="Import CSV").click()
+        open_tab(page, "Import CSV")
         page.locator("input[type=file]").set_input_files(str(first))
         expect(page.get_by_role("combobox", name="city", exact=True)).to_have_value("— not in file —")
         page.locator("input[type=file]").set_input_files(str(second))
@@ -492,11 +492,11 @@ def test_the_approve_picker_offers_only_messages_still_waiting(stack, browser):
     with tab_of(browser, "approve-picker") as page:
         sign_in(page, stack, account["email"])
         go(page, stack, "Outreach")
-        page.get_by_role("tab", name="Drafts & approval").click()
+        open_tab(page, "Drafts & approval")
         other = page.context.new_page()
         other.set_default_timeout(30_000)
         other.goto(page.url)
-        other.get_by_role("tab", name="Drafts & approval").click()
+        open_tab(other, "Drafts & approval")
         wait_text(other, "Drafts (2)")
 
         pick(page, "Approve", re.compile("Draft One Ltd"))

@@ -55,6 +55,15 @@ def go(page: Page, stack, title: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
+def open_tab(page: Page, name: str, timeout: float = 60_000) -> None:
+    """Click the tab called ``name`` once the page has finished its run: while Streamlit re-runs a page whose
+    layout moved, the old tab bar lingers (marked stale) beside the new one, and a click could hit either."""
+    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=timeout)
+    tab = page.get_by_role("tab", name=name)
+    expect(tab).to_have_count(1, timeout=timeout)
+    tab.click()
+
+
 def wait_text(page: Page, text: str | re.Pattern[str], timeout: float = 90_000) -> None:
     expect(page.get_by_text(text).first).to_be_visible(timeout=timeout)
 
@@ -87,7 +96,7 @@ def journey(page: Page, stack) -> None:
 
         # Sign up
         shot(page, "01-sign-in")
-        page.get_by_role("tab", name="Create account").click()
+        open_tab(page, "Create account")
         page.get_by_label("Email").nth(1).fill(EMAIL)
         page.get_by_label("Your name").fill("Ana")
         page.get_by_role("textbox", name="Team or company name").fill("Seller Co")
@@ -143,7 +152,7 @@ def journey(page: Page, stack) -> None:
         page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
         wait_text(page, "1 selected")
         wait_text(page, "A software agency that builds web shops.", timeout=60_000)  # the LLM summary job ran
-        page.get_by_role("tab", name="Evidence").click()
+        open_tab(page, "Evidence")
         evidence_cell = page.locator("[role=gridcell]").filter(has_text=target.truth.emails[0]).first
         evidence_cell.wait_for(state="attached")  # the evidence table lists the email with its page
         wait_text(page, f"Address: {target.truth.address}")
@@ -152,7 +161,7 @@ def journey(page: Page, stack) -> None:
 
         # Outreach: sending rules first (every email carries the postal address)
         expect(page.get_by_role("tab", name="Sending rules")).to_be_visible()
-        page.get_by_role("tab", name="Sending rules").click()
+        open_tab(page, "Sending rules")
         page.get_by_label("Postal address (added to every email)").fill("Seller Co, 1 Market St, Portland, OR 97204")
         # Send at any hour on any day, so the journey does not depend on when it runs
         thumbs = page.get_by_role("slider")
@@ -167,7 +176,7 @@ def journey(page: Page, stack) -> None:
         page.keyboard.press("Escape")
         page.get_by_role("button", name="Save rules").click()
         wait_text(page, "Saved.")
-        page.get_by_role("tab", name="Drafts & approval").click()
+        open_tab(page, "Drafts & approval")
         page.get_by_text("Draft with AI").first.click()
         page.get_by_role("button", name="Draft with AI").click()
         wait_text(page, "AI drafts created", timeout=120_000)
@@ -188,7 +197,7 @@ def journey(page: Page, stack) -> None:
         calls = stack.sendgrid.calls_to("sendgrid")
         assert len(calls) == 1
         page.reload()
-        page.get_by_role("tab", name="Message log").click()
+        open_tab(page, "Message log")
         page.get_by_role("combobox", name="Details").click()
         page.get_by_role("option", name=re.compile(re.escape(target.truth.name) + r" \(sent\)")).click()
         wait_text(page, "Your web shops")
@@ -203,10 +212,10 @@ def journey(page: Page, stack) -> None:
 
         # The contact is on the suppression list, and a second message to it is refused
         page.reload()
-        page.get_by_role("tab", name="Suppression list").click()
+        open_tab(page, "Suppression list")
         page.locator("[role=gridcell]").filter(has_text=recipient).first.wait_for(state="attached")
         shot(page, "09-suppression")
-        page.get_by_role("tab", name="Drafts & approval").click()
+        open_tab(page, "Drafts & approval")
         page.get_by_role("combobox", name="Leads").click()
         # The unsubscribe made the lead do_not_contact: it is no longer offered for a new message at all
         expect(page.get_by_role("option", name=re.compile(re.escape(target.truth.name)))).to_have_count(0)
@@ -235,7 +244,7 @@ def test_the_session_stays_in_its_browser_and_only_the_app_signs_out(stack):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
             page.goto(stack.app_url)
-            page.get_by_role("tab", name="Create account").click()
+            open_tab(page, "Create account")
             page.get_by_label("Email").nth(1).fill(email)
             page.get_by_label("Your name").fill("Bo")
             page.get_by_role("textbox", name="Team or company name").fill("Bo Co")

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, expect, sync_playwright
 from core.config import PROJECT_ROOT
 from tests.e2e.stack import run_stack
 from tests.e2e.test_clicks import answer_for, click_row, open_leads, pick, seed, sign_in, sql, tab_of
-from tests.e2e.test_journey import LAUNCH_ARGS, go, wait_text
+from tests.e2e.test_journey import LAUNCH_ARGS, go, open_tab, wait_text
 from tests.fixtures.sites import generate_sites
 
 RULES_OPEN = {
@@ -92,7 +92,7 @@ def approve(page, message_id: int) -> None:
 
 
 def drafts_tab(page) -> None:
-    page.get_by_role("tab", name="Drafts & approval").click()
+    open_tab(page, "Drafts & approval")
 
 
 # 11. Contact opens the drafts for the selection ----------------------------------------------------------------------
@@ -191,7 +191,7 @@ def test_problems_are_named_before_the_confirmation_and_fixed_from_the_page(stac
         wait_text(page, f"#{ids['sms']}: No SMS consent is recorded for +4915112345678")
         wait_text(page, "Yes, send 0 message(s) now")
 
-        page.get_by_role("tab", name="Sending rules").click()
+        open_tab(page, "Sending rules")
         page.get_by_role("textbox", name="From address").fill("ana@seller-garage.de")
         page.get_by_role("button", name="Save rules").click()
         wait_text(page, "Saved.")

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from core.config import PROJECT_ROOT
 from tests.e2e.stack import run_stack
-from tests.e2e.test_journey import LAUNCH_ARGS, go, shot, wait_text
+from tests.e2e.test_journey import LAUNCH_ARGS, go, open_tab, shot, wait_text
 from tests.fixtures.sites import generate_sites
 
 PASSWORD = "a long password for e2e"
@@ -114,7 +114,7 @@ def sql(stack, query: str, **params: Any) -> list[tuple]:
 
 def sign_in(page: Page, stack, email: str) -> None:
     page.goto(stack.app_url)
-    page.get_by_role("tab", name="Sign in").click()
+    open_tab(page, "Sign in")
     page.get_by_label("Email").first.fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -134,7 +134,7 @@ def test_after_the_first_account_a_visitor_cannot_sign_up_without_an_invitation(
     email = f"visitor-{secrets.token_hex(4)}@elsewhere.example"
     with tab_of(browser, "invitation-only") as page:
         page.goto(stack.app_url)
-        page.get_by_role("tab", name="Create account").click()
+        open_tab(page, "Create account")
         page.get_by_label("Email").nth(1).fill(email)
         page.get_by_label("Your name").fill("Visitor")
         page.get_by_role("textbox", name="Team or company name").fill("Visitor Co")
@@ -190,12 +190,12 @@ def test_a_member_cannot_delete_and_the_trash_restores_exactly_the_lead_clicked(
         wait_text(page, re.compile(r"Deleted 1 of 1 lead: Owner Bakery.*Trash tab"))
         wait_text(page, "1 leads match")
 
-        page.get_by_role("tab", name="Trash").click()
+        open_tab(page, "Trash")
         expect(page.get_by_role("button", name=f"Restore Old Bakery (#{ids['Old Bakery']})")).to_be_visible()
         page.get_by_role("button", name=f"Restore Owner Bakery (#{ids['Owner Bakery']})").click()
         wait_text(page, f"Restored Owner Bakery (#{ids['Owner Bakery']}).")
         wait_text(page, "2 leads match")
-        page.get_by_role("tab", name="Trash").click()
+        open_tab(page, "Trash")
         expect(page.get_by_role("button", name=re.compile("Restore Owner Bakery"))).to_have_count(0)
         expect(page.get_by_role("button", name=f"Restore Old Bakery (#{ids['Old Bakery']})")).to_be_visible()
 
@@ -216,7 +216,7 @@ def test_a_background_import_says_one_rejected_count_everywhere_and_offers_every
     with tab_of(browser, "import-counts") as page:
         sign_in(page, stack, account["member"])
         go(page, stack, "Leads")
-        page.get_by_role("tab", name="Import CSV").click()
+        open_tab(page, "Import CSV")
         page.locator("input[type=file]").first.set_input_files(str(upload))
         wait_text(page, "big.csv: 5,640 rows")
         page.get_by_role("button", name="Import", exact=True).click()
