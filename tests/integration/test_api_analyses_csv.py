@@ -106,6 +106,24 @@ def test_analysing_a_fixture_site_returns_its_emails_with_evidence(site_web, a):
     assert done["progress_done"] == done["progress_total"] == 2
 
 
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="held in RQ's queue until a worker runs: needs REDIS_URL")
+def test_an_analysis_cancelled_before_a_worker_takes_it_never_runs(site_web, a):
+    site, server = site_web
+    with (
+        serve(create_app()) as url,
+        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {a.key}"}, timeout=60) as api,
+    ):
+        started = api.post("/api/v1/analyses", json={"url": server.url_of(site)}).json()
+        cancelled = api.post(f"/api/v1/analyses/{started['id']}/cancel")
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        _rq_worker("crawl")
+        after = api.get(f"/api/v1/analyses/{started['id']}").json()
+        again = api.post(f"/api/v1/analyses/{started['id']}/cancel")
+    assert after["status"] == "cancelled" and after["profile"] is None
+    assert not [r for r in server.requests if r.host == site.host]  # the site was never fetched
+    assert again.status_code == 422 and "nothing to cancel" in again.json()["detail"]
+
+
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1/", "http://[::1]/admin", "http://169.254.169.254/latest/meta-data/", "10.0.0.5"]
 )
