@@ -218,3 +218,20 @@ def test_export_streams_the_filtered_leads_formula_safe(api, a):
     assert len(everything) == 1 + 2  # the header, the seeded lead and the one above
     unknown = api.get("/api/v1/leads/export.csv", params={"column": "password"})
     assert unknown.status_code == 422 and unknown.headers["content-type"] == PROBLEM
+
+
+def test_an_upload_repeated_with_its_idempotency_key_is_one_import(api, a):
+    """Each upload of a form gets a new random boundary; the repeat is still the same request."""
+    headers = {"Idempotency-Key": "upload-1"}
+    first = api.post("/api/v1/imports", files={"file": ("l.csv", b"website\nhttps://once-h15a.com\n")}, headers=headers)
+    again = api.post("/api/v1/imports", files={"file": ("l.csv", b"website\nhttps://once-h15a.com\n")}, headers=headers)
+    other = api.post(
+        "/api/v1/imports", files={"file": ("l.csv", b"website\nhttps://twice-h15a.com\n")}, headers=headers
+    )
+    assert first.status_code == again.status_code == 202, again.text
+    assert again.headers.get("idempotent-replayed") == "true" and again.json()["id"] == first.json()["id"]
+    assert other.status_code == 422 and other.json()["type"] == "/api/v1/problems/idempotency-mismatch"
+    _finished(api, f"/api/v1/imports/{first.json()['id']}", ("default",))
+    from core.background import list_jobs
+
+    assert len([j for j in list_jobs(actor=a.actor) if j.kind == "leads.import_csv"]) == 1
