@@ -10,7 +10,7 @@ from starlette.middleware import Middleware
 
 from api import problems, public
 from api.middleware import Idempotency, RateLimit, RefuseNul, RequestId
-from api.v1 import leads, outreach, strategies, webhooks
+from api.v1 import analyses, csv, leads, outreach, strategies, webhooks
 from core.body_limit import BodySizeLimit
 
 API_PATHS = ("/api/", "/unsubscribe", "/hooks/", "/healthz")  # what server.py hands to this application
@@ -96,6 +96,14 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, dict[str, str]]]] = {
         "GetRun": ("get_run", {"run_id": "$response.body#/id"}),
         "CancelRun": ("cancel_run", {"run_id": "$response.body#/id"}),
     },
+    ("/api/v1/analyses", "post", "202"): {
+        "GetAnalysis": ("get_analysis", {"analysis_id": "$response.body#/id"}),
+        "CancelAnalysis": ("cancel_analysis", {"analysis_id": "$response.body#/id"}),
+    },
+    ("/api/v1/imports", "post", "202"): {
+        "GetImport": ("get_import", {"import_id": "$response.body#/id"}),
+        "GetRejectedRows": ("get_rejected_rows", {"import_id": "$response.body#/id"}),
+    },
     ("/api/v1/messages", "get", "200"): {
         "GetMessage": ("get_message", {"message_id": "$response.body#/0/id"}),
     },
@@ -140,7 +148,8 @@ def create_app() -> FastAPI:
         generate_unique_id_function=lambda route: route.name,  # operationIds are the handlers' names
         middleware=[
             Middleware(RequestId),
-            Middleware(BodySizeLimit),  # MAX_REQUEST_BODY_BYTES, before anything reads a body
+            # MAX_REQUEST_BODY_BYTES (MAX_UPLOAD_BYTES for a CSV upload), before anything reads a body
+            Middleware(BodySizeLimit, uploads=("/api/v1/imports",)),
             Middleware(RefuseNul),
             Middleware(RateLimit),
             Middleware(Idempotency),
@@ -148,7 +157,9 @@ def create_app() -> FastAPI:
     )
     problems.install(app)
     v1 = APIRouter(prefix="/api/v1")
+    v1.include_router(csv.router)  # before leads: /leads/export.csv
     v1.include_router(leads.router)
+    v1.include_router(analyses.router)
     v1.include_router(strategies.router)
     v1.include_router(outreach.router)
     v1.include_router(webhooks.router)

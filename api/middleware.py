@@ -105,6 +105,20 @@ class RequestId:
                 log.info("%s %s -> %s", scope.get("method"), scope.get("path"), status["code"])
 
 
+MULTIPART_BOUNDARY = re.compile(r';\s*boundary="?([^";]+)"?', re.IGNORECASE)
+
+
+def _without_boundary(content_type: str, body: bytes) -> tuple[str, bytes]:
+    """A multipart form's content type and body with its boundary written as one fixed token: a client picks a
+    new random boundary for each request, so a repeated upload (curl -F, requests' files=) is the same form."""
+    found = MULTIPART_BOUNDARY.search(content_type) if content_type.lower().startswith("multipart/") else None
+    if found is None:
+        return content_type, body
+    boundary = found.group(1).encode("latin-1", "replace")
+    fixed = MULTIPART_BOUNDARY.sub("; boundary=BOUNDARY", content_type)
+    return fixed, body.replace(b"--" + boundary, b"--BOUNDARY")
+
+
 class RefuseNul:
     """A NUL byte in the query string or a JSON body is refused with 422 (PostgreSQL cannot store it)."""
 
@@ -206,12 +220,13 @@ class Idempotency:
             await _send_problem(scope, receive, send, "invalid-request", "Idempotency-Key must not be empty.")
             return
         body = await _read_body(receive)
+        content_type, hashed_body = _without_boundary(_header(scope, b"content-type"), body)
         digest = hashlib.sha256()
         for part in (
             scope["path"].encode(),
             scope.get("query_string", b""),
-            _header(scope, b"content-type").encode(),
-            body,
+            content_type.encode(),
+            hashed_body,
         ):
             digest.update(len(part).to_bytes(8, "big") + part)
         try:

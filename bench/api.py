@@ -8,7 +8,12 @@ each, a bounded number of requests) list the first page: throughput and p95. Eve
 beside ``core.leads.query.list_leads_after`` called directly with the same arguments and concurrency.
 Goals: p95 <= 100 ms for each single-client request; the cursor page costs no more than the first page.
 
-    PYTHONPATH=. .venv/bin/python bench/api.py [--leads 100000] [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--no-pg]
+    PYTHONPATH=. .venv/bin/python bench/api.py [--leads 100000] [--database both|sqlite|postgresql]
+        [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--pg-in-place]
+
+On PostgreSQL a scratch database is made next to ``--pg-url``'s and dropped afterwards; with ``--pg-in-place``
+the database of ``--pg-url`` itself is used (migrated, and left holding the benchmark's workspace), for a
+server where the benchmark may not create databases. ``--no-pg`` is ``--database sqlite``.
 """
 
 from __future__ import annotations
@@ -177,7 +182,8 @@ def child(n: int, repeats: int, per_client: int) -> dict[str, object]:
 
 def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, object]:
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "SECRET_KEY": "bench-" + "x" * 40,
-           "DATA_DIR": tempfile.mkdtemp(prefix="leadscout-bench-api-"), "OPENAI_API_KEY": "", "REDIS_URL": ""}
+           "DATA_DIR": tempfile.mkdtemp(prefix="leadscout-bench-api-"), "OPENAI_API_KEY": "", "REDIS_URL": "",
+           "OPEN_SIGNUP": "true"}  # --pg-in-place: the database may have accounts already
     done = subprocess.run([sys.executable, __file__, "--child", "--leads", str(args.leads), "--repeats",
                            str(args.repeats), "--per-client", str(args.per_client)],
                           env=env, capture_output=True, text=True, check=False)
@@ -223,7 +229,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=60, help="requests per single-client measurement")
     parser.add_argument("--per-client", type=int, default=20, help="requests per concurrent client")
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--database", choices=("both", "sqlite", "postgresql"), default="both")
+    parser.add_argument("--pg-in-place", action="store_true", help="use --pg-url's database, not a scratch one")
+    parser.add_argument("--no-pg", action="store_true", help="the same as --database sqlite")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -232,9 +240,15 @@ def main() -> int:
     from bench.reference import reference_seconds
 
     reference = reference_seconds()
-    results = {"SQLite": run_backend("SQLite", f"sqlite:///{tempfile.mkdtemp(prefix='leadscout-bench-')}/bench.db",
-                                     args)}
-    if not args.no_pg:
+    if args.no_pg:
+        args.database = "sqlite"
+    results: dict[str, dict[str, object]] = {}
+    if args.database in ("both", "sqlite"):
+        sqlite_url = f"sqlite:///{tempfile.mkdtemp(prefix='leadscout-bench-')}/bench.db"
+        results["SQLite"] = run_backend("SQLite", sqlite_url, args)
+    if args.database in ("both", "postgresql") and args.pg_in_place:
+        results["PostgreSQL"] = run_backend("PostgreSQL", args.pg_url, args)
+    elif args.database in ("both", "postgresql"):
         from sqlalchemy import create_engine, text
 
         scratch = f"leadscout_bench_api_{secrets.token_hex(3)}"

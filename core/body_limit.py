@@ -25,16 +25,28 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class BodySizeLimit:
     """Refuse bodies over ``max_bytes`` (default: MAX_REQUEST_BODY_BYTES) on paths under ``prefixes``."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int | None = None, prefixes: tuple[str, ...] = ("/",)) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int | None = None,
+        prefixes: tuple[str, ...] = ("/",),
+        uploads: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.prefixes = prefixes
+        self.uploads = uploads  # exact paths that take files: MAX_UPLOAD_BYTES instead
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.prefixes):
             await self.app(scope, receive, send)
             return
-        limit = self.max_bytes if self.max_bytes is not None else get_settings().max_request_body_bytes
+        settings = get_settings()
+        if scope.get("path") in self.uploads:
+            limit = settings.max_upload_bytes
+        else:
+            limit = self.max_bytes if self.max_bytes is not None else settings.max_request_body_bytes
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _refuse(send, limit)

@@ -135,6 +135,7 @@ class Settings(BaseSettings):
     webhook_max_age_seconds: int = Field(default=600, ge=1)
     # Request bodies over this get 413 at the receiver and at server.py's own routes, before they are read
     max_request_body_bytes: int = Field(default=2_097_152, ge=1024)
+    max_upload_bytes: int = Field(default=20_971_520, ge=1024)  # a CSV uploaded to the API (POST /api/v1/imports)
 
     # REST API (issue 15)
     api_rate_per_second: float = Field(default=20.0, gt=0)  # per API key, shared through Redis when set

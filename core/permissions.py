@@ -40,6 +40,7 @@ _TABLE = (
     Permission("campaign.edit", "Create a campaign, save or approve a strategy version", EVERYONE),
     Permission("run.start", "Start a run (search and crawl) for a campaign", EVERYONE),
     Permission("run.cancel", "Cancel a run", EVERYONE),
+    Permission("site.analyse", "Analyse one website (a one-off crawl; no lead is stored), see or cancel it", EVERYONE),
     # Outreach
     Permission("outreach.view", "See templates, drafts and the message log", EVERYONE),
     Permission("outreach.draft", "Save templates, preview and write drafts (AI included)", EVERYONE),

@@ -35,6 +35,7 @@ RUN_CRAWL_BATCH = JobKind("runs.crawl_batch", "core.runs.jobs:crawl_batch_job", 
 RUN_SUMMARIZE = JobKind("runs.summarize", "core.runs.jobs:summarize_job", "llm")
 SCORE_LEADS = JobKind("scoring.score_leads", "core.scoring.jobs:score_leads_job", "llm")
 RESCORE_CAMPAIGN = JobKind("scoring.rescore_campaign", "core.scoring.jobs:rescore_campaign_job", "llm")
+ANALYSE_SITE = JobKind("analyses.site", "core.runs.analyses:analyse_site_job", "crawl")
 IMPORT_CSV = JobKind("leads.import_csv", "core.leads.jobs:import_csv_job")
 SEND = JobKind("outreach.send", "core.outreach.jobs:send_job", "send")
 SEND_DUE = JobKind("outreach.send_due", "core.outreach.jobs:send_due_job", "send")
@@ -55,6 +56,7 @@ KINDS: dict[str, JobKind] = {
         RUN_SUMMARIZE,
         SCORE_LEADS,
         RESCORE_CAMPAIGN,
+        ANALYSE_SITE,
         IMPORT_CSV,
         SEND,
         SEND_DUE,

@@ -139,14 +139,12 @@ def crawl_url(args: argparse.Namespace) -> int:
 
 
 def analyze_url(args: argparse.Namespace) -> int:
-    """Crawl one site and print the merged SiteProfile."""
-    from core.extract.models import PageInput
-    from core.extract.profile import extract_site
+    """Crawl one site and print the merged SiteProfile (the analysis ``POST /api/v1/analyses`` runs as a job)."""
+    from core.runs.analyses import crawl_and_extract
 
-    site = _crawl(args.url)
-    pages = [PageInput(url=p.final_url or p.url, html=p.html or "", kind=p.kind) for p in site.pages if p.html]
-    if not pages:
+    site, profile = crawl_and_extract(args.url)
+    if profile is None:
         print(f"error: {site.error or 'nothing could be fetched'}", file=sys.stderr)
         return 1
-    print_json(extract_site(pages).as_json())
+    print_json(profile)
     return 0

@@ -215,3 +215,43 @@ def export_csv(
     with uow, cycle_collector_paused():
         writer.writerows(_rows(uow, actor, flt, chosen))
     return (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8")
+
+
+def export_csv_stream(
+    *,
+    actor: Actor,
+    flt: LeadFilter,
+    columns: tuple[str, ...] | list[str] = DEFAULT_COLUMNS,
+    bom: bool = False,
+    rows_per_chunk: int = 1000,
+) -> Iterator[bytes]:
+    """The same CSV as ``export_csv``, in chunks of ``rows_per_chunk`` rows (a response streams them): the
+    permission and the columns are checked now, the leads are read batch by batch as the chunks are taken."""
+    actor.require_permission("lead.export")
+    chosen = tuple(columns)
+    unknown = [c for c in chosen if c not in COLUMNS]
+    if unknown or not chosen:
+        raise InvalidInput(f"Choose export columns from: {', '.join(COLUMNS)}.")
+    return _chunks(actor, flt, chosen, bom, rows_per_chunk)
+
+
+def _chunks(actor: Actor, flt: LeadFilter, columns: tuple[str, ...], bom: bool, size: int) -> Iterator[bytes]:
+    out = io.StringIO()
+    writer = formula_safe_writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    pending = 0
+    with UnitOfWork() as uow:
+        for row in _rows(uow, actor, flt, columns):
+            writer.writerow(row)  # the writer neutralises formula cells
+            pending += 1
+            if pending >= size:
+                yield _take(out, bom)
+                bom, pending = False, 0
+    yield _take(out, bom)
+
+
+def _take(out: io.StringIO, bom: bool) -> bytes:
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")

@@ -410,7 +410,11 @@ def list_leads_after(
         raise InvalidInput(f"Unknown sort '{sort}'; use one of {', '.join(SORTABLE)}.")
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     column = SORTABLE[sort]
-    order = column.desc().nulls_last() if descending else column.asc().nulls_last()
+    # Rows with a value and rows without are read apart (NULLs last): "ORDER BY score DESC NULLS LAST" is not
+    # the order of PostgreSQL's (workspace_id, score) index read backwards (DESC there puts NULLs first), so
+    # one query over both sorted every lead of the workspace for each page; plain DESC over the rows that
+    # have a value is that order, a range the index serves, on PostgreSQL and SQLite alike.
+    order = column.desc() if descending else column.asc()
     uow = uow or UnitOfWork()
     with uow:
         dialect = uow.session.get_bind().dialect.name
@@ -427,7 +431,9 @@ def list_leads_after(
             return list(uow.session.execute(query).all())
 
         if after is None:
-            fetched = page(size=limit + 1)
+            fetched = page(column.is_not(None), size=limit + 1)
+            if len(fetched) <= limit:
+                fetched += page(column.is_(None), size=limit + 1 - len(fetched))
         else:
             value, last_id = after
             beyond = Lead.id < last_id if descending else Lead.id > last_id

@@ -23,7 +23,7 @@ from api.app import create_app
 from core.apikeys import service as apikeys
 from core.config import get_settings
 from core.db import UnitOfWork
-from core.db.models import ApiKey, Run, WebhookDelivery, WebhookEndpoint, utcnow
+from core.db.models import ApiKey, Job, Run, WebhookDelivery, WebhookEndpoint, utcnow
 from core.outreach import suppression
 from tests.conftest import make_owner, unique
 from tests.fixtures.api_data import Seeded, seeded_workspace
@@ -40,6 +40,8 @@ class World:
     b_version_strategy: dict[str, Any]
     b_endpoint: int = 0
     b_delivery: int = 0
+    b_analysis: int = 0
+    b_import: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,27 @@ def world(database):
         versions = client.get(f"/api/v1/strategies/{b.strategy_id}/versions",
                               headers={"Authorization": f"Bearer {b.key}"}).json()
     endpoint, delivery = _b_webhook(b)
+    analysis, imported = _b_jobs(b)
     return World(a=a, b=b, b_run=_b_run(b), b_address=address, b_version_strategy=versions[0]["strategy"],
-                 b_endpoint=endpoint, b_delivery=delivery)
+                 b_endpoint=endpoint, b_delivery=delivery, b_analysis=analysis, b_import=imported)
+
+
+def _b_jobs(b: Seeded) -> tuple[int, int]:
+    """B's analysis (queued, so a cancel that got through would show) and B's finished import with rejected rows."""
+    with UnitOfWork() as uow:
+        analysis = Job(workspace_id=b.actor.workspace_id, kind="analyses.site", queue="crawl", executor="rq",
+                       args={"url": "https://b.example.com/"}, status="queued")
+        rejected = f"{b.actor.workspace_id}-{unique('imp')}.rejected.csv"
+        folder = get_settings().data_dir / "imports"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / rejected).write_bytes(b"website,row,error\nx,1,bad\n")
+        imported = Job(workspace_id=b.actor.workspace_id, kind="leads.import_csv", executor="rq", status="succeeded",
+                       args={"file": "gone.csv", "mapping": {"website": "website"}, "on_duplicate": "update"},
+                       result={"rows_read": 1, "imported": 0, "updated": 0, "skipped": 0, "rejected": 1,
+                               "rejected_rows": [[1, "bad"]], "rejected_file": rejected})
+        uow.session.add_all([analysis, imported])
+        uow.commit()
+        return analysis.id, imported.id
 
 
 def _b_webhook(b: Seeded) -> tuple[int, int]:
@@ -117,6 +138,10 @@ def table() -> list[Row]:
         Row("get_run", "GET", lambda w, i: f"/api/v1/runs/{i(w.b_run)}"),
         Row("cancel_run", "POST", lambda w, i: f"/api/v1/runs/{i(w.b_run)}/cancel"),
         Row("get_message", "GET", lambda w, i: f"/api/v1/messages/{i(w.b.message_ids[0])}"),
+        Row("get_analysis", "GET", lambda w, i: f"/api/v1/analyses/{i(w.b_analysis)}"),
+        Row("cancel_analysis", "POST", lambda w, i: f"/api/v1/analyses/{i(w.b_analysis)}/cancel"),
+        Row("get_import", "GET", lambda w, i: f"/api/v1/imports/{i(w.b_import)}"),
+        Row("get_rejected_rows", "GET", lambda w, i: f"/api/v1/imports/{i(w.b_import)}/rejected.csv"),
         Row("remove_suppression", "DELETE",
             lambda w, i: f"/api/v1/suppressions/email/{quote(w.b_address if i(1) == 1 else 'nobody@example.test')}"),
         # -- B's ids inside a body: 404 for the record the call is about
@@ -148,6 +173,10 @@ def table() -> list[Row]:
             params=lambda w, i: {"campaign_id": i(w.b.strategy_id)}, expect_404=False),
         Row("list_leads", "GET", lambda w, i: "/api/v1/leads",
             params=lambda w, i: {"owner_id": i(w.b.actor.user_id)}, expect_404=False),
+        Row("export_leads", "GET", lambda w, i: "/api/v1/leads/export.csv",
+            params=lambda w, i: {"campaign_id": i(w.b.strategy_id)}, expect_404=False),
+        Row("export_leads", "GET", lambda w, i: "/api/v1/leads/export.csv",
+            params=lambda w, i: {"owner_id": i(w.b.actor.user_id)}, expect_404=False),
         Row("list_messages", "GET", lambda w, i: "/api/v1/messages",
             params=lambda w, i: {"lead_id": i(w.b.lead_ids[0])}, expect_404=False),
         Row("list_suppressions", "GET", lambda w, i: "/api/v1/suppressions",
@@ -166,7 +195,7 @@ def table() -> list[Row]:
 
 # Operations that take no id of anything: they read or create only in the key's workspace, checked below.
 NO_IDS = {"list_strategies", "create_strategy", "list_templates", "create_template", "add_suppression", "insights",
-          "list_webhook_endpoints", "create_webhook_endpoint"}
+          "list_webhook_endpoints", "create_webhook_endpoint", "start_analysis", "start_import"}
 
 
 def _call(client: TestClient, world: World, row: Row, ids) -> Any:  # noqa: ANN001
@@ -199,7 +228,10 @@ def _snapshot(client: TestClient, world: World) -> str:
               client.get("/api/v1/suppressions", headers=headers).json(),
               client.get("/api/v1/templates", headers=headers).json(),
               client.get(f"/api/v1/webhooks/endpoints/{world.b_endpoint}", headers=headers).json(),
-              client.get(f"/api/v1/webhooks/deliveries/{world.b_delivery}", headers=headers).json()]
+              client.get(f"/api/v1/webhooks/deliveries/{world.b_delivery}", headers=headers).json(),
+              client.get(f"/api/v1/analyses/{world.b_analysis}", headers=headers).json(),
+              client.get(f"/api/v1/imports/{world.b_import}", headers=headers).json(),
+              client.get(f"/api/v1/imports/{world.b_import}/rejected.csv", headers=headers).text]
     return json.dumps(parts, sort_keys=True, default=str)
 
 
@@ -225,7 +257,9 @@ def test_workspace_a_key_with_workspace_b_ids(world, row):
         assert nowhere.status_code == 404
     else:
         assert with_b.status_code == nowhere.status_code, (with_b.text, nowhere.text)
-        if with_b.headers["content-type"].startswith("application/problem+json"):
+        if with_b.headers["content-type"].startswith("text/csv"):
+            assert with_b.text == nowhere.text
+        elif with_b.headers["content-type"].startswith("application/problem+json"):
             assert with_b.json()["type"] == nowhere.json()["type"]
             assert with_b.json()["detail"].replace(str(world.b.actor.user_id), "?") == nowhere.json()[
                 "detail"
@@ -247,6 +281,9 @@ def test_operations_without_ids_see_and_make_only_the_keys_workspace(world):
         added = client.post("/api/v1/suppressions", json={"channel": "email", "address": world.b_address},
                             headers=a_headers)
         insights = client.get("/api/v1/insights", headers=a_headers).json()
+        imported = client.post("/api/v1/imports", content=b"website\nhttps://a-only.example.com\n",
+                               headers={**a_headers, "Content-Type": "text/csv"}).json()
+        b_sees_import = client.get(f"/api/v1/imports/{imported['id']}", headers={"Authorization": f"Bearer {world.b.key}"})
         after = _snapshot(client, world)
         b_strategies = client.get("/api/v1/strategies", headers={"Authorization": f"Bearer {world.b.key}"}).json()
     assert {s["id"] for s in strategies} == {world.a.strategy_id}
@@ -254,6 +291,7 @@ def test_operations_without_ids_see_and_make_only_the_keys_workspace(world):
     assert made["strategy"]["id"] not in {s["id"] for s in b_strategies}
     assert template["id"] != world.b.template_id and added.status_code == 201  # A's own entry, B's untouched
     assert sum(insights["funnel"].values()) == len(world.a.lead_ids)
+    assert b_sees_import.status_code == 404
     assert after == before
 
 

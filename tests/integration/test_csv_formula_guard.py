@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_ROOT
-from core.leads.csv_export import export_csv
+from core.leads.csv_export import export_csv, export_csv_stream
 from core.leads.csv_import import import_csv, rejected_csv
 from core.leads.query import LeadFilter
 from core.outreach import suppression
@@ -73,6 +73,17 @@ def lead_export(owner) -> str:
     return data.decode("utf-8")
 
 
+def streamed_lead_export(owner) -> str:
+    """The export the API streams (GET /api/v1/leads/export.csv), in chunks of two rows."""
+    tag = unique("inj")
+    for i, payload in enumerate(HOSTILE):
+        make_lead(owner, f"{tag}-{i}.com", name=payload, notes=payload, tags=[payload])
+    chunks = export_csv_stream(
+        actor=owner, flt=LeadFilter(text=tag), columns=("domain", "company", "notes", "tags"), rows_per_chunk=2
+    )
+    return b"".join(chunks).decode("utf-8")
+
+
 def rejected_rows(owner) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -93,6 +104,7 @@ def suppression_export(owner) -> str:
 
 PRODUCERS: dict[str, Callable[..., str]] = {
     "core.leads.csv_export:export_csv": lead_export,
+    "core.leads.csv_export:_chunks": streamed_lead_export,
     "core.leads.csv_import:rejected_csv": rejected_rows,
     "core.outreach.suppression:export_suppressions_csv": suppression_export,
 }

@@ -41,6 +41,7 @@ from core.outreach import (
 from core.outreach import service as outreach
 from core.permissions import PERMISSIONS, ROLES, allowed
 from core.replies import inbox
+from core.runs import analyses
 from core.runs import service as runs
 from core.scoring import outdated
 from core.scoring import service as scoring
@@ -108,6 +109,11 @@ CALLS: dict[str, list[Call]] = {
         lambda a: runs.start_run_from_urls(actor=a, campaign_id=NO, urls_text=""),
     ],
     "run.cancel": [lambda a: runs.cancel_run(actor=a, run_id=NO)],
+    "site.analyse": [
+        lambda a: analyses.start_analysis(actor=a, url="http://127.0.0.1/"),
+        lambda a: analyses.get_analysis_or_raise(actor=a, analysis_id=NO),
+        lambda a: analyses.cancel_analysis(actor=a, analysis_id=NO),
+    ],
     "outreach.view": [
         lambda a: guard.list_paused_senders(actor=a),
         lambda a: outreach.list_templates(actor=a),
