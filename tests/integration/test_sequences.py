@@ -6,6 +6,8 @@ pause/resume and the reasons an enrolment skips a lead."""
 from __future__ import annotations
 
 import email
+import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -26,7 +28,7 @@ from core.sequences import service as sequences
 from core.sequences.models import StepInput
 from tests.conftest import make_owner, unique
 from tests.fixtures.outreach_data import configure_workspace, make_lead, settings_for
-from tests.fixtures.outreach_servers import SMTPServer
+from tests.fixtures.outreach_servers import ProviderServer, SMTPServer
 
 
 @pytest.fixture
@@ -331,3 +333,46 @@ def test_another_workspace_cannot_see_or_enrol_into_a_sequence(actor):
         sequences.get_sequence_or_raise(actor=stranger, sequence_id=sequence_id)
     with pytest.raises(NotFound):
         enrolment.enrol(actor=stranger, sequence_id=sequence_id, lead_ids=[1])
+
+
+def test_a_reply_between_the_claim_and_the_send_of_step_two_stops_it(actor):
+    """Two contacts' step two are claimed in one batch; while the first one's provider call is held, the
+    second contact replies: its step two never reaches the provider (the attempt's own check stops it)."""
+    first_lead = make_lead(actor, email=f"{unique('a')}@customer.example")
+    second_lead = make_lead(actor, email=f"{unique('b')}@customer.example")
+    sequence_id = three_step_sequence(actor)
+    enrolment.enrol(actor=actor, sequence_id=sequence_id, lead_ids=[first_lead, second_lead])
+    with ProviderServer() as providers:
+        grid = settings_for(providers.url, provider="sendgrid")
+        advance.advance_due()
+        assert sender.send_queued(workspace_id=actor.workspace_id, settings=grid).sent == 2
+        advance.advance_due()
+        advance.advance_due(now=max(enrollment_of(sequence_id, lead).next_due_at for lead in (first_lead, second_lead)))
+        second = enrollment_of(sequence_id, second_lead)
+        step_one, step_two = messages_of(second.id)
+        providers.received.clear()  # set by step one's sends
+        providers.hold.set()
+        results = []
+        thread = threading.Thread(target=lambda: results.append(
+            sender.send_queued(workspace_id=actor.workspace_id, settings=grid)))
+        thread.start()
+        try:
+            assert providers.received.wait(60), "the sender never reached the provider"
+            assert messages_of(second.id)[1].status == "sending"  # claimed before the reply
+            original = EmailMessage()
+            original["From"], original["To"] = "Sam Sender <sam@sender-co.de>", "ada@customer.example"
+            original["Subject"] = step_one.subject
+            original["Message-ID"] = f"<leadscout.{actor.workspace_id}.{step_one.id}@sender-co.de>"
+            record_raw_mail(raw=reply_to(original, "Yes, let's talk."), source="imap", fallback_key="k4")
+        finally:
+            providers.hold.clear()
+            providers.release.set()
+            thread.join(60)
+        called = Counter(int(c["json"]["personalizations"][0]["custom_args"]["leadscout_message_id"])
+                         for c in providers.calls_to("sendgrid"))
+    assert called[step_two.id] == 0 and called[step_one.id] == 1
+    assert results[0].sent == 1 and results[0].suppressed == 1
+    left = messages_of(second.id)[1]
+    assert left.status == "failed" and "left the sequence" in left.error
+    assert (enrollment_of(sequence_id, second_lead).reason, enrollment_of(sequence_id, first_lead).status) == (
+        "replied", "active")
