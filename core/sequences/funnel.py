@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core.actor import Actor
 from core.db import UnitOfWork
-from core.db.models import Enrollment, Message, SequenceStep
+from core.db.models import Enrollment, Message, Sequence, SequenceStep
 from core.sequences.models import FunnelRow
 from core.sequences.service import sequence_or_raise
 
@@ -19,35 +20,51 @@ def funnel(*, actor: Actor, sequence_id: int, uow: UnitOfWork | None = None) -> 
     uow = uow or UnitOfWork()
     with uow:
         sequence_or_raise(uow, actor.workspace_id, sequence_id)
-        session = uow.session
-        steps = session.execute(
-            select(SequenceStep.position, SequenceStep.channel)
-            .where(SequenceStep.sequence_id == sequence_id)
-            .order_by(SequenceStep.position)
+        return _funnel(uow.session, sequence_id)
+
+
+def all_funnels(*, actor: Actor, uow: UnitOfWork | None = None) -> list[tuple[int, str, list[FunnelRow]]]:
+    """Every sequence of the workspace (id, name; by name) with its per-step funnel, for Insights."""
+    actor.require_permission("sequence.view")
+    uow = uow or UnitOfWork()
+    with uow:
+        rows = uow.session.execute(
+            select(Sequence.id, Sequence.name)
+            .where(Sequence.workspace_id == actor.workspace_id)
+            .order_by(Sequence.name)
         ).all()
-        ours = select(Enrollment.id).where(Enrollment.sequence_id == sequence_id)
-        sent = dict(
-            session.execute(
-                select(Message.step, func.count())
-                .where(Message.enrollment_id.in_(ours), Message.sent_at.is_not(None))
-                .group_by(Message.step)
-            ).all()
-        )
-        last_sent = (
-            select(Message.enrollment_id, func.max(Message.step).label("step"))
+        return [(sequence_id, name, _funnel(uow.session, sequence_id)) for sequence_id, name in rows]
+
+
+def _funnel(session: Session, sequence_id: int) -> list[FunnelRow]:
+    steps = session.execute(
+        select(SequenceStep.position, SequenceStep.channel)
+        .where(SequenceStep.sequence_id == sequence_id)
+        .order_by(SequenceStep.position)
+    ).all()
+    ours = select(Enrollment.id).where(Enrollment.sequence_id == sequence_id)
+    sent = dict(
+        session.execute(
+            select(Message.step, func.count())
             .where(Message.enrollment_id.in_(ours), Message.sent_at.is_not(None))
-            .group_by(Message.enrollment_id)
-            .subquery()
-        )
-        after: dict[tuple[int, str], int] = {}
-        for step, reason, count in session.execute(
-            select(last_sent.c.step, Enrollment.reason, func.count())
-            .join(Enrollment, Enrollment.id == last_sent.c.enrollment_id)
-            .where(Enrollment.status == "left", Enrollment.reason.in_(OUTCOME_OF))
-            .group_by(last_sent.c.step, Enrollment.reason)
-        ).all():
-            key = (step, OUTCOME_OF[reason])
-            after[key] = after.get(key, 0) + count
+            .group_by(Message.step)
+        ).all()
+    )
+    last_sent = (
+        select(Message.enrollment_id, func.max(Message.step).label("step"))
+        .where(Message.enrollment_id.in_(ours), Message.sent_at.is_not(None))
+        .group_by(Message.enrollment_id)
+        .subquery()
+    )
+    after: dict[tuple[int, str], int] = {}
+    for step, reason, count in session.execute(
+        select(last_sent.c.step, Enrollment.reason, func.count())
+        .join(Enrollment, Enrollment.id == last_sent.c.enrollment_id)
+        .where(Enrollment.status == "left", Enrollment.reason.in_(OUTCOME_OF))
+        .group_by(last_sent.c.step, Enrollment.reason)
+    ).all():
+        key = (step, OUTCOME_OF[reason])
+        after[key] = after.get(key, 0) + count
     return [
         FunnelRow(
             position=position,

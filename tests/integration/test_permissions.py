@@ -185,6 +185,7 @@ CALLS: dict[str, list[Call]] = {
         lambda a: sequences.get_sequence_or_raise(actor=a, sequence_id=NO),
         lambda a: sequence_enrolment.list_enrollments(actor=a, sequence_id=NO),
         lambda a: sequence_funnel.funnel(actor=a, sequence_id=NO),
+        lambda a: sequence_funnel.all_funnels(actor=a),
     ],
     "sequence.edit": [
         lambda a: sequences.save_sequence(actor=a, name="", steps=[StepInput(channel="email")]),

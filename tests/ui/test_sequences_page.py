@@ -6,8 +6,9 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core.config import PROJECT_ROOT
+from core.outreach import sender
 from core.outreach import service as outreach
-from core.sequences import enrolment
+from core.sequences import advance, enrolment, funnel
 from core.sequences import service as sequences
 from core.sequences.models import StepInput
 from tests.conftest import unique
@@ -80,3 +81,21 @@ def test_enrol_from_the_leads_table_says_who_is_skipped_then_the_page_lists_them
     assert (gone.status, gone.reason) == ("left", "manual")
     [steps] = [d.value for d in at.dataframe if "unsubscribed" in d.value.columns]
     assert steps["step"].tolist() == [1] and steps["sent"].tolist() == [0]
+
+
+def test_insights_shows_each_sequence_funnel_once_a_step_went_out(owner):
+    configure_workspace(owner)
+    sequence_id = sequences.save_sequence(actor=owner, name=unique("seq"),
+                                          steps=[StepInput(channel="email", template_id=email_template(owner))])
+    lead_id = make_lead(owner, email=f"{unique('a')}@customer.example", name="Alpha Roasters")
+    enrolment.enrol(actor=owner, sequence_id=sequence_id, lead_ids=[lead_id])
+    at = page(owner, "insights.py")
+    assert not at.exception, at.exception
+    assert "Sequence funnels appear once" in text(at)
+    advance.advance_due()
+    assert sender.send_queued(workspace_id=owner.workspace_id).sent == 1  # the outbox: recorded, not delivered
+    at = page(owner, "insights.py")
+    assert not at.exception, at.exception
+    charts = [c for c in at.get("plotly_chart") if f"insights_sequence_{sequence_id}" in str(c.proto.id)]
+    assert len(charts) == 1
+    assert funnel.funnel(actor=owner, sequence_id=sequence_id)[0].sent == 1
