@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.actor import Actor
 from core.outreach import service as outreach
+from core.outreach.drafts import ai_drafts_available
 from core.sequences import service as sequences
 from core.sequences.models import DEFAULT_STOP_STATUSES, MAX_STEPS, STOP_CHOICES, SequenceView, StepInput
 from ui.common import show_errors
@@ -17,6 +18,7 @@ def render_editor(actor: Actor, current: SequenceView | None) -> int | None:
     """Edit (or create, when ``current`` is None) a sequence; returns the saved id after a save."""
     key = f"seq_{current.id if current else 'new'}"
     templates = outreach.list_templates(actor=actor)
+    ai_label = "AI draft from the lead's evidence" + ("" if ai_drafts_available() else " (needs an OpenAI key)")
     name = st.text_input("Name", value=current.name if current else "", key=f"{key}_name")
     stop = st.multiselect(
         "A contact also leaves when the lead's status becomes",
@@ -37,7 +39,7 @@ def render_editor(actor: Actor, current: SequenceView | None) -> int | None:
             key=f"{key}_{position}_channel",
         )
         options = [t.id for t in templates if t.channel == channel] + [AI]
-        names = {t.id: t.name for t in templates} | {AI: "AI draft (not yet available)"}
+        names = {t.id: t.name for t in templates} | {AI: ai_label}
         chosen = saved.template_id if saved and saved.template_id in options else options[0]
         template_id = c2.selectbox(
             "Template",

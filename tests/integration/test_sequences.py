@@ -6,6 +6,7 @@ pause/resume and the reasons an enrolment skips a lead."""
 from __future__ import annotations
 
 import email
+import json
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from core.db import UnitOfWork
 from core.db.models import Enrollment, Lead, Message
 from core.errors import NotFound
 from core.leads import service as leads
+from core.llm import OpenAILLM
 from core.outreach import sender, service, suppression
 from core.outreach.events import apply_event, apply_inbound_sms
 from core.outreach.models import ProviderEvent
@@ -27,6 +29,7 @@ from core.sequences import advance, enrolment, funnel
 from core.sequences import service as sequences
 from core.sequences.models import StepInput
 from tests.conftest import make_owner, unique
+from tests.fixtures.openai_server import FakeOpenAI
 from tests.fixtures.outreach_data import configure_workspace, make_lead, settings_for
 from tests.fixtures.outreach_servers import ProviderServer, SMTPServer
 
@@ -376,3 +379,61 @@ def test_a_reply_between_the_claim_and_the_send_of_step_two_stops_it(actor):
     assert left.status == "failed" and "left the sequence" in left.error
     assert (enrollment_of(sequence_id, second_lead).reason, enrollment_of(sequence_id, first_lead).status) == (
         "replied", "active")
+
+
+PITCH = {"text": "We help bakeries cut packaging waste.", "evidence_ids": [], "about_prospect": False,
+         "new_paragraph": False}
+
+
+def ai_answer(*sentences: dict, subject: str = "An AI subject") -> dict:
+    return {"subject": subject, "sentences": list(sentences)}
+
+
+@pytest.fixture
+def llm():
+    with FakeOpenAI() as server:
+        client = OpenAILLM(api_key="sk-test", base_url=server.base_url, model="gpt-4o-mini", max_retries=1,
+                           backoff_base_seconds=0.0, timeout_seconds=10, prices={"gpt-4o-mini": (0.15, 0.60)},
+                           sleep=lambda _: None, rng=lambda: 0.0)
+        yield server, client
+
+
+def test_an_ai_draft_step_goes_threaded_and_a_flagged_one_waits_for_approval(actor, llm):
+    server, client = llm
+    clean = make_lead(actor, email=f"{unique('a')}@customer.example", name="Acme")
+    flagged = make_lead(actor, email=f"{unique('b')}@customer.example", name="Bolt")
+    steps = [StepInput(channel="email", template_id=template(actor)),
+             StepInput(channel="email", use_ai=True, delay_days=1)]
+    sequence_id = sequences.save_sequence(actor=actor, name=unique("seq"), steps=steps)
+    enrolment.enrol(actor=actor, sequence_id=sequence_id, lead_ids=[clean, flagged])
+    invented = "Your bakery won the Berlin bread award."
+    server.answer_for = lambda payload: ai_answer(
+        {"text": invented, "evidence_ids": [], "about_prospect": True, "new_paragraph": False}
+        if "Bolt" in json.dumps(payload) else PITCH)
+    with SMTPServer() as smtp:
+        advance.advance_due()
+        first = {email.utils.parseaddr(m["To"])[1]: m for m in send_all(actor, smtp)}
+        advance.advance_due()
+        due = max(enrollment_of(sequence_id, lead).next_due_at for lead in (clean, flagged))
+        summary = advance.advance_due(now=due, llm_factory=lambda: client)
+        assert (summary.queued, summary.waiting_approval) == (1, 1)
+        second = send_all(actor, smtp)[2:]
+    assert len(second) == 1  # the flagged draft waits on the Outreach page
+    [mail] = second
+    original = first[email.utils.parseaddr(mail["To"])[1]]
+    assert mail["Subject"] == "Re: " + original["Subject"] and mail["In-Reply-To"] == original["Message-ID"]
+    assert PITCH["text"] in mail.get_payload(decode=True).decode()
+    waiting = enrollment_of(sequence_id, flagged)
+    [_, draft] = messages_of(waiting.id)
+    assert (waiting.status, draft.status) == ("active", "draft") and "waits for approval" in waiting.detail
+    assert draft.subject.startswith("Re: ") and draft.in_reply_to.startswith("<leadscout.")
+
+
+def test_an_ai_step_without_a_model_ends_the_enrolment_with_the_reason(actor):
+    lead_id = make_lead(actor, email=f"{unique('a')}@customer.example")
+    sequence_id = sequences.save_sequence(actor=actor, name=unique("seq"),
+                                          steps=[StepInput(channel="email", use_ai=True)])
+    enrolment.enrol(actor=actor, sequence_id=sequence_id, lead_ids=[lead_id])
+    assert advance.advance_due(llm_factory=lambda: None).left == 1
+    left = enrollment_of(sequence_id, lead_id)
+    assert (left.status, left.reason) == ("left", "not_sent") and "OpenAI key" in left.detail
