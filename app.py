@@ -63,6 +63,7 @@ PAGES = [
     st.Page("pages/system.py", title="System", icon=":material/monitor_heart:"),
     st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
     st.Page("pages/outreach.py", title="Outreach", icon=":material/send:"),
+    st.Page("pages/sequences.py", title="Sequences", icon=":material/route:"),
     st.Page("pages/inbox.py", title="Inbox", icon=":material/inbox:"),
 ]
 

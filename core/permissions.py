@@ -58,6 +58,10 @@ _TABLE = (
         "Change a reply's class, act on it (meeting, not interested, do not contact), read the mailbox",
         EVERYONE,
     ),
+    # Sequences
+    Permission("sequence.view", "See sequences, their steps, enrolled contacts and the per-step funnel", EVERYONE),
+    Permission("sequence.edit", "Create and edit sequences and their steps, pause or resume a sequence", EVERYONE),
+    Permission("sequence.enrol", "Enrol leads in a sequence, pause, resume or take out one contact", EVERYONE),
     # Team and access
     Permission("team.view", "See the workspace's members", EVERYONE),
     Permission("team.manage", "Invite and remove members, change roles (owners only for owner changes)", MANAGERS),

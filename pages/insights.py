@@ -9,6 +9,7 @@ import streamlit as st
 from core.extract.location import country_name
 from core.leads.insights import SEARCH_USD_PER_CALL, get_insights
 from ui.common import current_actor
+from ui.insights_sequences import render_sequence_funnels
 
 actor = current_actor()
 st.title(":material/insights: Insights")
@@ -117,3 +118,4 @@ if data.outreach:
     )
 else:
     st.caption("Outreach results over time appear once messages exist.")
+render_sequence_funnels(actor)

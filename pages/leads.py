@@ -20,6 +20,7 @@ from ui.leads_detail import render_detail
 from ui.leads_dups import render_duplicates
 from ui.leads_rescore import render_outdated_banner
 from ui.leads_trash import render_trash
+from ui.sequences_enrol import render_enrol
 
 YES_NO = ["any", "yes", "no"]
 PAGE_SIZES = [50, 100, 250]
@@ -282,6 +283,7 @@ if selected:
             st.session_state["outreach_lead_ids"] = list(selected)
             st.session_state["outreach_open_drafts"] = True  # open its drafts, not the first tab
             st.switch_page("pages/outreach.py")
+    render_enrol(actor, list(selected), _done)
 
 detail_tab, import_tab, export_tab, dup_tab, *trash_tab = st.tabs(
     ["Detail", "Import CSV", "Export CSV", "Duplicates", *(["Trash"] if actor.may("lead.trash") else [])]

@@ -42,6 +42,7 @@ SEND_DUE = JobKind("outreach.send_due", "core.outreach.jobs:send_due_job", "send
 DRAFT = JobKind("outreach.draft", "core.outreach.jobs:draft_job", "llm")
 POLL_REPLIES = JobKind("replies.poll", "core.replies.jobs:poll_replies_job")
 WEBHOOKS_DELIVER = JobKind("webhooks.deliver", "core.webhooks.jobs:deliver_job", "send")
+SEQUENCES_ADVANCE = JobKind("sequences.advance", "core.sequences.jobs:advance_job", "send")
 
 KINDS: dict[str, JobKind] = {
     kind.name: kind
@@ -63,5 +64,6 @@ KINDS: dict[str, JobKind] = {
         DRAFT,
         POLL_REPLIES,
         WEBHOOKS_DELIVER,
+        SEQUENCES_ADVANCE,
     )
 }

@@ -50,6 +50,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),
     Periodic(kinds.POLL_REPLIES, timedelta(minutes=2), needed="core.replies.jobs:mailbox_configured"),
     Periodic(kinds.PURGE_TRASH, timedelta(hours=6)),
+    # Sequence steps that are due (each re-checks replies, bounces and opt-outs) and steps to schedule after a send.
+    Periodic(kinds.SEQUENCES_ADVANCE, timedelta(minutes=1), needed="core.sequences.advance:any_step_due"),
     # Queued messages that waited for the sending window or a new day's cap, or were queued again by hand.
     Periodic(kinds.SEND_DUE, timedelta(minutes=1), needed="core.outreach.timing:any_due"),
     # retries whose backoff has passed, and deliveries whose worker died (their claim ran out)

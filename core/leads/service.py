@@ -32,6 +32,7 @@ from core.leads.people import people_of
 from core.leads.repository import lead_or_raise, owned_lead_ids
 from core.leads.rubrics import rubric_refs
 from core.leads.trash import move_to_trash
+from core.outreach.sequence_stops import leave_for_status
 from core.webhooks import events as webhooks
 
 
@@ -167,6 +168,8 @@ def update_lead(
         changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
         if changed:
             audit(uow, "lead.updated", actor=actor, target_type="lead", target_id=lead.id, detail=changed)
+        if status != before["status"]:
+            leave_for_status(uow.session, lead_ids=[lead.id], status=status)
         if status == "qualified" and before["status"] != "qualified":
             webhooks.emit(uow, workspace_id=actor.workspace_id, event="lead.qualified", data=webhooks.lead_data(lead))
         uow.commit()
@@ -188,6 +191,7 @@ def set_status(*, actor: Actor, lead_ids: list[int], status: str, uow: UnitOfWor
                     uow.session.scalars(select(Lead).where(Lead.id.in_(chunk), Lead.status != "qualified"))
                 )
             uow.session.execute(update(Lead).where(Lead.id.in_(chunk)).values(status=status))
+            leave_for_status(uow.session, lead_ids=chunk, status=status)
         if newly_qualified:
             items = [{**webhooks.lead_data(lead), "status": "qualified"} for lead in newly_qualified]
             webhooks.emit_many(uow, workspace_id=actor.workspace_id, event="lead.qualified", items=items)

@@ -2,8 +2,8 @@
 
 A claimed message (``sending``) is handed to its provider only after ``start_attempt`` has
 committed ``attempt_started_at`` for that very claim (its ``attempts`` number), in a transaction
-that also checks the address again: an unsubscribe that arrived after the batch was claimed
-still stops the send. When a sender dies, its claims are found by ``settle_abandoned_claims``:
+that also checks the address again: an unsubscribe (or, for a sequence's step, a reply that ended
+the enrolment) that arrived after the batch was claimed still stops the send. When a sender dies, its claims are found by ``settle_abandoned_claims``:
 those without the mark never reached a provider and go back to the queue; those with it may have
 and become ``unknown`` (never resent blindly; provider events reconcile them).
 """
@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import CursorResult, Table, Update, bindparam, select, update
 
 from core.db import UnitOfWork
-from core.db.models import Lead, Message, MessageEvent, Suppression, utcnow
+from core.db.models import Enrollment, Lead, Message, MessageEvent, Suppression, utcnow
 from core.errors import InvalidInput
 from core.outreach.outcomes import release_unsent
 from core.outreach.suppression import normalise_address
@@ -44,8 +44,9 @@ def _suppression_key(channel: str, address: str) -> str:
         return address
 
 
-def _refusal(uow: UnitOfWork, *, workspace_id: int, channel: str, address: str, lead_id: int) -> str:
-    """Why the message must not go now (suppressed since its claim, lead do-not-contact), or ''."""
+def _refusal(uow: UnitOfWork, *, message_id: int, workspace_id: int, channel: str, address: str, lead_id: int) -> str:
+    """Why the message must not go now (suppressed since its claim, lead do-not-contact, its contact left
+    the sequence), or ''."""
     reason = uow.session.scalar(
         select(Suppression.reason).where(
             Suppression.workspace_id == workspace_id,
@@ -57,12 +58,20 @@ def _refusal(uow: UnitOfWork, *, workspace_id: int, channel: str, address: str, 
         return f"Not sent: the address is suppressed ({reason})."
     if uow.session.scalar(select(Lead.status).where(Lead.id == lead_id)) == "do_not_contact":
         return "Not sent: the lead is marked do-not-contact."
+    if uow.session.scalar(
+        select(Enrollment.status)
+        .join(Message, Message.enrollment_id == Enrollment.id)
+        .where(Message.id == message_id, Enrollment.status == "left")
+    ):
+        return "Not sent: the contact left the sequence."
     return ""
 
 
 def _start_statement() -> Update:
     # Built once with bind parameters: the per-message cost is one cached statement and a commit.
-    message, suppression, lead = (cast(Table, m.__table__) for m in (Message, Suppression, Lead))
+    message, suppression, lead, enrollment = (
+        cast(Table, m.__table__) for m in (Message, Suppression, Lead, Enrollment)
+    )
     suppressed = (
         select(suppression.c.id)
         .where(
@@ -73,6 +82,9 @@ def _start_statement() -> Update:
         .exists()
     )
     do_not_contact = select(lead.c.id).where(lead.c.id == bindparam("b_lead"), lead.c.status == "do_not_contact")
+    left_sequence = select(enrollment.c.id).where(
+        enrollment.c.id == message.c.enrollment_id, enrollment.c.status == "left"
+    )
     return (
         update(message)
         .where(
@@ -82,6 +94,7 @@ def _start_statement() -> Update:
             message.c.attempt_started_at.is_(None),
             ~suppressed,
             ~do_not_contact.exists(),
+            ~left_sequence.exists(),
         )
         .values(attempt_started_at=bindparam("b_now"), updated_at=message.c.updated_at)  # stays the claim time
     )
@@ -116,7 +129,9 @@ def start_attempt(
         if cast(CursorResult[Any], uow.session.connection().execute(_START, params)).rowcount == 1:
             uow.commit()
             return AttemptStart("go")
-        reason = _refusal(uow, workspace_id=workspace_id, channel=channel, address=address, lead_id=lead_id)
+        reason = _refusal(
+            uow, message_id=message_id, workspace_id=workspace_id, channel=channel, address=address, lead_id=lead_id
+        )
         this_claim = (
             Message.id == message_id,
             Message.status == "sending",

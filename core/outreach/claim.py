@@ -23,11 +23,23 @@ from sqlalchemy.orm import Session
 
 from core.config import Settings
 from core.db import UnitOfWork
-from core.db.models import MESSAGE_STATUSES, Contact, Lead, Message, MessageEvent, Suppression, Workspace
+from core.db.models import (
+    MESSAGE_STATUSES,
+    Contact,
+    Enrollment,
+    Lead,
+    Message,
+    MessageEvent,
+    Sequence,
+    Suppression,
+    Workspace,
+)
 from core.errors import InvalidInput
 from core.outreach import guard, limits, quota
 from core.outreach.compose import compose_outgoing, sender_address, undeliverable_sender
 from core.outreach.models import OutgoingMessage
+from core.outreach.sequence_stops import OPEN as OPEN_ENROLLMENTS
+from core.outreach.sequence_stops import leave_sequences
 from core.outreach.suppression import normalise_address
 
 BATCH_SIZE = 50
@@ -82,9 +94,17 @@ def _candidates(session: Session, *, workspace_id: int | None, after_id: int, si
             Contact.sms_consent_at,
             Contact.verification,
             Contact.verification_reasons,
+            Message.in_reply_to,
+            Message.thread_references,
+            Message.enrollment_id,
+            Enrollment.status.label("enrollment_status"),
+            Sequence.status.label("sequence_status"),
+            Sequence.stop_statuses,
         )
         .outerjoin(Lead, Lead.id == Message.lead_id)
         .outerjoin(Contact, Contact.id == Message.contact_id)
+        .outerjoin(Enrollment, Enrollment.id == Message.enrollment_id)
+        .outerjoin(Sequence, Sequence.id == Enrollment.sequence_id)
         .where(Message.status == "queued", Message.id > after_id)
     )
     if workspace_id is not None:
@@ -116,9 +136,26 @@ def counted_towards_cap(
     return session.scalar(select(func.count()).select_from(rows)) or 0
 
 
+def _sequence_refusal(row: Row[Any]) -> str:
+    """Why a sequence's step must not go: its contact left, or the lead's status now ends the sequence."""
+    if row.enrollment_id is None:
+        return ""
+    if row.enrollment_status in (None, "left"):
+        return "Not sent: the contact left the sequence."
+    if row.lead_status in (row.stop_statuses or []):
+        return f"Not sent: the lead's status ({row.lead_status}) ends the sequence."
+    return ""
+
+
+def _sequence_paused(row: Row[Any]) -> bool:
+    return row.enrollment_id is not None and "paused" in (row.enrollment_status, row.sequence_status)
+
+
 def _refusal(row: Row[Any], address: str, suppressed: str | None, ws: Mapping[str, Any], from_problem: str = "") -> str:
     if row.lead_found is None or row.contact_found is None:
         return "Not sent: the lead or contact was deleted."
+    if reason := _sequence_refusal(row):
+        return reason
     if row.lead_trashed is not None:
         return "Not sent: the lead is in the trash."
     if row.lead_status == "do_not_contact":
@@ -268,6 +305,9 @@ def claim_batch(
             if reason:
                 refused.append((row.id, reason))
                 continue
+            if _sequence_paused(row):
+                waiting.append(row.id)
+                continue
             if (row.workspace_id, row.channel, providers[row.channel]) in held:
                 paused.append(row.id)
                 continue
@@ -290,6 +330,7 @@ def claim_batch(
             )
         )
         _refuse(session, rows, refused, providers, now)
+        _leave_refused_sequences(session, rows, refused)
         uow.commit()
     claimed = tuple(
         Claimed(
@@ -303,6 +344,8 @@ def claim_batch(
                 person_name=row.person_name or "",
                 workspace_settings=workspaces[row.workspace_id],
                 settings=settings,
+                in_reply_to=row.in_reply_to or "",
+                references=row.thread_references or "",
             ),
             provider=providers[row.channel],
             lead_id=row.lead_id,
@@ -358,6 +401,16 @@ def _move_to_sending(
     if events:
         session.execute(insert(MessageEvent), events)
     return moved
+
+
+def _leave_refused_sequences(session: Session, rows: list[Row[Any]], refused: list[tuple[int, str]]) -> None:
+    """A refused step ends its enrolment (in the claim's transaction): the contact must not get the next one."""
+    by_id = {row.id: row for row in rows}
+    for message_id, reason in refused:
+        row = by_id[message_id]
+        if row.enrollment_id is not None and row.enrollment_status in OPEN_ENROLLMENTS:
+            why = "status" if row.lead_status in (row.stop_statuses or []) else "not_sent"
+            leave_sequences(session, lead_ids=(), enrollment_ids=[row.enrollment_id], reason=why, detail=reason)
 
 
 def _refuse(

@@ -54,6 +54,8 @@ def compose_outgoing(
     person_name: str,
     workspace_settings: Mapping[str, Any],
     settings: Settings,
+    in_reply_to: str = "",
+    references: str = "",
 ) -> OutgoingMessage:
     """An ``OutgoingMessage`` from plain values (the claim builds these without loading ORM rows)."""
     address = address.strip()
@@ -69,7 +71,6 @@ def compose_outgoing(
             postal_address=workspace_settings.get("postal_address", ""), unsubscribe_url=url
         )
     from_address = sender_address(workspace_settings, settings)
-    domain = from_address.rpartition("@")[2] or "localhost"
     callback = f"{settings.public_base_url.rstrip('/')}/hooks/twilio?m={message_id}" if channel == "sms" else ""
     return OutgoingMessage(
         message_id=message_id,
@@ -82,9 +83,21 @@ def compose_outgoing(
         subject=subject,
         body=body,
         unsubscribe_url=url,
-        message_id_header=f"<leadscout.{workspace_id}.{message_id}@{domain}>",
+        message_id_header=message_id_header(
+            workspace_id=workspace_id, message_id=message_id, workspace_settings=workspace_settings, settings=settings
+        ),
         status_callback=callback,
+        in_reply_to=in_reply_to if channel == "email" else "",
+        references=references if channel == "email" else "",
     )
+
+
+def message_id_header(
+    *, workspace_id: int, message_id: int, workspace_settings: Mapping[str, Any], settings: Settings
+) -> str:
+    """Our Message-ID of a message (replies are matched by it, follow-ups thread on it)."""
+    domain = sender_address(workspace_settings, settings).rpartition("@")[2] or "localhost"
+    return f"<leadscout.{workspace_id}.{message_id}@{domain}>"
 
 
 def outgoing_for(message: Message, contact: Contact, workspace: Workspace, settings: Settings) -> OutgoingMessage:
@@ -99,4 +112,6 @@ def outgoing_for(message: Message, contact: Contact, workspace: Workspace, setti
         person_name=contact.person_name,
         workspace_settings=workspace.settings,
         settings=settings,
+        in_reply_to=message.in_reply_to,
+        references=message.thread_references,
     )

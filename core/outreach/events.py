@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core.db.models import Contact, Lead, Message, MessageEvent, Suppression
 from core.outreach import guard
 from core.outreach.models import FINAL_FAILURES, PROGRESS_RANK, ProviderEvent
+from core.outreach.sequence_stops import leave_sequences
 from core.outreach.suppression import add_suppression_row, normalise_address
 from core.webhooks import events as webhooks
 
@@ -87,6 +88,8 @@ def apply_event(session: Session, event: ProviderEvent) -> bool:
                 provider_event_id=event.event_id or None,
             )
         )
+        if new_status in ("replied", "bounced"):
+            leave_sequences(session, lead_ids=[message.lead_id], reason=new_status, detail=detail[:300])
     if event.suppress_reason == "complaint":
         session.add(
             MessageEvent(
@@ -176,4 +179,5 @@ def apply_inbound_sms(session: Session, *, from_number: str, body: str) -> str:
             .values(status="replied")
             .execution_options(synchronize_session=False)
         )
+        leave_sequences(session, lead_ids=[contact.lead_id], reason="replied", detail=f"texted: {body[:200]}")
     return "reply" if contacts else "unknown-sender"

@@ -71,6 +71,8 @@ class OutgoingMessage:
     unsubscribe_url: str = ""
     message_id_header: str = ""
     status_callback: str = ""
+    in_reply_to: str = ""  # a sequence's follow-up: the Message-ID it answers
+    references: str = ""  # and every earlier Message-ID of the thread, space-separated
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from core.db import UnitOfWork
 from core.db.models import SUPPRESSION_REASONS, Contact, Lead, Suppression
 from core.errors import InvalidInput
 from core.outreach.models import SuppressionView
+from core.outreach.sequence_stops import leave_for_address
 from core.outreach.templates import refuse_line_breaks
 from core.webhooks import events as webhooks
 
@@ -71,6 +72,7 @@ def add_suppression_row(
             )
     except IntegrityError:
         return False
+    leave_for_address(session, workspace_id=workspace_id, channel=channel, address=normalised, reason=reason)
     if reason in UNSUBSCRIBE_REASONS:
         data = {"channel": channel, "address": normalised, "reason": reason, "source": source[:64]}
         webhooks.emit(session, workspace_id=workspace_id, event="contact.unsubscribed", data=data)

@@ -12,6 +12,7 @@ from core.config import get_settings
 from core.db import UnitOfWork
 from core.db.models import Lead, Message, Reply, utcnow
 from core.errors import InvalidInput, NotFound
+from core.outreach.sequence_stops import leave_for_status
 from core.replies.models import HUMAN_LABELS, LABEL_TITLES, REPLY_LABELS, ReplyView, Verdict
 from core.replies.service import apply_effects
 
@@ -166,6 +167,7 @@ def act_on_reply(*, actor: Actor, reply_id: int, action: str, uow: UnitOfWork | 
                 .values(status=status)
                 .execution_options(synchronize_session=False)
             )
+            leave_for_status(uow.session, lead_ids=[reply.lead_id] if reply.lead_id else [], status=status)
         reply.handled_at = reply.handled_at or utcnow()
         audit(
             uow,

@@ -12,6 +12,7 @@ from core.db import UnitOfWork
 from core.db.models import AuditEvent, Contact, Lead, Message, Reply, utcnow
 from core.outreach.events import apply_event, contacts_with_phone
 from core.outreach.models import ProviderEvent
+from core.outreach.sequence_stops import leave_sequences
 from core.outreach.suppression import add_suppression_row
 from core.replies.classify import classify, classify_text
 from core.replies.match import Match, match_incoming
@@ -27,6 +28,7 @@ def _event_id(reply_key: str, what: str) -> str:
 
 def _mark_lead_replied(session: Session, lead_id: int | None) -> None:
     if lead_id is not None:
+        leave_sequences(session, lead_ids=[lead_id], reason="replied")
         session.execute(
             update(Lead)
             .where(Lead.id == lead_id, Lead.status.in_(_REPLIABLE))

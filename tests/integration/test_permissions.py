@@ -45,6 +45,10 @@ from core.runs import analyses
 from core.runs import service as runs
 from core.scoring import outdated
 from core.scoring import service as scoring
+from core.sequences import enrolment as sequence_enrolment
+from core.sequences import funnel as sequence_funnel
+from core.sequences import service as sequences
+from core.sequences.models import StepInput
 from core.strategy import service as strategy
 from core.webhooks import service as webhooks_service
 from tests.conftest import make_owner, unique
@@ -181,6 +185,22 @@ CALLS: dict[str, list[Call]] = {
         lambda a: inbox.set_reply_label(actor=a, reply_id=NO, label="other"),
         lambda a: inbox.act_on_reply(actor=a, reply_id=NO, action="handled"),
         lambda a: inbox.read_mailbox_now(actor=a),
+    ],
+    "sequence.view": [
+        lambda a: sequences.list_sequences(actor=a),
+        lambda a: sequences.get_sequence_or_raise(actor=a, sequence_id=NO),
+        lambda a: sequence_enrolment.list_enrollments(actor=a, sequence_id=NO),
+        lambda a: sequence_funnel.funnel(actor=a, sequence_id=NO),
+        lambda a: sequence_funnel.all_funnels(actor=a),
+    ],
+    "sequence.edit": [
+        lambda a: sequences.save_sequence(actor=a, name="", steps=[StepInput(channel="email")]),
+        lambda a: sequences.set_sequence_status(actor=a, sequence_id=NO, status="paused"),
+    ],
+    "sequence.enrol": [
+        lambda a: sequence_enrolment.enrol(actor=a, sequence_id=NO, lead_ids=[NO]),
+        lambda a: sequence_enrolment.set_enrollment_status(actor=a, enrollment_id=NO, status="paused"),
+        lambda a: sequence_enrolment.remove_from_sequence(actor=a, enrollment_id=NO),
     ],
     "webhook.manage": [
         lambda a: webhooks_service.list_endpoints(actor=a),

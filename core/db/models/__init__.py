@@ -37,6 +37,14 @@ from core.db.models.outreach import (
     WebhookReplay,
 )
 from core.db.models.replies import REPLY_LABELS, MailboxCursor, Reply
+from core.db.models.sequences import (
+    ENROLLMENT_STATUSES,
+    LEAVE_REASONS,
+    SEQUENCE_STATUSES,
+    Enrollment,
+    Sequence,
+    SequenceStep,
+)
 from core.db.models.system import (
     JOB_ACTIVE_STATUSES,
     JOB_STATUSES,
@@ -66,6 +74,12 @@ __all__ = [
     "MESSAGE_STATUSES",
     "REPLY_LABELS",
     "ROLES",
+    "ENROLLMENT_STATUSES",
+    "LEAVE_REASONS",
+    "SEQUENCE_STATUSES",
+    "Enrollment",
+    "Sequence",
+    "SequenceStep",
     "SUPPRESSION_REASONS",
     "AuditEvent",
     "AuthSession",

@@ -77,6 +77,10 @@ class Message(CreatedAt, Base):
     # Set (and committed) just before the provider call of the current claim; a claim found
     # abandoned without it goes back to the queue, one with it may have reached the provider.
     attempt_started_at: Mapped[datetime | None]
+    # A sequence's step: its enrolment, and the thread it answers (Message-IDs of the earlier emails).
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollment.id", ondelete="SET NULL"), index=True)
+    in_reply_to: Mapped[str] = mapped_column(String(255), default="")
+    thread_references: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

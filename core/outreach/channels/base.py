@@ -74,12 +74,24 @@ def build_email(message: OutgoingMessage, *, sent_at: datetime | None = None) ->
         email["Date"] = format_datetime((sent_at if sent_at.tzinfo else sent_at.replace(tzinfo=UTC)).astimezone(UTC))
     if message.message_id_header:
         email["Message-ID"] = message.message_id_header
+    for name, value in thread_headers(message).items():
+        email[name] = value
     if message.unsubscribe_url:
         for name, value in list_unsubscribe_headers(message.unsubscribe_url).items():
             email[name] = value
     email["X-LeadScout-Message"] = str(message.message_id)
     email.set_content(message.body)
     return email
+
+
+def thread_headers(message: OutgoingMessage) -> dict[str, str]:
+    """``In-Reply-To`` and ``References`` of a follow-up (none for a first message)."""
+    headers = {}
+    if message.in_reply_to:
+        headers["In-Reply-To"] = refuse_line_breaks("In-Reply-To", message.in_reply_to)
+    if message.references:
+        headers["References"] = refuse_line_breaks("References", message.references)
+    return headers
 
 
 def status_is_retryable(status: int) -> bool:

@@ -6,7 +6,7 @@ import httpx
 
 from core.config import Settings
 from core.errors import OutcomeUnknown, PermanentSendError, TransientSendError
-from core.outreach.channels.base import build_email, status_is_retryable
+from core.outreach.channels.base import build_email, status_is_retryable, thread_headers
 from core.outreach.models import OutgoingMessage, SendResult
 from core.outreach.unsubscribe import list_unsubscribe_headers
 from core.retry import retry_after_seconds
@@ -53,6 +53,8 @@ class MailgunChannel:
         if message.unsubscribe_url:
             for name, value in list_unsubscribe_headers(message.unsubscribe_url).items():
                 data[f"h:{name}"] = value
+        for name, value in thread_headers(message).items():
+            data[f"h:{name}"] = value
         try:
             response = self._client.post(f"/v3/{self.domain}/messages", data=data)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:

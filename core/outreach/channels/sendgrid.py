@@ -13,7 +13,7 @@ from sendgrid import SendGridAPIClient
 
 from core.config import Settings
 from core.errors import OutcomeUnknown, PermanentSendError, TransientSendError
-from core.outreach.channels.base import status_is_retryable
+from core.outreach.channels.base import status_is_retryable, thread_headers
 from core.outreach.models import OutgoingMessage, SendResult
 from core.outreach.templates import refuse_line_breaks
 from core.outreach.unsubscribe import list_unsubscribe_headers
@@ -45,6 +45,7 @@ def mail_payload(message: OutgoingMessage) -> dict[str, Any]:
     if message.from_name:
         sender["name"] = message.from_name
     headers = list_unsubscribe_headers(message.unsubscribe_url) if message.unsubscribe_url else {}
+    headers.update(thread_headers(message))
     return {
         "personalizations": [{"to": [to], "custom_args": {MESSAGE_ID_ARG: str(message.message_id)}}],
         "from": sender,
