@@ -83,7 +83,12 @@ class Contact(CreatedAt, Base):
     """A way to reach a lead: email, phone, social profile or contact form."""
 
     __tablename__ = "contact"
-    __table_args__ = (UniqueConstraint("lead_id", "kind", "normalised_value"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        UniqueConstraint("lead_id", "kind", "normalised_value"),
+        # by address: replies and bounces matched to what we sent, unsubscribes, inbound SMS (any workspace)
+        Index("ix_contact_address", "normalised_value", "kind"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
