@@ -233,8 +233,9 @@ def split_pattern(raw: str) -> tuple[str, str]:
 
 
 def _anchor_score(run: str) -> int:
-    """Longer is better; markup punctuation (``<div class=``) occurs on every page and makes a poor anchor."""
-    return len(run) - 6 * sum(run.count(ch) for ch in "<>=\"' \n")
+    """Longer is better; markup punctuation (``<div class=``) occurs on every page and makes a poor anchor,
+    and URL punctuation (``.com/``) a weak one."""
+    return len(run) - 6 * sum(run.count(ch) for ch in "<>=\"' \n") - sum(run.count(ch) for ch in "./")
 
 
 def _literal_runs(items: Iterable[tuple[Any, Any]]) -> list[str]:
@@ -257,26 +258,37 @@ def _literal_runs(items: Iterable[tuple[Any, Any]]) -> list[str]:
     return [r for r in runs if r]
 
 
+_MARKUP = re.compile(r"[<>=\"' \n]+")
+
+
+def _best_anchors(items: list[tuple[Any, Any]]) -> list[str]:
+    """The best set of literals one of which every match of the sequence ``items`` contains: one literal
+    run of the sequence, or one anchor per branch of an alternation the sequence must pass through
+    (``(?:formli|humanagency)\\.com`` -> formli, humanagency: better than ``.com`` alone)."""
+    runs = _literal_runs(items)
+    # a piece of a run is in every match too: ``Recurate`` out of ``":"Recurate"``
+    pieces = [piece for run in runs for piece in _MARKUP.split(run) if piece != run]
+    options: list[list[str]] = [[run] for run in (*runs, *pieces)]
+    for op, arg in items:
+        if op is sre_parse.SUBPATTERN and arg[-1] is not None and len(arg[-1]) == 1:
+            op, arg = arg[-1][0]
+        if op is sre_parse.BRANCH:
+            per_branch = [_best_anchors(list(branch)) for branch in arg[1]]
+            if per_branch and all(per_branch):
+                options.append([a for anchors in per_branch for a in anchors])
+    usable = [o for o in options if all(len(a) >= MIN_ANCHOR for a in o)]
+    if not usable:
+        return []
+    return max(usable, key=lambda o: (min(_anchor_score(a) for a in o), -len(o)))
+
+
 def anchors_of(regex: str) -> list[str]:
     """Literal strings one of which every match contains, as written; [] when there is none usable."""
     try:
         parsed = list(sre_parse.parse(regex))
     except (re.error, OverflowError, RecursionError):
         return []
-    if len(parsed) == 1 and parsed[0][0] is sre_parse.SUBPATTERN:
-        parsed = list(parsed[0][1][-1])
-    if len(parsed) == 1 and parsed[0][0] is sre_parse.BRANCH:
-        found = []
-        for branch in parsed[0][1][1]:
-            runs = _literal_runs(list(branch))
-            best = max(runs, key=_anchor_score, default="")
-            if len(best) < MIN_ANCHOR:
-                return []
-            found.append(best)
-        return found
-    runs = _literal_runs(parsed)
-    best = max(runs, key=_anchor_score, default="")
-    return [best] if len(best) >= MIN_ANCHOR else []
+    return _best_anchors(parsed)
 
 
 def _cases(anchors: list[str]) -> tuple[str, ...]:

@@ -15,6 +15,11 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 _SPACE = re.compile(r"\s+")
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg")
+# a root-relative path that urljoin copies unchanged after the origin: no "//", no "." segment, no
+# whitespace, control characters or ";" params, no empty "?"/"#" (urljoin drops those); anything else goes to urljoin
+_PLAIN_ROOT_PATH = re.compile(
+    r"/(?![/.])(?:[^\s\x00-\x1f/?#.;]|/(?![/.])|\.(?!\.?(?:[/?#;]|$)))*(?:\?[^\s\x00-\x1f#]+)?(?:#[^\s\x00-\x1f]+)?"
+)
 
 
 @dataclass(frozen=True)
@@ -27,8 +32,8 @@ class Link:
 
 
 def squash(text: str) -> str:
-    """Collapse runs of whitespace to single spaces."""
-    return _SPACE.sub(" ", text).strip()
+    """Collapse runs of whitespace to single spaces (``str.split`` splits on what ``\\s`` matches)."""
+    return " ".join(text.split())
 
 
 class Page:
@@ -72,6 +77,11 @@ class Page:
         return squash(body.text(separator=" "))
 
     @cached_property
+    def _origin(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @cached_property
     def links(self) -> list[Link]:
         """Every link on the page, resolved to an absolute URL."""
         found = []
@@ -83,6 +93,8 @@ class Page:
             hint = " ".join(attributes.get(a) or "" for a in ("rel", "class", "aria-label", "title")).lower()
             if href.startswith(("https://", "http://")) and " " not in href:
                 absolute = href  # already absolute: urljoin would only copy it
+            elif _PLAIN_ROOT_PATH.fullmatch(href):
+                absolute = self._origin + href  # what urljoin gives for a plain /path (no dot or empty segments)
             else:
                 try:
                     absolute = urljoin(self.url, href)

@@ -132,7 +132,11 @@ def test_headers_and_cookies_are_signals():
 def test_anchors_and_version_templates():
     assert anchors_of(r"google-analytics\.com/(?:ga|urchin|analytics)\.js") == ["google-analytics.com/"]
     assert anchors_of(r"<div class=(?:\"|')[^>]*gform_body") == ["gform_body"]  # markup makes a poor anchor
-    assert anchors_of(r"(?:app|cdn)\.(?:formli|humanagency)\.(?:com|org)") == []  # no literal in every match
+    # no one literal in every match, but one of each branch of an alternation every match passes through
+    assert anchors_of(r"(?:app|cdn)\.(?:formli|humanagency)\.(?:com|org)") == ["formli", "humanagency"]
+    assert anchors_of(r"\.(?:vigbo|gophotoweb)\.com/") == ["vigbo", "gophotoweb"]  # better than ".com/"
+    assert anchors_of(r'"(?:vendor|title)?"\:"Recurate"') == ["Recurate"]  # a run's piece without quotes
+    assert anchors_of(r"\.(?:liveperson|contactatonce)?\.(?:com|net)/") == ["com", "net"]  # not the optional group
     regex, version = split_pattern(r".+jquery-([\d.]+)\.js\;version:\1\;confidence:50")
     assert regex == r"jquery-([\d.]+)\.js" and version == r"\1"
     import re
