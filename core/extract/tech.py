@@ -57,8 +57,12 @@ class Detection:
 def _strings(page: Page) -> Iterator[tuple[str, str, str]]:
     """(signal, key, value) of every string of the page that fingerprints are matched on."""
     yield "url", "", page.url
+    scripts, links, iframes, noscripts, metas = [], [], [], [], []
+    by_tag = {"script": scripts, "link": links, "iframe": iframes, "noscript": noscripts, "meta": metas}
+    for node in page.tree.css("script, link, iframe, noscript, meta"):  # one walk of the tree, not five
+        by_tag[node.tag].append(node)  # type: ignore[index]
     inline_budget = MAX_INLINE_TOTAL
-    for node in page.tree.css("script"):
+    for node in scripts:
         attributes = node.attributes
         src = attributes.get("src")
         if src:
@@ -74,15 +78,21 @@ def _strings(page: Page) -> Iterator[tuple[str, str, str]]:
             text = text[: min(MAX_VALUE, inline_budget)]
             inline_budget -= len(text)
             yield "scripts", "", text
-    for node in page.tree.css("link[href]"):
-        rel = (node.attributes.get("rel") or "").lower().split()
+    for node in links:
+        attributes = node.attributes
+        href = attributes.get("href")
+        if href is None:
+            continue
+        rel = (attributes.get("rel") or "").lower().split()
         if not any(r in LINK_RELS_IGNORED for r in rel):
-            yield "scriptSrc", "", (node.attributes.get("href") or "")[:2000]
-    for node in page.tree.css("iframe[src]"):
-        yield "html", "", (node.attributes.get("src") or "")[:2000]
-    for node in page.tree.css("noscript"):  # its content is text to the parser: the GTM iframe is in it
+            yield "scriptSrc", "", (href or "")[:2000]
+    for node in iframes:
+        src = node.attributes.get("src")
+        if src is not None:
+            yield "html", "", (src or "")[:2000]
+    for node in noscripts:  # its content is text to the parser: the GTM iframe is in it
         yield "html", "", (node.text(deep=True) or "")[:2000]
-    for node in page.tree.css("meta"):
+    for node in metas:
         attributes = node.attributes
         name = (attributes.get("name") or attributes.get("property") or attributes.get("http-equiv") or "").lower()
         if name:
