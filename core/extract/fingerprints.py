@@ -26,8 +26,11 @@ from typing import Any
 
 import ahocorasick
 
-# Signals a page gives: where a pattern is matched.
-SIGNALS = ("scriptSrc", "scripts", "html", "url", "meta", "headers", "cookies")
+from core.extract.fingerprint_rules import dom_rules, implied_names, js_rules
+
+# Signals a page gives: where a pattern is matched ("links" and "images": the page's <a href> and <img src>,
+# one per line, for the dom rules that name an address).
+SIGNALS = ("scriptSrc", "scripts", "html", "url", "meta", "headers", "cookies", "links", "images")
 MIN_ANCHOR = 3
 MAX_VALUE = 512_000  # characters of one string that are matched (a 1 MB inline script is cut here)
 
@@ -184,6 +187,7 @@ class Pattern:
     regex: re.Pattern[str]
     version: str
     source: str
+    before: re.Pattern[str] | None = None  # js rules: what the text in front of a match must end with
 
 
 @dataclass
@@ -196,6 +200,7 @@ class Technology:
     requires: tuple[str, ...] = ()
     requires_category: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    implies: tuple[str, ...] = ()
     website: str = ""
 
 
@@ -209,6 +214,13 @@ class Compiled:
     keyed: dict[str, dict[str, list[Pattern]]] = field(default_factory=dict)
     skipped: int = 0
     count: int = 0
+
+
+def _category_id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return -1
 
 
 def _listify(value: Any) -> list[str]:
@@ -353,7 +365,7 @@ def compile_set(technologies: dict[str, Any], categories: dict[str, Any]) -> Com
                 entry[signal] = _listify(entry.get(signal)) + list(patterns)
     names = {int(k): v.get("name", k) for k, v in categories.items()}
     compiled = Compiled(technologies={})
-    builders: dict[str, Any] = {signal: {} for signal in ("scriptSrc", "scripts", "html", "url")}
+    builders: dict[str, Any] = {signal: {} for signal in ("scriptSrc", "scripts", "html", "url", "links", "images")}
     for name, entry in merged.items():
         cats = tuple(
             dict.fromkeys(USER_CATEGORIES.get(int(c), names.get(int(c), str(c))) for c in entry.get("cats", []))
@@ -365,8 +377,27 @@ def compile_set(technologies: dict[str, Any], categories: dict[str, Any]) -> Com
             requires=tuple(_listify(entry.get("requires"))),
             requires_category=tuple(str(c) for c in _listify(entry.get("requiresCategory"))),
             excludes=tuple(_listify(entry.get("excludes"))),
+            implies=tuple(implied_names(entry.get("implies"))),
             website=str(entry.get("website", "")),
         )
+        # js names are read only for the categories users filter on: the other half (frameworks, widgets,
+        # ad tech) would make the inline-script automaton a third slower for technologies nobody filters by
+        filterable = any(_category_id(c) in USER_CATEGORIES for c in _listify(entry.get("cats")))
+        js = js_rules(entry.get("js")) if filterable else []
+        for rule in (*js, *dom_rules(entry.get("dom"))):
+            try:
+                compiled_rule = re.compile(rule.regex, rule.flags)
+            except (re.error, OverflowError, RecursionError):
+                compiled.skipped += 1
+                continue
+            if len(rule.anchor) < MIN_ANCHOR:
+                continue
+            kind = "js" if rule.signal == "scripts" else "dom"
+            before = re.compile(rule.before) if rule.before else None
+            pattern = Pattern(name, kind, rule.key, compiled_rule, rule.version, rule.regex, before)
+            compiled.count += 1
+            for anchor in _cases([rule.anchor]) if rule.flags & re.I else (rule.anchor,):
+                builders[rule.signal].setdefault(anchor, []).append(pattern)
         for signal, key, raw in _entries(entry):
             regex_text, version = split_pattern(raw)
             regex = _compile_regex(regex_text)
