@@ -264,7 +264,8 @@ def extract_address(page: Page) -> tuple[Fact, str] | None:
     return None
 
 
-_POSTCODE_ANYWHERE = re.compile(r"\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}")
+# the lookahead lets the engine skip to the next digit or capital instead of trying both branches everywhere
+_POSTCODE_ANYWHERE = re.compile(r"(?=[\dA-Z])(?:\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})")
 
 
 def _address_windows(text: str) -> list[str]:

@@ -89,7 +89,10 @@ class Page:
             href = (attributes.get("href") or "").strip()
             if not href or href.startswith("#") or href.lower().startswith("javascript:"):
                 continue
-            hint = " ".join(attributes.get(a) or "" for a in ("rel", "class", "aria-label", "title")).lower()
+            hint = (
+                f"{attributes.get('rel') or ''} {attributes.get('class') or ''} "
+                f"{attributes.get('aria-label') or ''} {attributes.get('title') or ''}"
+            ).lower()
             if href.startswith(("https://", "http://")) and " " not in href:
                 absolute = href  # already absolute: urljoin would only copy it
             elif _PLAIN_ROOT_PATH.fullmatch(href):

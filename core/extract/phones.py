@@ -21,7 +21,7 @@ _KEYWORD = re.compile(
 _PRICE = re.compile(r"[$€£¥]|\b(eur|usd|gbp)\b", re.IGNORECASE)
 # A run of digits and separators long enough to hold a phone number: libphonenumber's matcher only reads
 # the text around such runs (it is slow on long text, and most of a page has no number in it).
-_DIGIT_RUN = re.compile(r"[+(]?\d[\d ().\-/]{5,28}\d")
+_DIGIT_RUN = re.compile(r"(?=[+(\d])[+(]?\d[\d ().\-/]{5,28}\d")  # the lookahead: skip to a candidate start
 MAX_WINDOWS = 200
 
 
