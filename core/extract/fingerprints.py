@@ -270,6 +270,58 @@ def _literal_runs(items: Iterable[tuple[Any, Any]]) -> list[str]:
     return [r for r in runs if r]
 
 
+MAX_SPELLINGS = 16
+
+
+def _spellings(op: Any, arg: Any) -> list[str] | None:
+    """Every string one regex item can match when there are few (``(?:ga|urchin)`` -> ga, urchin), else None."""
+    if op is sre_parse.LITERAL:
+        return [chr(arg)]
+    if op is sre_parse.AT:
+        return [""]
+    if op is sre_parse.SUBPATTERN and arg[-1] is not None:
+        return _sequence_spellings(list(arg[-1]))
+    if op is sre_parse.BRANCH:
+        found: list[str] = []
+        for branch in arg[1]:
+            spelled = _sequence_spellings(list(branch))
+            if spelled is None or len(found) + len(spelled) > MAX_SPELLINGS:
+                return None
+            found.extend(spelled)
+        return found
+    if op is sre_parse.IN and 0 < len(arg) <= 4 and all(o is sre_parse.LITERAL for o, _ in arg):
+        return [chr(a) for _, a in arg]
+    return None
+
+
+def _sequence_spellings(items: list[tuple[Any, Any]]) -> list[str] | None:
+    spelled = [""]
+    for op, arg in items:
+        one = _spellings(op, arg)
+        if one is None or len(spelled) * len(one) > MAX_SPELLINGS:
+            return None
+        spelled = [a + b for a in spelled for b in one]
+    return spelled
+
+
+def _spelled_runs(items: list[tuple[Any, Any]]) -> list[list[str]]:
+    """The stretches of a sequence that can only be a few strings, each as the list of those strings:
+    ``/(?:wp-(?:content|includes))/`` -> /wp-content/, /wp-includes/ (rather than ``content`` alone)."""
+    runs: list[list[str]] = []
+    current = [""]
+    for op, arg in items:
+        one = _spellings(op, arg)
+        if one is not None and len(current) * len(one) <= MAX_SPELLINGS:
+            current = [a + b for a in current for b in one]
+            continue
+        if current != [""]:
+            runs.append(current)
+        current = [""] if one is None else one
+    if current != [""]:
+        runs.append(current)
+    return [sorted(set(run)) for run in runs]
+
+
 _MARKUP = re.compile(r"[<>=\"' \n]+")
 
 
@@ -281,6 +333,7 @@ def _best_anchors(items: list[tuple[Any, Any]]) -> list[str]:
     # a piece of a run is in every match too: ``Recurate`` out of ``":"Recurate"``
     pieces = [piece for run in runs for piece in _MARKUP.split(run) if piece != run]
     options: list[list[str]] = [[run] for run in (*runs, *pieces)]
+    options.extend(_spelled_runs(items))
     for op, arg in items:
         if op is sre_parse.SUBPATTERN and arg[-1] is not None and len(arg[-1]) == 1:
             op, arg = arg[-1][0]
