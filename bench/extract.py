@@ -182,6 +182,12 @@ def real(folder: Path, with_peers: bool) -> None:
         markup, _ = decode_html(Path(path).read_bytes(), "text/html")
         pages.append(PageInput(url=url, html=markup))
     started = time.process_time()
+    try:
+        from core.extract.fingerprints import allow_freezing_long_lived_objects
+
+        allow_freezing_long_lived_objects()  # as a worker and the CLI do (the UI process does not)
+    except ImportError:  # an older tree
+        pass
     fingerprints()  # compiled once per process; not a per-page cost
     import newspaper.extractors.pubdate_extractor  # noqa: F401 - loaded once per process, on the first article
 

@@ -498,18 +498,30 @@ def category_members(category: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def fingerprints() -> Compiled:
-    """The compiled set, built once per process.
-
-    Then everything alive is moved out of the cyclic garbage collector's sight (``gc.freeze``, after a
-    collection): the set, phonenumbers' metadata and the parsers' tables live as long as the process, and a
-    full collection walking them cost 100-140 ms of CPU on whichever page it fell (the worst page of the
-    real corpus). Frozen objects are still freed by reference counting; only a reference cycle among
-    objects alive at this moment would no longer be collected."""
+    """The compiled set, built once per process (and then frozen, where the process allows it)."""
     technologies, categories = load_raw()
     compiled = compile_set(technologies, categories)
-    gc.collect()
-    gc.freeze()
+    if _FREEZE_ALLOWED:
+        gc.collect()
+        gc.freeze()
     return compiled
+
+
+_FREEZE_ALLOWED = False
+
+
+def allow_freezing_long_lived_objects() -> None:
+    """Let ``fingerprints()`` move everything alive out of the cycle collector's sight once it has compiled
+    the set (``gc.freeze`` after a collection): for worker and command-line processes only.
+
+    The set, phonenumbers' metadata and the parsers' tables live as long as the process; a full collection
+    walking them cost 100-140 ms of CPU on whichever page it fell (the worst page of the real corpus).
+    Frozen objects are still freed by reference counting; only a cycle among objects alive at that moment
+    is never collected. The UI process does not call this: its collection would hold up every user's page
+    scripts, and what a session holds at that moment would stay.
+    """
+    global _FREEZE_ALLOWED
+    _FREEZE_ALLOWED = True
 
 
 def version_of(template: str, match: re.Match[str]) -> str:
