@@ -70,9 +70,9 @@ class Page:
         body = self.tree.body or self.tree.root
         if body is None:
             return ""
-        for tag in _DROP_TAGS:
-            for node in body.css(tag):
-                node.decompose()
+        # one walk for all of them; removed last to first, so a node inside another goes before its container
+        for node in reversed(body.css(", ".join(_DROP_TAGS))):
+            node.decompose()
         return squash(body.text(separator=" "))
 
     @cached_property
