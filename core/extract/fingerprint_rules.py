@@ -10,8 +10,10 @@ strings show (see docs/realpages.md, "What js and dom rules can see"):
   of them: ``jQuery.fn.jquery``, ``React``) is not seen, nor one whose rule asks for a value other than
   a string literal in the assignment (only "exists" rules and string values are read).
 - ``dom`` (a CSS selector): selectors of the form ``script|link|iframe|img|a[src|href *= ^= $= = 'v']``
-  (about half of all dom rules, the ones naming a host or a path) are matched as substrings of the
-  script/link/iframe/img/a addresses that detection reads anyway. The other selectors (classes, ids,
+  (about half of all dom rules, the ones naming a host or a path; for ``a`` only values with a dot: a
+  bare path word such as ``a[href*='/basket']`` matched "/basketball" on news pages) are matched as substrings of the
+  script/link/iframe/img/a addresses that detection reads anyway (not share links: a WhatsApp share button
+  is no WhatsApp Business Chat). The other selectors (classes, ids,
   structure) would need a CSS query per page: all of them at once cost ~15 ms a page on lexbor, three
   times the whole extraction, so they are not run.
 - ``implies`` (WooCommerce implies WordPress, which implies PHP and MySQL): added after detection with the
@@ -118,6 +120,8 @@ def dom_rules(dom: Any) -> list[Rule]:
         if match is None:
             continue
         tag, attribute, operator, _, value = match.groups()
+        if tag == "a" and "." not in value:
+            continue  # a bare path word in any link ("/basket" in "/basketball", "/order"): not this site's
         literal = re.escape(value)
         regex = {"*=": literal, "^=": rf"^{literal}", "$=": rf"{literal}$", "=": rf"^{literal}$"}[operator]
         version = ""

@@ -28,6 +28,7 @@ from core.extract.fingerprints import (
 from core.extract.models import Fact
 from core.extract.page import Page
 
+_SHARE_QUERY = re.compile(r"\?(?:text|u|url|status|body)=")
 MAX_INLINE_TOTAL = 2_000_000  # characters of inline script matched per page
 SNIPPET = 40
 
@@ -109,8 +110,10 @@ def _strings(page: Page) -> Iterator[tuple[str, str, str]]:
     sources = [src[:2000] for node in images if (src := node.attributes.get("src"))]
     if sources:
         yield "images", "", "\n".join(sources)
-    if page.links:
-        yield "links", "", "\n".join(link.href[:2000] for link in page.links)
+    # not share links ("web.whatsapp.com/send?text=…" is a share button, not WhatsApp Business Chat)
+    hrefs = [link.href[:2000] for link in page.links if not _SHARE_QUERY.search(link.href)]
+    if hrefs:
+        yield "links", "", "\n".join(hrefs)
     for name, value in page.headers.items():
         if name == "set-cookie":
             for cookie in value.split(","):

@@ -53,6 +53,12 @@ def test_dom_rules_that_name_an_address_match_img_and_a():
     assert tech["Facebook Pixel"].signal == "dom img[src*='facebook.com/tr']"
     assert "facebook.com/tr?id=1575186632756631" in tech["Facebook Pixel"].evidence
     assert tech["ActBlue"].signal == "dom a[href*='//secure.actblue.com/donate/']"
+    # a bare path word in a link is no dom match: a[href*='/basket'] (Cart Functionality) in "/basketball"
+    assert "Cart Functionality" not in found('<a href="https://news.example/sports/basketball/">Basketball</a>')
+    # a share button is no chat: a[href*='web.whatsapp.com/send'] (WhatsApp Business Chat, live chat)
+    share = '<a href="https://web.whatsapp.com/send?text=Impeachment%20sham%20https://news.example/a">Share</a>'
+    assert "WhatsApp Business Chat" not in found(share)
+    assert "WhatsApp Business Chat" in found('<a href="https://api.whatsapp.com/send?phone=4915112345678">Chat</a>')
     # the same addresses as plain text are no dom match
     assert not {"Facebook Pixel", "ActBlue"} & set(found(f"<p>{page.replace('<', '&lt;')}</p>"))
 
