@@ -16,12 +16,14 @@ from core.background import execute_job
 from core.background.execution import RetryPolicy, RetryScheduled
 from core.background.recovery import schedule_attempt, worker_died
 from core.background.schedule import TICK_SECONDS, sweep_interval, sweep_safely, tick_safely
+from core.extract.fingerprints import allow_freezing_long_lived_objects
 from core.leads.bulk import allow_cycle_collector_pauses
 from core.logs import configure_logging
 
 configure_logging("worker")
 # A work horse runs one job at a time: bulk imports and exports may pause the cycle collector here.
 allow_cycle_collector_pauses()
+allow_freezing_long_lived_objects()  # what extraction loads lives as long as the work horse
 
 
 class Worker(RQWorker):

@@ -40,9 +40,11 @@ def run_extract(args: argparse.Namespace) -> int:
     """Print one JSON SiteProfile per file; unreadable files are reported on stderr."""
     from core.crawl.decode import decode_html
     from core.errors import LeadScoutError
+    from core.extract.fingerprints import allow_freezing_long_lived_objects
     from core.extract.models import PageInput
     from core.extract.profile import extract_page
 
+    allow_freezing_long_lived_objects()  # this process does nothing else
     try:
         jobs = _jobs(args)
     except (OSError, ValueError) as error:

@@ -129,6 +129,18 @@ _HOURS = re.compile(
     r"(?:(?:Mo|Mon|Monday|Montag|Lun|Lundi|Lunes)\w*\.?\s*(?:-|–|bis|to|à|a)\s*(?:Fr|Fri|Friday|Freitag|Ven|Vendredi|Vie|Viernes|Sa|Sat|So|Sun)\w*\.?:?\s*\d{1,2}(?:[:.]\d{2})?\s*(?:h|Uhr|am|pm)?\s*(?:-|–|bis|to|à|a)\s*\d{1,2}(?:[:.]\d{2})?\s*(?:h|Uhr|am|pm)?)",
     re.I,
 )
+# What each address pattern needs around its postcode, without its case-insensitive start (which makes the
+# regex engine try every position): a window without it is not searched with the full pattern.
+_ADDRESS_NEEDS = {
+    "DE": re.compile(r"\d\w?,?\s+\d{5}\s+[A-ZÄÖÜ]"),
+    "FR": re.compile(r"\s\d{5}\s+[A-ZÉ]"),
+    "ES": re.compile(r"\d[\wº°ª]*,?\s+\d{5}\s+[A-ZÁÉÍÓÚ]"),
+    "GB": re.compile(r"\s[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"),
+    "": re.compile(r",\s+\d{4,5}\s+[A-ZÄÖÜÉÁ]"),
+    "US": re.compile(r",\s+[A-Z]{2}\s+\d{5}"),
+}
+# Every match of _HOURS starts with "mo" or "lu" in some casing: the full pattern is tried only there.
+_HOURS_START = re.compile(r"[Mm][Oo]|[Ll][Uu]")
 _POSTCODE = re.compile(r"\b\d{4,5}\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
 _SUFFIX_TITLE = re.compile(r"\s+[|·•–—:-]\s+|\s+-\s+")
 
@@ -252,7 +264,8 @@ def extract_address(page: Page) -> tuple[Fact, str] | None:
     return None
 
 
-_POSTCODE_ANYWHERE = re.compile(r"\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}")
+# the lookahead lets the engine skip to the next digit or capital instead of trying both branches everywhere
+_POSTCODE_ANYWHERE = re.compile(r"(?=[\dA-Z])(?:\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})")
 
 
 def _address_windows(text: str) -> list[str]:
@@ -272,8 +285,9 @@ def _address_windows(text: str) -> list[str]:
 def _address_in_text(page: Page) -> tuple[Fact, str] | None:
     windows = _address_windows(page.text)
     for country, pattern in ADDRESS_PATTERNS:
+        needs = _ADDRESS_NEEDS[country]
         for window in windows:
-            match = pattern.search(window)
+            match = pattern.search(window) if needs.search(window) else None
             if match:
                 value = squash(match.group(0)).strip(" ,")
                 return Fact("address", value, page.url, page.snippet(value)), country
@@ -303,7 +317,16 @@ def extract_opening_hours(page: Page) -> Fact | None:
                 return Fact(
                     "opening_hours", "; ".join(lines), page.url, page.source_snippet("openingHoursSpecification")
                 )
-    match = _HOURS.search(page.text)
+    match = _hours_in(page.text)
     if match:
         return Fact("opening_hours", squash(match.group(0)), page.url, page.snippet(match.group(0)))
+    return None
+
+
+def _hours_in(text: str) -> re.Match[str] | None:
+    """``_HOURS.search(text)``, tried only where a match can start."""
+    for start in _HOURS_START.finditer(text):
+        match = _HOURS.match(text, start.start())
+        if match:
+            return match
     return None

@@ -14,6 +14,7 @@ more characters are tested on every string of their signal (few of them).
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -26,8 +27,11 @@ from typing import Any
 
 import ahocorasick
 
-# Signals a page gives: where a pattern is matched.
-SIGNALS = ("scriptSrc", "scripts", "html", "url", "meta", "headers", "cookies")
+from core.extract.fingerprint_rules import dom_rules, implied_names, js_rules
+
+# Signals a page gives: where a pattern is matched ("links" and "images": the page's <a href> and <img src>,
+# one per line, for the dom rules that name an address).
+SIGNALS = ("scriptSrc", "scripts", "html", "url", "meta", "headers", "cookies", "links", "images")
 MIN_ANCHOR = 3
 MAX_VALUE = 512_000  # characters of one string that are matched (a 1 MB inline script is cut here)
 
@@ -184,6 +188,7 @@ class Pattern:
     regex: re.Pattern[str]
     version: str
     source: str
+    before: re.Pattern[str] | None = None  # js rules: what the text in front of a match must end with
 
 
 @dataclass
@@ -196,6 +201,7 @@ class Technology:
     requires: tuple[str, ...] = ()
     requires_category: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    implies: tuple[str, ...] = ()
     website: str = ""
 
 
@@ -209,6 +215,13 @@ class Compiled:
     keyed: dict[str, dict[str, list[Pattern]]] = field(default_factory=dict)
     skipped: int = 0
     count: int = 0
+
+
+def _category_id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return -1
 
 
 def _listify(value: Any) -> list[str]:
@@ -233,8 +246,9 @@ def split_pattern(raw: str) -> tuple[str, str]:
 
 
 def _anchor_score(run: str) -> int:
-    """Longer is better; markup punctuation (``<div class=``) occurs on every page and makes a poor anchor."""
-    return len(run) - 6 * sum(run.count(ch) for ch in "<>=\"' \n")
+    """Longer is better; markup punctuation (``<div class=``) occurs on every page and makes a poor anchor,
+    and URL punctuation (``.com/``) a weak one."""
+    return len(run) - 6 * sum(run.count(ch) for ch in "<>=\"' \n") - sum(run.count(ch) for ch in "./")
 
 
 def _literal_runs(items: Iterable[tuple[Any, Any]]) -> list[str]:
@@ -257,26 +271,90 @@ def _literal_runs(items: Iterable[tuple[Any, Any]]) -> list[str]:
     return [r for r in runs if r]
 
 
+MAX_SPELLINGS = 16
+
+
+def _spellings(op: Any, arg: Any) -> list[str] | None:
+    """Every string one regex item can match when there are few (``(?:ga|urchin)`` -> ga, urchin), else None."""
+    if op is sre_parse.LITERAL:
+        return [chr(arg)]
+    if op is sre_parse.AT:
+        return [""]
+    if op is sre_parse.SUBPATTERN and arg[-1] is not None:
+        return _sequence_spellings(list(arg[-1]))
+    if op is sre_parse.BRANCH:
+        found: list[str] = []
+        for branch in arg[1]:
+            spelled = _sequence_spellings(list(branch))
+            if spelled is None or len(found) + len(spelled) > MAX_SPELLINGS:
+                return None
+            found.extend(spelled)
+        return found
+    if op is sre_parse.IN and 0 < len(arg) <= 4 and all(o is sre_parse.LITERAL for o, _ in arg):
+        return [chr(a) for _, a in arg]
+    return None
+
+
+def _sequence_spellings(items: list[tuple[Any, Any]]) -> list[str] | None:
+    spelled = [""]
+    for op, arg in items:
+        one = _spellings(op, arg)
+        if one is None or len(spelled) * len(one) > MAX_SPELLINGS:
+            return None
+        spelled = [a + b for a in spelled for b in one]
+    return spelled
+
+
+def _spelled_runs(items: list[tuple[Any, Any]]) -> list[list[str]]:
+    """The stretches of a sequence that can only be a few strings, each as the list of those strings:
+    ``/(?:wp-(?:content|includes))/`` -> /wp-content/, /wp-includes/ (rather than ``content`` alone)."""
+    runs: list[list[str]] = []
+    current = [""]
+    for op, arg in items:
+        one = _spellings(op, arg)
+        if one is not None and len(current) * len(one) <= MAX_SPELLINGS:
+            current = [a + b for a in current for b in one]
+            continue
+        if current != [""]:
+            runs.append(current)
+        current = [""] if one is None else one
+    if current != [""]:
+        runs.append(current)
+    return [sorted(set(run)) for run in runs]
+
+
+_MARKUP = re.compile(r"[<>=\"' \n]+")
+
+
+def _best_anchors(items: list[tuple[Any, Any]]) -> list[str]:
+    """The best set of literals one of which every match of the sequence ``items`` contains: one literal
+    run of the sequence, or one anchor per branch of an alternation the sequence must pass through
+    (``(?:formli|humanagency)\\.com`` -> formli, humanagency: better than ``.com`` alone)."""
+    runs = _literal_runs(items)
+    # a piece of a run is in every match too: ``Recurate`` out of ``":"Recurate"``
+    pieces = [piece for run in runs for piece in _MARKUP.split(run) if piece != run]
+    options: list[list[str]] = [[run] for run in (*runs, *pieces)]
+    options.extend(_spelled_runs(items))
+    for op, arg in items:
+        if op is sre_parse.SUBPATTERN and arg[-1] is not None and len(arg[-1]) == 1:
+            op, arg = arg[-1][0]
+        if op is sre_parse.BRANCH:
+            per_branch = [_best_anchors(list(branch)) for branch in arg[1]]
+            if per_branch and all(per_branch):
+                options.append([a for anchors in per_branch for a in anchors])
+    usable = [o for o in options if all(len(a) >= MIN_ANCHOR for a in o)]
+    if not usable:
+        return []
+    return max(usable, key=lambda o: (min(_anchor_score(a) for a in o), -len(o)))
+
+
 def anchors_of(regex: str) -> list[str]:
     """Literal strings one of which every match contains, as written; [] when there is none usable."""
     try:
         parsed = list(sre_parse.parse(regex))
     except (re.error, OverflowError, RecursionError):
         return []
-    if len(parsed) == 1 and parsed[0][0] is sre_parse.SUBPATTERN:
-        parsed = list(parsed[0][1][-1])
-    if len(parsed) == 1 and parsed[0][0] is sre_parse.BRANCH:
-        found = []
-        for branch in parsed[0][1][1]:
-            runs = _literal_runs(list(branch))
-            best = max(runs, key=_anchor_score, default="")
-            if len(best) < MIN_ANCHOR:
-                return []
-            found.append(best)
-        return found
-    runs = _literal_runs(parsed)
-    best = max(runs, key=_anchor_score, default="")
-    return [best] if len(best) >= MIN_ANCHOR else []
+    return _best_anchors(parsed)
 
 
 def _cases(anchors: list[str]) -> tuple[str, ...]:
@@ -341,7 +419,7 @@ def compile_set(technologies: dict[str, Any], categories: dict[str, Any]) -> Com
                 entry[signal] = _listify(entry.get(signal)) + list(patterns)
     names = {int(k): v.get("name", k) for k, v in categories.items()}
     compiled = Compiled(technologies={})
-    builders: dict[str, Any] = {signal: {} for signal in ("scriptSrc", "scripts", "html", "url")}
+    builders: dict[str, Any] = {signal: {} for signal in ("scriptSrc", "scripts", "html", "url", "links", "images")}
     for name, entry in merged.items():
         cats = tuple(
             dict.fromkeys(USER_CATEGORIES.get(int(c), names.get(int(c), str(c))) for c in entry.get("cats", []))
@@ -353,8 +431,27 @@ def compile_set(technologies: dict[str, Any], categories: dict[str, Any]) -> Com
             requires=tuple(_listify(entry.get("requires"))),
             requires_category=tuple(str(c) for c in _listify(entry.get("requiresCategory"))),
             excludes=tuple(_listify(entry.get("excludes"))),
+            implies=tuple(implied_names(entry.get("implies"))),
             website=str(entry.get("website", "")),
         )
+        # js names are read only for the categories users filter on: the other half (frameworks, widgets,
+        # ad tech) would make the inline-script automaton a third slower for technologies nobody filters by
+        filterable = any(_category_id(c) in USER_CATEGORIES for c in _listify(entry.get("cats")))
+        js = js_rules(entry.get("js")) if filterable else []
+        for rule in (*js, *dom_rules(entry.get("dom"))):
+            try:
+                compiled_rule = re.compile(rule.regex, rule.flags)
+            except (re.error, OverflowError, RecursionError):
+                compiled.skipped += 1
+                continue
+            if len(rule.anchor) < MIN_ANCHOR:
+                continue
+            kind = "js" if rule.signal == "scripts" else "dom"
+            before = re.compile(rule.before) if rule.before else None
+            pattern = Pattern(name, kind, rule.key, compiled_rule, rule.version, rule.regex, before)
+            compiled.count += 1
+            for anchor in _cases([rule.anchor]) if rule.flags & re.I else (rule.anchor,):
+                builders[rule.signal].setdefault(anchor, []).append(pattern)
         for signal, key, raw in _entries(entry):
             regex_text, version = split_pattern(raw)
             regex = _compile_regex(regex_text)
@@ -401,9 +498,30 @@ def category_members(category: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def fingerprints() -> Compiled:
-    """The compiled set, built once per process."""
+    """The compiled set, built once per process (and then frozen, where the process allows it)."""
     technologies, categories = load_raw()
-    return compile_set(technologies, categories)
+    compiled = compile_set(technologies, categories)
+    if _FREEZE_ALLOWED:
+        gc.collect()
+        gc.freeze()
+    return compiled
+
+
+_FREEZE_ALLOWED = False
+
+
+def allow_freezing_long_lived_objects() -> None:
+    """Let ``fingerprints()`` move everything alive out of the cycle collector's sight once it has compiled
+    the set (``gc.freeze`` after a collection): for worker and command-line processes only.
+
+    The set, phonenumbers' metadata and the parsers' tables live as long as the process; a full collection
+    walking them cost 100-140 ms of CPU on whichever page it fell (the worst page of the real corpus).
+    Frozen objects are still freed by reference counting; only a cycle among objects alive at that moment
+    is never collected. The UI process does not call this: its collection would hold up every user's page
+    scripts, and what a session holds at that moment would stay.
+    """
+    global _FREEZE_ALLOWED
+    _FREEZE_ALLOWED = True
 
 
 def version_of(template: str, match: re.Match[str]) -> str:

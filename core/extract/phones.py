@@ -21,8 +21,10 @@ _KEYWORD = re.compile(
 _PRICE = re.compile(r"[$€£¥]|\b(eur|usd|gbp)\b", re.IGNORECASE)
 # A run of digits and separators long enough to hold a phone number: libphonenumber's matcher only reads
 # the text around such runs (it is slow on long text, and most of a page has no number in it).
-_DIGIT_RUN = re.compile(r"[+(]?\d[\d ().\-/]{5,28}\d")
+_DIGIT_RUN = re.compile(r"(?=[+(\d])[+(]?\d[\d ().\-/]{5,28}\d")  # the lookahead: skip to a candidate start
 MAX_WINDOWS = 200
+# a catalogue number, not a phone: reference lists (an encyclopedia page has hundreds) cost libphonenumber most
+_IDENTIFIER_BEFORE = re.compile(r"\b(?:ISBN(?:-1[03])?|ISSN|PMID|PMC|OCLC|JSTOR|S2CID|LCCN|doi|Bibcode)[\s:]*$")
 
 
 def _windows(text: str) -> list[tuple[int, int]]:
@@ -30,6 +32,8 @@ def _windows(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for match in _DIGIT_RUN.finditer(text):
         if sum(ch.isdigit() for ch in match.group(0)) < 7:
+            continue
+        if _IDENTIFIER_BEFORE.search(text, max(0, match.start() - 12), match.start()):
             continue
         start, end = max(0, match.start() - 45), min(len(text), match.end() + 8)
         if spans and start <= spans[-1][1]:

@@ -45,7 +45,12 @@ def extract_site(pages: Iterable[PageInput], *, region: str = "") -> SiteProfile
     for page in parsed:
         for detection in detect(page):
             known = tech.get(detection.name)
-            if known is None or (detection.version and not known.version):
+            # a version beats none; a page's own evidence beats an implication
+            if (
+                known is None
+                or (detection.version and not known.version)
+                or (known.signal.startswith("implied by") and not detection.signal.startswith("implied by"))
+            ):
                 tech[detection.name] = detection
     facts: list[Fact] = []
 

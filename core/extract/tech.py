@@ -10,8 +10,11 @@ from the tree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+from selectolax.lexbor import LexborNode
 
 from core.extract.fingerprints import (
     LINK_RELS_IGNORED,
@@ -25,6 +28,7 @@ from core.extract.fingerprints import (
 from core.extract.models import Fact
 from core.extract.page import Page
 
+_SHARE_QUERY = re.compile(r"\?(?:text|u|url|status|body)=")
 MAX_INLINE_TOTAL = 2_000_000  # characters of inline script matched per page
 SNIPPET = 40
 
@@ -57,8 +61,17 @@ class Detection:
 def _strings(page: Page) -> Iterator[tuple[str, str, str]]:
     """(signal, key, value) of every string of the page that fingerprints are matched on."""
     yield "url", "", page.url
+    scripts: list[LexborNode] = []
+    links: list[LexborNode] = []
+    iframes: list[LexborNode] = []
+    noscripts: list[LexborNode] = []
+    metas: list[LexborNode] = []
+    images: list[LexborNode] = []
+    by_tag = {"script": scripts, "link": links, "iframe": iframes, "noscript": noscripts, "meta": metas, "img": images}
+    for node in page.tree.css("script, link, iframe, noscript, meta, img"):  # one walk of the tree, not six
+        by_tag[node.tag].append(node)  # type: ignore[index]
     inline_budget = MAX_INLINE_TOTAL
-    for node in page.tree.css("script"):
+    for node in scripts:
         attributes = node.attributes
         src = attributes.get("src")
         if src:
@@ -74,19 +87,33 @@ def _strings(page: Page) -> Iterator[tuple[str, str, str]]:
             text = text[: min(MAX_VALUE, inline_budget)]
             inline_budget -= len(text)
             yield "scripts", "", text
-    for node in page.tree.css("link[href]"):
-        rel = (node.attributes.get("rel") or "").lower().split()
+    for node in links:
+        attributes = node.attributes
+        href = attributes.get("href")
+        if href is None:
+            continue
+        rel = (attributes.get("rel") or "").lower().split()
         if not any(r in LINK_RELS_IGNORED for r in rel):
-            yield "scriptSrc", "", (node.attributes.get("href") or "")[:2000]
-    for node in page.tree.css("iframe[src]"):
-        yield "html", "", (node.attributes.get("src") or "")[:2000]
-    for node in page.tree.css("noscript"):  # its content is text to the parser: the GTM iframe is in it
+            yield "scriptSrc", "", (href or "")[:2000]
+    for node in iframes:
+        src = node.attributes.get("src")
+        if src is not None:
+            yield "html", "", (src or "")[:2000]
+    for node in noscripts:  # its content is text to the parser: the GTM iframe is in it
         yield "html", "", (node.text(deep=True) or "")[:2000]
-    for node in page.tree.css("meta"):
+    for node in metas:
         attributes = node.attributes
         name = (attributes.get("name") or attributes.get("property") or attributes.get("http-equiv") or "").lower()
         if name:
             yield "meta", name, attributes.get("content") or attributes.get("value") or ""
+    # for the dom rules that name an address: every <img src> and <a href>, one per line
+    sources = [src[:2000] for node in images if (src := node.attributes.get("src"))]
+    if sources:
+        yield "images", "", "\n".join(sources)
+    # not share links ("web.whatsapp.com/send?text=…" is a share button, not WhatsApp Business Chat)
+    hrefs = [link.href[:2000] for link in page.links if not _SHARE_QUERY.search(link.href)]
+    if hrefs:
+        yield "links", "", "\n".join(hrefs)
     for name, value in page.headers.items():
         if name == "set-cookie":
             for cookie in value.split(","):
@@ -133,14 +160,14 @@ def detect(page: Page, compiled: Compiled | None = None) -> list[Detection]:
             known = found.get(pattern.tech)
             if known is not None and (known.version or not pattern.version):
                 continue
-            match = pattern.regex.search(text)
+            match = _search(pattern, text)
             if match is None:
                 continue
             version = version_of(pattern.version, match)
             if known is not None and not version:
                 continue
             technology = compiled.technologies[pattern.tech]
-            label = f"{signal} {key}".strip()
+            label = f"{pattern.signal} {pattern.key}" if pattern.signal in ("js", "dom") else f"{signal} {key}".strip()
             found[pattern.tech] = Detection(
                 name=pattern.tech,
                 categories=technology.categories,
@@ -151,7 +178,41 @@ def detect(page: Page, compiled: Compiled | None = None) -> list[Detection]:
                 if key
                 else _evidence(text, match.start(), match.end()),
             )
+    _add_implied(found, compiled)
     return _settle(found, compiled)
+
+
+def _search(pattern: Pattern, text: str) -> re.Match[str] | None:
+    """The pattern's first match in ``text`` (for a js rule: the first whose text in front fits)."""
+    if pattern.before is None:
+        return pattern.regex.search(text)
+    for tries, match in enumerate(pattern.regex.finditer(text)):
+        if pattern.before.search(text, max(0, match.start() - 40), match.start()):
+            return match
+        if tries >= 20:
+            break
+    return None
+
+
+def _add_implied(found: dict[str, Detection], compiled: Compiled) -> None:
+    """Add what the detected technologies imply (WP Engine -> WordPress -> PHP), transitively: the signal
+    says "implied by X" and the snippet is X's; a technology found on its own keeps its own evidence."""
+    queue = list(found)
+    while queue:
+        name = queue.pop(0)
+        for implied in compiled.technologies[name].implies:
+            technology = compiled.technologies.get(implied)
+            if technology is None or implied in found:
+                continue
+            found[implied] = Detection(
+                name=implied,
+                categories=technology.categories,
+                version="",
+                url=found[name].url,
+                signal=f"implied by {name}",
+                evidence=found[name].evidence,  # what showed the implying technology, on the page
+            )
+            queue.append(implied)
 
 
 def _settle(found: dict[str, Detection], compiled: Compiled) -> list[Detection]:

@@ -35,3 +35,27 @@ def test_a_worker_process_pauses_it_for_the_bulk_work_and_resumes_after():
 def test_allowing_it_by_hand_pauses_it_too():
     setup = "from core.leads.bulk import allow_cycle_collector_pauses; allow_cycle_collector_pauses()"
     assert collector_states(setup) == "False True"
+
+
+FREEZE_PROBE = """
+import gc
+{setup}
+from core.extract.fingerprints import fingerprints
+fingerprints()
+print(gc.get_freeze_count() > 0)
+"""
+
+
+def frozen_after_compiling(setup: str) -> str:
+    code = FREEZE_PROBE.format(setup=setup)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_the_ui_process_does_not_freeze_what_extraction_loads():
+    assert frozen_after_compiling("") == "False"
+
+
+def test_a_worker_process_freezes_the_long_lived_objects_once_the_fingerprints_are_compiled():
+    assert frozen_after_compiling("import workers.tasks") == "True"

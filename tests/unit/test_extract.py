@@ -309,11 +309,13 @@ def test_technologies_with_their_evidence():
     <link rel="stylesheet" href="/wp-content/plugins/woocommerce/assets/css/woocommerce.css">
     <script src="https://assets.calendly.com/assets/external/widget.js"></script></head><body></body></html>"""
     profile = profile_of(html)
+    # PHP and MySQL: WordPress implies them (the set's "implies"), with WordPress's evidence
     assert profile.tech == sorted(
-        ["WordPress", "Stripe", "Google Tag Manager", "HubSpot", "Intercom", "WooCommerce", "Calendly"]
+        ["WordPress", "Stripe", "Google Tag Manager", "HubSpot", "Intercom", "WooCommerce", "Calendly", "PHP", "MySQL"]
     )
     evidence = {f.value: f.snippet for f in profile.evidence if f.field == "tech"}
     assert "js.stripe.com" in evidence["Stripe"] and "WordPress 6.5" in evidence["WordPress"]
+    assert evidence["PHP"] == evidence["WordPress"]
 
 
 def test_latest_posts_from_a_blog_listing_newest_first():

@@ -130,9 +130,24 @@ def test_headers_and_cookies_are_signals():
 
 
 def test_anchors_and_version_templates():
-    assert anchors_of(r"google-analytics\.com/(?:ga|urchin|analytics)\.js") == ["google-analytics.com/"]
+    # an alternation of a few words is spelled out with what stands around it
+    assert anchors_of(r"google-analytics\.com/(?:ga|urchin|analytics)\.js") == [
+        "google-analytics.com/analytics.js",
+        "google-analytics.com/ga.js",
+        "google-analytics.com/urchin.js",
+    ]
+    assert anchors_of(r"\.(?:linksmart|lijit)\.com/") == [".lijit.com/", ".linksmart.com/"]
     assert anchors_of(r"<div class=(?:\"|')[^>]*gform_body") == ["gform_body"]  # markup makes a poor anchor
-    assert anchors_of(r"(?:app|cdn)\.(?:formli|humanagency)\.(?:com|org)") == []  # no literal in every match
+    # no one literal in every match, but one of each branch of an alternation every match passes through
+    assert anchors_of(r"(?:app|cdn)\.(?:formli|humanagency)\.(?:com|org|net|io|de)") == [
+        "app.formli.",
+        "app.humanagency.",
+        "cdn.formli.",
+        "cdn.humanagency.",
+    ]  # at most 16 spellings
+    assert anchors_of(r"\.(?:vigbo|gophotoweb)\.com/") == [".gophotoweb.com/", ".vigbo.com/"]  # not ".com/"
+    assert anchors_of(r'"(?:vendor|title)?"\:"Recurate"') == ["Recurate"]  # a run's piece without quotes
+    assert anchors_of(r"\.(?:liveperson|contactatonce)?\.(?:com|net)/") == [".com/", ".net/"]  # not the optional group
     regex, version = split_pattern(r".+jquery-([\d.]+)\.js\;version:\1\;confidence:50")
     assert regex == r"jquery-([\d.]+)\.js" and version == r"\1"
     import re
