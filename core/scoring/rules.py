@@ -82,11 +82,12 @@ class Factor:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON stored in ``lead.score_factors``."""
+        weight, fraction = self.weight, self.fraction  # round() only what is not whole (inlined: hot path)
         return {
             "factor": self.factor,
             "kind": self.kind,
-            "weight": _rounded(self.weight, 2),
-            "fraction": _rounded(self.fraction, 3),
+            "weight": weight if type(weight) is float and weight.is_integer() else round(weight, 2),
+            "fraction": fraction if type(fraction) is float and fraction.is_integer() else round(fraction, 3),
             "points": self.points,
             "evidence_ids": list(self.evidence_ids),
             "detail": self.detail,
@@ -159,7 +160,7 @@ def _texts(facts: LeadFacts) -> _Texts:
     return _Texts(base, evidence, facts.country.upper(), everything)
 
 
-def _matches(terms: list[str], texts: _Texts, *, places: bool = False) -> tuple[list[str], list[int]]:
+def _matches(terms: tuple[str, ...] | list[str], texts: _Texts, *, places: bool = False) -> tuple[list[str], list[int]]:
     found: list[str] = []
     ids: list[int] = []
     everything = texts.everything

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,6 +228,13 @@ def store_scores(uow: UnitOfWork, rows: list[tuple[int, float, int, list[dict[st
     )
 
 
+def _store(uow_factory: Callable[[], UnitOfWork], rows: list[tuple[int, float, int, list[dict[str, Any]]]]) -> None:
+    with uow_factory() as uow:
+        if rows:
+            store_scores(uow, rows)
+        uow.commit()
+
+
 def score_leads(
     *,
     workspace_id: int,
@@ -237,13 +244,27 @@ def score_leads(
     progress: Callable[[int, int], None] | None = None,
     uow_factory: Callable[[], UnitOfWork] = UnitOfWork,
 ) -> ScoreSummary:
-    """Score the workspace's leads (others are ignored) and store score, factors and rubric version."""
+    """Score the workspace's leads (others are ignored) and store score, factors and rubric version. Each chunk
+    is written in its own transaction by a writer thread while the next chunk is read and scored (the database's
+    work on PostgreSQL overlaps ours); one write is outstanding at a time, in order."""
     llm = resolve_llm(llm) if use_llm else None
     summary = ScoreSummary()
     ids = sorted(set(lead_ids))
     workers = max(1, get_settings().llm_max_concurrency) if llm is not None else 1
     size = CHUNK if llm is not None else RULES_CHUNK
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score") as pool:
+    storing: tuple[Future[None], int, int] | None = None  # the chunk being written while the next is scored
+
+    def _stored(item: tuple[Future[None], int, int]) -> None:
+        future, count, done = item
+        future.result()  # a failed write fails the pass, as before
+        summary.scored += count
+        if progress:
+            progress(done, len(ids))
+
+    with (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score") as pool,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="score-store") as writer,
+    ):
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
             with uow_factory() as uow:
@@ -289,13 +310,11 @@ def score_leads(
                         [f.as_dict() for f in factors],
                     )
                 )
-            with uow_factory() as uow:
-                if rows:
-                    store_scores(uow, rows)
-                uow.commit()
-            summary.scored += len(rows)
-            if progress:
-                progress(min(start + size, len(ids)), len(ids))
+            if storing is not None:
+                _stored(storing)
+            storing = (writer.submit(_store, uow_factory, rows), len(rows), min(start + size, len(ids)))
+        if storing is not None:
+            _stored(storing)
     return summary
 
 
