@@ -60,11 +60,25 @@ def _due(now: datetime) -> Any:
     )
 
 
+def _stranded() -> Any:
+    """Steps made but never queued: their scheduler died between the step's transaction and the queueing
+    checks that follow it. The next pass queues them (``queue_approved`` moves each one once)."""
+    return (
+        select(Message.id)
+        .join(Enrollment, Enrollment.id == Message.enrollment_id)
+        .where(Message.status == "approved", Enrollment.status == "active")
+    )
+
+
 def any_step_due(*, now: datetime | None = None, uow: UnitOfWork | None = None) -> bool:
-    """True when some enrolment has a step to queue or a sent step to schedule the next one after."""
+    """True when some enrolment has a step to queue or a sent step to schedule the next one after, or a
+    step was made and not queued."""
     uow = uow or UnitOfWork()
     with uow:
-        return bool(uow.session.scalar(select(exists(_due(now or utcnow())))))
+        return bool(
+            uow.session.scalar(select(exists(_due(now or utcnow()))))
+            or uow.session.scalar(select(exists(_stranded())))
+        )
 
 
 @dataclass(frozen=True)
@@ -90,8 +104,9 @@ def advance_due(
     settings = settings or get_settings()
     with uow_factory() as uow:
         ids = list(uow.session.scalars(_due(now).order_by(Enrollment.id).limit(limit)))
+        stranded = list(uow.session.scalars(_stranded().order_by(Message.id).limit(limit)))
     counts = dict.fromkeys(("queued", "waiting_approval", "drafting", "left", "finished", "scheduled", "skipped"), 0)
-    made: list[int] = []
+    made: list[int] = list(stranded)
     drafts: list[AiStep] = []
     for enrollment_id in ids:
         step = _advance_one(uow_factory(), enrollment_id, now, settings)

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.db import UnitOfWork
 from core.db.models import Enrollment, Lead, Message
@@ -437,3 +437,69 @@ def test_an_ai_step_without_a_model_ends_the_enrolment_with_the_reason(actor):
     assert advance.advance_due(llm_factory=lambda: None).left == 1
     left = enrollment_of(sequence_id, lead_id)
     assert (left.status, left.reason) == ("left", "not_sent") and "OpenAI key" in left.detail
+
+
+def test_two_schedulers_and_two_senders_at_once_send_each_step_once(actor):
+    """Issue 16: exactly once across steps with several workers — three schedulers advance the same due
+    enrolments at once and two senders send at once; every contact gets step 1 once, then step 2 once."""
+    leads_ids = [make_lead(actor, email=f"{unique('many')}@customer.example", name=f"Co {i}") for i in range(12)]
+    sequence_id = three_step_sequence(actor)
+    assert enrolment.enrol(actor=actor, sequence_id=sequence_id, lead_ids=leads_ids).enrolled == tuple(leads_ids)
+
+    def at_once(target, count: int, **kwargs) -> None:
+        threads = [threading.Thread(target=target, kwargs=kwargs) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    with SMTPServer() as smtp:
+        at_once(advance.advance_due, 3)
+        at_once(sender.send_queued, 2, workspace_id=actor.workspace_id, settings=settings_for(smtp_port=smtp.port))
+        advance.advance_due()  # schedules step 2 for each
+        due = max(enrollment_of(sequence_id, lead).next_due_at for lead in leads_ids)
+        at_once(advance.advance_due, 3, now=due)
+        at_once(sender.send_queued, 2, workspace_id=actor.workspace_id, settings=settings_for(smtp_port=smtp.port))
+        received = [email.message_from_bytes(envelope.content) for envelope in smtp.envelopes]
+    per_recipient = Counter((m["To"], m["Subject"].startswith("Re: ")) for m in received)
+    assert len(received) == 24 and set(per_recipient.values()) == {1}
+    for lead in leads_ids:
+        steps = messages_of(enrollment_of(sequence_id, lead).id)
+        assert [(m.step, m.status) for m in steps] == [(1, "sent"), (2, "sent")]
+
+
+def test_a_scheduler_killed_mid_pass_leaves_no_step_unsent_and_none_twice(actor, tmp_path):
+    """A scheduler process SIGKILLed at an arbitrary point of its pass, then a fresh pass: every contact's
+    step 1 is queued exactly once and sent exactly once (nothing stuck between made and queued)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    leads_ids = [make_lead(actor, email=f"{unique('kill')}@customer.example", name=f"Kill {i}") for i in range(40)]
+    sequence_id = three_step_sequence(actor)
+    enrolment.enrol(actor=actor, sequence_id=sequence_id, lead_ids=leads_ids)
+    script = "from core.sequences import advance\nprint('ready', flush=True)\nadvance.advance_due()\n"
+    process = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ), stdout=subprocess.PIPE,
+                               text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # kill once the pass has made some steps, not necessarily all
+        with UnitOfWork() as uow:
+            made = uow.session.scalar(
+                select(func.count()).select_from(Message).where(Message.workspace_id == actor.workspace_id)
+            )
+        if made or process.poll() is not None:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    advance.advance_due()  # the next pass
+    with SMTPServer() as smtp:
+        sender.send_queued(workspace_id=actor.workspace_id, settings=settings_for(smtp_port=smtp.port))
+        received = [email.message_from_bytes(envelope.content) for envelope in smtp.envelopes]
+    assert sorted(m["To"] for m in received) == sorted({m["To"] for m in received}) and len(received) == 40
+    for lead in leads_ids:
+        steps = messages_of(enrollment_of(sequence_id, lead).id)
+        assert [(m.step, m.status) for m in steps] == [(1, "sent")]
