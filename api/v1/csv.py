@@ -14,15 +14,14 @@ from starlette.exceptions import HTTPException
 
 from api.deps import READ, WRITE
 from api.v1.inputs import JsonId
+from api.v1.leads import lead_filter
 from core.apikeys.service import ApiPrincipal
 from core.errors import InvalidInput
 from core.leads import csv_export, import_jobs
 from core.leads import query as lead_query
 from core.leads.import_jobs import ImportView
-from core.leads.models import LEAD_STATUSES
 
 router = APIRouter()
-Status = Literal[LEAD_STATUSES]  # type: ignore[valid-type]
 Column = Literal[csv_export.COLUMNS]  # type: ignore[valid-type]
 CSV_TEXT = {"schema": {"type": "string"}}
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -153,37 +152,6 @@ def get_rejected_rows(import_id: JsonId, who: ApiPrincipal = READ) -> Response:
         data,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="import-{import_id}-rejected.csv"'},
-    )
-
-
-def lead_filter(
-    status: Annotated[list[Status] | None, Query()] = None,  # type: ignore[valid-type]
-    score_min: Annotated[float | None, Query(ge=0, le=100)] = None,
-    score_max: Annotated[float | None, Query(ge=0, le=100)] = None,
-    industry: Annotated[str, Query(max_length=200)] = "",
-    location: Annotated[str, Query(max_length=200)] = "",
-    has_email: bool | None = None,
-    has_phone: bool | None = None,
-    technology: Annotated[str, Query(max_length=200)] = "",
-    tag: Annotated[list[Annotated[str, Field(max_length=64)]] | None, Query(max_length=20)] = None,
-    owner_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    campaign_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    q: Annotated[str, Query(max_length=200, description="Text in name, domain, summary or notes")] = "",
-) -> lead_query.LeadFilter:
-    """The lead table's filters, as ``GET /leads`` takes them."""
-    return lead_query.LeadFilter(
-        statuses=tuple(status or ()),
-        score_min=score_min,
-        score_max=score_max,
-        industry=industry,
-        location=location,
-        has_email=has_email,
-        has_phone=has_phone,
-        technology=technology,
-        tags=tuple(tag or ()),
-        owner_id=owner_id,
-        campaign_id=campaign_id,
-        text=q,
     )
 
 

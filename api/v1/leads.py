@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import READ, WRITE
@@ -161,9 +161,7 @@ def _decode_cursor(cursor: str, sort: str, descending: bool) -> tuple[Any, int]:
     return value, last_id
 
 
-@router.get("/leads", response_model=LeadList, summary="List leads (filters, sorting, cursor pagination)")
-def list_leads(
-    who: ApiPrincipal = READ,
+def lead_filter(
     status: Annotated[list[Status] | None, Query()] = None,  # type: ignore[valid-type]
     score_min: Annotated[float | None, Query(ge=0, le=100)] = None,
     score_max: Annotated[float | None, Query(ge=0, le=100)] = None,
@@ -176,13 +174,9 @@ def list_leads(
     owner_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     campaign_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     q: Annotated[str, Query(max_length=200, description="Text in name, domain, summary or notes")] = "",
-    sort: SortField = "score",
-    order: Literal["asc", "desc"] = "desc",
-    limit: Annotated[int, Query(ge=1, le=lead_query.MAX_PAGE_SIZE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
-) -> LeadList:
-    descending = order == "desc"
-    flt = lead_query.LeadFilter(
+) -> lead_query.LeadFilter:
+    """The lead table's filters, as ``GET /leads`` takes them."""
+    return lead_query.LeadFilter(
         statuses=tuple(status or ()),
         score_min=score_min,
         score_max=score_max,
@@ -196,6 +190,18 @@ def list_leads(
         campaign_id=campaign_id,
         text=q,
     )
+
+
+@router.get("/leads", response_model=LeadList, summary="List leads (filters, sorting, cursor pagination)")
+def list_leads(
+    flt: Annotated[lead_query.LeadFilter, Depends(lead_filter)],
+    who: ApiPrincipal = READ,
+    sort: SortField = "score",
+    order: Literal["asc", "desc"] = "desc",
+    limit: Annotated[int, Query(ge=1, le=lead_query.MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> LeadList:
+    descending = order == "desc"
     after = _decode_cursor(cursor, sort, descending) if cursor else None
     page = lead_query.list_leads_after(
         actor=who.actor, flt=flt, sort=sort, descending=descending, after=after, limit=limit
