@@ -67,7 +67,16 @@ class ExternalServiceError(LeadScoutError):
 
 
 class LLMError(ExternalServiceError):
-    """Raised when the LLM provider fails after retries or returns an unusable answer."""
+    """Raised when the LLM provider fails after retries or returns an unusable answer.
+
+    ``kind`` is the last failure's kind (``core.llm.failures.Failure.kind``): ``unparseable`` and ``refused``
+    concern this request's answer, the others (auth, quota, model, rate_limit, server, timeout, connection)
+    the service, so a batch stops on them and carries on after the former.
+    """
+
+    def __init__(self, message: str, *, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class SearchError(ExternalServiceError):

@@ -11,6 +11,8 @@ from core.replies import inbox
 from core.replies.models import LABEL_TITLES, REPLY_LABELS
 from ui.common import current_actor, show_errors
 
+CLASSIFIED_BY = {"rules": "Classified by rules", "llm": "Classified by the LLM", "user": "Set by a user"}
+
 actor = current_actor()
 st.title(":material/inbox: Inbox")
 
@@ -58,7 +60,7 @@ for reply in replies:  # every widget is keyed by the reply's id, never by its p
             index=REPLY_LABELS.index(reply.label),
             format_func=LABEL_TITLES.__getitem__,
             key=f"inbox_label_{reply.id}",
-            help=f"Why: {reply.label_reason}",
+            help=f"{CLASSIFIED_BY.get(reply.label_source, '')}. Why: {reply.label_reason}",
         )
         if label != reply.label:
             with show_errors():

@@ -41,6 +41,7 @@ SEND = JobKind("outreach.send", "core.outreach.jobs:send_job", "send")
 SEND_DUE = JobKind("outreach.send_due", "core.outreach.jobs:send_due_job", "send")
 DRAFT = JobKind("outreach.draft", "core.outreach.jobs:draft_job", "llm")
 POLL_REPLIES = JobKind("replies.poll", "core.replies.jobs:poll_replies_job")
+REFINE_REPLIES = JobKind("replies.refine", "core.replies.jobs:refine_replies_job", "llm")
 WEBHOOKS_DELIVER = JobKind("webhooks.deliver", "core.webhooks.jobs:deliver_job", "send")
 SEQUENCES_ADVANCE = JobKind("sequences.advance", "core.sequences.jobs:advance_job", "send")
 
@@ -63,6 +64,7 @@ KINDS: dict[str, JobKind] = {
         SEND_DUE,
         DRAFT,
         POLL_REPLIES,
+        REFINE_REPLIES,
         WEBHOOKS_DELIVER,
         SEQUENCES_ADVANCE,
     )

@@ -49,6 +49,8 @@ class Periodic:
 PERIODIC: tuple[Periodic, ...] = (
     Periodic(kinds.PURGE_SESSIONS, timedelta(hours=1)),
     Periodic(kinds.POLL_REPLIES, timedelta(minutes=2), needed="core.replies.jobs:mailbox_configured"),
+    # a person's answers the rules classified, read by the LLM when one is configured
+    Periodic(kinds.REFINE_REPLIES, timedelta(minutes=1), needed="core.replies.refine:any_to_refine"),
     Periodic(kinds.PURGE_TRASH, timedelta(hours=6)),
     # Sequence steps that are due (each re-checks replies, bounces and opt-outs) and steps to schedule after a send.
     Periodic(kinds.SEQUENCES_ADVANCE, timedelta(minutes=1), needed="core.sequences.advance:any_step_due"),

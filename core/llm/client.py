@@ -217,14 +217,16 @@ class OpenAILLM:
                 if parse_tries > 1:  # an unreadable answer is retried once, then reported
                     raise LLMError(
                         f"The model's answer could not be read after {parse_tries} tries: {failure.message}. "
-                        f"Try again, or choose a model that supports structured output."
+                        f"Try again, or choose a model that supports structured output.",
+                        kind=failure.kind,
                     ) from cause
                 continue
             if not failure.retryable:
-                raise LLMError(failure.message) from cause
+                raise LLMError(failure.message, kind=failure.kind) from cause
             if transient_tries >= self._max_retries:
                 raise LLMError(
-                    f"{failure.message} Gave up after {usage.attempts} tries; try again in a few minutes."
+                    f"{failure.message} Gave up after {usage.attempts} tries; try again in a few minutes.",
+                    kind=failure.kind,
                 ) from cause
             self._sleep(
                 backoff_delay(

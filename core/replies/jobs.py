@@ -8,6 +8,7 @@ from typing import Any
 from core.background.context import JobContext
 from core.config import get_settings
 from core.replies.imap import poll_mailbox
+from core.replies.refine import refine_replies
 
 
 def mailbox_configured() -> bool:
@@ -23,3 +24,11 @@ def poll_replies_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     result = poll_mailbox(settings=settings)
     ctx.progress(result.read, result.read, f"Read {result.read} new mails, stored {result.recorded}")
     return asdict(result)
+
+
+def refine_replies_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Let the LLM read the answers the rules classified (submitted every minute while some wait)."""
+    counts = refine_replies()
+    read = int(counts.get("read", 0))
+    ctx.progress(read, read, f"The LLM read {read} replies and changed the class of {counts.get('changed', 0)}")
+    return dict(counts)

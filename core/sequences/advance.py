@@ -76,8 +76,7 @@ def any_step_due(*, now: datetime | None = None, uow: UnitOfWork | None = None) 
     uow = uow or UnitOfWork()
     with uow:
         return bool(
-            uow.session.scalar(select(exists(_due(now or utcnow()))))
-            or uow.session.scalar(select(exists(_stranded())))
+            uow.session.scalar(select(exists(_due(now or utcnow())))) or uow.session.scalar(select(exists(_stranded())))
         )
 
 

@@ -46,6 +46,8 @@ class Reply(CreatedAt, Base):
     bounce_status: Mapped[str] = mapped_column(String(16), default="")
     received_at: Mapped[datetime]
     handled_at: Mapped[datetime | None]
+    # When the LLM read a person's answer classified by rules (core/replies/refine.py); empty = not yet.
+    llm_checked_at: Mapped[datetime | None]
 
 
 class MailboxCursor(Base):
