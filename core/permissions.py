@@ -55,7 +55,7 @@ _TABLE = (
     Permission("reply.view", "See replies in the Inbox", EVERYONE),
     Permission(
         "reply.act",
-        "Change a reply's class, act on it (meeting, not interested, do not contact), read the mailbox",
+        "Change a reply's class, act on it (meeting, not interested, do not contact), answer it, read the mailbox",
         EVERYONE,
     ),
     # Sequences

@@ -7,10 +7,22 @@ import urllib.parse
 
 import streamlit as st
 
-from core.replies import inbox
+from core.replies import answer, inbox
 from core.replies.models import LABEL_TITLES, REPLY_LABELS
 from ui.common import current_actor, show_errors
 
+ANSWER_STATES = {
+    "approved": "waiting (the address check held it back)",
+    "queued": "being sent",
+    "sending": "being sent",
+    "sent": "sent",
+    "delivered": "delivered",
+    "opened": "opened",
+    "replied": "answered again",
+    "bounced": "bounced",
+    "failed": "not sent",
+    "unknown": "sent, but the provider's answer was lost (see Outreach)",
+}
 CLASSIFIED_BY = {"rules": "Classified by rules", "llm": "Classified by the LLM", "user": "Set by a user"}
 
 actor = current_actor()
@@ -75,5 +87,32 @@ for reply in replies:  # every widget is keyed by the reply's id, never by its p
                     st.toast(f"{action_title}: {reply.lead_name or who}")
                     st.rerun()
         subject = reply.subject if reply.subject.lower().startswith("re:") else f"Re: {reply.subject}"
-        mailto = f"mailto:{reply.from_address}?subject={urllib.parse.quote(subject)}"
-        buttons[-1].link_button("Reply", mailto, help="Opens your mail program to answer from your mailbox.")
+        if reply.channel == "email":
+            mailto = f"mailto:{reply.from_address}?subject={urllib.parse.quote(subject)}"
+            buttons[-1].link_button("Mail program", mailto, help="Opens your mail program to answer from there.")
+        if reply.answer_message_id is not None:
+            state = ANSWER_STATES.get(reply.answer_status, reply.answer_status or "removed")
+            st.caption(
+                f"Answered from LeadScout: message {reply.answer_message_id}, {state}"
+                + (f" — {reply.answer_error}" if reply.answer_error else "")
+            )
+        elif reply.lead_id is not None and st.toggle("Write an answer", key=f"inbox_write_{reply.id}"):
+            with st.form(key=f"inbox_answer_{reply.id}"):
+                text = st.text_area(
+                    f"Your answer to {reply.from_address}",
+                    key=f"inbox_answer_text_{reply.id}",
+                    height=160,
+                    placeholder="Thanks for getting back to me…",
+                )
+                how = f"“{subject}”, in their thread" if reply.channel == "email" else "a text message"
+                st.caption(f"Goes out as {how}, through your sending settings, once.")
+                if st.form_submit_button(
+                    f"Send to {reply.from_address}", type="primary", key=f"inbox_send_answer_{reply.id}"
+                ):
+                    with show_errors():
+                        sent = answer.answer_reply(actor=actor, reply_id=reply.id, body=text)
+                        if sent.error:
+                            st.error(sent.error)
+                        else:
+                            st.toast(f"Answer to {who} {ANSWER_STATES.get(sent.status, sent.status)}")
+                            st.rerun()

@@ -100,6 +100,18 @@ def message_id_header(
     return f"<leadscout.{workspace_id}.{message_id}@{domain}>"
 
 
+def sent_message_id(message: Message, workspace_settings: Mapping[str, Any], settings: Settings) -> str:
+    """The Message-ID an email went out with (SMTP records it; otherwise ours, as composed)."""
+    if (message.provider_message_id or "").startswith("<leadscout."):
+        return message.provider_message_id or ""
+    return message_id_header(
+        workspace_id=message.workspace_id,
+        message_id=message.id,
+        workspace_settings=workspace_settings,
+        settings=settings,
+    )
+
+
 def outgoing_for(message: Message, contact: Contact, workspace: Workspace, settings: Settings) -> OutgoingMessage:
     """The ``OutgoingMessage`` for loaded rows (the .eml export shows exactly what would be sent)."""
     return compose_outgoing(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import aliased
 
 from core.actor import Actor
 from core.audit import audit
@@ -26,16 +27,27 @@ ACTION_TITLES = {
 }
 
 
-def _replies(actor: Actor) -> Select[Reply, str, str, str]:
+_Answer = aliased(Message)
+
+
+def _replies(actor: Actor) -> Select[Reply, str, str, str, str, str]:
     return (
-        select(Reply, Lead.name, Lead.domain, Message.subject)
+        select(Reply, Lead.name, Lead.domain, Message.subject, _Answer.status, _Answer.error)
         .outerjoin(Lead, Lead.id == Reply.lead_id)
         .outerjoin(Message, Message.id == Reply.message_id)
+        .outerjoin(_Answer, _Answer.id == Reply.answer_message_id)
         .where(Reply.workspace_id == actor.workspace_id)
     )
 
 
-def _view(reply: Reply, name: str | None, domain: str | None, message_subject: str | None) -> ReplyView:
+def _view(
+    reply: Reply,
+    name: str | None,
+    domain: str | None,
+    message_subject: str | None,
+    answer_status: str | None = None,
+    answer_error: str | None = None,
+) -> ReplyView:
     return ReplyView(
         id=reply.id,
         lead_id=reply.lead_id,
@@ -57,6 +69,9 @@ def _view(reply: Reply, name: str | None, domain: str | None, message_subject: s
         matched_by=reply.matched_by,
         received_at=reply.received_at,
         handled_at=reply.handled_at,
+        answer_message_id=reply.answer_message_id,
+        answer_status=answer_status or "",
+        answer_error=answer_error or "",
     )
 
 
@@ -84,7 +99,7 @@ def list_replies(
     uow = uow or UnitOfWork()
     with uow:
         rows = uow.session.execute(query.order_by(Reply.received_at.desc(), Reply.id.desc()).limit(limit)).all()
-        return [_view(reply, name, domain, subject) for reply, name, domain, subject in rows]
+        return [_view(*row) for row in rows]
 
 
 def count_open(*, actor: Actor, uow: UnitOfWork | None = None) -> dict[str, int]:
@@ -115,8 +130,7 @@ def get_reply_or_raise(*, actor: Actor, reply_id: int, uow: UnitOfWork | None = 
         row = uow.session.execute(_replies(actor).where(Reply.id == reply_id)).first()
         if row is None:
             raise NotFound(f"Reply {reply_id} does not exist in this workspace (it may have been removed).")
-        reply, name, domain, subject = row
-        return _view(reply, name, domain, subject)
+        return _view(*row)
 
 
 def set_reply_label(*, actor: Actor, reply_id: int, label: str, uow: UnitOfWork | None = None) -> ReplyView:

@@ -29,7 +29,7 @@ class Incoming:
     from_name: str
     to_addresses: tuple[str, ...]
     subject: str
-    message_id: str
+    message_id: str  # as written (source_key and the references are lower-cased for matching)
     in_reply_to: str
     references: tuple[str, ...]
     received_at: datetime
@@ -86,6 +86,9 @@ class ReplyView:
     matched_by: str
     received_at: datetime
     handled_at: datetime | None
+    answer_message_id: int | None = None  # our answer from the Inbox, and where it is
+    answer_status: str = ""
+    answer_error: str = ""
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,7 @@ def parse_mail(message: Message, *, source: str, fallback_key: str, received_at:
         from_name=from_name.strip()[:200],
         to_addresses=to_addresses,
         subject=_header(message, "subject")[:500],
-        message_id=message_ids[0] if message_ids else "",
+        message_id=(_MESSAGE_ID.findall(_header(message, "message-id")) or [""])[0][:512],  # as written
         in_reply_to=(_ids(_header(message, "in-reply-to")) or ("",))[0],
         references=_ids(_header(message, "references")),
         received_at=received_at or sent_at or utcnow(),

@@ -141,6 +141,7 @@ def record_incoming(
         channel="email",
         source=incoming.source,
         source_key=incoming.source_key[:512],
+        message_id_header=incoming.message_id,
         matched_by=found.matched_by,
         from_address=incoming.from_address[:320],
         from_name=incoming.from_name,

@@ -15,19 +15,10 @@ from core.config import Settings
 from core.db.models import Contact, Enrollment, Lead, Message, SequenceStep, Template, utcnow
 from core.errors import InvalidInput
 from core.outreach import templates
-from core.outreach.compose import message_id_header, refuse_unsendable_contact
+from core.outreach.compose import refuse_unsendable_contact, sent_message_id
 from core.outreach.context import lead_values, pick_contact
 
 _RE = re.compile(r"^\s*(re|aw|sv)\s*:\s*", re.IGNORECASE)
-
-
-def _thread_id(message: Message, ws: dict[str, Any], settings: Settings) -> str:
-    """The Message-ID the earlier email went out with (SMTP records it; otherwise ours, as composed)."""
-    if (message.provider_message_id or "").startswith("<leadscout."):
-        return message.provider_message_id or ""
-    return message_id_header(
-        workspace_id=message.workspace_id, message_id=message.id, workspace_settings=ws, settings=settings
-    )
 
 
 def _threading(
@@ -52,7 +43,7 @@ def _threading(
     )
     if not earlier:
         return own or subject, "", ""
-    ids = [_thread_id(m, ws, settings) for m in earlier]
+    ids = [sent_message_id(m, ws, settings) for m in earlier]
     return own or ("Re: " + _RE.sub("", earlier[0].subject))[:500], ids[-1], " ".join(ids)
 
 

@@ -40,7 +40,7 @@ from core.outreach import (
 )
 from core.outreach import service as outreach
 from core.permissions import PERMISSIONS, ROLES, allowed
-from core.replies import inbox
+from core.replies import answer, inbox
 from core.runs import analyses
 from core.runs import service as runs
 from core.scoring import outdated
@@ -185,6 +185,7 @@ CALLS: dict[str, list[Call]] = {
         lambda a: inbox.set_reply_label(actor=a, reply_id=NO, label="other"),
         lambda a: inbox.act_on_reply(actor=a, reply_id=NO, action="handled"),
         lambda a: inbox.read_mailbox_now(actor=a),
+        lambda a: answer.answer_reply(actor=a, reply_id=NO, body="Thanks!"),
     ],
     "sequence.view": [
         lambda a: sequences.list_sequences(actor=a),

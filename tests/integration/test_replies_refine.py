@@ -9,12 +9,12 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.background.schedule import PERIODIC
 from core.config import get_settings
 from core.db import UnitOfWork
-from core.db.models import Lead, Reply, Suppression
+from core.db.models import Lead, Reply, Suppression, utcnow
 from core.llm import OpenAILLM
 from core.replies import inbox
 from core.replies.refine import any_to_refine, refine_replies
@@ -26,6 +26,14 @@ from tests.integration.test_replies import dsn_for, reply_to, sent_world
 
 DECLINE_FOR_GOOD = "Thanks, but I'd rather not hear from your company again."
 REFERRAL = "I'm not the right person, Maria Lopez runs purchasing: maria@customer.example. She'd want a call."
+
+
+@pytest.fixture(autouse=True)
+def earlier_replies_read(database):
+    """The pass is deployment-wide: the replies other tests left in the database count as read already."""
+    with UnitOfWork() as uow:
+        uow.session.execute(update(Reply).where(Reply.llm_checked_at.is_(None)).values(llm_checked_at=utcnow()))
+        uow.commit()
 
 
 @pytest.fixture

@@ -33,23 +33,12 @@ from core.webhooks import service as webhooks
 from core.webhooks.delivery import deliver_due
 from tests.conftest import make_owner, unique
 from tests.fixtures.api_data import seeded_workspace
+from tests.fixtures.held_queue import HeldQueue
 from tests.fixtures.leads_data import make_lead
 from tests.fixtures.outreach_data import configure_workspace, draft_and_queue, settings_for
 from tests.fixtures.outreach_data import make_lead as make_contactable_lead
 from tests.fixtures.outreach_servers import SMTPServer
 from tests.fixtures.webhook_receiver import WebhookReceiver
-
-
-class HeldQueue:
-    """Jobs are recorded but nobody runs them, as when every worker is down: the test drives delivery."""
-
-    name = "embedded"
-
-    def enqueue(self, job_id, kind):
-        return None
-
-    def cancel_queued(self, rq_id):
-        return None
 
 
 def allow_loopback(monkeypatch, port: int) -> None:

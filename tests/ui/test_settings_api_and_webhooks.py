@@ -16,20 +16,9 @@ from core.leads import service as leads
 from core.webhooks import service as webhooks
 from core.webhooks.delivery import deliver_due
 from tests.conftest import unique
+from tests.fixtures.held_queue import HeldQueue
 from tests.fixtures.leads_data import make_lead
 from tests.fixtures.webhook_receiver import WebhookReceiver
-
-
-class HeldQueue:
-    """Jobs are recorded but not run: the test delivers itself."""
-
-    name = "embedded"
-
-    def enqueue(self, job_id, kind):
-        return None
-
-    def cancel_queued(self, rq_id):
-        return None
 
 
 def settings_page(actor) -> AppTest:
