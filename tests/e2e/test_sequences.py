@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from core.config import PROJECT_ROOT
 from tests.e2e.stack import run_stack
@@ -72,6 +72,7 @@ def test_enrol_names_the_skipped_then_pause_acts_on_the_contact_in_its_row(stack
         open_leads(page, stack)
         picker = page.get_by_role("combobox", name="Selected leads")
         for count, name in enumerate(("Seq Alpha", "Seq Beta", "Seq Gamma"), start=1):
+            expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=60_000)  # the last pick's run ended
             picker.click()
             page.get_by_role("option", name=f"{name} (#{ids[name]})").click()
             page.keyboard.press("Escape")
