@@ -10,7 +10,7 @@ from starlette.middleware import Middleware
 
 from api import problems, public
 from api.middleware import Idempotency, RateLimit, RefuseNul, RequestId
-from api.v1 import analyses, csv, leads, outreach, strategies, webhooks
+from api.v1 import analyses, csv, leads, outreach, replies, sequences, strategies, webhooks
 from core.body_limit import BodySizeLimit
 
 API_PATHS = ("/api/", "/unsubscribe", "/hooks/", "/healthz")  # what server.py hands to this application
@@ -117,6 +117,24 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, dict[str, str]]]] = {
         "GetDelivery": ("get_webhook_delivery", {"delivery_id": "$response.body#/0/id"}),
         "Redeliver": ("redeliver_webhook", {"delivery_id": "$response.body#/0/id"}),
     },
+    ("/api/v1/replies", "get", "200"): {
+        "GetReply": ("get_reply", {"reply_id": "$response.body#/0/id"}),
+        "RelabelReply": ("relabel_reply", {"reply_id": "$response.body#/0/id"}),
+        "ActOnReply": ("act_on_reply", {"reply_id": "$response.body#/0/id"}),
+        "AnswerReply": ("answer_reply", {"reply_id": "$response.body#/0/id"}),
+    },
+    ("/api/v1/sequences", "post", "201"): {
+        "GetSequence": ("get_sequence", {"sequence_id": "$response.body#/id"}),
+        "ReplaceSequence": ("replace_sequence", {"sequence_id": "$response.body#/id"}),
+        "SetSequenceStatus": ("set_sequence_status", {"sequence_id": "$response.body#/id"}),
+        "EnrolLeads": ("enrol_leads", {"sequence_id": "$response.body#/id"}),
+        "ListEnrollments": ("list_enrollments", {"sequence_id": "$response.body#/id"}),
+        "SequenceFunnel": ("sequence_funnel", {"sequence_id": "$response.body#/id"}),
+    },
+    ("/api/v1/sequences/{sequence_id}/enrollments", "get", "200"): {
+        "SetEnrollmentStatus": ("set_enrollment_status", {"enrollment_id": "$response.body#/0/id"}),
+        "RemoveEnrollment": ("remove_enrollment", {"enrollment_id": "$response.body#/0/id"}),
+    },
     ("/api/v1/suppressions", "post", "201"): {
         "RemoveSuppression": (
             "remove_suppression",
@@ -163,6 +181,8 @@ def create_app() -> FastAPI:
     v1.include_router(strategies.router)
     v1.include_router(outreach.router)
     v1.include_router(webhooks.router)
+    v1.include_router(replies.router)
+    v1.include_router(sequences.router)
     app.include_router(v1)
     app.include_router(public.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

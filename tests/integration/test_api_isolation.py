@@ -23,8 +23,10 @@ from api.app import create_app
 from core.apikeys import service as apikeys
 from core.config import get_settings
 from core.db import UnitOfWork
-from core.db.models import ApiKey, Job, Run, WebhookDelivery, WebhookEndpoint, utcnow
+from core.db.models import ApiKey, Enrollment, Job, Reply, Run, WebhookDelivery, WebhookEndpoint, utcnow
 from core.outreach import suppression
+from core.sequences import service as sequences
+from core.sequences.models import StepInput
 from tests.conftest import make_owner, unique
 from tests.fixtures.api_data import Seeded, seeded_workspace
 
@@ -42,6 +44,10 @@ class World:
     b_delivery: int = 0
     b_analysis: int = 0
     b_import: int = 0
+    a_sequence: int = 0
+    b_sequence: int = 0
+    b_enrollment: int = 0
+    b_reply: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,28 @@ def world(database):
                               headers={"Authorization": f"Bearer {b.key}"}).json()
     endpoint, delivery = _b_webhook(b)
     analysis, imported = _b_jobs(b)
+    b_sequence, b_enrollment, b_reply = _b_sequence_and_reply(b)
+    a_sequence = sequences.save_sequence(actor=a.actor, name=unique("a-seq"),
+                                         steps=[StepInput(channel="email", template_id=a.template_id)])
     return World(a=a, b=b, b_run=_b_run(b), b_address=address, b_version_strategy=versions[0]["strategy"],
-                 b_endpoint=endpoint, b_delivery=delivery, b_analysis=analysis, b_import=imported)
+                 b_endpoint=endpoint, b_delivery=delivery, b_analysis=analysis, b_import=imported,
+                 a_sequence=a_sequence, b_sequence=b_sequence, b_enrollment=b_enrollment, b_reply=b_reply)
+
+
+def _b_sequence_and_reply(b: Seeded) -> tuple[int, int, int]:
+    """B's sequence with one enrolled contact (a row as enrolment stores it) and a reply from one of B's leads."""
+    sequence_id = sequences.save_sequence(actor=b.actor, name=unique("b-seq"),
+                                          steps=[StepInput(channel="email", template_id=b.template_id)])
+    with UnitOfWork() as uow:
+        enrollment = Enrollment(workspace_id=b.actor.workspace_id, sequence_id=sequence_id, lead_id=b.lead_ids[1],
+                                status="active", next_position=1, next_due_at=utcnow() + timedelta(days=30))
+        reply = Reply(workspace_id=b.actor.workspace_id, lead_id=b.lead_ids[0], channel="email", source="file",
+                      source_key=f"<{unique('b-reply')}@example.test>", matched_by="sender",
+                      from_address="ada@b.example.test", subject="Re: Hello", body="Tell me more", full_body="Tell me more",
+                      label="interested", received_at=utcnow())
+        uow.session.add_all([enrollment, reply])
+        uow.commit()
+        return sequence_id, enrollment.id, reply.id
 
 
 def _b_jobs(b: Seeded) -> tuple[int, int]:
@@ -190,11 +216,40 @@ def table() -> list[Row]:
         Row("redeliver_webhook", "POST", lambda w, i: f"/api/v1/webhooks/deliveries/{i(w.b_delivery)}/redeliver"),
         Row("list_webhook_deliveries", "GET", lambda w, i: "/api/v1/webhooks/deliveries",
             params=lambda w, i: {"endpoint_id": i(w.b_endpoint)}),
+        # -- replies
+        Row("get_reply", "GET", lambda w, i: f"/api/v1/replies/{i(w.b_reply)}"),
+        Row("relabel_reply", "PATCH", lambda w, i: f"/api/v1/replies/{i(w.b_reply)}", lambda w, i: {"label": "other"}),
+        Row("act_on_reply", "POST", lambda w, i: f"/api/v1/replies/{i(w.b_reply)}/actions",
+            lambda w, i: {"action": "do_not_contact"}),
+        Row("answer_reply", "POST", lambda w, i: f"/api/v1/replies/{i(w.b_reply)}/answer", lambda w, i: {"body": "Hi"}),
+        Row("list_replies", "GET", lambda w, i: "/api/v1/replies",
+            params=lambda w, i: {"lead_id": i(w.b.lead_ids[0])}, expect_404=False),
+        # -- sequences
+        Row("get_sequence", "GET", lambda w, i: f"/api/v1/sequences/{i(w.b_sequence)}"),
+        Row("replace_sequence", "PUT", lambda w, i: f"/api/v1/sequences/{i(w.b_sequence)}",
+            lambda w, i: {"name": "from A", "steps": [{"channel": "email", "template_id": w.a.template_id}]}),
+        Row("set_sequence_status", "POST", lambda w, i: f"/api/v1/sequences/{i(w.b_sequence)}/status",
+            lambda w, i: {"status": "paused"}),
+        Row("enrol_leads", "POST", lambda w, i: f"/api/v1/sequences/{i(w.b_sequence)}/enrollments",
+            lambda w, i: {"lead_ids": [w.a.lead_ids[0]], "dry_run": True}),
+        Row("list_enrollments", "GET", lambda w, i: f"/api/v1/sequences/{i(w.b_sequence)}/enrollments"),
+        Row("sequence_funnel", "GET", lambda w, i: f"/api/v1/sequences/{i(w.b_sequence)}/funnel"),
+        Row("set_enrollment_status", "POST", lambda w, i: f"/api/v1/enrollments/{i(w.b_enrollment)}/status",
+            lambda w, i: {"status": "paused"}),
+        Row("remove_enrollment", "DELETE", lambda w, i: f"/api/v1/enrollments/{i(w.b_enrollment)}"),
+        Row("create_sequence", "POST", lambda w, i: "/api/v1/sequences",
+            lambda w, i: {"name": unique("s"), "steps": [{"channel": "email", "template_id": w.a.template_id}],
+                          "campaign_id": i(w.b.strategy_id)}),
+        Row("create_sequence", "POST", lambda w, i: "/api/v1/sequences",
+            lambda w, i: {"name": "same", "steps": [{"channel": "email", "template_id": i(w.b.template_id)}]},
+            expect_404=False),
+        Row("enrol_leads", "POST", lambda w, i: f"/api/v1/sequences/{w.a_sequence}/enrollments",
+            lambda w, i: {"lead_ids": [i(w.b.lead_ids[1])]}, expect_404=False),
     ]
 
 
 # Operations that take no id of anything: they read or create only in the key's workspace, checked below.
-NO_IDS = {"list_strategies", "create_strategy", "list_templates", "create_template", "add_suppression", "insights",
+NO_IDS = {"list_sequences", "list_strategies", "create_strategy", "list_templates", "create_template", "add_suppression", "insights",
           "list_webhook_endpoints", "create_webhook_endpoint", "start_analysis", "start_import"}
 
 
@@ -231,7 +286,10 @@ def _snapshot(client: TestClient, world: World) -> str:
               client.get(f"/api/v1/webhooks/deliveries/{world.b_delivery}", headers=headers).json(),
               client.get(f"/api/v1/analyses/{world.b_analysis}", headers=headers).json(),
               client.get(f"/api/v1/imports/{world.b_import}", headers=headers).json(),
-              client.get(f"/api/v1/imports/{world.b_import}/rejected.csv", headers=headers).text]
+              client.get(f"/api/v1/imports/{world.b_import}/rejected.csv", headers=headers).text,
+              client.get(f"/api/v1/sequences/{world.b_sequence}", headers=headers).json(),
+              client.get(f"/api/v1/sequences/{world.b_sequence}/enrollments", headers=headers).json(),
+              client.get(f"/api/v1/replies/{world.b_reply}", headers=headers).json()]
     return json.dumps(parts, sort_keys=True, default=str)
 
 
@@ -297,7 +355,7 @@ def test_operations_without_ids_see_and_make_only_the_keys_workspace(world):
 
 # -- scopes and dead keys, over every operation of the document ---------------------------------------------------
 
-SEND_OPERATIONS = {"send_messages"}
+SEND_OPERATIONS = {"send_messages", "answer_reply", "enrol_leads"}
 
 
 def _every_operation() -> list[tuple[str, str, str]]:
