@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 
 @pytest.fixture(autouse=True)
@@ -14,6 +16,17 @@ def _migrated(database: str) -> None:
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser(stack) -> Iterator[Browser]:
+    """One Chromium for a module's tests, once the module's own ``stack`` of processes is up."""
+    from tests.e2e.test_journey import LAUNCH_ARGS
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, text
 
 from core.config import PROJECT_ROOT
 from tests.e2e.stack import run_stack, schema_name
-from tests.e2e.test_journey import LAUNCH_ARGS, go, open_tab, shot, wait_text
+from tests.e2e.test_journey import go, open_tab, shot, wait_text
 from tests.fixtures.sites import generate_sites
 from tests.fixtures.strategy_answer import strategy_answer
 
@@ -90,14 +90,6 @@ def stack(tmp_path_factory):
     sites = generate_sites(3, seed=18, quirks=False)
     with run_stack(sites=sites, answer_for=answer_for, logs=tmp_path_factory.mktemp("e2e-clicks")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(stack) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @contextmanager

@@ -7,15 +7,13 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
 
 from core.config import PROJECT_ROOT
 from tests.e2e.stack import run_stack
 from tests.e2e.test_clicks import answer_for, seed, sign_in, sql, tab_of
-from tests.e2e.test_journey import LAUNCH_ARGS, go, wait_text
+from tests.e2e.test_journey import go, wait_text
 from tests.e2e.test_outreach_clicks import RULES_OPEN, extra
 from tests.fixtures.sites import generate_sites
 
@@ -39,14 +37,6 @@ def stack(tmp_path_factory):
     with run_stack(sites=generate_sites(1, seed=11, quirks=False), answer_for=answer_for,
                    logs=tmp_path_factory.mktemp("e2e-inbox")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(stack) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_a_double_click_on_send_answers_once_in_the_thread(stack, browser):

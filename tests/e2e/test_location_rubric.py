@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.e2e.stack import run_stack
 from tests.e2e.test_clicks import answer_for, open_leads, pick, seed, sign_in, sql, tab_of
-from tests.e2e.test_journey import LAUNCH_ARGS, go, wait_text
+from tests.e2e.test_journey import go, wait_text
 from tests.fixtures.sites import generate_sites
 
 
@@ -25,14 +24,6 @@ def stack(tmp_path_factory):
     sites = generate_sites(1, seed=13, quirks=False)
     with run_stack(sites=sites, answer_for=answer_for, logs=tmp_path_factory.mktemp("e2e-places")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(stack) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 PLACES = [

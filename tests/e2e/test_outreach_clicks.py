@@ -10,16 +10,15 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import expect
 
 from core.config import PROJECT_ROOT
 from tests.e2e.stack import run_stack
 from tests.e2e.test_clicks import answer_for, click_row, open_leads, pick, seed, sign_in, sql, tab_of
-from tests.e2e.test_journey import LAUNCH_ARGS, go, open_tab, wait_text
+from tests.e2e.test_journey import go, open_tab, wait_text
 from tests.fixtures.sites import generate_sites
 
 RULES_OPEN = {
@@ -62,14 +61,6 @@ def stack(tmp_path_factory):
     with run_stack(sites=generate_sites(1, seed=8, quirks=False), answer_for=answer_for,
                    logs=tmp_path_factory.mktemp("e2e-outreach")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(stack) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def extra(stack, account: dict[str, Any], *, rules: dict | None = None, messages: list[dict] = ()) -> dict[str, int]:

@@ -19,12 +19,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, text
 
 from core.config import PROJECT_ROOT
 from tests.e2e.stack import run_stack
-from tests.e2e.test_journey import LAUNCH_ARGS, go, open_tab, shot, wait_text
+from tests.e2e.test_journey import go, open_tab, shot, wait_text
 from tests.fixtures.sites import generate_sites
 
 PASSWORD = "a long password for e2e"
@@ -67,14 +67,6 @@ def stack(tmp_path_factory):
         sites=sites, answer_for=answer_for, logs=tmp_path_factory.mktemp("e2e-roles"), open_signup=False
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(stack) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @contextmanager
