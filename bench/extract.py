@@ -188,11 +188,18 @@ def real(folder: Path, with_peers: bool) -> None:
         allow_freezing_long_lived_objects()  # as a worker and the CLI do (the UI process does not)
     except ImportError:  # an older tree
         pass
-    fingerprints()  # compiled once per process; not a per-page cost
-    import newspaper.extractors.pubdate_extractor  # noqa: F401 - loaded once per process, on the first article
+    try:  # once per process, not a per-page cost: as the CLI does
+        from core.extract.profile import load_process_tables
+    except ImportError:  # an older tree
+        fingerprints()
+        import newspaper.extractors.pubdate_extractor  # noqa: F401
+    else:
+        load_process_tables()
 
     extract_page(pages[0])  # first-use caches
-    print(f"start-up (fingerprints compiled, newspaper4k loaded): {time.process_time() - started:.2f} s CPU")
+    print(
+        f"start-up (fingerprints compiled, newspaper4k and country tables loaded): {time.process_time() - started:.2f} s CPU"
+    )
     scores = {field: Score() for field in ("emails", "phones", "socials", "tech", "name")}
     times = []
     profiles = {}

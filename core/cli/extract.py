@@ -42,9 +42,10 @@ def run_extract(args: argparse.Namespace) -> int:
     from core.errors import LeadScoutError
     from core.extract.fingerprints import allow_freezing_long_lived_objects
     from core.extract.models import PageInput
-    from core.extract.profile import extract_page
+    from core.extract.profile import extract_page, load_process_tables
 
     allow_freezing_long_lived_objects()  # this process does nothing else
+    load_process_tables()
     try:
         jobs = _jobs(args)
     except (OSError, ValueError) as error:
