@@ -46,7 +46,7 @@ def extract_site(pages: Iterable[PageInput], *, region: str = "") -> SiteProfile
 
     ``region`` is the country the lead is known to be in (its stored country, or ``--region``): it reads phone
     numbers written without a country code, ahead of the address's country and the site's domain."""
-    parsed = [Page(p.url, p.html, p.headers) for p in pages]
+    parsed = [Page(p.url, p.html, p.headers, utf8=p.html_utf8) for p in pages]
     if not parsed:
         raise ValueError("extract_site needs at least one page")
     home = parsed[0]
