@@ -27,7 +27,7 @@ from pathlib import Path
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
-from ahocorasick_rs import AhoCorasick, Implementation
+from ahocorasick_rs import AhoCorasick, BytesAhoCorasick, Implementation
 
 from core.extract.fingerprint_rules import dom_rules, implied_names, js_rules
 
@@ -207,13 +207,39 @@ class Technology:
     website: str = ""
 
 
+@dataclass(frozen=True)
+class Anchors:
+    """One signal's anchors in two automata, over text and over ASCII bytes (an ASCII string is searched as its
+    bytes: a quarter faster, with no offsets to convert), and the patterns of each anchor, by its index."""
+
+    text: AhoCorasick
+    ascii: BytesAhoCorasick
+    patterns: list[tuple[Pattern, ...]]
+
+    @classmethod
+    def build(cls, table: dict[str, list[Pattern]]) -> Anchors:
+        """The automata of ``table`` (anchor -> patterns); a contiguous NFA is built in milliseconds and, on these
+        strings, searches as fast as the DFA."""
+        kind = Implementation.ContiguousNFA
+        return cls(
+            AhoCorasick(table, implementation=kind),
+            BytesAhoCorasick([anchor.encode() for anchor in table], implementation=kind),
+            [tuple(patterns) for patterns in table.values()],
+        )
+
+    def find(self, value: str) -> list[tuple[int, int, int]]:
+        """(anchor index, start, end) of every occurrence of every anchor, overlapping ones too, by their end."""
+        if value.isascii():  # no anchor with a non-ASCII character can occur in it
+            return self.ascii.find_matches_as_indexes(value.encode("ascii"), overlapping=True)
+        return self.text.find_matches_as_indexes(value, overlapping=True)
+
+
 @dataclass
 class Compiled:
-    """The whole set compiled: automata per signal (with the patterns of each anchor, by the anchor's index)
-    and the keyed patterns."""
+    """The whole set compiled: the anchors of each signal and the keyed patterns."""
 
     technologies: dict[str, Technology]
-    automata: dict[str, tuple[AhoCorasick, list[tuple[Pattern, ...]]]] = field(default_factory=dict)
+    automata: dict[str, Anchors] = field(default_factory=dict)
     unanchored: dict[str, list[Pattern]] = field(default_factory=dict)
     keyed: dict[str, dict[str, list[Pattern]]] = field(default_factory=dict)
     skipped: int = 0
@@ -473,9 +499,7 @@ def compile_set(technologies: dict[str, Any], categories: dict[str, Any]) -> Com
                 compiled.keyed.setdefault(signal, {}).setdefault(key, []).append(pattern)
     for signal, table in builders.items():
         if table:
-            # a contiguous NFA: built in milliseconds, and searches as fast as the DFA on these strings
-            automaton = AhoCorasick(table, implementation=Implementation.ContiguousNFA)
-            compiled.automata[signal] = (automaton, [tuple(patterns) for patterns in table.values()])
+            compiled.automata[signal] = Anchors.build(table)
     return compiled
 
 
@@ -551,14 +575,12 @@ HITS = 3  # occurrences of one anchor tried per string
 def candidates(compiled: Compiled, signal: str, value: str) -> Iterator[tuple[Pattern, str]]:
     """(pattern, text to test it on) for the patterns of ``signal`` whose anchor occurs in ``value``;
     in a long string the text is the window around the anchor, so a regex never scans a 1 MB script."""
-    matcher = compiled.automata.get(signal)
+    anchors = compiled.automata.get(signal)
     long = len(value) > LONG
-    if matcher is not None:
-        automaton, patterns_by_anchor = matcher
+    if anchors is not None:
         tries: dict[int, int] = {}
-        # every occurrence of every anchor, overlapping ones too, in the order of their end
-        for anchor, _start, end in automaton.find_matches_as_indexes(value, overlapping=True):
-            for pattern in patterns_by_anchor[anchor]:
+        for anchor, _start, end in anchors.find(value):
+            for pattern in anchors.patterns[anchor]:
                 key = id(pattern)
                 count = tries.get(key, 0)
                 if count >= (HITS if long else 1):
