@@ -46,6 +46,17 @@ from tests.fixtures.sites import FixtureSite, generate_sites  # noqa: E402
 MAX_BYTES = 2_000_000  # the crawler's default cap
 
 
+def page_input(url: str, body: bytes, content_type: str, truncated: bool = False) -> PageInput:
+    """What the crawler hands extraction: the decoded HTML and, when the body was UTF-8, its bytes."""
+    try:
+        from core.crawl.decode import read_html
+    except ImportError:  # an older tree (the "before" figures)
+        markup, _ = decode_html(body, content_type, truncated=truncated)
+        return PageInput(url=url, html=markup)
+    decoded = read_html(body, content_type, truncated=truncated)
+    return PageInput(url=url, html=decoded.text, html_utf8=decoded.utf8)
+
+
 def site_pages(site: FixtureSite) -> list[PageInput]:
     """The HTML pages a crawler would get from the site (200, HTML, within the size cap)."""
     pages = []
@@ -57,10 +68,11 @@ def site_pages(site: FixtureSite) -> list[PageInput]:
         if len(body) > MAX_BYTES:
             body = body[:MAX_BYTES]
         try:
-            markup, _ = decode_html(body, headers.get("Content-Type", ""), truncated=len(body) == MAX_BYTES)
+            pages.append(
+                page_input(f"http://{site.host}{path}", body, headers.get("Content-Type", ""), len(body) == MAX_BYTES)
+            )
         except LeadScoutError:
             continue
-        pages.append(PageInput(url=f"http://{site.host}{path}", html=markup))
     pages.sort(key=lambda p: (not p.url.endswith("/"), p.url))  # home page first
     return pages
 
@@ -179,8 +191,7 @@ def real(folder: Path, with_peers: bool) -> None:
     pages = []
     for line in (folder / "manifest.tsv").read_text().splitlines():
         path, _, url = line.partition("\t")
-        markup, _ = decode_html(Path(path).read_bytes(), "text/html")
-        pages.append(PageInput(url=url, html=markup))
+        pages.append(page_input(url, Path(path).read_bytes(), "text/html"))
     started = time.process_time()
     try:
         from core.extract.fingerprints import allow_freezing_long_lived_objects
@@ -188,11 +199,18 @@ def real(folder: Path, with_peers: bool) -> None:
         allow_freezing_long_lived_objects()  # as a worker and the CLI do (the UI process does not)
     except ImportError:  # an older tree
         pass
-    fingerprints()  # compiled once per process; not a per-page cost
-    import newspaper.extractors.pubdate_extractor  # noqa: F401 - loaded once per process, on the first article
+    try:  # once per process, not a per-page cost: as the CLI does
+        from core.extract.profile import load_process_tables
+    except ImportError:  # an older tree
+        fingerprints()
+        import newspaper.extractors.pubdate_extractor  # noqa: F401
+    else:
+        load_process_tables()
 
     extract_page(pages[0])  # first-use caches
-    print(f"start-up (fingerprints compiled, newspaper4k loaded): {time.process_time() - started:.2f} s CPU")
+    print(
+        f"start-up (fingerprints compiled, newspaper4k and country tables loaded): {time.process_time() - started:.2f} s CPU"
+    )
     scores = {field: Score() for field in ("emails", "phones", "socials", "tech", "name")}
     times = []
     profiles = {}

@@ -38,13 +38,14 @@ def _jobs(args: argparse.Namespace) -> list[tuple[Path, str]]:
 
 def run_extract(args: argparse.Namespace) -> int:
     """Print one JSON SiteProfile per file; unreadable files are reported on stderr."""
-    from core.crawl.decode import decode_html
+    from core.crawl.decode import read_html
     from core.errors import LeadScoutError
     from core.extract.fingerprints import allow_freezing_long_lived_objects
     from core.extract.models import PageInput
-    from core.extract.profile import extract_page
+    from core.extract.profile import extract_page, load_process_tables
 
     allow_freezing_long_lived_objects()  # this process does nothing else
+    load_process_tables()
     try:
         jobs = _jobs(args)
     except (OSError, ValueError) as error:
@@ -60,11 +61,12 @@ def run_extract(args: argparse.Namespace) -> int:
             fail(f"{path}: {error.strerror or error}")
             continue
         try:
-            markup, _encoding = decode_html(body, "text/html")
+            decoded = read_html(body, "text/html")
         except LeadScoutError as error:
             failures += 1
             fail(f"{path}: {error}")
             continue
-        profile = extract_page(PageInput(url=url, html=markup), region=args.region.upper())
+        page = PageInput(url=url, html=decoded.text, html_utf8=decoded.utf8)
+        profile = extract_page(page, region=args.region.upper())
         print(json.dumps(profile.as_json(file=str(path)), ensure_ascii=False))
     return 1 if failures else 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 import zlib
+from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
 from charset_normalizer.md import mess_ratio
@@ -83,25 +84,36 @@ def _codec(name: str | None) -> str | None:
         return None
 
 
-def _strict_utf8(body: bytes, truncated: bool) -> str | None:
+@dataclass(frozen=True)
+class DecodedHtml:
+    """An HTML body decoded; ``utf8`` is ``text`` in UTF-8 when the body was exactly that (its own bytes, which
+    the HTML parser reads as they are instead of the text encoded again), else None."""
+
+    text: str
+    encoding: str
+    utf8: bytes | None = None
+
+
+def _strict_utf8(body: bytes, truncated: bool) -> DecodedHtml | None:
     try:
-        return body.decode("utf-8")
+        return DecodedHtml(body.decode("utf-8"), "utf-8", body)
     except UnicodeDecodeError as exc:
         # A body cut at the cap may end inside a multi-byte character: drop that tail only.
         if truncated and exc.start >= len(body) - 3 and exc.reason == "unexpected end of data":
-            return body[: exc.start].decode("utf-8", errors="strict")
+            kept = body[: exc.start]
+            return DecodedHtml(kept.decode("utf-8", errors="strict"), "utf-8", kept)
         return None
 
 
-def decode_html(body: bytes, content_type: str = "", *, truncated: bool = False) -> tuple[str, str]:
+def read_html(body: bytes, content_type: str = "", *, truncated: bool = False) -> DecodedHtml:
     """Decode an HTML body: strict UTF-8, then the declared charset, then detection; never garbage."""
     if body.startswith(codecs.BOM_UTF8):
         body = body[3:]
     elif body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return body.decode("utf-16", errors="replace"), "utf-16"
-    text = _strict_utf8(body, truncated)
-    if text is not None:
-        return text, "utf-8"
+        return DecodedHtml(body.decode("utf-16", errors="replace"), "utf-16")
+    strict = _strict_utf8(body, truncated)
+    if strict is not None:
+        return strict
     meta = _META_CHARSET.search(body[:4096])
     for declared in (declared_charset(content_type), meta.group(1).decode("ascii") if meta else None):
         codec = _codec(declared)
@@ -113,9 +125,15 @@ def decode_html(body: bytes, content_type: str = "", *, truncated: bool = False)
             continue
         # Single-byte charsets decode anything; only keep the result when it reads as text.
         if mess_ratio(text[:20000], maximum_threshold=1.0) <= MAX_MESS:
-            return text, codec
+            return DecodedHtml(text, codec)
     best = from_bytes(body[:200_000]).best()
     if best is None or best.chaos > 0.2:
         raise CrawlError("the page's character encoding could not be determined")
     codec = _codec(best.encoding) or best.encoding
-    return body.decode(codec, errors="replace"), codec
+    return DecodedHtml(body.decode(codec, errors="replace"), codec)
+
+
+def decode_html(body: bytes, content_type: str = "", *, truncated: bool = False) -> tuple[str, str]:
+    """(text, encoding) of an HTML body, as ``read_html`` decodes it."""
+    decoded = read_html(body, content_type, truncated=truncated)
+    return decoded.text, decoded.encoding

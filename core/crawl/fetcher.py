@@ -16,9 +16,10 @@ from core.crawl.decode import (
     HTML_TYPES,
     SNIFFABLE_TYPES,
     CappedGunzip,
-    decode_html,
+    DecodedHtml,
     is_html_response,
     media_type,
+    read_html,
 )
 from core.crawl.gates import HostGates
 from core.crawl.h1 import StreamConnector
@@ -238,20 +239,30 @@ class Fetcher:
         if not html_only:
             return _Attempt(result)
         # Decoding and the nesting scan are linear but slow for a 2 MB page: off the event loop.
-        text, charset, note = await asyncio.to_thread(
+        decoded, note = await asyncio.to_thread(
             _decode_within_nesting, body, base.content_type, truncated, self.config.max_nesting
         )
-        return _Attempt(replace(result, text=text, encoding=charset, truncated=truncated or bool(note), note=note))
+        return _Attempt(
+            replace(
+                result,
+                text=decoded.text,
+                text_utf8=decoded.utf8,
+                encoding=decoded.encoding,
+                truncated=truncated or bool(note),
+                note=note,
+            )
+        )
 
 
-def _decode_within_nesting(body: bytes, content_type: str, truncated: bool, limit: int) -> tuple[str, str, str]:
-    """The page's text, cut where it nests deeper than ``limit`` (parsing cost grows with depth)."""
-    text, charset = decode_html(body, content_type, truncated=truncated)
-    cut = nesting_cut(text, limit)
+def _decode_within_nesting(body: bytes, content_type: str, truncated: bool, limit: int) -> tuple[DecodedHtml, str]:
+    """The page decoded, cut where it nests deeper than ``limit`` (parsing cost grows with depth), and the note
+    that says so ('' when whole)."""
+    decoded = read_html(body, content_type, truncated=truncated)
+    cut = nesting_cut(decoded.text, limit)
     if cut is None:
-        return text, charset, ""
-    note = f"cut at character {cut:,} of {len(text):,}: the page nests deeper than {limit:,} elements"
-    return text[:cut], charset, note
+        return decoded, ""
+    note = f"cut at character {cut:,} of {len(decoded.text):,}: the page nests deeper than {limit:,} elements"
+    return DecodedHtml(decoded.text[:cut], decoded.encoding), note
 
 
 async def _take_location_aside(response: httpx.Response) -> None:

@@ -78,6 +78,7 @@ class FetchResult:
     status: int | None
     text: str | None = None
     body: bytes = b""
+    text_utf8: bytes | None = None  # ``text`` in UTF-8 when the body was exactly that (the parser reads it as is)
     content_type: str = ""
     encoding: str = ""
     truncated: bool = False
@@ -110,6 +111,7 @@ class FetchedPage:
     etag: str | None = None
     last_modified: str | None = None
     content_hash: str | None = None
+    html_utf8: bytes | None = None  # ``html`` in UTF-8 when the body was exactly that (the parser reads it as is)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ def save_pages(uow: UnitOfWork, *, workspace_id: int, lead_id: int, pages: Itera
         row = stored.get(page.url[:2048])
         if row is not None and row.content_hash == page.content_hash:
             continue
-        html_gz = gzip.compress(page.html.encode("utf-8"), compresslevel=6)
+        utf8 = page.html_utf8 if page.html_utf8 is not None else page.html.encode("utf-8")
+        html_gz = gzip.compress(utf8, compresslevel=6)
         if row is None:
             row = Page(workspace_id=workspace_id, lead_id=lead_id, url=page.url[:2048])
             uow.session.add(row)

@@ -54,6 +54,7 @@ def _page(result: FetchResult, kind: str) -> FetchedPage | None:
         etag=result.etag,
         last_modified=result.last_modified,
         content_hash=result.content_hash,
+        html_utf8=result.text_utf8,
     )
 
 

@@ -264,8 +264,9 @@ def extract_address(page: Page) -> tuple[Fact, str] | None:
     return None
 
 
-# the lookahead lets the engine skip to the next digit or capital instead of trying both branches everywhere
-_POSTCODE_ANYWHERE = re.compile(r"(?=[\dA-Z])(?:\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})")
+# ``\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}`` (same matches) with its first character as a set: the engine
+# skips to the next digit or capital letter in C instead of trying both branches everywhere
+_POSTCODE_ANYWHERE = re.compile(r"[\dA-Z](?:(?<=\d)\d{3,4}|(?<=[A-Z])[A-Z]?\d[A-Z\d]? ?\d[A-Z]{2})")
 
 
 def _address_windows(text: str) -> list[str]:

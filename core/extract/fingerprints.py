@@ -9,7 +9,9 @@ wrong technology, e.g. Google Analytics 4's ``gtag/js?id=G-`` read as Google Tag
 Matching: every pattern gets the literal strings that any match of it must contain (its *anchors*); an
 Aho-Corasick automaton per signal finds which anchors occur in a page's strings, and only the patterns
 whose anchor occurs are tested with their regular expression. Patterns without an anchor of three or
-more characters are tested on every string of their signal (few of them).
+more characters are tested on every string of their signal (few of them). The automata are ahocorasick_rs's
+(the Rust ``aho-corasick`` crate): on the 34 KB of inline script of an average real page it is 3.5 times as
+fast as pyahocorasick, whose trie looks each character up among a node's children one by one.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
-import ahocorasick
+from ahocorasick_rs import AhoCorasick, BytesAhoCorasick, Implementation
 
 from core.extract.fingerprint_rules import dom_rules, implied_names, js_rules
 
@@ -205,12 +207,39 @@ class Technology:
     website: str = ""
 
 
+@dataclass(frozen=True)
+class Anchors:
+    """One signal's anchors in two automata, over text and over ASCII bytes (an ASCII string is searched as its
+    bytes: a quarter faster, with no offsets to convert), and the patterns of each anchor, by its index."""
+
+    text: AhoCorasick
+    ascii: BytesAhoCorasick
+    patterns: list[tuple[Pattern, ...]]
+
+    @classmethod
+    def build(cls, table: dict[str, list[Pattern]]) -> Anchors:
+        """The automata of ``table`` (anchor -> patterns); a contiguous NFA is built in milliseconds and, on these
+        strings, searches as fast as the DFA."""
+        kind = Implementation.ContiguousNFA
+        return cls(
+            AhoCorasick(table, implementation=kind),
+            BytesAhoCorasick([anchor.encode() for anchor in table], implementation=kind),
+            [tuple(patterns) for patterns in table.values()],
+        )
+
+    def find(self, value: str) -> list[tuple[int, int, int]]:
+        """(anchor index, start, end) of every occurrence of every anchor, overlapping ones too, by their end."""
+        if value.isascii():  # no anchor with a non-ASCII character can occur in it
+            return self.ascii.find_matches_as_indexes(value.encode("ascii"), overlapping=True)
+        return self.text.find_matches_as_indexes(value, overlapping=True)
+
+
 @dataclass
 class Compiled:
-    """The whole set compiled: automata per signal and the keyed patterns."""
+    """The whole set compiled: the anchors of each signal and the keyed patterns."""
 
     technologies: dict[str, Technology]
-    automata: dict[str, Any] = field(default_factory=dict)
+    automata: dict[str, Anchors] = field(default_factory=dict)
     unanchored: dict[str, list[Pattern]] = field(default_factory=dict)
     keyed: dict[str, dict[str, list[Pattern]]] = field(default_factory=dict)
     skipped: int = 0
@@ -469,12 +498,8 @@ def compile_set(technologies: dict[str, Any], categories: dict[str, Any]) -> Com
             else:
                 compiled.keyed.setdefault(signal, {}).setdefault(key, []).append(pattern)
     for signal, table in builders.items():
-        automaton = ahocorasick.Automaton()
-        for anchor, patterns in table.items():
-            automaton.add_word(anchor, tuple(patterns))
         if table:
-            automaton.make_automaton()
-            compiled.automata[signal] = automaton
+            compiled.automata[signal] = Anchors.build(table)
     return compiled
 
 
@@ -550,17 +575,18 @@ HITS = 3  # occurrences of one anchor tried per string
 def candidates(compiled: Compiled, signal: str, value: str) -> Iterator[tuple[Pattern, str]]:
     """(pattern, text to test it on) for the patterns of ``signal`` whose anchor occurs in ``value``;
     in a long string the text is the window around the anchor, so a regex never scans a 1 MB script."""
-    automaton = compiled.automata.get(signal)
+    anchors = compiled.automata.get(signal)
     long = len(value) > LONG
-    if automaton is not None:
+    if anchors is not None:
         tries: dict[int, int] = {}
-        for end, patterns in automaton.iter(value):
-            for pattern in patterns:
+        for anchor, _start, end in anchors.find(value):
+            for pattern in anchors.patterns[anchor]:
                 key = id(pattern)
                 count = tries.get(key, 0)
                 if count >= (HITS if long else 1):
                     continue
                 tries[key] = count + 1
-                yield pattern, (value[max(0, end - WINDOW) : end + WINDOW] if long else value)
+                last = end - 1  # the anchor's last character
+                yield pattern, (value[max(0, last - WINDOW) : last + WINDOW] if long else value)
     for pattern in compiled.unanchored.get(signal, ()):
         yield pattern, value[: LONG * 8]

@@ -89,6 +89,12 @@ def _names() -> dict[str, str]:
     return names
 
 
+def load_tables() -> None:
+    """Build the country-name and state tables now rather than on the first address read (once per process)."""
+    _names()
+    _states()
+
+
 @lru_cache(maxsize=4096)
 def country_code(text: str) -> str:
     """The ISO alpha-2 code ``text`` names ("UK", "gb", "United Kingdom", "Deutschland" ...), or ''."""

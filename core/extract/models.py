@@ -27,12 +27,16 @@ class Post:
 
 @dataclass(frozen=True)
 class PageInput:
-    """A fetched page handed to extraction: where it came from, its HTML and response headers."""
+    """A fetched page handed to extraction: where it came from, its HTML and response headers.
+
+    ``html_utf8`` is the same HTML as UTF-8 bytes when the caller holds them (a body that arrived in UTF-8):
+    the parser reads UTF-8, and encoding ``html`` again costs 0.1-0.2 ms on an average real page."""
 
     url: str
     html: str
     headers: tuple[tuple[str, str], ...] = ()
     kind: str = ""
+    html_utf8: bytes | None = None
 
 
 @dataclass

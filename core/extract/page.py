@@ -38,11 +38,14 @@ def squash(text: str) -> str:
 class Page:
     """A page parsed with selectolax (lexbor); every property is computed lazily and cached."""
 
-    def __init__(self, url: str, markup: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
+    def __init__(
+        self, url: str, markup: str, headers: tuple[tuple[str, str], ...] = (), *, utf8: bytes | None = None
+    ) -> None:
+        """``utf8``, when given, is ``markup`` encoded in UTF-8: the parser reads it as it is."""
         self.url = url
         self.markup = markup
         self.headers = {k.lower(): v for k, v in headers}
-        self.tree = LexborHTMLParser(markup)
+        self.tree = LexborHTMLParser(utf8 if utf8 is not None else markup)
 
     @cached_property
     def json_ld(self) -> list[dict[str, Any]]:

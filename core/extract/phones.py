@@ -21,7 +21,9 @@ _KEYWORD = re.compile(
 _PRICE = re.compile(r"[$€£¥]|\b(eur|usd|gbp)\b", re.IGNORECASE)
 # A run of digits and separators long enough to hold a phone number: libphonenumber's matcher only reads
 # the text around such runs (it is slow on long text, and most of a page has no number in it).
-_DIGIT_RUN = re.compile(r"(?=[+(\d])[+(]?\d[\d ().\-/]{5,28}\d")  # the lookahead: skip to a candidate start
+# ``[+(]?\d[\d ().\-/]{5,28}\d`` (same matches) opened by a character set: the engine skips to the next
+# candidate start in C (a pattern that opens with a lookahead or an optional item is tried at every position)
+_DIGIT_RUN = re.compile(r"[+(\d](?:(?<=[+(])\d)?(?<=\d)[\d ().\-/]{5,28}\d")
 MAX_WINDOWS = 200
 # a catalogue number, not a phone: reference lists (an encyclopedia page has hundreds) cost libphonenumber most
 _IDENTIFIER_BEFORE = re.compile(r"\b(?:ISBN(?:-1[03])?|ISSN|PMID|PMC|OCLC|JSTOR|S2CID|LCCN|doi|Bibcode)[\s:]*$")

@@ -12,7 +12,8 @@ from core.extract.company import (
     extract_opening_hours,
 )
 from core.extract.emails import extract_emails, is_role_address
-from core.extract.location import split_location
+from core.extract.fingerprints import fingerprints
+from core.extract.location import load_tables, split_location
 from core.extract.models import Fact, PageInput, SiteProfile
 from core.extract.page import Page
 from core.extract.people import Person, extract_people
@@ -25,6 +26,16 @@ from core.zones import single_zone
 SOCIAL_ORDER = ("linkedin", "facebook", "instagram", "x", "youtube", "tiktok")
 
 
+def load_process_tables() -> None:
+    """Load what extraction keeps for the life of the process, so that no page pays for it: the country names
+    and states, newspaper4k's date extractor, and the fingerprints last (compiling them freezes what is alive
+    then, where the process allows it). For processes that do nothing but extraction (the CLI, the bench)."""
+    load_tables()
+    import newspaper.extractors.pubdate_extractor  # noqa: F401, PLC0415 - 0.6 s to load, kept out of the UI's import
+
+    fingerprints()
+
+
 def extract_page(page_input: PageInput, *, region: str = "") -> SiteProfile:
     """Extraction on a single page (what ``python -m core extract`` prints per file)."""
     return extract_site([page_input], region=region)
@@ -35,7 +46,7 @@ def extract_site(pages: Iterable[PageInput], *, region: str = "") -> SiteProfile
 
     ``region`` is the country the lead is known to be in (its stored country, or ``--region``): it reads phone
     numbers written without a country code, ahead of the address's country and the site's domain."""
-    parsed = [Page(p.url, p.html, p.headers) for p in pages]
+    parsed = [Page(p.url, p.html, p.headers, utf8=p.html_utf8) for p in pages]
     if not parsed:
         raise ValueError("extract_site needs at least one page")
     home = parsed[0]

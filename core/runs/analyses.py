@@ -116,7 +116,11 @@ def crawl_and_extract(url: str, *, settings: Settings | None = None) -> tuple[Si
     """Crawl the site as a run does and extract its merged profile (None when no page could be fetched)."""
     settings = settings or get_settings()
     site = crawl_site(url, settings=settings, resolver=resolver_from_settings(settings.crawl_resolve))
-    pages = [PageInput(url=p.final_url or p.url, html=p.html or "", kind=p.kind) for p in site.pages if p.html]
+    pages = [
+        PageInput(url=p.final_url or p.url, html=p.html, kind=p.kind, html_utf8=p.html_utf8)
+        for p in site.pages
+        if p.html
+    ]
     return site, (extract_site(pages).as_json() if pages else None)
 
 

@@ -176,7 +176,10 @@ def store_site(*, workspace_id: int, run_id: int, campaign_id: int | None, domai
             select(Lead.country).where(Lead.workspace_id == workspace_id, Lead.domain == domain)
         )
         profile = extract_site(
-            [PageInput(url=p.final_url or p.url, html=p.html or "", kind=p.kind) for p in html_pages],
+            [
+                PageInput(url=p.final_url or p.url, html=p.html or "", kind=p.kind, html_utf8=p.html_utf8)
+                for p in html_pages
+            ],
             region=known_country or "",
         )
         _after_step("extracted")

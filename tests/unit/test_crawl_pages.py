@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from core.crawl.decode import CappedGunzip, decode_html, is_html_response
+from core.crawl.decode import CappedGunzip, decode_html, is_html_response, read_html
 from core.crawl.select import choose_pages, classify, extract_links, parse_sitemap
 from core.errors import CrawlError
 from core.retry import parse_retry_after
@@ -21,6 +21,30 @@ def test_decoding_order_utf8_then_declared_then_detected() -> None:
     assert codec == "cp1251" and "компания" in text
     cut = "añb".encode()[:2]  # body truncated inside a multi-byte character
     assert decode_html(cut, truncated=True) == ("a", "utf-8")
+
+
+def test_the_utf8_bytes_are_kept_only_when_they_are_exactly_the_text() -> None:
+    body = "<p>Größe</p>".encode()
+    assert read_html(body).utf8 is body
+    assert read_html(b"\xef\xbb\xbf" + body).utf8 == body  # without the byte-order mark, like the text
+    cut = "<p>añb".encode()[:5]  # truncated inside a multi-byte character: the bytes lose that tail too
+    assert read_html(cut, truncated=True).utf8 == b"<p>a"
+    german = "<p>Über uns: Familienunternehmen aus München, Größe und Qualität.</p>".encode("cp1252")
+    assert read_html(german, "text/html; charset=windows-1252").utf8 is None
+    assert read_html("<p>Größe</p>".encode("utf-16")).utf8 is None
+    for decoded in (read_html(body), read_html(cut, truncated=True)):
+        assert decoded.utf8 is not None and decoded.utf8.decode("utf-8") == decoded.text
+
+
+def test_a_page_cut_for_its_nesting_keeps_no_utf8_bytes() -> None:
+    from core.crawl.fetcher import _decode_within_nesting
+
+    whole = "<p>Größe</p>".encode()
+    decoded, note = _decode_within_nesting(whole, "text/html", False, 1000)
+    assert (decoded.utf8, note) == (whole, "")
+    deep = ("<div>" * 50 + "ü").encode()
+    decoded, note = _decode_within_nesting(deep, "text/html", False, 10)
+    assert note and decoded.utf8 is None and len(decoded.text) < len(deep.decode())
 
 
 def test_undecodable_bytes_are_refused_not_garbled() -> None:

@@ -287,6 +287,20 @@ def test_pages_in_german_french_and_spanish():
     assert (es.language, es.phones) == ("es", ["+34933123456"])
 
 
+def test_the_pages_utf8_bytes_give_the_same_profile_as_its_text():
+    html = (
+        '<html lang="de"><head><title>Müller & Söhne GmbH – Kontakt</title></head><body><h2>Kontakt</h2>'
+        "<address>Hauptstraße 5, 10115 Berlin</address><p>E-Mail: vertrieb@müller.de, büro@mueller.de, "
+        "Tel.: +49 (0)30 123 456 78 — Öffnungszeiten Mo-Fr 9-17 Uhr</p>"
+        '<a href="https://www.linkedin.com/company/müller-söhne">LinkedIn</a></body></html>'
+    )
+    url = "https://mueller.de/kontakt"
+    from_text = extract_site([PageInput(url=url, html=html)])
+    from_bytes = extract_site([PageInput(url=url, html=html, html_utf8=html.encode("utf-8"))])
+    assert from_bytes == from_text
+    assert from_text.phones == ["+493012345678"] and from_text.opening_hours
+
+
 def test_nothing_is_invented_on_a_page_without_contacts():
     html = "<html><head><title>About</title></head><body><p>We roast coffee since 1998. Our team of 12 loves beans.</p></body></html>"
     profile = profile_of(html)

@@ -1,0 +1,35 @@
+"""The whole-text scanners of extraction are written so that the regex engine can skip to a candidate in C
+(one opening character set); each must find exactly what its plain spelling finds."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from core.extract.company import _POSTCODE_ANYWHERE
+from core.extract.emails import _AT_MARKER
+from core.extract.phones import _DIGIT_RUN
+
+PLAIN = {
+    "digit runs": (_DIGIT_RUN, re.compile(r"[+(]?\d[\d ().\-/]{5,28}\d")),
+    "at markers": (_AT_MARKER, re.compile(r"@|[\[({<]\s*at\s*[\])}>]", re.IGNORECASE)),
+    "postcodes": (_POSTCODE_ANYWHERE, re.compile(r"\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}")),
+}
+# the characters the patterns turn on, some that look like them (other digits, the Kelvin sign), and filler
+ALPHABET = "+(0123456789٣ ().-/@[{<]})>aAtTKkWN\u212a x\n"
+
+
+def spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    return [match.span() for match in pattern.finditer(text)]
+
+
+@settings(max_examples=3000)
+@given(st.text(alphabet=ALPHABET, max_size=80))
+@example("Tel. +49 (0)30 1234567, Fax (030) 1234-568")
+@example("info [at] example.de, sales(AT)example.de, a @ b, < at >")
+@example("10115 Berlin, London NW1 6XE, SW1A1AA, 2019 2020 12345")
+def test_scanners_find_what_their_plain_spelling_finds(text: str) -> None:
+    for name, (fast, plain) in PLAIN.items():
+        assert spans(fast, text) == spans(plain, text), name
