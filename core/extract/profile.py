@@ -31,7 +31,8 @@ def load_process_tables() -> None:
     and states, newspaper4k's date extractor, and the fingerprints last (compiling them freezes what is alive
     then, where the process allows it). For processes that do nothing but extraction (the CLI, the bench)."""
     load_tables()
-    import newspaper.extractors.pubdate_extractor  # noqa: F401, PLC0415 - 0.6 s to load, kept out of the UI's import
+    # imported here: 0.6 s to load, kept out of the UI's import
+    import newspaper.extractors.pubdate_extractor  # noqa: F401, PLC0415
 
     fingerprints()
 
