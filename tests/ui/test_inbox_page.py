@@ -7,13 +7,12 @@ from email.message import EmailMessage
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from core.background.runners import current_runner
 from core.config import PROJECT_ROOT
 from core.db import UnitOfWork
 from core.db.models import Lead, Message
 from core.replies.service import record_raw_mail
 from tests.conftest import unique
-from tests.fixtures.held_queue import HeldQueue
+from tests.fixtures.held_queue import hold_every_job
 from tests.fixtures.outreach_data import configure_workspace, draft_and_queue, make_lead
 
 
@@ -87,7 +86,7 @@ def test_read_now_without_a_mailbox_says_what_to_set(owner):
     assert "Set IMAP_HOST" in at.error[0].value
 
 
-def test_an_answer_written_on_the_page_goes_to_the_outbox_once_in_the_thread(owner):
+def test_an_answer_written_on_the_page_goes_to_the_outbox_once_in_the_thread(owner, monkeypatch):
     configure_workspace(owner)
     address = f"{unique('di')}@customer.example"
     lead_id, message_id = sent_message(owner, address)
@@ -95,11 +94,8 @@ def test_an_answer_written_on_the_page_goes_to_the_outbox_once_in_the_thread(own
     at = page(owner)
     at.toggle(key=f"inbox_write_{reply_id}").set_value(True).run()
     at.text_area(key=f"inbox_answer_text_{reply_id}").input("49 EUR a month.")
-    token = current_runner.set(HeldQueue())  # the send job is recorded; no SMTP server is needed here
-    try:
-        at.button(key=f"inbox_send_answer_{reply_id}").click().run()
-    finally:
-        current_runner.reset(token)
+    hold_every_job(monkeypatch)  # the send job is recorded and stays queued; no SMTP server is needed here
+    at.button(key=f"inbox_send_answer_{reply_id}").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert any(f"Answer to {address} being sent" in toast.value for toast in at.toast)
