@@ -5,6 +5,11 @@ reading got to — the folder's UIDVALIDITY and the last UID — is stored in ``
 moved forward in the same transaction that stores the mails, so a crash or a restart neither skips
 nor repeats one. When the server renumbers the folder (a new UIDVALIDITY) it is read again from the
 start, and each mail's Message-ID keeps what was already stored from being stored twice.
+
+"The start" is a day before the first email LeadScout sent, not the folder's first mail: the sending
+mailbox is often a person's everyday mailbox, and its years of older mail cannot be answers to us (read
+whole, they would fill the Inbox with thousands of unrelated mails). Before anything is sent, nothing
+is read.
 """
 
 from __future__ import annotations
@@ -13,19 +18,20 @@ import logging
 import ssl
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
-from core.db.models import MailboxCursor, utcnow
+from core.db.models import MailboxCursor, Message, utcnow
 from core.errors import MailboxError
-from core.replies.match import prefetch
+from core.replies.match import SENT_STATUSES, prefetch
 from core.replies.models import PollResult
 from core.replies.parse import message_from_bytes, parse_mail
 from core.replies.service import record_incoming, stored_keys
@@ -98,6 +104,16 @@ def _locked_cursor(uow: UnitOfWork, mailbox: str) -> MailboxCursor:
     return cursor
 
 
+def first_send_day(session: Session) -> date | None:
+    """The day before the first email LeadScout sent (created, so never later than sent), or None."""
+    first = session.scalar(
+        select(func.min(Message.created_at)).where(
+            Message.channel == "email", Message.status.in_((*SENT_STATUSES, "sending"))
+        )
+    )
+    return None if first is None else first.date() - timedelta(days=1)
+
+
 def _store_chunk(mailbox: str, uidvalidity: int, fetched: dict[int, dict[bytes, Any]]) -> tuple[int, int, int]:
     """Store one fetched chunk and move the cursor, in one transaction: (recorded, duplicates, last uid)."""
     recorded = duplicates = 0
@@ -155,8 +171,16 @@ def read_new_mail(client: Mailbox, *, mailbox: str, folder: str = "INBOX", chunk
                 )
             cursor.uidvalidity, cursor.last_uid = uidvalidity, 0
         last_uid = cursor.last_uid
+        since = first_send_day(uow.session) if last_uid == 0 else None
         uow.commit()
-    uids = sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
+    older = 0
+    if last_uid > 0:
+        uids = sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
+    elif since is None:  # nothing sent yet, so nothing here answers us; the next read looks again
+        uids, older = [], int(status.get(b"EXISTS", 0))
+    else:  # SINCE compares the date the server received a mail, in the server's time zone: a day early
+        uids = sorted(client.search(["SINCE", since]))
+        older = max(0, int(status.get(b"EXISTS", 0)) - len(uids))
     recorded = duplicates = 0
     for start in range(0, len(uids), chunk):
         batch = uids[start : start + chunk]
@@ -171,6 +195,7 @@ def read_new_mail(client: Mailbox, *, mailbox: str, folder: str = "INBOX", chunk
         last_uid=last_uid,
         uidvalidity=uidvalidity,
         reset=reset,
+        older=older,
     )
 
 

@@ -22,7 +22,8 @@ def poll_replies_job(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     if not settings.imap_enabled:
         return {"skipped": "no mailbox configured (IMAP_HOST)"}
     result = poll_mailbox(settings=settings)
-    ctx.progress(result.read, result.read, f"Read {result.read} new mails, stored {result.recorded}")
+    older = f"; left {result.older} older mails alone (received before the first email sent)" if result.older else ""
+    ctx.progress(result.read, result.read, f"Read {result.read} new mails, stored {result.recorded}{older}")
     return asdict(result)
 
 

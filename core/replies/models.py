@@ -102,3 +102,4 @@ class PollResult:
     last_uid: int
     uidvalidity: int
     reset: bool  # the folder's UIDVALIDITY changed, so it was read again from the start
+    older: int = 0  # mails left unread on a first read: received before LeadScout's first email

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import threading
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 
@@ -161,6 +162,29 @@ def test_a_restart_of_server_and_reader_reads_nothing_twice(owner, mailbox):
     third = poll_mailbox(settings=imap_settings(mailbox))
     assert (first.read, second.read, third.read) == (1, 1, 0)
     assert [r.label for r in replies_of(owner.workspace_id)] == ["interested", "not_interested"]
+
+
+def test_a_first_read_leaves_the_mail_from_before_the_first_send_alone(owner, mailbox):
+    """The sending mailbox is a person's everyday one: years of older mail are not answers to us."""
+    _, addresses, leads, ids, sent = sent_world(owner, 1)
+    old = EmailMessage()
+    old["From"], old["To"], old["Subject"] = addresses[0], "sam@sender-co.de", "Lunch on Friday?"
+    old["Message-ID"] = f"<{unique('old')}@customer.example>"
+    old.set_content("Shall we meet at noon?")
+    mailbox.append(old.as_bytes(), received=datetime(2019, 3, 1, 12, 0, tzinfo=UTC))
+    mailbox.append(reply_to(sent[0], "Sounds good."))
+
+    first = poll_mailbox(settings=imap_settings(mailbox))
+
+    assert (first.read, first.recorded, first.older) == (1, 1, 1)
+    assert [r.subject for r in replies_of(owner.workspace_id)] == ["Re: " + sent[0]["Subject"]]
+    later = EmailMessage()  # after the first read, every new mail is read, whatever date it carries
+    later["From"], later["To"], later["Subject"] = addresses[0], "sam@sender-co.de", "Re: our call"
+    later["Message-ID"] = f"<{unique('late')}@customer.example>"
+    later.set_content("Tuesday works.")
+    mailbox.append(later.as_bytes(), received=datetime(2019, 3, 2, 12, 0, tzinfo=UTC))
+    second = poll_mailbox(settings=imap_settings(mailbox))
+    assert (second.read, second.recorded, second.older) == (1, 1, 0)
 
 
 def test_a_renumbered_folder_is_read_again_without_storing_anything_twice(owner, mailbox):
