@@ -12,6 +12,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 from mailparser_reply import EmailReplyParser
+from mailparser_reply.parser import EmailMessage as ReplyText
 from selectolax.lexbor import LexborHTMLParser
 
 from core.db.models import utcnow
@@ -33,6 +34,17 @@ REPLY_LANGUAGES = ["en", "de", "fr", "es", "nl", "it"]
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _MAX_TEXT = 200_000  # a reply longer than this is cut: nobody reads more in an inbox
 _reply_parser = EmailReplyParser(languages=REPLY_LANGUAGES)
+# mail-parser-reply builds its three patterns from its language tables for every mail (its cache is per
+# mail): about a fifth of its time. Built once here and handed to each mail. The header pattern gets a
+# guard in front: each of its branches starts at a line start (``^``, multi-line) or at a "\n", so
+# positions elsewhere are refused at once instead of by a dozen branches each (same matches, same
+# groups: tests/unit/test_reply_text.py); 210 -> 130 us of the reader's time a mail.
+_template = ReplyText(text="", languages=_reply_parser.languages)
+_PATTERNS = {
+    "_header_regex": re.compile(rf"(?:^|(?=\n))(?:{_template.HEADER_REGEX.pattern})", _template.HEADER_REGEX.flags),
+    "_disclaimers_regex": _template.DISCLAIMERS_REGEX,
+    "_signature_regex": _template.SIGNATURE_REGEX,
+}
 
 
 def _header(message: Message, name: str) -> str:
@@ -115,7 +127,7 @@ def new_text_of(text: str) -> str:
     if not text.strip():
         return ""
     try:
-        replies = _reply_parser.read(text=text).replies
+        replies = ReplyText(text=text, languages=_reply_parser.languages, **_PATTERNS).read().replies
         stripped = replies[0].body if replies else text
     except Exception:  # noqa: BLE001 - a parser slip must not lose the mail: show it whole
         stripped = text
