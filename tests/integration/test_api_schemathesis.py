@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from core.config import get_settings
-from tests.fixtures.api_data import seeded_workspace
+from tests.fixtures.api_data import add_reply_and_sequence, seeded_workspace
 from tests.fixtures.api_server import serve
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -43,6 +43,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(unlim
     from api.app import create_app
 
     seeded = seeded_workspace(leads=5)
+    add_reply_and_sequence(seeded)  # so the replies and sequences operations meet records, not only 404s
     with serve(create_app()) as url:
         done = subprocess.run(
             [
