@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from core.actor import Actor
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
-from core.db.models import Contact, Lead, Message, SendQuota, Workspace, utcnow
+from core.db.models import Contact, Enrollment, Lead, Message, SendQuota, Sequence, Workspace, utcnow
 from core.outreach import guard, limits
 from core.outreach.channels import email_provider_name, sms_provider_name
 from core.outreach.claim import UNCAPPED_COUNT_LIMIT, counted_towards_cap
@@ -58,7 +58,8 @@ def any_due(
 ) -> bool:
     """True when some queued message (of any workspace, or of one) could go now: inside its recipient's
     sending window, with its sender's daily cap not used up and its sender not paused by the bounce guard.
-    A capped or paused sender's messages wait without a sending job every minute until the next day."""
+    A capped or paused sender's messages wait without a sending job every minute until the next day, and a
+    paused contact's or sequence's step until it is resumed."""
     now = now or utcnow()
     settings = settings or get_settings()
     providers = {"email": email_provider_name(settings), "sms": sms_provider_name(settings)}
@@ -68,7 +69,13 @@ def any_due(
             select(Message.workspace_id, Message.channel, Lead.location, Lead.country, Contact.value)
             .join(Lead, Lead.id == Message.lead_id)
             .join(Contact, Contact.id == Message.contact_id)
-            .where(Message.status == "queued")
+            .outerjoin(Enrollment, Enrollment.id == Message.enrollment_id)
+            .outerjoin(Sequence, Sequence.id == Enrollment.sequence_id)
+            .where(
+                Message.status == "queued",
+                # a step of a paused contact or sequence waits for the resume, not for a job every minute
+                or_(Message.enrollment_id.is_(None), and_(Enrollment.status != "paused", Sequence.status != "paused")),
+            )
         )
         if workspace_id is not None:
             query = query.where(Message.workspace_id == workspace_id)

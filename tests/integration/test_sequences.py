@@ -21,7 +21,7 @@ from core.db.models import Enrollment, Lead, Message
 from core.errors import NotFound
 from core.leads import service as leads
 from core.llm import OpenAILLM
-from core.outreach import sender, service, suppression
+from core.outreach import sender, service, suppression, timing
 from core.outreach.events import apply_event, apply_inbound_sms
 from core.outreach.models import ProviderEvent
 from core.replies.service import record_raw_mail
@@ -285,7 +285,12 @@ def test_pause_and_resume_a_sequence_and_one_contact(actor):
         enrolment.set_enrollment_status(actor=actor, enrollment_id=enrolled.id, status="paused")
         assert send_all(actor, smtp) == []  # the queued step waits while its contact is paused
         assert messages_of(enrolled.id)[0].status == "queued"
+        assert not timing.any_due(workspace_id=actor.workspace_id)  # so no sending job runs every minute for it
+        sequences.set_sequence_status(actor=actor, sequence_id=sequence_id, status="paused")
         enrolment.set_enrollment_status(actor=actor, enrollment_id=enrolled.id, status="active")
+        assert not timing.any_due(workspace_id=actor.workspace_id)  # nor while its whole sequence is
+        sequences.set_sequence_status(actor=actor, sequence_id=sequence_id, status="active")
+        assert timing.any_due(workspace_id=actor.workspace_id)
         assert len(send_all(actor, smtp)) == 1
         sequences.set_sequence_status(actor=actor, sequence_id=sequence_id, status="paused")
         advance.advance_due()
