@@ -7,7 +7,8 @@ RETURNING id``: a row moves to ``sending`` exactly once, and only the returned i
 Suppression (one query for the batch), consent, do-not-contact, an invalid address check, a sender
 paused by the bounce guard (``guard.py``), the sending window and the daily
 cap (one counter row per sender and day, ``quota.py``) are all checked before the commit that makes
-the claim visible.
+the claim visible. An answer written from the Inbox skips the window and is not held by the cap
+(``IS_ANSWER``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from core.db.models import (
     Lead,
     Message,
     MessageEvent,
+    Reply,
     Sequence,
     Suppression,
     Workspace,
@@ -48,6 +50,10 @@ IN_FLIGHT = ("sending", "unknown")
 ACCEPTED = tuple(s for s in MESSAGE_STATUSES if s not in ("draft", "approved", "queued", *IN_FLIGHT))
 UNCAPPED_COUNT_LIMIT = 1_000_000  # a day's starting count when no cap is set (one may be set later)
 CAP_LOCK_CLASS = 7007  # pg_advisory_xact_lock(class, workspace): claims that count a workspace's cap take turns
+# An answer written from the Inbox to someone who wrote to us: it goes at once, outside the sending window
+# and past a used-up daily cap (it still counts towards the cap); suppression, consent, the address check and
+# a sender paused by the bounce guard hold it like any message.
+IS_ANSWER = select(Reply.id).where(Reply.answer_message_id == Message.id).exists()
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,7 @@ def _candidates(session: Session, *, workspace_id: int | None, after_id: int, si
             Enrollment.status.label("enrollment_status"),
             Sequence.status.label("sequence_status"),
             Sequence.stop_statuses,
+            IS_ANSWER.label("is_answer"),
         )
         .outerjoin(Lead, Lead.id == Message.lead_id)
         .outerjoin(Contact, Contact.id == Message.contact_id)
@@ -317,7 +324,10 @@ def claim_batch(
                 phone=row.value if row.channel == "sms" else "",
                 fallback=ws.get("timezone") or "UTC",
             )
-            if not limits.in_window(now, zones, limits.window_of(ws)):
+            if row.is_answer:
+                caps.take(row.workspace_id, row.channel, providers[row.channel])  # counted, never held
+                to_claim.append(row)
+            elif not limits.in_window(now, zones, limits.window_of(ws)):
                 waiting.append(row.id)
             elif not caps.take(row.workspace_id, row.channel, providers[row.channel]):
                 capped.append(row.id)

@@ -22,7 +22,7 @@ from core.db import UnitOfWork
 from core.db.models import Contact, Enrollment, Lead, Message, SendQuota, Sequence, Workspace, utcnow
 from core.outreach import guard, limits
 from core.outreach.channels import email_provider_name, sms_provider_name
-from core.outreach.claim import UNCAPPED_COUNT_LIMIT, counted_towards_cap
+from core.outreach.claim import IS_ANSWER, UNCAPPED_COUNT_LIMIT, counted_towards_cap
 
 MAX_SHOWN = 500
 MAX_SCANNED = 10_000  # queued messages the scheduled check looks at per tick
@@ -66,7 +66,14 @@ def any_due(
     uow = uow or UnitOfWork()
     with uow:
         query = (
-            select(Message.workspace_id, Message.channel, Lead.location, Lead.country, Contact.value)
+            select(
+                Message.workspace_id,
+                Message.channel,
+                Lead.location,
+                Lead.country,
+                Contact.value,
+                IS_ANSWER.label("is_answer"),
+            )
             .join(Lead, Lead.id == Message.lead_id)
             .join(Contact, Contact.id == Message.contact_id)
             .outerjoin(Enrollment, Enrollment.id == Message.enrollment_id)
@@ -90,10 +97,12 @@ def any_due(
         paused = guard.paused_keys(uow.session, set(workspaces))
         open_senders: dict[tuple[int, str], bool] = {}
         for row in rows:
+            provider = providers.get(row.channel, "")
+            if row.is_answer and (row.workspace_id, row.channel, provider) not in paused:
+                return True  # an answer goes at once (see claim.IS_ANSWER)
             key = (row.workspace_id, row.channel)
             if key not in open_senders:
                 ws = workspaces.get(row.workspace_id) or {}
-                provider = providers.get(row.channel, "")
                 left = _left_today(uow, ws, row.workspace_id, row.channel, provider, now)
                 open_senders[key] = (row.workspace_id, row.channel, provider) not in paused and (
                     left is None or left > 0
@@ -150,7 +159,16 @@ def queued_schedule(
         assert workspace is not None
         ws = dict(workspace.settings)
         rows = uow.session.execute(
-            select(Message.id, Message.channel, Lead.name, Lead.domain, Lead.location, Lead.country, Contact.value)
+            select(
+                Message.id,
+                Message.channel,
+                Lead.name,
+                Lead.domain,
+                Lead.location,
+                Lead.country,
+                Contact.value,
+                IS_ANSWER.label("is_answer"),
+            )
             .join(Lead, Lead.id == Message.lead_id)
             .join(Contact, Contact.id == Message.contact_id)
             .where(Message.workspace_id == actor.workspace_id, Message.status == "queued")
@@ -167,7 +185,10 @@ def queued_schedule(
     for row in rows:
         zones = _zones(ws, row.channel, row.location, row.country, row.value)
         goes_at = limits.next_send_at(now, zones, window)
-        if goes_at is None:
+        if row.is_answer:
+            goes_at = now
+            why = "an answer to their reply: the next pass sends it, whatever the hour and today's cap"
+        elif goes_at is None:
             why = (
                 "no sending days are chosen (Sending rules)"
                 if not days

@@ -8,7 +8,9 @@ import email
 import email.message
 import email.policy
 import threading
+from datetime import datetime
 from email.utils import parseaddr
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -17,13 +19,13 @@ from core.background.runners import current_runner
 from core.db import UnitOfWork
 from core.db.models import Message, Reply
 from core.errors import InvalidInput
-from core.outreach import sender
+from core.outreach import sender, timing
 from core.replies import inbox
 from core.replies.answer import answer_reply
 from core.replies.service import record_raw_mail
 from tests.conftest import unique
 from tests.fixtures.held_queue import HeldQueue
-from tests.fixtures.outreach_data import settings_for
+from tests.fixtures.outreach_data import configure_workspace, draft_and_queue, make_lead, settings_for
 from tests.fixtures.outreach_servers import SMTPServer
 from tests.integration.test_replies import reply_to, sent_world
 
@@ -132,3 +134,27 @@ def test_mail_matched_to_no_lead_and_an_empty_answer_are_refused_with_what_to_do
     with pytest.raises(InvalidInput, match="allows 20,000"):
         answer_reply(actor=owner, reply_id=matched, body="x" * 20_001)
     assert inbox.get_reply_or_raise(actor=owner, reply_id=matched).answer_message_id is None
+
+
+def test_the_answer_goes_at_once_outside_the_sending_window_and_past_a_used_up_cap(owner):
+    """Cold outreach waits for the recipient's sending hours and the daily cap; an answer to someone who just
+    wrote to us does not (it is still counted)."""
+    _, addresses, _, _, sent = sent_world(owner, 1)
+    today = datetime.now(ZoneInfo("Europe/Berlin")).weekday()
+    configure_workspace(owner, send_weekdays=[d for d in range(7) if d != today], daily_caps={"email": 1, "sms": 1})
+    cold_lead = make_lead(owner, email=f"{unique('cold')}@customer.example")
+    (cold,) = draft_and_queue(owner, [cold_lead])
+    reply_id = record(reply_to(sent[0], "Sounds good, what does it cost?"))
+    outcome = answer_reply(actor=owner, reply_id=reply_id, body="49 EUR a month.")
+
+    waiting = {view.message_id: view.why for view in timing.queued_schedule(actor=owner)}
+    assert "an answer to their reply" in waiting[outcome.message_id]
+    assert "waits for the sending window" in waiting[cold]
+    assert timing.any_due(workspace_id=owner.workspace_id)
+    with SMTPServer() as smtp:
+        sender.send_queued(workspace_id=owner.workspace_id, settings=settings_for(smtp_port=smtp.port))
+        assert [envelope.rcpt_tos for envelope in smtp.envelopes] == [[addresses[0]]]
+    with UnitOfWork() as uow:
+        assert uow.session.get(Message, outcome.message_id).status == "sent"
+        assert uow.session.get(Message, cold).status == "queued"
+    assert not timing.any_due(workspace_id=owner.workspace_id)  # only the cold message is left, and it waits

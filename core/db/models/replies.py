@@ -50,7 +50,7 @@ class Reply(CreatedAt, Base):
     llm_checked_at: Mapped[datetime | None]
     message_id_header: Mapped[str] = mapped_column(String(512), default="")  # as written, for answering in its thread
     # The answer written from the Inbox (one per reply, so a double click cannot send two).
-    answer_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    answer_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"), index=True)
 
 
 class MailboxCursor(Base):
