@@ -11,7 +11,7 @@ from core.config import Settings, get_settings
 from core.db.models import utcnow
 from core.errors import ExternalServiceError
 from core.monitoring import queues, usage
-from core.monitoring.health import check_database, check_receiver
+from core.monitoring.health import check_database, check_mailbox, check_receiver
 from core.outreach.guard import paused_senders
 
 BUDGET_ACTIVITY_WINDOW = timedelta(days=1)  # finished campaigns near their budget are not news
@@ -95,7 +95,7 @@ def _database_problems(settings: Settings, now: datetime) -> list[Problem]:
 
 def find_problems(*, settings: Settings | None = None, now: datetime | None = None) -> list[Problem]:
     """Everything wrong right now: database, receiver, Redis and workers, queues, failures, budgets,
-    senders the bounce guard paused."""
+    senders the bounce guard paused, a mailbox whose replies are no longer read."""
 
     settings = settings or get_settings()
     now = now or utcnow()
@@ -110,6 +110,9 @@ def find_problems(*, settings: Settings | None = None, now: datetime | None = No
         problems += _rq_problems(settings, now)
     if database.ok:
         problems += _database_problems(settings, now)
+        mailbox = check_mailbox(settings, now)
+        if mailbox is not None and not mailbox.ok:
+            problems.append(Problem("mailbox", mailbox.detail))
     return problems
 
 

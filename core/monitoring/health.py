@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -11,10 +12,11 @@ from sqlalchemy.engine import make_url
 from core.actor import Actor
 from core.config import Settings, get_settings
 from core.db import UnitOfWork, get_engine
-from core.db.models import Job
+from core.db.models import Job, MailboxCursor, Reply, utcnow
 from core.monitoring import queues as queues_state
 from core.monitoring import usage
 from core.monitoring.queues import QueueInfo, WorkerInfo
+from core.replies.imap import mailbox_name
 
 __all__ = ["Activity", "Check", "Health", "QueueInfo", "WorkerInfo", "activity", "health", "providers", "rq_jobs"]
 
@@ -126,6 +128,40 @@ def check_receiver(settings: Settings | None = None) -> Check | None:
     return Check("Receiver", True, f"{url} is up", (time.perf_counter() - started) * 1000)
 
 
+def check_mailbox(settings: Settings | None = None, now: datetime | None = None) -> Check | None:
+    """Whether replies are still being read (None when no mailbox is set up): a reader that stopped means
+    follow-ups keep going to people who answered. Late after three polls (at least 10 minutes)."""
+    settings = settings or get_settings()
+    if not settings.imap_enabled:
+        return None
+    now = now or utcnow()
+    name = mailbox_name(settings)
+    with UnitOfWork() as uow:
+        read_at = uow.session.scalar(select(MailboxCursor.updated_at).where(MailboxCursor.mailbox == name))
+        failed = uow.session.execute(
+            select(Job.status, Job.error).where(Job.kind == "replies.poll").order_by(Job.id.desc()).limit(1)
+        ).first()
+        unmatched = int(
+            uow.session.scalar(select(func.count()).select_from(Reply).where(Reply.workspace_id.is_(None))) or 0
+        )
+    error = f" The last read failed: {failed.error[:300]}" if failed is not None and failed.status == "failed" else ""
+    kept = f"; {unmatched} mail(s) matched no workspace (they stay in the mailbox)" if unmatched else ""
+    if read_at is None:
+        return Check("Mailbox", False, f"{name} has not been read yet: is a worker running?{error}")
+    if read_at.tzinfo is None:
+        read_at = read_at.replace(tzinfo=now.tzinfo)
+    late = timedelta(seconds=max(3 * settings.imap_poll_seconds, 600))
+    ago = max(0, int((now - read_at).total_seconds() // 60))
+    if now - read_at > late:
+        return Check(
+            "Mailbox",
+            False,
+            f"{name} was last read {ago} min ago: replies are not being read, so sequences do not stop on them."
+            f"{error}{kept}",
+        )
+    return Check("Mailbox", True, f"{name} read {ago} min ago{kept}")
+
+
 def health(*, actor: Actor | None = None) -> Health:
     """Database and queue checks, RQ queues and workers, and the workspace's job counts.
 
@@ -145,6 +181,8 @@ def health(*, actor: Actor | None = None) -> Health:
             checks.append(Check("Workers", True, f"{len(workers)} worker(s) alive"))
     if receiver is not None:
         checks.append(receiver)
+    if checks[0].ok and (mailbox := check_mailbox(settings)) is not None:
+        checks.append(mailbox)
     counts: dict[str, int] = {}
     if actor is not None and checks[0].ok:
         with UnitOfWork() as uow:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import email
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 
@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from core.db import UnitOfWork
-from core.db.models import Lead, Message, Reply, Suppression
+from core.db.models import Lead, Message, Reply, Suppression, utcnow
 from core.outreach import sender
 from core.replies import inbox
 from core.replies.imap import poll_mailbox
@@ -237,6 +237,30 @@ def test_a_wrong_password_says_what_to_fix(mailbox):
     settings = imap_settings(mailbox).model_copy(update={"imap_password": None, "smtp_password": None})
     with pytest.raises(MailboxError, match="refused the login: check IMAP_USER/IMAP_PASSWORD"):
         poll_mailbox(settings=settings)
+
+
+def test_the_operator_sees_when_replies_stop_being_read(owner, mailbox):
+    """A reader that stopped (no worker, a changed password) means follow-ups go to people who answered:
+    the System page and ``core check`` say so once three polls (at least 10 minutes) went by without a read."""
+    from core.monitoring.alerts import find_problems
+    from core.monitoring.health import check_mailbox
+
+    folder = unique("Folder")
+    client = mailbox.client()
+    client.create_folder(folder)
+    client.logout()
+    settings = imap_settings(mailbox, folder)
+    never = check_mailbox(settings)
+    assert never is not None and not never.ok and "has not been read yet" in never.detail
+    sent_world(owner, 1)
+    poll_mailbox(settings=settings)
+    fresh = check_mailbox(settings)
+    assert fresh is not None and fresh.ok and "read 0 min ago" in fresh.detail
+    later = utcnow() + timedelta(minutes=11)
+    stale = check_mailbox(settings, later)
+    assert stale is not None and not stale.ok and "last read 11 min ago" in stale.detail
+    assert any(p.check == "mailbox" and "last read" in p.detail for p in find_problems(settings=settings, now=later))
+    assert check_mailbox(settings.model_copy(update={"imap_host": ""})) is None  # no mailbox, no check
 
 
 def test_mail_matching_nothing_is_kept_for_the_operator_not_shown_to_a_team(owner):
