@@ -12,11 +12,12 @@ from sqlalchemy.engine import make_url
 from core.actor import Actor
 from core.config import Settings, get_settings
 from core.db import UnitOfWork, get_engine
-from core.db.models import Job, MailboxCursor, Reply, utcnow
+from core.db.models import Job, MailboxCursor, utcnow
 from core.monitoring import queues as queues_state
 from core.monitoring import usage
 from core.monitoring.queues import QueueInfo, WorkerInfo
 from core.replies.imap import mailbox_name
+from core.replies.inbox import unassigned_count
 
 __all__ = ["Activity", "Check", "Health", "QueueInfo", "WorkerInfo", "activity", "health", "providers", "rq_jobs"]
 
@@ -141,9 +142,7 @@ def check_mailbox(settings: Settings | None = None, now: datetime | None = None)
         failed = uow.session.execute(
             select(Job.status, Job.error).where(Job.kind == "replies.poll").order_by(Job.id.desc()).limit(1)
         ).first()
-        unmatched = int(
-            uow.session.scalar(select(func.count()).select_from(Reply).where(Reply.workspace_id.is_(None))) or 0
-        )
+    unmatched = unassigned_count()
     error = f" The last read failed: {failed.error[:300]}" if failed is not None and failed.status == "failed" else ""
     kept = f"; {unmatched} mail(s) matched no workspace (they stay in the mailbox)" if unmatched else ""
     if read_at is None:
