@@ -9,7 +9,10 @@ the process running an attempt dies, nothing in it can do that, so:
   for ``JOB_LEASE_SECONDS`` and plans their retry as "worker lost" (about a minute, not RQ's
   abandoned-job detection of ~14 minutes);
 - a retry whose scheduled RQ job did not start (the worker holding RQ's scheduler lock died) is
-  put on its queue directly by the sweep once it is a lease overdue.
+  put on its queue directly by the sweep once it is a lease overdue;
+- a queued job whose RQ job is gone from Redis (Redis restarted without its data, or its database was
+  flushed) is put on its queue again once it has waited a lease: nothing else would ever run it, and a
+  run waiting for it would never end.
 
 Each of these takes a job once (a row lock and a status check); an attempt delivered twice is a
 no-op (``execute_job`` checks the attempt number).
@@ -108,9 +111,42 @@ def enqueue_overdue_retries() -> list[int]:
     return started
 
 
+def requeue_vanished(*, connection: Any = None) -> list[int]:
+    """Queued RQ jobs a lease old whose RQ job no longer exists in Redis go on their queue again; the job ids."""
+    waited_since = utcnow() - timedelta(seconds=get_settings().job_lease_seconds)
+    with UnitOfWork() as uow:
+        rows = uow.session.execute(
+            select(Job.id, Job.attempts, Job.rq_id, Job.heartbeat_at).where(
+                Job.executor == "rq", Job.status == "queued", Job.heartbeat_at < waited_since
+            )
+        ).all()
+    if not rows:
+        return []
+    # imported here: only deployments with REDIS_URL load rq
+    from rq.job import Job as RQJob
+
+    connection = connection or RQRunner().connection
+    requeued = []
+    for job_id, attempts, rq_id, seen in rows:
+        if rq_id and RQJob.exists(rq_id, connection=connection):
+            continue  # still waiting its turn on the queue, or running
+        with UnitOfWork() as uow:  # one sweeper takes it: the row must still be as it was read
+            moved = uow.session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "queued", Job.heartbeat_at == seen)
+                .values(heartbeat_at=utcnow(), message="Queued again: its entry in Redis was lost")
+            )
+            uow.commit()
+        if getattr(moved, "rowcount", 0):
+            log.warning("job %s: its RQ job %s is gone from Redis; queued again", job_id, rq_id)
+            schedule_attempt(RetryScheduled(job_id, attempts + 1, utcnow(), RetryPolicy.of()), connection=connection)
+            requeued.append(job_id)
+    return requeued
+
+
 def sweep() -> dict[str, list[int]]:
-    """Both checks; what the workers run every third of a lease."""
-    return {"lost": sweep_lost_jobs(), "overdue": enqueue_overdue_retries()}
+    """The three checks; what the workers run every third of a lease."""
+    return {"lost": sweep_lost_jobs(), "overdue": enqueue_overdue_retries(), "vanished": requeue_vanished()}
 
 
 def sweep_job(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:

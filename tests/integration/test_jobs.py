@@ -306,3 +306,39 @@ def _rq_id_of(job_id: int) -> str:
         job = uow.session.get(Job, job_id)
         assert job is not None
         return job.rq_id or ""
+
+
+def test_a_queued_job_whose_redis_entry_was_lost_is_queued_again_once_and_runs(owner, rq_runner, monkeypatch):
+    """Redis restarted without its data (or its database flushed): the job row still says queued, nothing in
+    Redis will ever run it, and a run waiting for it would never end. The sweep queues it again, once."""
+    from sqlalchemy import update
+
+    from core.background import recovery
+    from core.db import UnitOfWork
+    from core.db.models import Job
+
+    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    get_settings.cache_clear()
+    try:
+        lost = background.submit(kind="system.selftest", args={"steps": 2, "pause": 0}, actor=owner, runner=rq_runner)
+        kept = background.submit(kind="system.selftest", args={"steps": 1, "pause": 0}, actor=owner, runner=rq_runner)
+        lost_rq_id = _rq_id_of(lost)
+        rq_runner.connection.delete(f"rq:job:{lost_rq_id}")  # gone, as after a restart without persistence
+        rq_runner.connection.lrem("rq:queue:default", 0, lost_rq_id)
+        assert recovery.requeue_vanished(connection=rq_runner.connection) == []  # not a lease old yet
+        with UnitOfWork() as uow:
+            long_ago = utcnow() - timedelta(seconds=get_settings().job_lease_seconds + 5)
+            uow.session.execute(update(Job).where(Job.id.in_([lost, kept])).values(heartbeat_at=long_ago))
+            uow.commit()
+
+        assert recovery.requeue_vanished(connection=rq_runner.connection) == [lost]  # kept is still in Redis
+        assert recovery.requeue_vanished(connection=rq_runner.connection) == []  # and only once
+        assert _rq_id_of(lost) != lost_rq_id
+        assert "entry in Redis was lost" in background.get_job_or_raise(actor=owner, job_id=lost).message
+        proc = run_burst_worker("default")
+        assert proc.returncode == 0, proc.stderr
+        for job_id in (lost, kept):
+            view = background.get_job_or_raise(actor=owner, job_id=job_id)
+            assert view.status == "succeeded", (view, proc.stderr[-2000:])
+    finally:
+        get_settings.cache_clear()
