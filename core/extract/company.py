@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from core.extract.models import Fact
-from core.extract.page import Page, ld_types, squash
+from core.extract.page import STREET_ADDRESS, Page, ld_types, squash
 
 ORG_TYPES = {
     "Organization",
@@ -199,7 +199,7 @@ def extract_description(page: Page) -> Fact | None:
 
 def extract_contact_form(page: Page) -> Fact | None:
     """A form that takes a message (textarea, or a message/nachricht field) and an email."""
-    for form in page.nodes("form"):
+    for form in page.elements("form"):
         markup = (form.html or "").lower()
         has_message = "<textarea" in markup or re.search(r"name=\"?(message|nachricht|mensaje|comment)", markup)
         has_email = 'type="email"' in markup or "email" in markup or "e-mail" in markup
@@ -243,8 +243,9 @@ def extract_address(page: Page) -> tuple[Fact, str] | None:
             if fuller and first_part.lower() in fuller[0].value.lower():
                 return fuller[0], fuller[1] or found[1]
             return fallback
-    street = page.tree.css_first('[itemprop="streetAddress"]')
-    if street is not None:
+    streets = page.marked(STREET_ADDRESS)
+    if streets:
+        street = streets[0]
         scope = street.parent
         while scope is not None and "itemtype" not in scope.attributes:
             scope = scope.parent
@@ -254,7 +255,7 @@ def extract_address(page: Page) -> tuple[Fact, str] | None:
     in_text = _address_in_text(page)
     if in_text:
         return in_text
-    for node in page.nodes("address"):
+    for node in page.elements("address"):
         value = squash(node.text(separator=", ") or "").strip(" ,")
         value = re.sub(r"(,\s*)+", ", ", value)
         if re.search(r"\d", value) and 10 <= len(value) <= 300:

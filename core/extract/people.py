@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborNode
 
-from core.extract.page import Page, ld_types, squash
+from core.extract.page import BYLINE, BYLINE_TEXT, Page, ld_types, squash
 
 # (normalised role, title pattern) — the first that matches a title wins
 ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -63,12 +63,6 @@ _DOMAIN_LIKE = re.compile(r"\.\w{2,}")  # "example.com", not the initial in "Joh
 _BYLINE_PREFIX = re.compile(r"^(?:written\s+)?(?:by|von|par|por|sobre)\s+", re.I)
 _NOT_A_BYLINE = re.compile(r"\b(staff|press|team|editors?|redaktion|rédaction|news|reuters|desk|admin)\b", re.I)
 MAX_PEOPLE = 20
-BYLINE = (
-    'a[rel="author"], [itemprop="author"] [itemprop="name"], .byline .author, .byline__author, .author-link, '
-    '[class*="author-name"], [class*="author__name"]'
-)
-# an element whose class says byline counts only when it reads "By …" (the name is then cut out of it)
-BYLINE_TEXT = '[class*="byline"]'
 _DATE_WORD = (
     r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|January|February|March|April|May|June|July|August|September|"
     r"October|November|December|Updated|Published"
@@ -213,7 +207,7 @@ def _bylines(page: Page) -> list[tuple[str, str]]:
     """(name, snippet) of the page's own byline: the first byline and the names in its container."""
     found: list[tuple[str, str]] = []
     container: LexborNode | None = None
-    for node in page.nodes(f"{BYLINE}, {BYLINE_TEXT}"):
+    for node in page.marked(f"{BYLINE}, {BYLINE_TEXT}"):
         if _in_other_content(node) or (container is not None and not _inside(node, container)):
             continue
         # the first line of the node: "Andrew Husband" without the "Twitter" link after it
