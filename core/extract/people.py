@@ -71,6 +71,21 @@ _DATE_AFTER = re.compile(rf"(?<=[a-z])(?=(?:{_DATE_WORD})\b)|\s+(?:{_DATE_WORD})
 _OTHER_CONTENT = re.compile(
     r"comment|related|recommend|more-|teaser|sidebar|widget|popular|trending|posts-block|\bcard\b", re.I
 )
+# the same test on ASCII marks, lower-cased (where case-insensitive matching is lower-casing): plain substrings,
+# and the engine only for "card" (a pattern compiled case-insensitively is tried at every position of the marks)
+_OTHER_WORDS = (
+    "comment",
+    "related",
+    "recommend",
+    "more-",
+    "teaser",
+    "sidebar",
+    "widget",
+    "popular",
+    "trending",
+    "posts-block",
+)
+_CARD = re.compile(r"\bcard\b")
 # where a company names its people: legal notices, team and about pages (the title lines are read there only)
 PEOPLE_PAGE = re.compile(
     r"impressum|imprint|legal|mentions|aviso|about|ueber|uber|über|team|equipe|équipe|equipo|kontakt|contact|"
@@ -196,11 +211,20 @@ def _in_other_content(node: LexborNode) -> bool:
     for _ in range(12):
         if parent is None:
             return False
-        marks = f"{parent.attributes.get('class') or ''} {parent.attributes.get('id') or ''}"
-        if parent.tag in ("footer", "aside") or _OTHER_CONTENT.search(marks):
+        attributes = parent.attributes
+        marks = f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
+        if parent.tag in ("footer", "aside") or _other_content_marks(marks):
             return True
         parent = parent.parent
     return False
+
+
+def _other_content_marks(marks: str) -> bool:
+    """``_OTHER_CONTENT.search(marks)`` is not None."""
+    if not marks.isascii():
+        return _OTHER_CONTENT.search(marks) is not None
+    lowered = marks.lower()
+    return any(word in lowered for word in _OTHER_WORDS) or ("card" in lowered and _CARD.search(lowered) is not None)
 
 
 def _bylines(page: Page) -> list[tuple[str, str]]:

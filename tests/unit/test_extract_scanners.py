@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from core.extract.company import _HOURS, _POSTCODE_ANYWHERE, _hours_in
 from core.extract.emails import _AT_MARKER
+from core.extract.people import _OTHER_CONTENT, _other_content_marks
 from core.extract.phones import _DIGIT_RUN
 
 PLAIN = {
@@ -50,3 +51,18 @@ def test_opening_hours_are_found_where_the_plain_search_finds_them(text: str) ->
     plain = _HOURS.search(text)
     for found in (_hours_in(text, text.lower()), _hours_in(text)):
         assert (found and found.span()) == (plain and plain.span())
+
+
+MARK_PIECES = st.sampled_from(
+    ["comment", "Related", "RECOMMEND", "more-", "teaser", "sideBar", "widget", "popular", "trending", "posts-block"]
+    + ["card", "Card", "cards", "scard", "card_x", "card-x", "wildcard", "ca", "rd", " ", "-", "_", "9", "post"]
+    + ["ſidebar", "wİdget", "comment\u0307", "\u212aard", "é"]  # non-ASCII marks: the case-insensitive pattern decides
+)
+
+
+@settings(max_examples=3000)
+@given(st.lists(MARK_PIECES, max_size=8).map("".join))
+@example("entry-meta card")
+@example("ſidebar")
+def test_other_content_marks_as_the_case_insensitive_pattern_reads_them(marks: str) -> None:
+    assert _other_content_marks(marks) == (_OTHER_CONTENT.search(marks) is not None)
