@@ -73,7 +73,8 @@ class Page:
         tree for every tag extraction reads, made again once ``text`` has changed the tree)."""
         if self._walked is None:
             tags = _TAGS_AFTER_TEXT if self._pruned else _TAGS_BEFORE_TEXT
-            self._by_tag = by_tag = {name: [] for name in tags}
+            by_tag: dict[str, list[LexborNode]] = {name: [] for name in tags}
+            self._by_tag = by_tag
             self._walked = self.tree.css(", ".join(tags))
             for node in self._walked:
                 by_tag[node.tag].append(node)  # type: ignore[index]
