@@ -14,9 +14,10 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 _SPACE = re.compile(r"\s+")
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg")
-# The tags the extractors read, found in one walk of the tree: a walk costs lexbor about as much for one tag as
-# for all of these (0.1 ms on an average real page), and a page was walked once per tag. Page.text removes
-# the dropped tags from the tree, so the walk is made again after it, for the tags still read then.
+# The tags the extractors read, found in one walk of the tree instead of one walk per tag (on a cold tree a walk
+# is 0.1 ms for one tag or for all of these; in extraction, where the tree is warm from parsing, the three walks
+# of a page save 1-2 % of its time, paired with bench/extract_ab.py). Page.text removes the dropped tags from the
+# tree, so the walk is made again after it, for the tags still read then.
 _TAGS_BEFORE_TEXT = ("body", "a", "meta", "form", "address", "link", "iframe", "img", *_DROP_TAGS)
 _TAGS_AFTER_TEXT = ("meta", "form", "address")
 _LD_JSON = "application/ld+json"
@@ -83,8 +84,7 @@ class Page:
 
     def marked(self, query: str) -> list[LexborNode]:
         """``tree.css(query)`` as it finds them now, for ``query`` one of ``f"{BYLINE}, {BYLINE_TEXT}"``,
-        ``CLOUDFLARE_EMAIL`` and ``STREET_ADDRESS``: the three are walked together (a walk of the tree costs lexbor
-        about as much for one selector as for these ten).
+        ``CLOUDFLARE_EMAIL`` and ``STREET_ADDRESS``: the three are found in one walk of the tree instead of three.
 
         lexbor lists a node once for each selector it matches, in document order: a node that matches neither of the
         last two (told apart by its attributes, as lexbor compares them, with any casing of the street's value taken
