@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from core.extract.models import Fact
-from core.extract.page import Page, ld_types, squash
+from core.extract.page import STREET_ADDRESS, Page, ld_types, squash
 
 ORG_TYPES = {
     "Organization",
@@ -199,7 +199,7 @@ def extract_description(page: Page) -> Fact | None:
 
 def extract_contact_form(page: Page) -> Fact | None:
     """A form that takes a message (textarea, or a message/nachricht field) and an email."""
-    for form in page.nodes("form"):
+    for form in page.elements("form"):
         markup = (form.html or "").lower()
         has_message = "<textarea" in markup or re.search(r"name=\"?(message|nachricht|mensaje|comment)", markup)
         has_email = 'type="email"' in markup or "email" in markup or "e-mail" in markup
@@ -243,8 +243,9 @@ def extract_address(page: Page) -> tuple[Fact, str] | None:
             if fuller and first_part.lower() in fuller[0].value.lower():
                 return fuller[0], fuller[1] or found[1]
             return fallback
-    street = page.tree.css_first('[itemprop="streetAddress"]')
-    if street is not None:
+    streets = page.marked(STREET_ADDRESS)
+    if streets:
+        street = streets[0]
         scope = street.parent
         while scope is not None and "itemtype" not in scope.attributes:
             scope = scope.parent
@@ -254,7 +255,7 @@ def extract_address(page: Page) -> tuple[Fact, str] | None:
     in_text = _address_in_text(page)
     if in_text:
         return in_text
-    for node in page.nodes("address"):
+    for node in page.elements("address"):
         value = squash(node.text(separator=", ") or "").strip(" ,")
         value = re.sub(r"(,\s*)+", ", ", value)
         if re.search(r"\d", value) and 10 <= len(value) <= 300:
@@ -318,16 +319,30 @@ def extract_opening_hours(page: Page) -> Fact | None:
                 return Fact(
                     "opening_hours", "; ".join(lines), page.url, page.source_snippet("openingHoursSpecification")
                 )
-    match = _hours_in(page.text)
+    match = _hours_in(page.text, page.lower_text)
     if match:
         return Fact("opening_hours", squash(match.group(0)), page.url, page.snippet(match.group(0)))
     return None
 
 
-def _hours_in(text: str) -> re.Match[str] | None:
-    """``_HOURS.search(text)``, tried only where a match can start."""
-    for start in _HOURS_START.finditer(text):
-        match = _HOURS.match(text, start.start())
+def _hours_in(text: str, lowered: str = "") -> re.Match[str] | None:
+    """``_HOURS.search(text)``, tried only where a match can start. ``lowered`` is ``text.lower()``: where it is as
+    long as the text, each character is its own lower case there, and "mo" and "lu" are found in it with
+    ``str.find`` (no other character lower-cases to m, o, l or u). On the real-page corpus: 0.24 → 0.06 ms a page,
+    plus 0.04 for ``Page.lower_text`` on the quarter of the pages that did not read it already."""
+    if not lowered or len(lowered) != len(text):
+        for start in _HOURS_START.finditer(text):
+            match = _HOURS.match(text, start.start())
+            if match:
+                return match
+        return None
+    mo, lu = lowered.find("mo"), lowered.find("lu")
+    while mo >= 0 or lu >= 0:
+        if lu < 0 or 0 <= mo < lu:
+            at, mo = mo, lowered.find("mo", mo + 1)
+        else:
+            at, lu = lu, lowered.find("lu", lu + 1)
+        match = _HOURS.match(text, at)
         if match:
             return match
     return None

@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
 from core.extract.models import Fact
-from core.extract.page import Page
+from core.extract.page import CLOUDFLARE_EMAIL, Page
 
 _LOCAL = r"[A-Za-z0-9][A-Za-z0-9._%+'-]{0,63}"
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
@@ -174,7 +174,7 @@ def extract_emails(page: Page) -> list[Fact]:
                 decode_cloudflare(link.href.rsplit("#", 1)[1]),
                 page.snippet(link.text) or page.source_snippet("email-protection"),
             )
-    for node in page.nodes("[data-cfemail]"):
+    for node in page.marked(CLOUDFLARE_EMAIL):
         add(
             decode_cloudflare(node.attributes.get("data-cfemail") or ""),
             page.snippet("[email") or page.source_snippet("data-cfemail"),

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborNode
 
-from core.extract.page import Page, ld_types, squash
+from core.extract.page import BYLINE, BYLINE_TEXT, Page, ld_types, squash
 
 # (normalised role, title pattern) — the first that matches a title wins
 ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -63,12 +63,6 @@ _DOMAIN_LIKE = re.compile(r"\.\w{2,}")  # "example.com", not the initial in "Joh
 _BYLINE_PREFIX = re.compile(r"^(?:written\s+)?(?:by|von|par|por|sobre)\s+", re.I)
 _NOT_A_BYLINE = re.compile(r"\b(staff|press|team|editors?|redaktion|rédaction|news|reuters|desk|admin)\b", re.I)
 MAX_PEOPLE = 20
-BYLINE = (
-    'a[rel="author"], [itemprop="author"] [itemprop="name"], .byline .author, .byline__author, .author-link, '
-    '[class*="author-name"], [class*="author__name"]'
-)
-# an element whose class says byline counts only when it reads "By …" (the name is then cut out of it)
-BYLINE_TEXT = '[class*="byline"]'
 _DATE_WORD = (
     r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|January|February|March|April|May|June|July|August|September|"
     r"October|November|December|Updated|Published"
@@ -77,6 +71,21 @@ _DATE_AFTER = re.compile(rf"(?<=[a-z])(?=(?:{_DATE_WORD})\b)|\s+(?:{_DATE_WORD})
 _OTHER_CONTENT = re.compile(
     r"comment|related|recommend|more-|teaser|sidebar|widget|popular|trending|posts-block|\bcard\b", re.I
 )
+# the same test on ASCII marks, lower-cased (where case-insensitive matching is lower-casing): plain substrings,
+# and the engine only for "card" (a pattern compiled case-insensitively is tried at every position of the marks)
+_OTHER_WORDS = (
+    "comment",
+    "related",
+    "recommend",
+    "more-",
+    "teaser",
+    "sidebar",
+    "widget",
+    "popular",
+    "trending",
+    "posts-block",
+)
+_CARD = re.compile(r"\bcard\b")
 # where a company names its people: legal notices, team and about pages (the title lines are read there only)
 PEOPLE_PAGE = re.compile(
     r"impressum|imprint|legal|mentions|aviso|about|ueber|uber|über|team|equipe|équipe|equipo|kontakt|contact|"
@@ -202,18 +211,27 @@ def _in_other_content(node: LexborNode) -> bool:
     for _ in range(12):
         if parent is None:
             return False
-        marks = f"{parent.attributes.get('class') or ''} {parent.attributes.get('id') or ''}"
-        if parent.tag in ("footer", "aside") or _OTHER_CONTENT.search(marks):
+        attributes = parent.attributes
+        marks = f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
+        if parent.tag in ("footer", "aside") or _other_content_marks(marks):
             return True
         parent = parent.parent
     return False
+
+
+def _other_content_marks(marks: str) -> bool:
+    """``_OTHER_CONTENT.search(marks)`` is not None."""
+    if not marks.isascii():
+        return _OTHER_CONTENT.search(marks) is not None
+    lowered = marks.lower()
+    return any(word in lowered for word in _OTHER_WORDS) or ("card" in lowered and _CARD.search(lowered) is not None)
 
 
 def _bylines(page: Page) -> list[tuple[str, str]]:
     """(name, snippet) of the page's own byline: the first byline and the names in its container."""
     found: list[tuple[str, str]] = []
     container: LexborNode | None = None
-    for node in page.nodes(f"{BYLINE}, {BYLINE_TEXT}"):
+    for node in page.marked(f"{BYLINE}, {BYLINE_TEXT}"):
         if _in_other_content(node) or (container is not None and not _inside(node, container)):
             continue
         # the first line of the node: "Andrew Husband" without the "Twitter" link after it

@@ -14,8 +14,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from selectolax.lexbor import LexborNode
-
 from core.extract.fingerprints import (
     LINK_RELS_IGNORED,
     MAX_VALUE,
@@ -61,15 +59,8 @@ class Detection:
 def _strings(page: Page) -> Iterator[tuple[str, str, str]]:
     """(signal, key, value) of every string of the page that fingerprints are matched on."""
     yield "url", "", page.url
-    scripts: list[LexborNode] = []
-    links: list[LexborNode] = []
-    iframes: list[LexborNode] = []
-    noscripts: list[LexborNode] = []
-    metas: list[LexborNode] = []
-    images: list[LexborNode] = []
-    by_tag = {"script": scripts, "link": links, "iframe": iframes, "noscript": noscripts, "meta": metas, "img": images}
-    for node in page.tree.css("script, link, iframe, noscript, meta, img"):  # one walk of the tree, not six
-        by_tag[node.tag].append(node)  # type: ignore[index]
+    scripts, links, iframes = page.elements("script"), page.elements("link"), page.elements("iframe")
+    noscripts, metas, images = page.elements("noscript"), page.elements("meta"), page.elements("img")
     inline_budget = MAX_INLINE_TOTAL
     for node in scripts:
         attributes = node.attributes
