@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scale import horse_of, worker_command  # noqa: E402 - the Procfile's worker line, the work horse
 from tests.fixtures.site_server import SiteServer  # noqa: E402
 from tests.fixtures.sites import generate_sites  # noqa: E402
 
@@ -40,27 +41,6 @@ RETRY_DELAYS, LEASE = "[10,60,300]", "15"
 
 def log(*parts: object) -> None:
     print(*parts, flush=True)
-
-
-def worker_command(redis_url: str) -> list[str]:
-    """The Procfile's ``worker:`` line, with this venv's ``rq``."""
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("worker:"))
-    words = shlex.split(line.partition(":")[2].replace("$REDIS_URL", redis_url))
-    return [str(Path(sys.executable).with_name(words[0])), *words[1:]]
-
-
-def horse_of(worker_pid: int) -> int | None:
-    """The worker's work horse: its child in a process group of its own (RQ's scheduler child is not)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == worker_pid and int(fields[2]) == int(entry.name):
-            return int(entry.name)
-    return None
 
 
 def last_json_object(text: str) -> dict | None:  # type: ignore[type-arg]
