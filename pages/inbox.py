@@ -47,6 +47,23 @@ shown = st.multiselect(
     key="inbox_labels",
 )
 open_only = st.toggle("Only replies nobody has dealt with", value=True, key="inbox_open_only")
+
+# The answered reply leaves the open list, so its confirmation lives here, re-read on every run (a toast
+# before a rerun can be lost to an impatient second click, and would not show the answer's progress).
+answered_id = st.session_state.get("inbox_answered")
+if answered_id is not None:
+    with show_errors():
+        done = inbox.get_reply_or_raise(actor=actor, reply_id=answered_id)
+        state = ANSWER_STATES.get(done.answer_status, done.answer_status or "removed")
+        note, dismiss = st.columns([5, 1])
+        note.success(
+            f"Answer to {done.from_name or done.from_address} {state} (message {done.answer_message_id})"
+            + (f" — {done.answer_error}" if done.answer_error else "")
+            + ("." if not open_only else ". The reply is dealt with; switch off the filter above to see it.")
+        )
+        if dismiss.button("Dismiss", key=f"inbox_answered_dismiss_{answered_id}"):
+            del st.session_state["inbox_answered"]
+            st.rerun()
 replies = inbox.list_replies(actor=actor, labels=tuple(shown), open_only=open_only)
 if not replies:
     st.info("No replies here. Replies to your outreach appear once the mailbox has been read.")
@@ -111,8 +128,8 @@ for reply in replies:  # every widget is keyed by the reply's id, never by its p
                 ):
                     with show_errors():
                         sent = answer.answer_reply(actor=actor, reply_id=reply.id, body=text)
+                        st.session_state["inbox_answered"] = reply.id  # before any st call can be interrupted
                         if sent.error:
                             st.error(sent.error)
                         else:
-                            st.toast(f"Answer to {who} {ANSWER_STATES.get(sent.status, sent.status)}")
                             st.rerun()

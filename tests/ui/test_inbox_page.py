@@ -98,10 +98,15 @@ def test_an_answer_written_on_the_page_goes_to_the_outbox_once_in_the_thread(own
     at.button(key=f"inbox_send_answer_{reply_id}").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    assert any(f"Answer to {address} being sent" in toast.value for toast in at.toast)
+    confirmed = f"Answer to {address} being sent"
+    assert any(confirmed in note.value for note in at.success), [n.value for n in at.success]
     with UnitOfWork() as uow:
         (row,) = uow.session.scalars(select(Message).where(Message.lead_id == lead_id, Message.id != message_id))
         assert (row.body, row.status, row.subject, row.step) == ("49 EUR a month.", "queued", "Re: Hello", 2)
         answer_id = row.id
     at.toggle(key="inbox_open_only").set_value(False).run()  # answered means dealt with: shown with the rest
     assert any(f"Answered from LeadScout: message {answer_id}, being sent" in c.value for c in at.caption)
+    # the confirmation is not a toast: it stays over later runs, with the answer's current state
+    assert any(f"{confirmed} (message {answer_id})" in note.value for note in at.success)
+    at.button(key=f"inbox_answered_dismiss_{reply_id}").click().run()
+    assert not any(confirmed in note.value for note in at.success)
