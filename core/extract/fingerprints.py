@@ -82,7 +82,9 @@ CORRECTIONS: dict[str, dict[str, Any]] = {
             r"_gaq\.push\;version:UA",
             r"urchinTracker\;version:UA",
             r"google-analytics\.com/(?:analytics|ga|urchin)\.js\;version:UA",
-            r"\bga\(\s*['\"]create['\"]\;version:UA",
+            # \bga( with the boundary checked after "ga" (a lookbehind), so that the regex starts with a literal
+            # and is searched for it; its anchor is "create", in every other script
+            r"ga(?<!\wga)\(\s*['\"]create['\"]\;version:UA",
             r"gtag\(\s*['\"]config['\"]\s*,\s*['\"]G-\;version:GA4",
             r"gtag\(\s*['\"]config['\"]\s*,\s*['\"]UA-\;version:UA",
         ],
@@ -234,6 +236,48 @@ class Anchors:
         return self.text.find_matches_as_indexes(value, overlapping=True)
 
 
+KEYED_INDEX_FROM = 8  # patterns of one meta name or header from which they are looked up by their anchors
+
+
+@dataclass(frozen=True)
+class KeyedAnchors:
+    """The patterns of one meta name, header or cookie (``generator``: 482 of them), picked for a value by their
+    anchors instead of each tested on it. The value and the anchors are compared lower-cased (the patterns ignore
+    case); a value that is not ASCII gets every pattern, as does a pattern with no ASCII anchor, so the patterns
+    tested are those that can match, in the order of the set."""
+
+    patterns: tuple[Pattern, ...]
+    automaton: AhoCorasick
+    by_anchor: tuple[tuple[int, ...], ...]  # indexes into patterns, per anchor of the automaton
+    always: frozenset[int]
+
+    @classmethod
+    def build(cls, patterns: list[Pattern]) -> KeyedAnchors:
+        table: dict[str, list[int]] = {}
+        always: set[int] = set()
+        for index, pattern in enumerate(patterns):
+            anchors = [a.lower() for a in anchors_of(pattern.source.replace("\\/", "/"))]
+            if not anchors or not all(a.isascii() for a in anchors):
+                always.add(index)
+            for anchor in anchors:
+                table.setdefault(anchor, []).append(index)
+        kind = Implementation.ContiguousNFA
+        return cls(
+            tuple(patterns),
+            AhoCorasick(list(table) or ["\x00never"], implementation=kind),
+            tuple(tuple(indexes) for indexes in table.values()),
+            frozenset(always),
+        )
+
+    def candidates(self, value: str) -> list[Pattern]:
+        if not value.isascii():
+            return list(self.patterns)
+        hits = set(self.always)
+        for anchor, _start, _end in self.automaton.find_matches_as_indexes(value.lower(), overlapping=True):
+            hits.update(self.by_anchor[anchor])
+        return [self.patterns[index] for index in sorted(hits)]
+
+
 @dataclass
 class Compiled:
     """The whole set compiled: the anchors of each signal and the keyed patterns."""
@@ -242,6 +286,7 @@ class Compiled:
     automata: dict[str, Anchors] = field(default_factory=dict)
     unanchored: dict[str, list[Pattern]] = field(default_factory=dict)
     keyed: dict[str, dict[str, list[Pattern]]] = field(default_factory=dict)
+    keyed_index: dict[str, dict[str, KeyedAnchors]] = field(default_factory=dict)
     skipped: int = 0
     count: int = 0
 
@@ -500,6 +545,10 @@ def compile_set(technologies: dict[str, Any], categories: dict[str, Any]) -> Com
     for signal, table in builders.items():
         if table:
             compiled.automata[signal] = Anchors.build(table)
+    for signal, by_key in compiled.keyed.items():
+        for key, patterns in by_key.items():
+            if len(patterns) >= KEYED_INDEX_FROM:
+                compiled.keyed_index.setdefault(signal, {})[key] = KeyedAnchors.build(patterns)
     return compiled
 
 

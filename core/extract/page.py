@@ -5,11 +5,14 @@ from __future__ import annotations
 import html
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from functools import cached_property
+from itertools import accumulate
 from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
+from ahocorasick_rs import AhoCorasick
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 _SPACE = re.compile(r"\s+")
@@ -181,6 +184,34 @@ class Page:
                 except ValueError:
                     continue
             found.append(Link(href=absolute, text=squash(node.text(deep=True) or ""), hint=hint))
+        return found
+
+    @cached_property
+    def _lower_hrefs(self) -> tuple[str, list[int]]:
+        """Every link's href lower-cased, joined by NUL (the parser never leaves one in an attribute), and where
+        each one starts in the joined string."""
+        links = self.links
+        joined = "\x00".join(link.href for link in links)
+        if joined.isascii():
+            lowered, lengths = joined.lower(), [len(link.href) for link in links]
+        else:  # lower() may turn one character into two ("İ"): each href on its own
+            hrefs = [link.href.lower() for link in links]
+            lowered, lengths = "\x00".join(hrefs), [len(href) for href in hrefs]
+        return lowered, list(accumulate((length + 1 for length in lengths[:-1]), initial=0))
+
+    def links_containing(self, needles: AhoCorasick) -> list[Link]:
+        """The links whose lower-cased href contains one of ``needles`` (lower-case, no NUL), in page order: one
+        search of all the hrefs (a page has hundreds of links, an extractor wants a few) instead of one per link.
+        Every such link has a match of its own: a match cannot run from one href into the next."""
+        lowered, starts = self._lower_hrefs
+        links = self.links
+        found: list[Link] = []
+        last = -1
+        for _needle, start, _end in needles.find_matches_as_indexes(lowered):
+            index = bisect_right(starts, start) - 1
+            if index != last:
+                found.append(links[index])
+                last = index
         return found
 
     @cached_property

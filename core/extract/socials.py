@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from ahocorasick_rs import AhoCorasick
+
 from core.extract.models import Fact
 from core.extract.page import Page
 
@@ -61,6 +63,7 @@ PLATFORM_ACCOUNTS = {
 
 _HOST_WORDS = tuple(h for hosts, _, _ in NETWORKS.values() for h in hosts)
 _HOST_WORD = re.compile("|".join(re.escape(h) for h in _HOST_WORDS))  # one search instead of one `in` per host
+_HOST_WORDS_AUTOMATON = AhoCorasick(list(_HOST_WORDS))  # the same, over all the links of a page at once
 
 
 def canonical_profile(url: str) -> tuple[str, str] | None:
@@ -96,7 +99,7 @@ def canonical_profile(url: str) -> tuple[str, str] | None:
 def extract_socials(page: Page) -> list[Fact]:
     """Social profile links on the page (and in JSON-LD ``sameAs``), one per network."""
     facts: dict[str, Fact] = {}
-    for link in page.links:
+    for link in page.links_containing(_HOST_WORDS_AUTOMATON):  # canonical_profile needs one of the host names
         if "share" in link.hint:
             continue
         found = canonical_profile(link.href)

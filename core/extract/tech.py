@@ -102,7 +102,7 @@ def _strings(page: Page) -> Iterator[tuple[str, str, str]]:
     if sources:
         yield "images", "", "\n".join(sources)
     # not share links ("web.whatsapp.com/send?text=…" is a share button, not WhatsApp Business Chat)
-    hrefs = [link.href[:2000] for link in page.links if not _SHARE_QUERY.search(link.href)]
+    hrefs = [link.href[:2000] for link in page.links if "?" not in link.href or not _SHARE_QUERY.search(link.href)]
     if hrefs:
         yield "links", "", "\n".join(hrefs)
     for name, value in page.headers.items():
@@ -129,7 +129,11 @@ def _keyed_evidence(page: Page, signal: str, key: str, value: str) -> str:
     return page.markup[max(0, index - SNIPPET) : index + min(len(value), 120) + 10]
 
 
-def _keyed(compiled: Compiled, signal: str, key: str) -> list[Pattern]:
+def _keyed(compiled: Compiled, signal: str, key: str, value: str) -> list[Pattern]:
+    """The patterns of a meta name, header or cookie that can match ``value``."""
+    index = compiled.keyed_index.get(signal, {}).get(key)
+    if index is not None:
+        return index.candidates(value)
     table = compiled.keyed.get(signal, {})
     found = list(table.get(key, ()))
     if signal == "cookies" and not found:
@@ -144,7 +148,7 @@ def detect(page: Page, compiled: Compiled | None = None) -> list[Detection]:
     found: dict[str, Detection] = {}
     for signal, key, value in _strings(page):
         if signal in ("meta", "headers", "cookies"):
-            pairs: Iterable[tuple[Pattern, str]] = [(p, value) for p in _keyed(compiled, signal, key)]
+            pairs: Iterable[tuple[Pattern, str]] = [(p, value) for p in _keyed(compiled, signal, key, value)]
         else:
             pairs = candidates(compiled, signal, value)
         for pattern, text in pairs:

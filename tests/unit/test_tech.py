@@ -210,3 +210,60 @@ def test_every_filter_category_has_members():
 
     assert all(category_members(c) for c in FILTER_CATEGORIES)
     assert "Calendly" in category_members("booking") and "Magento" in category_members("e-commerce")
+
+
+# values of meta names and headers as sites send them (one with a character outside ASCII, one in capitals)
+KEYED_VALUES = [
+    ("meta", "generator", "WordPress 6.4.2"),
+    ("meta", "generator", "Drupal 10 (https://www.drupal.org)"),
+    ("meta", "generator", "Joomla! - Open Source Content Management"),
+    ("meta", "generator", "Wix.com Website Builder"),
+    ("meta", "generator", "Hugo 0.111.3"),
+    ("meta", "generator", "TYPO3 CMS"),
+    ("meta", "generator", "SHOPWARE 6"),
+    ("meta", "generator", "Powered by Webflow"),
+    ("meta", "generator", "Gatsby 5.12.4"),
+    ("meta", "generator", "Site Kit by Google 1.116.0"),
+    ("meta", "generator", "Elementor 3.18.3; features: e_dom_optimization"),
+    ("meta", "generator", "Générateur: Contao Open Source CMS"),
+    ("meta", "author", "Yoast SEO"),
+    ("meta", "application-name", "Discourse"),
+    ("headers", "server", "nginx/1.25.3"),
+    ("headers", "x-powered-by", "PHP/8.2.12"),
+    ("headers", "server", "Apache/2.4.57 (Debian) OpenSSL/3.0.11"),
+]
+
+
+def test_a_meta_value_is_tested_on_the_patterns_its_anchors_name_and_every_match_is_kept():
+    """The anchor index of a meta name or header picks the patterns to test; every pattern that matches the
+    value is among them, in the set's order (so the first match, and its version, stay the same)."""
+    from core.extract.fingerprints import fingerprints
+
+    compiled = fingerprints()
+    assert len(compiled.keyed_index["meta"]["generator"].patterns) > 100
+    fewer = 0
+    for signal, key, value in KEYED_VALUES:
+        every = compiled.keyed[signal].get(key, [])
+        index = compiled.keyed_index.get(signal, {}).get(key)
+        if index is None:
+            continue
+        picked = index.candidates(value)
+        matching = [p for p in every if p.regex.search(value)]
+        assert [p for p in picked if p.regex.search(value)] == matching, (key, value)
+        assert picked == [p for p in every if p in picked]  # the set's order
+        fewer += len(picked) < len(every)
+    assert fewer >= 10  # the index does leave most patterns untested
+    wordpress = found('<meta name="generator" content="WordPress 6.4.2">')["WordPress"]
+    assert wordpress.version == "6.4.2"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("script", "analytics"),
+    [
+        ("ga('create', 'UA-1-1', 'auto');", True),
+        ("x();ga( 'create','UA-1-1')", True),
+        ("saga('create', 'UA-1-1')", False),
+    ],
+)
+def test_the_ga_create_call_is_read_at_a_word_boundary_only(script, analytics):
+    assert ("Google Analytics" in found(f"<script>{script}</script>")) is analytics
