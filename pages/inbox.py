@@ -50,8 +50,9 @@ open_only = st.toggle("Only replies nobody has dealt with", value=True, key="inb
 
 # The answered reply leaves the open list, so its confirmation lives here, re-read on every run (a toast
 # before a rerun can be lost to an impatient second click, and would not show the answer's progress).
-answered_id = st.session_state.get("inbox_answered")
-if answered_id is not None:
+# It is kept with its workspace: after a switch to another workspace it is not looked up there.
+answered_in, answered_id = st.session_state.get("inbox_answered") or (None, None)
+if answered_id is not None and answered_in == actor.workspace_id:
     with show_errors():
         done = inbox.get_reply_or_raise(actor=actor, reply_id=answered_id)
         state = ANSWER_STATES.get(done.answer_status, done.answer_status or "removed")
@@ -128,7 +129,7 @@ for reply in replies:  # every widget is keyed by the reply's id, never by its p
                 ):
                     with show_errors():
                         sent = answer.answer_reply(actor=actor, reply_id=reply.id, body=text)
-                        st.session_state["inbox_answered"] = reply.id  # before any st call can be interrupted
+                        st.session_state["inbox_answered"] = (actor.workspace_id, reply.id)  # before any st call
                         if sent.error:
                             st.error(sent.error)
                         else:

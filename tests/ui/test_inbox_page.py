@@ -11,7 +11,7 @@ from core.config import PROJECT_ROOT
 from core.db import UnitOfWork
 from core.db.models import Lead, Message
 from core.replies.service import record_raw_mail
-from tests.conftest import unique
+from tests.conftest import make_owner, unique
 from tests.fixtures.held_queue import hold_every_job
 from tests.fixtures.outreach_data import configure_workspace, draft_and_queue, make_lead
 
@@ -110,3 +110,26 @@ def test_an_answer_written_on_the_page_goes_to_the_outbox_once_in_the_thread(own
     assert any(f"{confirmed} (message {answer_id})" in note.value for note in at.success)
     at.button(key=f"inbox_answered_dismiss_{reply_id}").click().run()
     assert not any(confirmed in note.value for note in at.success)
+
+
+def test_the_answer_confirmation_stays_with_its_workspace(owner, monkeypatch):
+    """The confirmation lives in the session; after a switch to another workspace it is not looked up there
+    (where the reply does not exist, so the page would say so on every run)."""
+    configure_workspace(owner)
+    address = f"{unique('ws')}@customer.example"
+    _lead_id, message_id = sent_message(owner, address)
+    reply_id = answer(owner, message_id, address, "Tell me more.")
+    at = page(owner)
+    at.toggle(key=f"inbox_write_{reply_id}").set_value(True).run()
+    at.text_area(key=f"inbox_answer_text_{reply_id}").input("Gladly: ...")
+    hold_every_job(monkeypatch)
+    at.button(key=f"inbox_send_answer_{reply_id}").click().run()
+    assert any(f"Answer to {address}" in note.value for note in at.success)
+    at.session_state["actor"] = make_owner()  # what the sidebar's workspace switch does to the session
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert not at.success, [n.value for n in at.success]
+    at.session_state["actor"] = owner  # and back: it shows again
+    at.run()
+    assert any(f"Answer to {address}" in note.value for note in at.success)
