@@ -29,6 +29,9 @@ from core.extract.page import Page
 _SHARE_QUERY = re.compile(r"\?(?:text|u|url|status|body)=")
 MAX_INLINE_TOTAL = 2_000_000  # characters of inline script matched per page
 SNIPPET = 40
+# Wappalyzer's address patterns (scriptSrc) are also matched on stylesheets, preloads and icons; the evidence
+# then names the signal it came from
+_MATCHED_AS = {"linkHref": "scriptSrc"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def _strings(page: Page) -> Iterator[tuple[str, str, str]]:
             continue
         rel = (attributes.get("rel") or "").lower().split()
         if not any(r in LINK_RELS_IGNORED for r in rel):
-            yield "scriptSrc", "", (href or "")[:2000]
+            yield "linkHref", "", (href or "")[:2000]  # matched with the scriptSrc patterns, shown as what it is
     for node in iframes:
         src = node.attributes.get("src")
         if src is not None:
@@ -150,7 +153,7 @@ def detect(page: Page, compiled: Compiled | None = None) -> list[Detection]:
         if signal in ("meta", "headers", "cookies"):
             pairs: Iterable[tuple[Pattern, str]] = [(p, value) for p in _keyed(compiled, signal, key, value)]
         else:
-            pairs = candidates(compiled, signal, value)
+            pairs = candidates(compiled, _MATCHED_AS.get(signal, signal), value)
         for pattern, text in pairs:
             known = found.get(pattern.tech)
             if known is not None and (known.version or not pattern.version):

@@ -267,3 +267,11 @@ def test_a_meta_value_is_tested_on_the_patterns_its_anchors_name_and_every_match
 )
 def test_the_ga_create_call_is_read_at_a_word_boundary_only(script, analytics):
     assert ("Google Analytics" in found(f"<script>{script}</script>")) is analytics
+
+
+def test_an_address_in_a_link_href_is_evidence_of_kind_link_href_and_a_script_src_of_kind_script_src():
+    linked = found('<link rel="stylesheet" href="https://shop.example/wp-content/themes/roast/style.css">')
+    scripted = found('<script src="https://shop.example/wp-includes/js/wp-embed.min.js"></script>')
+    assert linked["WordPress"].signal == "linkHref"  # type: ignore[attr-defined]
+    assert scripted["WordPress"].signal == "scriptSrc"  # type: ignore[attr-defined]
+    assert "style.css" in linked["WordPress"].evidence  # type: ignore[attr-defined]
