@@ -94,12 +94,31 @@ class ParsedCsv:
     rows: tuple[tuple[str, ...], ...]
 
 
+def _bomless_utf16(data: bytes) -> str:
+    """The name "utf-16-le" or "utf-16-be" for UTF-16 without a byte order mark (a "Unicode text" export whose mark was
+    cut off), else "". Text in Latin script is then half NUL bytes, nearly all on one side of each pair; a CSV
+    in UTF-8 or a Windows code page has none."""
+    sample = data[: min(len(data), 8192) // 2 * 2]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return ""
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= pairs * 0.3 and even * 10 <= odd:
+        return "utf-16-le"
+    if even >= pairs * 0.3 and odd * 10 <= even:
+        return "utf-16-be"
+    return ""
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding): UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252, else Latin-1."""
+    """(text, encoding): UTF-8 with or without BOM, UTF-16 with BOM or without (told by its NUL bytes), else
+    Windows-1252, else Latin-1."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace"), "utf-16"
+    if utf16 := _bomless_utf16(data):
+        return data[: len(data) // 2 * 2].decode(utf16, errors="replace"), utf16
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
