@@ -138,25 +138,24 @@ def get_run_or_raise(*, actor: Actor, run_id: int) -> RunView:
         run = uow.session.get(Run, run_id)
         if run is None or run.workspace_id != actor.workspace_id:
             raise NotFound(f"Run {run_id} does not exist in this workspace.")
-        counts = dict(
-            uow.session.execute(
-                select(RunSite.status, func.count()).where(RunSite.run_id == run.id).group_by(RunSite.status)
-            ).all()
-        )
-        created = (
-            uow.session.scalar(select(func.count()).where(RunSite.run_id == run.id, RunSite.lead_created.is_(True)))
-            or 0
-        )
-        hits = uow.session.scalar(select(func.count()).select_from(SearchHit).where(SearchHit.run_id == run.id)) or 0
-        scored = (
-            uow.session.scalar(
-                select(func.count())
-                .select_from(RunSite)
-                .join(Lead, Lead.id == RunSite.lead_id)
-                .where(RunSite.run_id == run.id, RunSite.status == "crawled", Lead.score.is_not(None))
+        # one statement for the site counts: on PostgreSQL each statement reads its own snapshot, so counts read
+        # apart while a crawl stores sites could disagree (more new leads than sites crawled: "-1 updated")
+        by_status = uow.session.execute(
+            select(
+                RunSite.status,
+                func.count(),
+                func.count().filter(RunSite.lead_created.is_(True)),
+                func.count(Lead.id).filter(Lead.score.is_not(None)),
             )
-            or 0
-        )
+            .select_from(RunSite)
+            .outerjoin(Lead, Lead.id == RunSite.lead_id)
+            .where(RunSite.run_id == run.id)
+            .group_by(RunSite.status)
+        ).all()
+        counts = {status: count for status, count, _created, _scored in by_status}
+        created = sum(row[2] for row in by_status)
+        scored = sum(row[3] for row in by_status if row[0] == "crawled")
+        hits = uow.session.scalar(select(func.count()).select_from(SearchHit).where(SearchHit.run_id == run.id)) or 0
         run_jobs = _run_jobs(uow, run)
         errors = tuple(job.error for job in run_jobs if job.status == "failed" and job.error)
         crawled = counts.get("crawled", 0)
