@@ -86,16 +86,22 @@ def test_read_now_without_a_mailbox_says_what_to_set(owner):
     assert "Set IMAP_HOST" in at.error[0].value
 
 
-def test_an_answer_written_on_the_page_goes_to_the_outbox_once_in_the_thread(owner, monkeypatch):
+def answered_on_the_page(owner, monkeypatch, address: str, text: str) -> tuple[AppTest, int, int, int]:
+    """A reply from ``address`` answered with ``text`` on the page: (page, lead id, first message id, reply id)."""
     configure_workspace(owner)
-    address = f"{unique('di')}@customer.example"
     lead_id, message_id = sent_message(owner, address)
     reply_id = answer(owner, message_id, address, "What does it cost?")
     at = page(owner)
     at.toggle(key=f"inbox_write_{reply_id}").set_value(True).run()
-    at.text_area(key=f"inbox_answer_text_{reply_id}").input("49 EUR a month.")
+    at.text_area(key=f"inbox_answer_text_{reply_id}").input(text)
     hold_every_job(monkeypatch)  # the send job is recorded and stays queued; no SMTP server is needed here
     at.button(key=f"inbox_send_answer_{reply_id}").click().run()
+    return at, lead_id, message_id, reply_id
+
+
+def test_an_answer_written_on_the_page_goes_to_the_outbox_once_in_the_thread(owner, monkeypatch):
+    address = f"{unique('di')}@customer.example"
+    at, lead_id, message_id, reply_id = answered_on_the_page(owner, monkeypatch, address, "49 EUR a month.")
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     confirmed = f"Answer to {address} being sent"
@@ -115,15 +121,8 @@ def test_an_answer_written_on_the_page_goes_to_the_outbox_once_in_the_thread(own
 def test_the_answer_confirmation_stays_with_its_workspace(owner, monkeypatch):
     """The confirmation lives in the session; after a switch to another workspace it is not looked up there
     (where the reply does not exist, so the page would say so on every run)."""
-    configure_workspace(owner)
     address = f"{unique('ws')}@customer.example"
-    _lead_id, message_id = sent_message(owner, address)
-    reply_id = answer(owner, message_id, address, "Tell me more.")
-    at = page(owner)
-    at.toggle(key=f"inbox_write_{reply_id}").set_value(True).run()
-    at.text_area(key=f"inbox_answer_text_{reply_id}").input("Gladly: ...")
-    hold_every_job(monkeypatch)
-    at.button(key=f"inbox_send_answer_{reply_id}").click().run()
+    at, *_ = answered_on_the_page(owner, monkeypatch, address, "Gladly: ...")
     assert any(f"Answer to {address}" in note.value for note in at.success)
     at.session_state["actor"] = make_owner()  # what the sidebar's workspace switch does to the session
     at.run()
