@@ -34,6 +34,27 @@ TICKS = os.sysconf("SC_CLK_TCK")
 RETRY_DELAYS, LEASE = "[10,60,300]", "15"
 
 
+def fixture_crawl_env(*, database_url: str, redis_url: str, port: int) -> dict[str, str]:
+    """The environment of processes that crawl the local fixture sites served on ``port``: private addresses and
+    that port allowed, every ``.test`` name on loopback, no keys, the retry delays and lease above, and open
+    sign-up (each run makes its own workspace)."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CRAWL_ALLOW_PRIVATE": "127.0.0.1/32",
+        "CRAWL_ALLOWED_PORTS": f"80,443,{port}",
+        "CRAWL_RESOLVE": "*.test=127.0.0.1",
+        "CRAWL_PER_HOST_DELAY": "0",
+        "OPENAI_API_KEY": "",
+        "BRAVE_API_KEY": "",
+        "JOB_RETRY_DELAYS": RETRY_DELAYS,
+        "JOB_LEASE_SECONDS": LEASE,
+        "OPEN_SIGNUP": "true",  # each run signs up a workspace of its own; after the first, sign-up is by invitation
+    }
+
+
 def worker_command(redis_url: str) -> list[str]:
     """The Procfile's worker line."""
     line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("worker:"))
@@ -159,18 +180,7 @@ def main() -> None:
     sites = generate_sites(args.sites, seed=7, quirks=False)
     with SiteServer(sites, latency=True) as server:
         env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": args.database_url,
-            "REDIS_URL": args.redis_url,
-            "CRAWL_ALLOW_PRIVATE": "127.0.0.1/32",
-            "CRAWL_ALLOWED_PORTS": f"80,443,{server.port}",
-            "CRAWL_RESOLVE": "*.test=127.0.0.1",
-            "CRAWL_PER_HOST_DELAY": "0",
-            "OPENAI_API_KEY": "",
-            "BRAVE_API_KEY": "",
-            "JOB_RETRY_DELAYS": RETRY_DELAYS,
-            "JOB_LEASE_SECONDS": LEASE,
+            **fixture_crawl_env(database_url=args.database_url, redis_url=args.redis_url, port=server.port),
             "LOG_LEVEL": "WARNING",
         }
         os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})

@@ -31,12 +31,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scale import horse_of, worker_command  # noqa: E402 - the Procfile's worker line, the work horse
+from bench.scale import (  # noqa: E402 - the Procfile's worker line, the work horse, the crawl's environment
+    LEASE,
+    RETRY_DELAYS,
+    fixture_crawl_env,
+    horse_of,
+    worker_command,
+)
 from tests.fixtures.site_server import SiteServer  # noqa: E402
 from tests.fixtures.sites import generate_sites  # noqa: E402
 
 SITES, SEED = 100, 21
-RETRY_DELAYS, LEASE = "[10,60,300]", "15"
 
 
 def log(*parts: object) -> None:
@@ -66,20 +71,7 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
     sites = generate_sites(SITES, seed=SEED, quirks=False)
     workdir = Path(tempfile.mkdtemp(prefix="run-demo-"))
     with SiteServer(sites, latency=True) as server:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": args.database_url,
-            "REDIS_URL": args.redis_url,
-            "CRAWL_ALLOW_PRIVATE": "127.0.0.1/32",
-            "CRAWL_ALLOWED_PORTS": f"80,443,{server.port}",
-            "CRAWL_RESOLVE": "*.test=127.0.0.1",
-            "CRAWL_PER_HOST_DELAY": "0",
-            "OPENAI_API_KEY": "",
-            "BRAVE_API_KEY": "",
-            "JOB_RETRY_DELAYS": RETRY_DELAYS,
-            "JOB_LEASE_SECONDS": LEASE,
-        }
+        env = fixture_crawl_env(database_url=args.database_url, redis_url=args.redis_url, port=server.port)
         os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
         from redis import Redis
         from sqlalchemy import func, select
