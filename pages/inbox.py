@@ -52,9 +52,11 @@ open_only = st.toggle("Only replies nobody has dealt with", value=True, key="inb
 # before a rerun can be lost to an impatient second click, and would not show the answer's progress).
 # It is kept with its workspace: after a switch to another workspace it is not looked up there.
 answered_in, answered_id = st.session_state.get("inbox_answered") or (None, None)
+done = None
 if answered_id is not None and answered_in == actor.workspace_id:
     with show_errors():
         done = inbox.get_reply_or_raise(actor=actor, reply_id=answered_id)
+    if done is not None and done.answer_message_id is not None:
         state = ANSWER_STATES.get(done.answer_status, done.answer_status or "removed")
         note, dismiss = st.columns([5, 1])
         note.success(
@@ -127,9 +129,12 @@ for reply in replies:  # every widget is keyed by the reply's id, never by its p
                 if st.form_submit_button(
                     f"Send to {reply.from_address}", type="primary", key=f"inbox_send_answer_{reply.id}"
                 ):
+                    # Kept before the answer is made: reading or writing session state is where Streamlit stops a
+                    # run for the next click's, so a run stopped after the answer's commit has kept it already.
+                    # It is shown only once the reply has an answer.
+                    st.session_state["inbox_answered"] = (actor.workspace_id, reply.id)
                     with show_errors():
                         sent = answer.answer_reply(actor=actor, reply_id=reply.id, body=text)
-                        st.session_state["inbox_answered"] = (actor.workspace_id, reply.id)  # before any st call
                         if sent.error:
                             st.error(sent.error)
                         else:
