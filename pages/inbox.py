@@ -48,8 +48,8 @@ shown = st.multiselect(
 )
 open_only = st.toggle("Only replies nobody has dealt with", value=True, key="inbox_open_only")
 
-# The answered reply leaves the open list, so its confirmation lives here, re-read on every run (a toast
-# before a rerun can be lost to an impatient second click, and would not show the answer's progress).
+# The answered reply leaves the open list, so its confirmation lives here, re-read on every run with the
+# answer's current state (a second click's run may stop the first one right after the answer's commit).
 # It is kept with its workspace: after a switch to another workspace it is not looked up there.
 answered_in, answered_id = st.session_state.get("inbox_answered") or (None, None)
 done = None
