@@ -9,6 +9,7 @@ It lives in ``outreach`` because it changes the outbox, and the events that call
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import or_, select, update
@@ -48,39 +49,110 @@ def leave_sequences(
         )
     ]
     if left:
-        cancel_unclaimed(session, enrollment_ids=left, why=f"Not sent: the contact left the sequence ({text}).")
+        cancel_unclaimed_many(session, dict.fromkeys(left, f"Not sent: the contact left the sequence ({text})."))
     return left
 
 
-def cancel_unclaimed(session: Session, *, enrollment_ids: list[int], why: str) -> list[int]:
-    """Messages of these enrolments that no sender has claimed yet go to ``failed`` with ``why``; their ids."""
-    cancelled = session.execute(
-        update(Message)
-        .where(Message.enrollment_id.in_(enrollment_ids), Message.status.in_(UNCLAIMED))
-        .values(status="failed", error=why, updated_at=utcnow())
-        .returning(Message.id, Message.workspace_id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    for message_id, workspace_id in cancelled:
-        session.add(MessageEvent(workspace_id=workspace_id, message_id=message_id, status="failed", detail=why))
-    return [message_id for message_id, _ in cancelled]
-
-
-def leave_for_address(session: Session, *, workspace_id: int, channel: str, address: str, reason: str) -> list[int]:
-    """An opt-out or bounce of an address (normalised): every lead holding it leaves its sequences."""
-    kind = "email" if channel == "email" else "phone"
-    holders = session.scalars(
-        select(Contact.lead_id).where(
-            Contact.workspace_id == workspace_id,
-            Contact.kind == kind,
-            or_(Contact.normalised_value == address, Contact.value == address),
-        )
-    ).all()
-    if not holders:
+def leave_sequences_many(session: Session, leaves: list[tuple[int, str, str]]) -> list[int]:
+    """``leave_sequences`` for many leads at once, each ``(lead id, reason, detail)``: the first given for a
+    lead wins, as when they are called one after another (the later ones find nothing open). The open
+    enrolments are read and locked with one query and ended with one statement, each with its own reason,
+    so a chunk of mail costs the same few statements however many leads it ends."""
+    first: dict[int, tuple[str, str]] = {}
+    for lead_id, reason, detail in leaves:
+        first.setdefault(lead_id, (reason, (detail or WHY.get(reason, reason))[:500]))
+    if not first:
         return []
+    ending = {
+        enrollment_id: first[lead_id]
+        for enrollment_id, lead_id in session.execute(
+            select(Enrollment.id, Enrollment.lead_id)
+            .where(Enrollment.lead_id.in_(sorted(first)), Enrollment.status.in_(OPEN))
+            .with_for_update()  # PostgreSQL: no claim or status change slips in before the update below
+        )
+    }
+    if not ending:
+        return []
+    now = utcnow()
+    session.execute(
+        update(Enrollment).execution_options(synchronize_session=False),
+        [
+            {
+                "id": enrollment_id,
+                "status": "left",
+                "reason": reason,
+                "detail": text,
+                "next_due_at": None,
+                "ended_at": now,
+            }
+            for enrollment_id, (reason, text) in ending.items()
+        ],
+    )
+    cancel_unclaimed_many(
+        session,
+        {
+            enrollment_id: f"Not sent: the contact left the sequence ({text})."
+            for enrollment_id, (_, text) in ending.items()
+        },
+    )
+    return list(ending)
+
+
+def cancel_unclaimed_many(session: Session, why: dict[int, str]) -> list[int]:
+    """The unclaimed messages of each enrolment go to ``failed`` with its ``why``; their ids. The messages are
+    read and locked first (PostgreSQL: a sender's claim waits, or has already moved them on and they are
+    not read), then updated with one statement."""
+    if not why:
+        return []
+    cancelled = [
+        (message_id, workspace_id, enrollment_id)
+        for message_id, workspace_id, enrollment_id in session.execute(
+            select(Message.id, Message.workspace_id, Message.enrollment_id)
+            .where(Message.enrollment_id.in_(sorted(why)), Message.status.in_(UNCLAIMED))
+            .with_for_update()
+        )
+        if enrollment_id is not None  # never: the query asks for these enrolments' messages
+    ]
+    if not cancelled:
+        return []
+    now = utcnow()
+    session.execute(
+        update(Message).execution_options(synchronize_session=False),
+        [
+            {"id": message_id, "status": "failed", "error": why[enrollment_id], "updated_at": now}
+            for message_id, _, enrollment_id in cancelled
+        ],
+    )
+    session.add_all(
+        MessageEvent(workspace_id=workspace_id, message_id=message_id, status="failed", detail=why[enrollment_id])
+        for message_id, workspace_id, enrollment_id in cancelled
+    )
+    return [message_id for message_id, _, _ in cancelled]
+
+
+def leave_for_addresses(session: Session, suppressed: list[tuple[int, str, str, str]]) -> list[int]:
+    """Opt-outs or bounces, each ``(workspace id, channel, normalised address, reason)``: every lead holding
+    one leaves its sequences (the first reason for a lead wins). One query finds the holders of them all."""
+    if not suppressed:
+        return []
+    addresses = sorted({address for _, _, address, _ in suppressed})
+    holders: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    for workspace_id, kind, normalised, value, lead_id in session.execute(
+        select(Contact.workspace_id, Contact.kind, Contact.normalised_value, Contact.value, Contact.lead_id).where(
+            Contact.workspace_id.in_(sorted({workspace_id for workspace_id, _, _, _ in suppressed})),
+            or_(Contact.normalised_value.in_(addresses), Contact.value.in_(addresses)),
+        )
+    ):
+        for address in {normalised, value}:
+            holders[(workspace_id, kind, address)].append(lead_id)
     why = {"stop": "stop", "bounced": "bounced", "manual": "manual", "deleted": "manual"}
-    return leave_sequences(
-        session, lead_ids=holders, reason=why.get(reason, "unsubscribed"), detail=f"{address} suppressed ({reason})"
+    return leave_sequences_many(
+        session,
+        [
+            (lead_id, why.get(reason, "unsubscribed"), f"{address} suppressed ({reason})")
+            for workspace_id, channel, address, reason in suppressed
+            for lead_id in holders.get((workspace_id, "email" if channel == "email" else "phone", address), ())
+        ],
     )
 
 

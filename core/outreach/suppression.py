@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select, update
@@ -17,7 +18,7 @@ from core.db import UnitOfWork
 from core.db.models import SUPPRESSION_REASONS, Contact, Lead, Suppression
 from core.errors import InvalidInput
 from core.outreach.models import SuppressionView
-from core.outreach.sequence_stops import leave_for_address
+from core.outreach.sequence_stops import leave_for_addresses
 from core.outreach.templates import refuse_line_breaks
 from core.webhooks import events as webhooks
 
@@ -53,29 +54,106 @@ def is_suppressed(session: Session, *, workspace_id: int, channel: str, address:
 UNSUBSCRIBE_REASONS = ("unsubscribed", "stop")  # the contact asked: a contact.unsubscribed webhook event
 
 
+@dataclass(frozen=True)
+class NewSuppression:
+    """One address to suppress in a workspace (``add_suppression_rows``)."""
+
+    workspace_id: int
+    channel: str
+    address: str
+    reason: str
+    source: str
+
+
 def add_suppression_row(
     session: Session, *, workspace_id: int, channel: str, address: str, reason: str, source: str
 ) -> bool:
     """Insert a suppression unless present (a savepoint absorbs a concurrent insert); True when new."""
-    if reason not in SUPPRESSION_REASONS:
-        raise InvalidInput(f"Unknown suppression reason '{reason}'.")
-    normalised = normalise_address(channel, address)
-    if is_suppressed(session, workspace_id=workspace_id, channel=channel, address=normalised):
-        return False
+    return add_suppression_rows(session, [NewSuppression(workspace_id, channel, address, reason, source)])[0]
 
-    try:
-        with session.begin_nested():
-            session.add(
-                Suppression(
-                    workspace_id=workspace_id, channel=channel, address=normalised, reason=reason, source=source[:64]
+
+def add_suppression_rows(session: Session, rows: list[NewSuppression]) -> list[bool]:
+    """Insert suppressions unless present, in order (a second row for an address changes nothing); for each,
+    True when new. The leads holding a new one leave their sequences, and an unsubscribe is owed as a
+    ``contact.unsubscribed`` webhook event. The present ones are read with one query and the new ones
+    inserted in one savepoint; when another process inserted one of them meanwhile, they go one savepoint
+    each, and that one counts as present."""
+    for row in rows:
+        if row.reason not in SUPPRESSION_REASONS:
+            raise InvalidInput(f"Unknown suppression reason '{row.reason}'.")
+    wanted = [replace(row, address=normalise_address(row.channel, row.address), source=row.source[:64]) for row in rows]
+    present = (
+        {
+            (workspace_id, channel, address)
+            for workspace_id, channel, address in session.execute(
+                select(Suppression.workspace_id, Suppression.channel, Suppression.address).where(
+                    Suppression.address.in_(sorted({row.address for row in wanted}))
                 )
             )
+        }
+        if wanted
+        else set()
+    )
+    new: list[NewSuppression] = []
+    for row in wanted:
+        if (row.workspace_id, row.channel, row.address) not in present:
+            present.add((row.workspace_id, row.channel, row.address))
+            new.append(row)
+    try:
+        with session.begin_nested():
+            session.add_all(_suppression(row) for row in new)
+    except IntegrityError:
+        new = [row for row in new if _inserted_alone(session, row)]
+    leave_for_addresses(session, [(row.workspace_id, row.channel, row.address, row.reason) for row in new])
+    for row in new:
+        if row.reason in UNSUBSCRIBE_REASONS:
+            data = {"channel": row.channel, "address": row.address, "reason": row.reason, "source": row.source}
+            webhooks.emit(session, workspace_id=row.workspace_id, event="contact.unsubscribed", data=data)
+    inserted = {id(row) for row in new}
+    return [id(row) in inserted for row in wanted]
+
+
+def mark_do_not_contact(session: Session, asked: list[tuple[int, str, str]]) -> None:
+    """The leads holding these ``(workspace id, channel, normalised address)`` become ``do_not_contact``.
+    The holders are read first: as one UPDATE ... IN (SELECT ...), a fresh table's plan compared every pair."""
+    if not asked:
+        return
+    wanted = {
+        (workspace_id, "email" if channel == "email" else "phone", address) for workspace_id, channel, address in asked
+    }
+    holders = sorted(
+        {
+            lead_id
+            for workspace_id, kind, address, lead_id in session.execute(
+                select(Contact.workspace_id, Contact.kind, Contact.normalised_value, Contact.lead_id).where(
+                    Contact.workspace_id.in_(sorted({workspace_id for workspace_id, _, _ in wanted})),
+                    Contact.normalised_value.in_(sorted({address for _, _, address in wanted})),
+                )
+            )
+            if (workspace_id, kind, address) in wanted
+        }
+    )
+    if holders:  # each lead id was read from its own workspace's contacts
+        session.execute(
+            update(Lead)
+            .where(Lead.id.in_(holders), Lead.status != "do_not_contact")
+            .values(status="do_not_contact")
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _suppression(row: NewSuppression) -> Suppression:
+    return Suppression(
+        workspace_id=row.workspace_id, channel=row.channel, address=row.address, reason=row.reason, source=row.source
+    )
+
+
+def _inserted_alone(session: Session, row: NewSuppression) -> bool:
+    try:
+        with session.begin_nested():
+            session.add(_suppression(row))
     except IntegrityError:
         return False
-    leave_for_address(session, workspace_id=workspace_id, channel=channel, address=normalised, reason=reason)
-    if reason in UNSUBSCRIBE_REASONS:
-        data = {"channel": channel, "address": normalised, "reason": reason, "source": source[:64]}
-        webhooks.emit(session, workspace_id=workspace_id, event="contact.unsubscribed", data=data)
     return True
 
 
@@ -193,17 +271,7 @@ def unsubscribe_by_link(*, workspace_id: int, channel: str, address: str) -> boo
             reason="unsubscribed",
             source="one-click",
         )
-        holders = select(Contact.lead_id).where(
-            Contact.workspace_id == workspace_id,
-            Contact.kind == ("email" if channel == "email" else "phone"),
-            Contact.normalised_value == normalised,
-        )
-        uow.session.execute(
-            update(Lead)
-            .where(Lead.workspace_id == workspace_id, Lead.id.in_(holders), Lead.status != "do_not_contact")
-            .values(status="do_not_contact")
-            .execution_options(synchronize_session=False)
-        )
+        mark_do_not_contact(uow.session, [(workspace_id, channel, normalised)])
         if added:
             audit(uow, "suppression.unsubscribed", workspace_id=workspace_id, detail={"channel": channel})
         uow.commit()

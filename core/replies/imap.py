@@ -31,10 +31,9 @@ from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import MailboxCursor, Message, utcnow
 from core.errors import MailboxError
-from core.replies.match import SENT_STATUSES, prefetch
+from core.replies.match import SENT_STATUSES
 from core.replies.models import PollResult
-from core.replies.parse import message_from_bytes, parse_mail
-from core.replies.service import record_incoming, stored_keys
+from core.replies.service import read_mail, record_many
 
 log = logging.getLogger(__name__)
 
@@ -115,41 +114,32 @@ def first_send_day(session: Session) -> date | None:
 
 
 def _store_chunk(mailbox: str, uidvalidity: int, fetched: dict[int, dict[bytes, Any]]) -> tuple[int, int, int]:
-    """Store one fetched chunk and move the cursor, in one transaction: (recorded, duplicates, last uid)."""
-    recorded = duplicates = 0
+    """Store one fetched chunk and move the cursor, in one transaction: (recorded, duplicates, last uid).
+    The mails are read and classified before the transaction: no lock is held while the CPU works."""
+    parsed = []
+    for uid in sorted(fetched):
+        data = fetched[uid]
+        arrived = data.get(b"INTERNALDATE")
+        mail = read_mail(
+            data.get(b"BODY[]") or b"",
+            source="imap",
+            fallback_key=f"{mailbox}#{uidvalidity}:{uid}",
+            received_at=arrived.astimezone() if isinstance(arrived, datetime) and arrived.tzinfo else None,
+        )
+        parsed.append((uid, mail))
     with UnitOfWork() as uow:
         cursor = _locked_cursor(uow, mailbox)  # a second reader waits, then skips what this one stored
         if cursor.uidvalidity != uidvalidity:
             return 0, 0, cursor.last_uid
-        parsed = []
-        for uid in sorted(fetched):
-            if uid <= cursor.last_uid:
-                continue
-            data = fetched[uid]
-            arrived = data.get(b"INTERNALDATE")
-            message = message_from_bytes(data.get(b"BODY[]") or b"")
-            incoming = parse_mail(
-                message,
-                source="imap",
-                fallback_key=f"{mailbox}#{uidvalidity}:{uid}",
-                received_at=arrived.astimezone() if isinstance(arrived, datetime) and arrived.tzinfo else None,
-            )
-            parsed.append((uid, message, incoming))
-        known = stored_keys(uow.session, [incoming.source_key for _, _, incoming in parsed])
-        prefetch(uow.session, [incoming for _, _, incoming in parsed])
-        with uow.session.no_autoflush:  # each mail's statements flush once, not before every query
-            for _uid, message, incoming in parsed:
-                if record_incoming(uow.session, incoming, message, known=known) is None:
-                    duplicates += 1
-                else:
-                    recorded += 1
-                    known.add(incoming.source_key)
-        if parsed:  # moved once, in the same transaction as every mail up to it
-            cursor.last_uid = parsed[-1][0]
+        unread = [(uid, mail) for uid, mail in parsed if uid > cursor.last_uid]
+        stored = record_many(uow.session, [mail for _, mail in unread])
+        recorded = sum(reply is not None for reply in stored)
+        if unread:  # moved once, in the same transaction as every mail up to it
+            cursor.last_uid = unread[-1][0]
         cursor.updated_at = utcnow()
         last_uid = cursor.last_uid
         uow.commit()
-    return recorded, duplicates, last_uid
+    return recorded, len(stored) - recorded, last_uid
 
 
 def read_new_mail(client: Mailbox, *, mailbox: str, folder: str = "INBOX", chunk: int = FETCH_CHUNK) -> PollResult:

@@ -9,7 +9,9 @@ nothing keeps an empty workspace and is counted for the operator, never dropped.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
+from itertools import chain
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,35 +34,15 @@ class Match:
     matched_by: str = ""
 
 
-def _by_our_ids(session: Session, ids: tuple[str, ...], how: str) -> Match | None:
+def _by_our_ids(messages: dict[int, Message], ids: tuple[str, ...], how: str) -> Match | None:
     for header_id in ids:
         found = _OUR_ID.match(header_id)
         if not found:
             continue
-        workspace_id, message_id = int(found.group(1)), int(found.group(2))
-        message = session.get(Message, message_id)
-        if message is not None and message.workspace_id == workspace_id:
-            return Match(workspace_id, message.id, message.lead_id, message.contact_id, how)
+        message = messages.get(int(found.group(2)))
+        if message is not None and message.workspace_id == int(found.group(1)):
+            return Match(message.workspace_id, message.id, message.lead_id, message.contact_id, how)
     return None
-
-
-def _by_address(session: Session, address: str, how: str, workspace_id: int | None = None) -> Match | None:
-    """The latest message we sent to this address (in one workspace when given)."""
-    if not address:
-        return None
-    query = (
-        select(Message)
-        .join(Contact, Contact.id == Message.contact_id)
-        .where(Contact.kind == "email", Contact.normalised_value == address.lower(), Message.status.in_(SENT_STATUSES))
-        .order_by(Message.sent_at.desc().nulls_last(), Message.id.desc())
-        .limit(1)
-    )
-    if workspace_id is not None:
-        query = query.where(Message.workspace_id == workspace_id)
-    message = session.scalar(query)
-    if message is None:
-        return None
-    return Match(message.workspace_id, message.id, message.lead_id, message.contact_id, how)
 
 
 def _from_addresses(session: Session) -> list[tuple[int, str]]:
@@ -86,55 +68,100 @@ def _workspace_by_recipient(session: Session, recipients: tuple[str, ...]) -> in
     return owners[0] if len(owners) == 1 else None
 
 
-def prefetch(session: Session, incomings: list[Incoming]) -> None:
-    """Load every message our ids in a chunk's headers name with one query, so matching each mail finds its
-    message in the session instead of asking the database again."""
-    ids = {
-        int(found.group(2))
-        for incoming in incomings
-        for header_id in (incoming.in_reply_to, *incoming.references, *incoming.original_ids)
-        if (found := _OUR_ID.match(header_id))
-    }
-    if ids:  # held in the session's info: its identity map keeps only weak references
-        session.info["replies.prefetched"] = list(session.scalars(select(Message).where(Message.id.in_(sorted(ids)))))
+def _our_ids(incoming: Incoming) -> tuple[str, ...]:
+    return (incoming.in_reply_to, *incoming.references, *incoming.original_ids)
 
 
-def _contact_in(session: Session, workspace_id: int, address: str) -> tuple[int | None, int | None]:
-    contact = session.scalar(
-        select(Contact)
-        .where(Contact.workspace_id == workspace_id, Contact.kind == "email", Contact.normalised_value == address)
-        .order_by(Contact.id.desc())
-        .limit(1)
-    )
-    return (contact.lead_id, contact.id) if contact is not None else (None, None)
+class _Known:
+    """What a batch of mails can be matched to, read with a few queries for the whole batch: the messages
+    our ids name, then, for the mails those do not match, the messages sent to their addresses (latest
+    first, as ``ORDER BY sent_at DESC NULLS LAST, id DESC``) and the contacts holding them (newest first)."""
+
+    def __init__(self, session: Session, incomings: list[tuple[Incoming, str]]) -> None:
+        ids = sorted(
+            {
+                int(found.group(2))
+                for incoming, _ in incomings
+                for i in _our_ids(incoming)
+                if (found := _OUR_ID.match(i))
+            }
+        )
+        self.messages = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(ids)))} if ids else {}
+        addresses = sorted(
+            {
+                address.lower()
+                for incoming, bounce_recipient in incomings
+                if _by_our_ids(self.messages, (incoming.in_reply_to, *incoming.references), "header") is None
+                for address in (incoming.from_address, bounce_recipient)
+                if address
+            }
+        )
+        self.sent_to: dict[str, list[Message]] = defaultdict(list)
+        self.contacts: dict[tuple[int, str], tuple[int, int]] = {}
+        if addresses:
+            self._read_addresses(session, addresses)
+        # held for the session's life (its identity map keeps weak references): the effects find them there
+        session.info.setdefault("replies.held", []).extend([*self.messages.values(), *chain(*self.sent_to.values())])
+
+    def _read_addresses(self, session: Session, addresses: list[str]) -> None:
+        for message, address in session.execute(
+            select(Message, Contact.normalised_value)
+            .join(Contact, Contact.id == Message.contact_id)
+            .where(Contact.kind == "email", Contact.normalised_value.in_(addresses), Message.status.in_(SENT_STATUSES))
+        ):
+            self.sent_to[address].append(message)
+        for messages in self.sent_to.values():
+            dated = sorted(
+                (m for m in messages if m.sent_at is not None), key=lambda m: (m.sent_at, m.id), reverse=True
+            )
+            messages[:] = dated + sorted((m for m in messages if m.sent_at is None), key=lambda m: m.id, reverse=True)
+        for workspace_id, address, lead_id, contact_id in session.execute(
+            select(Contact.workspace_id, Contact.normalised_value, Contact.lead_id, Contact.id)
+            .where(Contact.kind == "email", Contact.normalised_value.in_(addresses))
+            .order_by(Contact.id.desc())
+        ):
+            self.contacts.setdefault((workspace_id, address), (lead_id, contact_id))
+
+    def by_address(self, address: str, how: str, workspace_id: int | None = None) -> Match | None:
+        """The latest message we sent to this address (in one workspace when given)."""
+        for message in self.sent_to.get(address.lower(), ()) if address else ():
+            if workspace_id is None or message.workspace_id == workspace_id:
+                return Match(message.workspace_id, message.id, message.lead_id, message.contact_id, how)
+        return None
+
+    def in_workspace(self, workspace_id: int, address: str, how: str) -> Match:
+        lead_id, contact_id = self.contacts.get((workspace_id, address), (None, None))
+        return Match(workspace_id=workspace_id, lead_id=lead_id, contact_id=contact_id, matched_by=how)
 
 
 def match_incoming(session: Session, incoming: Incoming, *, bounce_recipient: str = "") -> Match:
     """The best match for one mail (see the module's docstring for the order)."""
-    by_header = _by_our_ids(session, (incoming.in_reply_to, *incoming.references), "header")
+    return match_all(session, [(incoming, bounce_recipient)])[0]
+
+
+def match_all(session: Session, incomings: list[tuple[Incoming, str]]) -> list[Match]:
+    """The best match for each ``(mail, bounced recipient)``, with a handful of queries for the whole batch."""
+    known = _Known(session, incomings)
+    return [_match(session, known, incoming, bounce_recipient) for incoming, bounce_recipient in incomings]
+
+
+def _match(session: Session, known: _Known, incoming: Incoming, bounce_recipient: str) -> Match:
+    by_header = _by_our_ids(known.messages, (incoming.in_reply_to, *incoming.references), "header")
     if by_header is not None:
         return by_header
     if bounce_recipient or incoming.original_ids or incoming.original_message_refs:
-        returned = _by_our_ids(session, incoming.original_ids, "bounce")
-        if returned is not None:
-            return returned
-        returned = _by_address(session, bounce_recipient, "bounce")
+        returned = _by_our_ids(known.messages, incoming.original_ids, "bounce") or known.by_address(
+            bounce_recipient, "bounce"
+        )
         if returned is not None:
             return returned
     workspace_id = _workspace_by_recipient(session, incoming.to_addresses)
-    by_sender = _by_address(session, incoming.from_address, "sender", workspace_id)
+    by_sender = known.by_address(incoming.from_address, "sender", workspace_id)
     if by_sender is not None:
         return by_sender
     workspaces = _from_addresses(session)
     if workspace_id is None and len(workspaces) == 1:
-        return _in_workspace(session, workspaces[0][0], incoming, "single")
-    if workspace_id is not None:
-        return _in_workspace(session, workspace_id, incoming, "to")
-    return Match()
-
-
-def _in_workspace(session: Session, workspace_id: int | None, incoming: Incoming, how: str) -> Match:
-    if workspace_id is None:
-        return Match()
-    lead_id, contact_id = _contact_in(session, workspace_id, incoming.from_address)
-    return Match(workspace_id=workspace_id, lead_id=lead_id, contact_id=contact_id, matched_by=how)
+        workspace_id, how = workspaces[0][0], "single"
+    else:
+        how = "to"
+    return Match() if workspace_id is None else known.in_workspace(workspace_id, incoming.from_address, how)

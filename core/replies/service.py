@@ -3,118 +3,86 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from email.message import Message as Mail
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
-from core.db.models import AuditEvent, Contact, Lead, Message, Reply, utcnow
-from core.outreach.events import apply_event, contacts_with_phone
+from core.db.models import AuditEvent, Contact, Message, Reply, utcnow
+from core.outreach.events import Later, apply_events, contacts_with_phone
 from core.outreach.models import ProviderEvent
-from core.outreach.sequence_stops import leave_sequences
-from core.outreach.suppression import add_suppression_row
+from core.outreach.sequence_stops import WHY
+from core.outreach.suppression import NewSuppression
 from core.replies.classify import classify, classify_text
-from core.replies.match import Match, match_incoming
+from core.replies.match import match_all
 from core.replies.models import LABEL_TITLES, Incoming, Recorded, Verdict
 from core.replies.parse import message_from_bytes, parse_mail
-
-_REPLIABLE = ("new", "qualified", "contacted")  # a reply moves a lead forward from these, never back
 
 
 def _event_id(reply_key: str, what: str) -> str:
     return f"reply:{what}:{hashlib.sha256(reply_key.encode()).hexdigest()[:40]}"
 
 
-def _mark_lead_replied(session: Session, lead_id: int | None) -> None:
-    if lead_id is not None:
-        leave_sequences(session, lead_ids=[lead_id], reason="replied")
-        session.execute(
-            update(Lead)
-            .where(Lead.id == lead_id, Lead.status.in_(_REPLIABLE))
-            .values(status="replied")
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _suppress_sender(session: Session, reply: Reply, *, source: str) -> None:
-    """An unsubscribe request: the address is suppressed and every lead holding it is do-not-contact."""
-    if reply.workspace_id is None or "@" not in reply.from_address:
-        return
-    add_suppression_row(
-        session,
-        workspace_id=reply.workspace_id,
-        channel="email",
-        address=reply.from_address,
-        reason="unsubscribed",
-        source=source,
-    )
-    holders = list(  # read first: as one UPDATE ... IN (SELECT ...) a fresh table's plan compared every pair
-        session.scalars(
-            select(Contact.lead_id).where(
-                Contact.workspace_id == reply.workspace_id,
-                Contact.kind == "email",
-                Contact.normalised_value == reply.from_address,
-            )
-        )
-    )
-    if not holders:
-        return
-    session.execute(
-        update(Lead)
-        .where(Lead.workspace_id == reply.workspace_id, Lead.id.in_(holders), Lead.status != "do_not_contact")
-        .values(status="do_not_contact")
-        .execution_options(synchronize_session=False)
-    )
-
-
 def apply_effects(session: Session, reply: Reply, verdict: Verdict) -> None:
     """What a class means for the outbox, the lead and the suppression list."""
-    message = session.get(Message, reply.message_id) if reply.message_id is not None else None
-    if verdict.label == "bounce":
-        if not verdict.hard_bounce or reply.workspace_id is None:
-            return
-        address = verdict.bounce_recipient
-        if message is not None:
-            apply_event(
-                session,
+    apply_effects_many(session, [(reply, verdict)])
+
+
+def apply_effects_many(session: Session, replies: list[tuple[Reply, Verdict]]) -> None:
+    """``apply_effects`` for a batch of stored replies, in order: the outbox events in one ``apply_events``,
+    the leads and enrolments set-based, then the suppressions one by one. Within a batch, a lead that both
+    replied and unsubscribed leaves its sequences as "replied", as a single mail that does both does."""
+    later = Later()
+    events: list[ProviderEvent] = []
+    for reply, verdict in replies:
+        message = session.get(Message, reply.message_id) if reply.message_id is not None else None
+        if verdict.label == "bounce":
+            if not verdict.hard_bounce or reply.workspace_id is None:
+                continue
+            if message is not None:
+                events.append(
+                    ProviderEvent(
+                        provider=message.provider,
+                        event_id=_event_id(reply.source_key, "bounce"),
+                        status="bounced",
+                        message_id=message.id,
+                        address=verdict.bounce_recipient,
+                        suppress_reason="bounced",
+                        detail=verdict.reason[:300],
+                    )
+                )
+            elif "@" in verdict.bounce_recipient:
+                later.suppressions.append(
+                    NewSuppression(
+                        reply.workspace_id, "email", verdict.bounce_recipient, "bounced", f"{reply.source}:bounce"
+                    )
+                )
+            continue
+        if verdict.label == "auto_reply":
+            continue  # an out-of-office is not an answer: the lead has not replied
+        if message is not None:  # the event moves the lead and its sequences
+            events.append(
                 ProviderEvent(
                     provider=message.provider,
-                    event_id=_event_id(reply.source_key, "bounce"),
-                    status="bounced",
+                    event_id=_event_id(reply.source_key, "replied"),
+                    status="replied",
                     message_id=message.id,
-                    address=address,
-                    suppress_reason="bounced",
-                    detail=verdict.reason[:300],
-                ),
+                    detail=f"{reply.source}: {LABEL_TITLES[verdict.label].lower()} from {reply.from_address}"[:300],
+                )
             )
-        elif "@" in address:
-            add_suppression_row(
-                session,
-                workspace_id=reply.workspace_id,
-                channel="email",
-                address=address,
-                reason="bounced",
-                source=f"{reply.source}:bounce",
+        elif reply.lead_id is not None:
+            later.replied_leads.append(reply.lead_id)
+            later.leaves.append((reply.lead_id, "replied", WHY["replied"]))
+        if verdict.label == "unsubscribe" and reply.workspace_id is not None and "@" in reply.from_address:
+            # the address is suppressed and every lead holding it is do-not-contact
+            later.suppressions.append(
+                NewSuppression(reply.workspace_id, "email", reply.from_address, "unsubscribed", f"{reply.source}:reply")
             )
-        return
-    if verdict.label == "auto_reply":
-        return  # an out-of-office is not an answer: the lead has not replied
-    if message is not None:
-        apply_event(
-            session,
-            ProviderEvent(
-                provider=message.provider,
-                event_id=_event_id(reply.source_key, "replied"),
-                status="replied",
-                message_id=message.id,
-                detail=f"{reply.source}: {LABEL_TITLES[verdict.label].lower()} from {reply.from_address}"[:300],
-            ),
-        )
-    else:  # apply_event moved the lead already when there is a message
-        _mark_lead_replied(session, reply.lead_id)
-    if verdict.label == "unsubscribe":
-        _suppress_sender(session, reply, source=f"{reply.source}:reply")
+            later.do_not_contact.append((reply.workspace_id, "email", reply.from_address))
+    apply_events(session, events, later)
+    later.run(session)
 
 
 def stored_keys(session: Session, keys: list[str]) -> set[str]:
@@ -127,61 +95,93 @@ def record_incoming(
 ) -> Reply | None:
     """Match, classify and store one mail inside the caller's transaction; None when already stored.
 
-    ``known`` is the chunk's already-stored keys (``stored_keys``); without it this mail is looked up.
+    ``known`` is the already-stored keys (``stored_keys``); without it this mail is looked up.
     """
-    if incoming.source_key in (known if known is not None else stored_keys(session, [incoming.source_key])):
-        return None
     verdict = classify(message, incoming) if message is not None else _text_verdict(incoming)
-    found: Match = match_incoming(session, incoming, bounce_recipient=verdict.bounce_recipient)
-    reply = Reply(
-        workspace_id=found.workspace_id,
-        lead_id=found.lead_id,
-        contact_id=found.contact_id,
-        message_id=found.message_id,
-        channel="email",
-        source=incoming.source,
-        source_key=incoming.source_key[:512],
-        message_id_header=incoming.message_id,
-        matched_by=found.matched_by,
-        from_address=incoming.from_address[:320],
-        from_name=incoming.from_name,
-        subject=incoming.subject,
-        body=(incoming.new_text or incoming.text)[:20000],
-        full_body=incoming.text,
-        label=verdict.label,
-        label_source=verdict.source,
-        label_reason=verdict.reason[:300],
-        bounce_recipient=verdict.bounce_recipient[:320],
-        bounce_status=verdict.bounce_status[:16],
-        received_at=incoming.received_at,
-    )
-    session.add(reply)
-    session.flush()  # the reply is the transaction's first write (see add_suppression_row's savepoint)
-    apply_effects(session, reply, verdict)
-    if reply.workspace_id is not None:
-        session.add(
-            AuditEvent(
-                workspace_id=reply.workspace_id,
-                action="reply.received",
-                target_type="reply",
-                target_id=reply.id,
-                detail={"label": reply.label, "matched_by": reply.matched_by, "source": reply.source},
-            )
+    return record_many(session, [(incoming, verdict)], known=known)[0]
+
+
+def record_many(
+    session: Session, mails: list[tuple[Incoming, Verdict]], *, known: set[str] | None = None
+) -> list[Reply | None]:
+    """Match and store classified mails inside the caller's transaction, each with its effects; for each, the
+    stored reply or None when it was stored already (before, or earlier in this batch).
+
+    A chunk of mail costs a handful of statements, not a handful per mail: one lookup of the stored keys,
+    the matching's few reads (``match_all``), the replies inserted together, the effects set-based
+    (``apply_effects_many``), and the audit events inserted together at the next flush.
+    """
+    known = known if known is not None else stored_keys(session, [incoming.source_key for incoming, _ in mails])
+    fresh: list[tuple[Incoming, Verdict]] = []
+    is_fresh: list[bool] = []
+    for incoming, verdict in mails:
+        is_fresh.append(incoming.source_key not in known)
+        if is_fresh[-1]:
+            known.add(incoming.source_key)
+            fresh.append((incoming, verdict))
+    matches = iter(match_all(session, [(incoming, verdict.bounce_recipient) for incoming, verdict in fresh]))
+    stored = [
+        Reply(
+            workspace_id=found.workspace_id,
+            lead_id=found.lead_id,
+            contact_id=found.contact_id,
+            message_id=found.message_id,
+            channel="email",
+            source=incoming.source,
+            source_key=incoming.source_key[:512],
+            message_id_header=incoming.message_id,
+            matched_by=found.matched_by,
+            from_address=incoming.from_address[:320],
+            from_name=incoming.from_name,
+            subject=incoming.subject,
+            body=(incoming.new_text or incoming.text)[:20000],
+            full_body=incoming.text,
+            label=verdict.label,
+            label_source=verdict.source,
+            label_reason=verdict.reason[:300],
+            bounce_recipient=verdict.bounce_recipient[:320],
+            bounce_status=verdict.bounce_status[:16],
+            received_at=incoming.received_at,
         )
-    return reply
+        for (incoming, verdict), found in zip(fresh, matches, strict=True)
+    ]
+    session.add_all(stored)
+    session.flush()  # the replies are the transaction's first write (see add_suppression_row's savepoint)
+    apply_effects_many(session, [(reply, verdict) for reply, (_, verdict) in zip(stored, fresh, strict=True)])
+    session.add_all(
+        AuditEvent(
+            workspace_id=reply.workspace_id,
+            action="reply.received",
+            target_type="reply",
+            target_id=reply.id,
+            detail={"label": reply.label, "matched_by": reply.matched_by, "source": reply.source},
+        )
+        for reply in stored
+        if reply.workspace_id is not None
+    )
+    replies = iter(stored)
+    return [next(replies) if new else None for new in is_fresh]
 
 
 def _text_verdict(incoming: Incoming) -> Verdict:
     return classify_text(incoming.new_text or incoming.text, subject=incoming.subject)
 
 
+def read_mail(
+    raw: bytes, *, source: str, fallback_key: str, received_at: datetime | None = None
+) -> tuple[Incoming, Verdict]:
+    """A mail's bytes read and classified: all the work on a mail that needs no database."""
+    message = message_from_bytes(raw)
+    incoming = parse_mail(message, source=source, fallback_key=fallback_key, received_at=received_at)
+    return incoming, classify(message, incoming)
+
+
 def record_raw_mail(*, raw: bytes, source: str, fallback_key: str, uow: UnitOfWork | None = None) -> Recorded | None:
     """Parse, match, classify and store one mail in its own transaction (provider webhooks, tools)."""
-    message = message_from_bytes(raw)
-    incoming = parse_mail(message, source=source, fallback_key=fallback_key)
+    mail = read_mail(raw, source=source, fallback_key=fallback_key)
     uow = uow or UnitOfWork()
     with uow:
-        reply = record_incoming(uow.session, incoming, message)
+        reply = record_many(uow.session, [mail])[0]
         if reply is None:
             return None
         recorded = Recorded(reply.id, reply.workspace_id, reply.label, reply.matched_by)
