@@ -7,8 +7,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from core.replies.classify import classify, classify_text
+from core.replies.classify import _FAILURE_TEXT, _failure_text, classify, classify_text
 from core.replies.parse import message_from_bytes, new_text_of, parse_mail
 
 BOUNCES = Path(__file__).parents[1] / "fixtures" / "mail" / "flufl_bounce"
@@ -109,3 +111,53 @@ def test_quoted_history_and_signature_are_stripped():
     assert new_text_of(text) == "Thanks, sounds good. Let's talk Tuesday."
     # "demo" is only in the quote: the class comes from the new words
     assert classify_text(new_text_of("Who are you?\n\nOn Mon, Sam wrote:\n> book a demo?")).label == "other"
+
+
+FAILURE_PIECES = st.sampled_from(
+    [
+        "could not be delivered",
+        "UNDELIVERABLE",
+        "Delivery has failed",
+        "permanently fatal",
+        "Permanent error",
+        "user unknown",
+        "No such mailbox",
+        "mailbox full",
+        "Mailbox not found",
+        "returned mail",
+        "unable to deliver",
+        "Failed recipient",
+        "delivery status notification",
+        "5.1.1",
+        "550",
+        "1550",
+        "5.1",
+        "deliver",
+        "no such",
+        "ſuch",
+        "\u0130",
+        "\u0131",
+        "\u212a",
+        "fa\u0131led rec\u0130p\u0131ent",
+        "de\u0131\u0307ver",
+        " ",
+        "\n",
+        "x",
+        "Thanks, let's talk.",
+    ]
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.one_of(FAILURE_PIECES, st.text(max_size=8)), max_size=8))
+def test_the_failure_words_never_hide_a_failure_the_pattern_finds(pieces):
+    """The substring check in front of the failure pattern only says no where the pattern says no."""
+    text = "".join(pieces)
+    assert _failure_text(text) == bool(_FAILURE_TEXT.search(text))
+
+
+def test_the_failure_words_see_through_case_folding():
+    for text in ("UNDELIVERABLE", "no \u017fuch user", "Fa\u0131led Rec\u0130pient", "Mail Delivery Has Failed"):
+        assert _FAILURE_TEXT.search(text), text
+        assert _failure_text(text), text
+    assert not _failure_text("Thanks, but we are not interested.")
