@@ -77,6 +77,8 @@ def test_sendgrid_through_the_sdk_with_our_id_in_custom_args(actor, providers):
     assert call["auth"] == "Bearer SG.test"
     assert call["json"]["personalizations"][0]["custom_args"] == {"leadscout_message_id": str(ids[0])}
     assert call["json"]["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # our Message-ID, not one SendGrid makes up: a reply's In-Reply-To names it and is matched by it
+    assert call["json"]["headers"]["Message-ID"] == f"<leadscout.{actor.workspace_id}.{ids[0]}@sender-co.de>"
     with UnitOfWork() as uow:
         assert uow.session.get(Message, ids[0]).provider_message_id == call["provider_id"]
 

@@ -138,6 +138,29 @@ def test_three_steps_go_threaded_through_smtp_then_the_enrolment_finishes(actor)
     assert [(r.position, r.sent, r.replied) for r in rows] == [(1, 1, 0), (2, 1, 0), (3, 1, 0)]
 
 
+def test_through_sendgrid_a_follow_up_threads_on_the_message_id_sendgrid_was_given(actor):
+    """SendGrid makes up a Message-ID unless it is given one: then the follow-up's In-Reply-To would name a
+    mail nobody received, and a reply would be matched only by its sender's address."""
+    lead_id = make_lead(actor, email=f"{unique('ada')}@customer.example", name="Acme")
+    sequence_id = three_step_sequence(actor)
+    enrolment.enrol(actor=actor, sequence_id=sequence_id, lead_ids=[lead_id])
+    with ProviderServer() as providers:
+        grid = settings_for(providers.url, provider="sendgrid")
+        advance.advance_due()
+        assert sender.send_queued(workspace_id=actor.workspace_id, settings=grid).sent == 1
+        run_until_next_step(sequence_id, lead_id)
+        assert sender.send_queued(workspace_id=actor.workspace_id, settings=grid).sent == 1
+        first, second = (call["json"]["headers"] for call in providers.calls_to("sendgrid"))
+    step_one = messages_of(enrollment_of(sequence_id, lead_id).id)[0]
+    assert first["Message-ID"] == f"<leadscout.{actor.workspace_id}.{step_one.id}@sender-co.de>"
+    assert second["In-Reply-To"] == first["Message-ID"] and second["References"] == first["Message-ID"]
+    original = EmailMessage()
+    original["From"], original["To"] = "Sam Sender <sam@sender-co.de>", "ada@customer.example"
+    original["Subject"], original["Message-ID"] = step_one.subject, first["Message-ID"]
+    recorded = record_raw_mail(raw=reply_to(original, "Yes, let's talk."), source="imap", fallback_key=unique("k"))
+    assert recorded is not None and recorded.matched_by == "header"
+
+
 def test_a_reply_while_step_two_is_queued_stops_step_two(actor):
     lead_id = make_lead(actor, email=f"{unique('ada')}@customer.example", name="Acme")
     sequence_id = three_step_sequence(actor)

@@ -1,4 +1,5 @@
-"""SendGrid v3 mail send through the official SDK; our message id travels in custom_args."""
+"""SendGrid v3 mail send through the official SDK; our message id travels in custom_args, and our
+Message-ID in the headers (as for SMTP and Mailgun: replies and follow-ups thread on it)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ def mail_payload(message: OutgoingMessage) -> dict[str, Any]:
     if message.from_name:
         sender["name"] = message.from_name
     headers = list_unsubscribe_headers(message.unsubscribe_url) if message.unsubscribe_url else {}
+    if message.message_id_header:  # else SendGrid makes its own: replies and follow-ups could not thread on ours
+        headers["Message-ID"] = refuse_line_breaks("Message-ID", message.message_id_header)
     headers.update(thread_headers(message))
     return {
         "personalizations": [{"to": [to], "custom_args": {MESSAGE_ID_ARG: str(message.message_id)}}],
