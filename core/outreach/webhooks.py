@@ -29,7 +29,7 @@ from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.db.models import WebhookReplay
 from core.errors import InvalidInput, WebhookForged, WebhookUnsigned
-from core.outreach.events import apply_event, apply_inbound_sms
+from core.outreach.events import apply_event, apply_events, apply_inbound_sms
 from core.outreach.models import ProviderEvent
 from core.outreach.webhook_payloads import MAX_ID_LENGTH, json_object, message_id, parse_json, single_value
 
@@ -161,7 +161,7 @@ def receive_sendgrid(
     uow = uow or UnitOfWork()
     with uow:
         remember_delivery(uow, "sendgrid", sendgrid_replay_key(timestamp=timestamp, body=body))
-        applied = sum(int(apply_event(uow.session, event)) for event in events)
+        applied = sum(apply_events(uow.session, events))  # a post of many events: set-based
         commit_once(uow)
         return applied
 
