@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from email.message import Message as Mail
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
@@ -148,17 +148,19 @@ def record_many(
     session.add_all(stored)
     session.flush()  # the replies are the transaction's first write (see add_suppression_row's savepoint)
     apply_effects_many(session, [(reply, verdict) for reply, (_, verdict) in zip(stored, fresh, strict=True)])
-    session.add_all(
-        AuditEvent(
-            workspace_id=reply.workspace_id,
-            action="reply.received",
-            target_type="reply",
-            target_id=reply.id,
-            detail={"label": reply.label, "matched_by": reply.matched_by, "source": reply.source},
-        )
+    audited = [
+        {
+            "workspace_id": reply.workspace_id,
+            "action": "reply.received",
+            "target_type": "reply",
+            "target_id": reply.id,
+            "detail": {"label": reply.label, "matched_by": reply.matched_by, "source": reply.source},
+        }
         for reply in stored
         if reply.workspace_id is not None
-    )
+    ]
+    if audited:  # rows, not objects: nothing reads them back in this transaction
+        session.execute(insert(AuditEvent), audited)
     replies = iter(stored)
     return [next(replies) if new else None for new in is_fresh]
 
