@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core.db.models import Contact, Lead, Message, MessageEvent, Suppression, utcnow
+from core.db.models import Contact, Lead, Message, MessageEvent, Suppression, table_of, utcnow
 from core.outreach import guard
 from core.outreach.models import FINAL_FAILURES, PROGRESS_RANK, ProviderEvent
 from core.outreach.sequence_stops import leave_sequences, leave_sequences_many
@@ -60,7 +60,7 @@ def _next_status(current: str, incoming: str) -> str | None:
 
 class Later:
     """The statements a batch of events owes, run once for the whole batch (``run``) in this order: the
-    messages' new statuses, leads marked replied, enrolments ended (the first reason for a lead wins), the
+    messages' new statuses and their events, leads marked replied, enrolments ended (the first reason for a lead wins), the
     bounce guard asked once per sender, the suppressions added (in order), and the leads holding an
     address that asked to be left alone marked do-not-contact. For a single event that is the order in
     which ``apply_event`` always made them; for a batch, each is one statement (or a few) for them all."""
@@ -83,6 +83,7 @@ class Later:
 
     def _clear(self) -> None:
         self.messages: dict[int, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []  # message_event rows: nothing reads them back as objects
         self.replied_leads: list[int] = []
         self.leaves: list[tuple[int, str, str]] = []
         self.senders: dict[tuple[int, str, str], None] = {}
@@ -96,6 +97,8 @@ class Later:
                 update(Message).execution_options(synchronize_session=False),
                 [{**change, "updated_at": now} for change in self.messages.values()],
             )
+        if self.events:
+            session.execute(insert(table_of(MessageEvent)), self.events)
         if self.replied_leads:
             session.execute(
                 update(Lead)
@@ -160,26 +163,26 @@ def _apply(session: Session, event: ProviderEvent, seen: set[str | None], later:
         if new_status == "replied":
             webhooks.emit(session, workspace_id=message.workspace_id, event="message.replied", data=reply_data(message))
             later.replied_leads.append(message.lead_id)
-        session.add(
-            MessageEvent(
-                workspace_id=message.workspace_id,
-                message_id=message.id,
-                status=new_status,
-                detail=detail[:2000],
-                provider_event_id=event.event_id or None,
-            )
+        later.events.append(
+            {
+                "workspace_id": message.workspace_id,
+                "message_id": message.id,
+                "status": new_status,
+                "detail": detail[:2000],
+                "provider_event_id": event.event_id or None,
+            }
         )
         if new_status in ("replied", "bounced"):
             later.leaves.append((message.lead_id, new_status, detail[:300]))
     if event.suppress_reason == "complaint":
-        session.add(
-            MessageEvent(
-                workspace_id=message.workspace_id,
-                message_id=message.id,
-                status=guard.COMPLAINT,
-                detail=(event.detail or f"{event.provider}: spam complaint")[:2000],
-                provider_event_id=None if new_status else (event.event_id or None),
-            )
+        later.events.append(
+            {
+                "workspace_id": message.workspace_id,
+                "message_id": message.id,
+                "status": guard.COMPLAINT,
+                "detail": (event.detail or f"{event.provider}: spam complaint")[:2000],
+                "provider_event_id": None if new_status else (event.event_id or None),
+            }
         )
     if new_status == "bounced" or event.suppress_reason == "complaint":
         later.senders[(message.workspace_id, message.channel, message.provider)] = None

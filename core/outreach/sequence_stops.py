@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.db.models import Contact, Enrollment, Message, MessageEvent, Sequence, utcnow
+from core.db.models import Contact, Enrollment, Message, MessageEvent, Sequence, table_of, utcnow
 
 OPEN = ("active", "paused")
 UNCLAIMED = ("draft", "approved", "queued")
@@ -123,9 +123,12 @@ def cancel_unclaimed_many(session: Session, why: dict[int, str]) -> list[int]:
             for message_id, _, enrollment_id in cancelled
         ],
     )
-    session.add_all(
-        MessageEvent(workspace_id=workspace_id, message_id=message_id, status="failed", detail=why[enrollment_id])
-        for message_id, workspace_id, enrollment_id in cancelled
+    session.execute(
+        insert(table_of(MessageEvent)),
+        [
+            {"workspace_id": workspace_id, "message_id": message_id, "status": "failed", "detail": why[enrollment_id]}
+            for message_id, workspace_id, enrollment_id in cancelled
+        ],
     )
     return [message_id for message_id, _, _ in cancelled]
 

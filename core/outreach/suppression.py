@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,7 @@ from core.actor import Actor
 from core.audit import audit
 from core.csv_safe import formula_safe_writer, unguard
 from core.db import UnitOfWork
-from core.db.models import SUPPRESSION_REASONS, Contact, Lead, Suppression
+from core.db.models import SUPPRESSION_REASONS, Contact, Lead, Suppression, table_of
 from core.errors import InvalidInput
 from core.outreach.models import SuppressionView
 from core.outreach.sequence_stops import leave_for_addresses
@@ -100,8 +100,9 @@ def add_suppression_rows(session: Session, rows: list[NewSuppression]) -> list[b
             present.add((row.workspace_id, row.channel, row.address))
             new.append(row)
     try:
-        with session.begin_nested():
-            session.add_all(_suppression(row) for row in new)
+        if new:
+            with session.begin_nested():
+                session.execute(insert(table_of(Suppression)), [_suppression(row) for row in new])
     except IntegrityError:
         new = [row for row in new if _inserted_alone(session, row)]
     leave_for_addresses(session, [(row.workspace_id, row.channel, row.address, row.reason) for row in new])
@@ -142,16 +143,20 @@ def mark_do_not_contact(session: Session, asked: list[tuple[int, str, str]]) -> 
         )
 
 
-def _suppression(row: NewSuppression) -> Suppression:
-    return Suppression(
-        workspace_id=row.workspace_id, channel=row.channel, address=row.address, reason=row.reason, source=row.source
-    )
+def _suppression(row: NewSuppression) -> dict[str, Any]:
+    return {
+        "workspace_id": row.workspace_id,
+        "channel": row.channel,
+        "address": row.address,
+        "reason": row.reason,
+        "source": row.source,
+    }
 
 
 def _inserted_alone(session: Session, row: NewSuppression) -> bool:
     try:
         with session.begin_nested():
-            session.add(_suppression(row))
+            session.execute(insert(table_of(Suppression)), [_suppression(row)])
     except IntegrityError:
         return False
     return True

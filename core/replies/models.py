@@ -53,6 +53,22 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class StoredReply:
+    """A reply row just inserted, with what its effects need (``record_many`` returns these, not ORM objects:
+    a chunk's rows go in as one executemany)."""
+
+    id: int
+    workspace_id: int | None
+    lead_id: int | None
+    message_id: int | None
+    source: str
+    source_key: str
+    from_address: str
+    label: str
+    matched_by: str
+
+
+@dataclass(frozen=True)
 class Recorded:
     """A mail just stored: its row, workspace and class."""
 

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from email.message import Message as Mail
+from typing import Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
-from core.db.models import AuditEvent, Contact, Message, Reply, utcnow
+from core.db.models import AuditEvent, Contact, Message, Reply, table_of, utcnow
 from core.outreach.events import Later, apply_events, contacts_with_phone
 from core.outreach.models import ProviderEvent
 from core.outreach.sequence_stops import WHY
 from core.outreach.suppression import NewSuppression
 from core.replies.classify import classify, classify_text
 from core.replies.match import match_all
-from core.replies.models import LABEL_TITLES, Incoming, Recorded, Verdict
+from core.replies.models import LABEL_TITLES, Incoming, Recorded, StoredReply, Verdict
 from core.replies.parse import message_from_bytes, parse_mail
 
 
@@ -25,12 +27,29 @@ def _event_id(reply_key: str, what: str) -> str:
     return f"reply:{what}:{hashlib.sha256(reply_key.encode()).hexdigest()[:40]}"
 
 
-def apply_effects(session: Session, reply: Reply, verdict: Verdict) -> None:
+class Replied(Protocol):
+    """What a reply's effects read: a row just stored (``StoredReply``) or a ``Reply`` from the Inbox."""
+
+    @property
+    def workspace_id(self) -> int | None: ...
+    @property
+    def lead_id(self) -> int | None: ...
+    @property
+    def message_id(self) -> int | None: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def source_key(self) -> str: ...
+    @property
+    def from_address(self) -> str: ...
+
+
+def apply_effects(session: Session, reply: Replied, verdict: Verdict) -> None:
     """What a class means for the outbox, the lead and the suppression list."""
     apply_effects_many(session, [(reply, verdict)])
 
 
-def apply_effects_many(session: Session, replies: list[tuple[Reply, Verdict]]) -> None:
+def apply_effects_many(session: Session, replies: Sequence[tuple[Replied, Verdict]]) -> None:
     """``apply_effects`` for a batch of stored replies, in order: the outbox events in one ``apply_events``,
     the leads and enrolments set-based, then the suppressions one by one. Within a batch, a lead that both
     replied and unsubscribed leaves its sequences as "replied", as a single mail that does both does."""
@@ -92,7 +111,7 @@ def stored_keys(session: Session, keys: list[str]) -> set[str]:
 
 def record_incoming(
     session: Session, incoming: Incoming, message: Mail | None = None, *, known: set[str] | None = None
-) -> Reply | None:
+) -> StoredReply | None:
     """Match, classify and store one mail inside the caller's transaction; None when already stored.
 
     ``known`` is the already-stored keys (``stored_keys``); without it this mail is looked up.
@@ -103,7 +122,7 @@ def record_incoming(
 
 def record_many(
     session: Session, mails: list[tuple[Incoming, Verdict]], *, known: set[str] | None = None
-) -> list[Reply | None]:
+) -> list[StoredReply | None]:
     """Match and store classified mails inside the caller's transaction, each with its effects; for each, the
     stored reply or None when it was stored already (before, or earlier in this batch).
 
@@ -119,34 +138,56 @@ def record_many(
         if is_fresh[-1]:
             known.add(incoming.source_key)
             fresh.append((incoming, verdict))
-    matches = iter(match_all(session, [(incoming, verdict.bounce_recipient) for incoming, verdict in fresh]))
+    matches = match_all(session, [(incoming, verdict.bounce_recipient) for incoming, verdict in fresh])
+    rows = [
+        {
+            "workspace_id": found.workspace_id,
+            "lead_id": found.lead_id,
+            "contact_id": found.contact_id,
+            "message_id": found.message_id,
+            "channel": "email",
+            "source": incoming.source,
+            "source_key": incoming.source_key[:512],
+            "message_id_header": incoming.message_id,
+            "matched_by": found.matched_by,
+            "from_address": incoming.from_address[:320],
+            "from_name": incoming.from_name,
+            "subject": incoming.subject,
+            "body": (incoming.new_text or incoming.text)[:20000],
+            "full_body": incoming.text,
+            "label": verdict.label,
+            "label_source": verdict.source,
+            "label_reason": verdict.reason[:300],
+            "bounce_recipient": verdict.bounce_recipient[:320],
+            "bounce_status": verdict.bounce_status[:16],
+            "received_at": incoming.received_at,
+        }
+        for (incoming, verdict), found in zip(fresh, matches, strict=True)
+    ]
+    # one executemany (the replies are the transaction's first write: see add_suppression_row's savepoint),
+    # then their ids by their unique keys: SQLite would take rows whose ids are wanted back one at a time
+    ids: dict[str, int] = {}
+    if rows:
+        session.execute(insert(table_of(Reply)), rows)
+        keys = [incoming.source_key[:512] for incoming, _ in fresh]
+        ids = {
+            key: id_
+            for key, id_ in session.execute(select(Reply.source_key, Reply.id).where(Reply.source_key.in_(keys)))
+        }
     stored = [
-        Reply(
+        StoredReply(
+            id=ids[incoming.source_key[:512]],
             workspace_id=found.workspace_id,
             lead_id=found.lead_id,
-            contact_id=found.contact_id,
             message_id=found.message_id,
-            channel="email",
             source=incoming.source,
             source_key=incoming.source_key[:512],
-            message_id_header=incoming.message_id,
-            matched_by=found.matched_by,
             from_address=incoming.from_address[:320],
-            from_name=incoming.from_name,
-            subject=incoming.subject,
-            body=(incoming.new_text or incoming.text)[:20000],
-            full_body=incoming.text,
             label=verdict.label,
-            label_source=verdict.source,
-            label_reason=verdict.reason[:300],
-            bounce_recipient=verdict.bounce_recipient[:320],
-            bounce_status=verdict.bounce_status[:16],
-            received_at=incoming.received_at,
+            matched_by=found.matched_by,
         )
         for (incoming, verdict), found in zip(fresh, matches, strict=True)
     ]
-    session.add_all(stored)
-    session.flush()  # the replies are the transaction's first write (see add_suppression_row's savepoint)
     apply_effects_many(session, [(reply, verdict) for reply, (_, verdict) in zip(stored, fresh, strict=True)])
     audited = [
         {
@@ -160,7 +201,7 @@ def record_many(
         if reply.workspace_id is not None
     ]
     if audited:  # rows, not objects: nothing reads them back in this transaction
-        session.execute(insert(AuditEvent), audited)
+        session.execute(insert(table_of(AuditEvent)), audited)
     replies = iter(stored)
     return [next(replies) if new else None for new in is_fresh]
 

@@ -13,7 +13,7 @@ from core.db.models.accounts import (
     User,
     Workspace,
 )
-from core.db.models.base import Base, utcnow
+from core.db.models.base import Base, table_of, utcnow
 from core.db.models.campaigns import SITE_STEPS, Campaign, Run, RunSite, SearchCall, SearchHit, StrategyVersion
 from core.db.models.leads import (
     CONTACT_KINDS,
@@ -122,5 +122,6 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "table_of",
     "utcnow",
 ]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -59,6 +59,13 @@ class Base(DeclarativeBase):
         list[int]: JSONType,
         list[dict[str, Any]]: JSONType,
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for Core statements: ``insert(table_of(Reply))`` with a list of rows is one
+    executemany with every column named, where the ORM's bulk insert would group the rows by which of their
+    values are None and send a statement per run of alike rows."""
+    return cast(Table, model.__table__)
 
 
 class CreatedAt:
