@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, insert, select, update
@@ -56,7 +56,7 @@ UNSUBSCRIBE_REASONS = ("unsubscribed", "stop")  # the contact asked: a contact.u
 
 @dataclass(frozen=True)
 class NewSuppression:
-    """One address to suppress in a workspace (``add_suppression_rows``)."""
+    """One address to suppress in a workspace (``add_suppression_rows``); its fields are the row's columns."""
 
     workspace_id: int
     channel: str
@@ -102,7 +102,7 @@ def add_suppression_rows(session: Session, rows: list[NewSuppression]) -> list[b
     try:
         if new:
             with session.begin_nested():
-                session.execute(insert(table_of(Suppression)), [_suppression(row) for row in new])
+                session.execute(insert(table_of(Suppression)), [asdict(row) for row in new])
     except IntegrityError:
         new = [row for row in new if _inserted_alone(session, row)]
     leave_for_addresses(session, [(row.workspace_id, row.channel, row.address, row.reason) for row in new])
@@ -143,20 +143,10 @@ def mark_do_not_contact(session: Session, asked: list[tuple[int, str, str]]) -> 
         )
 
 
-def _suppression(row: NewSuppression) -> dict[str, Any]:
-    return {
-        "workspace_id": row.workspace_id,
-        "channel": row.channel,
-        "address": row.address,
-        "reason": row.reason,
-        "source": row.source,
-    }
-
-
 def _inserted_alone(session: Session, row: NewSuppression) -> bool:
     try:
         with session.begin_nested():
-            session.execute(insert(table_of(Suppression)), [_suppression(row)])
+            session.execute(insert(table_of(Suppression)), [asdict(row)])
     except IntegrityError:
         return False
     return True
