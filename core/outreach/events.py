@@ -60,10 +60,11 @@ def _next_status(current: str, incoming: str) -> str | None:
 
 class Later:
     """The statements a batch of events owes, run once for the whole batch (``run``) in this order: the
-    messages' new statuses and their events, leads marked replied, enrolments ended (the first reason for a lead wins), the
-    bounce guard asked once per sender, the suppressions added (in order), and the leads holding an
-    address that asked to be left alone marked do-not-contact. For a single event that is the order in
-    which ``apply_event`` always made them; for a batch, each is one statement (or a few) for them all."""
+    messages' new statuses and their events, leads marked replied, enrolments ended (the first reason
+    for a lead wins), the bounce guard asked once per sender, the suppressions added (in order), and the
+    leads holding an address that asked to be left alone marked do-not-contact. For a single event that
+    is the order in which ``apply_event`` always made them; for a batch, each is one statement (or a
+    few) for them all."""
 
     def __init__(self) -> None:
         self._clear()
@@ -158,7 +159,11 @@ def _apply(session: Session, event: ProviderEvent, seen: set[str | None], later:
             message,
             status=new_status,
             error=error,
-            provider_message_id=message.provider_message_id or event.provider_message_id or message.provider_message_id,
+            provider_message_id=(
+                event.provider_message_id
+                if event.provider_message_id and not message.provider_message_id
+                else message.provider_message_id
+            ),
         )
         if new_status == "replied":
             webhooks.emit(session, workspace_id=message.workspace_id, event="message.replied", data=reply_data(message))
