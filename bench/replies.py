@@ -2,8 +2,11 @@
 ``core.replies.imap.read_new_mail``, beside a bare IMAPClient fetch of the same mails in the same
 run. Goal: reading at >= half the bare fetch's rate.
 
-    PYTHONPATH=. .venv/bin/python bench/replies.py [--mails 10000]
+    PYTHONPATH=. .venv/bin/python bench/replies.py [--mails 10000] [--link 30,100]
         [--database-url sqlite] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/leadscout_bench_replies]
+
+``--link RTT_MS,MBIT`` reads both ways through a proxy that delays and paces the bytes like a network
+link (bench/link.py): a hosted mailbox is not on loopback.
 
 The mailbox holds a mix like a real sending mailbox's: 70 % answers to our messages (In-Reply-To our
 Message-ID, with quoted history), 10 % auto-replies, 10 % bounces (the 117 real ones of flufl.bounce's
@@ -104,6 +107,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mails", type=int, default=10_000)
     parser.add_argument("--database-url", action="append", default=[])
+    parser.add_argument("--link", default="", help="RTT_MS,MBIT: read through a shaped link, e.g. 30,100")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="leadscout-bench-replies-"))
     urls = [f"sqlite:///{tmp / 'bench.db'}" if u == "sqlite" else u for u in (args.database_url or ["sqlite"])]
@@ -111,13 +115,23 @@ def main() -> int:
     os.environ["DATA_DIR"] = str(tmp / "data")
     os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 40)
 
+    from imapclient import IMAPClient
+
+    from bench.link import shaped_link
     from core.config import get_settings
     from core.db import migrate
     from core.replies.imap import read_new_mail
     from tests.fixtures.imap_server import DovecotServer
 
     rows = []
-    with DovecotServer() as server:
+    rtt, mbit = (float(part) for part in args.link.split(",")) if args.link else (0.0, 0.0)
+    with DovecotServer() as server, shaped_link(server.port, rtt_ms=rtt, mbit=mbit or 1e6) as link_port:
+
+        def reading_client() -> IMAPClient:  # through the link when one is asked for
+            client = IMAPClient("127.0.0.1", port=link_port if args.link else server.port, ssl=False, timeout=60)
+            client.login(server.user, server.password)
+            return client
+
         for url in urls:
             os.environ["DATABASE_URL"] = url
             get_settings.cache_clear()
@@ -135,7 +149,7 @@ def main() -> int:
             client.select_folder(folder, readonly=True)
             got = len(client.search(["ALL"]))
             client.logout()
-            bare_client = server.client()
+            bare_client = reading_client()
             started = time.perf_counter()
             bare_client.select_folder(folder, readonly=True)
             uids = bare_client.search(["ALL"])
@@ -143,7 +157,7 @@ def main() -> int:
                 bare_client.fetch(uids[start : start + 200], ["BODY.PEEK[]", "INTERNALDATE"])
             bare_seconds = time.perf_counter() - started
             bare_client.logout()
-            reader = server.client()
+            reader = reading_client()
             started = time.perf_counter()
             result = read_new_mail(reader, mailbox=f"bench/{folder}", folder=folder)
             ours_seconds = time.perf_counter() - started
@@ -155,7 +169,8 @@ def main() -> int:
     from bench.reference import reference_seconds
 
     print(f"\nmachine reference loop {reference_seconds():.2f} s (bench/reference.py: lower is a faster machine)")
-    print(f"bench/replies.py — {args.mails} mails per row in Dovecot {os.cpu_count()}-core machine")
+    where = f"through a {rtt:g} ms, {mbit:g} Mbit/s link" if args.link else "on loopback"
+    print(f"bench/replies.py — {args.mails} mails per row in Dovecot {where}, {os.cpu_count()}-core machine")
     print(f"{'path':<44} {'mails':>7} {'seconds':>9} {'mails/s':>9} {'vs bare':>8}")
     met = True
     for index in range(0, len(rows), 2):

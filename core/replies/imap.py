@@ -18,6 +18,7 @@ import logging
 import ssl
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -38,6 +39,7 @@ from core.replies.service import read_mail, record_many
 log = logging.getLogger(__name__)
 
 FETCH_CHUNK = 200
+FETCHED = ["BODY.PEEK[]", "INTERNALDATE"]
 IDLE_SECONDS_MAX = 25 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
 
 
@@ -172,11 +174,19 @@ def read_new_mail(client: Mailbox, *, mailbox: str, folder: str = "INBOX", chunk
         uids = sorted(client.search(["SINCE", since]))
         older = max(0, int(status.get(b"EXISTS", 0)) - len(uids))
     recorded = duplicates = 0
-    for start in range(0, len(uids), chunk):
-        batch = uids[start : start + chunk]
-        fetched = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
-        added, repeated, last_uid = _store_chunk(mailbox, uidvalidity, fetched)
-        recorded, duplicates = recorded + added, duplicates + repeated
+    batches = [uids[start : start + chunk] for start in range(0, len(uids), chunk)]
+    # The next chunk is fetched on a thread while this one is read and stored: a hosted mailbox is a
+    # round trip away, and waiting for it need not add to the work on what has arrived. Only that
+    # thread uses the client until the loop is done; a chunk that fails to store stops the reading.
+    if batches:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as fetcher:
+            coming = fetcher.submit(client.fetch, batches[0], FETCHED)
+            for following in [*batches[1:], None]:
+                fetched = coming.result()
+                if following is not None:
+                    coming = fetcher.submit(client.fetch, following, FETCHED)
+                added, repeated, last_uid = _store_chunk(mailbox, uidvalidity, fetched)
+                recorded, duplicates = recorded + added, duplicates + repeated
     return PollResult(
         mailbox=mailbox,
         read=len(uids),
