@@ -8,6 +8,7 @@ It runs in a process of its own (``shaped_link``), so its threads never wait on 
 
 from __future__ import annotations
 
+import argparse
 import socket
 import subprocess
 import sys
@@ -102,6 +103,11 @@ def shaped_link(target_port: int, *, rtt_ms: float, mbit: float) -> Iterator[int
 
 
 if __name__ == "__main__":
-    with ShapedLink(int(sys.argv[1]), rtt_ms=float(sys.argv[2]), mbit=float(sys.argv[3])) as served:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("target_port", type=int, help="the loopback port to forward to")
+    parser.add_argument("rtt_ms", type=float, help="the round trip, in milliseconds")
+    parser.add_argument("mbit", type=float, help="the bandwidth, in Mbit/s each way")
+    args = parser.parse_args()
+    with ShapedLink(args.target_port, rtt_ms=args.rtt_ms, mbit=args.mbit) as served:
         print(served.port, flush=True)
         served.closed.wait()
