@@ -134,11 +134,6 @@ class _Known:
         return Match(workspace_id=workspace_id, lead_id=lead_id, contact_id=contact_id, matched_by=how)
 
 
-def match_incoming(session: Session, incoming: Incoming, *, bounce_recipient: str = "") -> Match:
-    """The best match for one mail (see the module's docstring for the order)."""
-    return match_all(session, [(incoming, bounce_recipient)])[0]
-
-
 def match_all(session: Session, incomings: list[tuple[Incoming, str]]) -> list[Match]:
     """The best match for each ``(mail, bounced recipient)``, with a handful of queries for the whole batch."""
     known = _Known(session, incomings)
